@@ -30,3 +30,25 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "--fix", ".")
     session.run("ruff", "format", ".")
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """Scenarios against a real Letta 0.16.8 server with Postgres, Redis and a scripted LLM.
+
+    The server lives in its own venv cached outside the repository (tests/e2e/README.md), so
+    only a cold machine pays for its install; ``prepare`` does that install visibly before
+    pytest starts, instead of silently inside test collection.
+    """
+    session.install("-e", ".[dev]")
+    session.run("python", "tests/e2e/stack.py", "prepare")
+    session.run(
+        "pytest", "tests/e2e", "-v", "--durations=5", *session.posargs, env={"LETTA_E2E": "1"}
+    )
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """A live stream against the bundled local server, or $LETTA_BASE_URL when set."""
+    session.install(".")
+    session.run("python", "examples/demo.py")
