@@ -23,6 +23,7 @@ Typical use::
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Final
 
 import msgspec
@@ -89,6 +90,7 @@ class SSEDecoder:
         "_error",
         "_event",
         "_event_retry",
+        "_fast_max",
         "_fields",
         "_head",
         "_id",
@@ -124,6 +126,9 @@ class SSEDecoder:
         # Below this many characters the data cannot exceed the limit in UTF-8 bytes (at most
         # four bytes per character), so the hot path compares one integer per data line.
         self._soft_cap = self._size_cap // 4
+        # Text from at most this many bytes cannot hold an event over the limit (a byte turns
+        # into at most three UTF-8 bytes, via U+FFFD), so the frame fast path needs no checks.
+        self._fast_max = max_event_size // 3
         self._error: EventTooLargeError | LineTooLongError | None = None
         # Stream-wide state that survives dispatches.
         self._last_event_id: str | None = None
@@ -231,9 +236,10 @@ class SSEDecoder:
         # Only this chunk is searched, and only from its end: the last line end splits it into
         # complete lines (plus any earlier pieces of the first one) and the start of the next.
         end = chunk.rfind(b"\n")
-        cr = chunk.rfind(b"\r", end + 1)
-        if cr > end:
-            end = cr
+        if end != size - 1:
+            cr = chunk.rfind(b"\r", end + 1)
+            if cr > end:
+                end = cr
         if end < 0:
             # Keep an immutable copy: a caller may reuse a bytearray for its next read.
             self._parts.append(chunk if type(chunk) is bytes else bytes(chunk))
@@ -250,24 +256,33 @@ class SSEDecoder:
             self._partial = 0
         else:
             segment = chunk if end == size - 1 else chunk[: end + 1]
-        if b"\r" in segment:
+        if 13 in segment:  # an int needle: ``b"\r" in`` first fails an int conversion
             segment = segment.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             self._skip_lf = end == size - 1 and chunk[end] == 13
         # Every line of ``segment`` ends in LF now. LF never occurs inside a UTF-8 sequence and
         # is never absorbed by a replacement character, so decoding the segment in one go and
         # then splitting the text on LF yields exactly the lines of the byte stream. (Not
         # ``str.splitlines``: it also breaks on VT, FF, FS, NEL, U+2028 and more.)
-        lines = segment.decode("utf-8", "replace").split("\n")
-        del lines[-1]
+        text = segment.decode("utf-8", "replace")
         if len(segment) > self._line_limit + 1:
             bad = _first_long_line(segment, self._line_limit)
             if bad >= 0:
                 # Lines before the offending one still count, whatever the chunking.
-                out = self._interpret(lines[:bad])
+                out = self._interpret(text.split("\n")[:bad])
                 if self._error is None:
                     self._fail(LineTooLongError(_line_length(segment, bad), self._line_limit))
                 return out
-        out = self._interpret(lines)
+        if (
+            len(segment) <= self._fast_max
+            and text.startswith("data: ")
+            and not self._data
+            and not self._fields
+        ):
+            out = self._interpret_data_frames(text)
+        else:
+            lines = text.split("\n")
+            del lines[-1]
+            out = self._interpret(lines)
         if self._error is None and end < size - 1:
             tail = chunk[end + 1 :]
             if len(tail) > self._line_limit:
@@ -301,6 +316,71 @@ class SSEDecoder:
         return type(error)(error.size, error.limit)
 
     # --- event layer: lines to events ---------------------------------------------------------
+
+    def _interpret_data_frames(self, text: str) -> list[ServerSentEvent]:
+        """The hot path: runs of ``data: <one line>`` + blank line frames, from an event start.
+
+        That is the whole of a typical token stream, so it is handled without a per-line
+        Python loop: one ``split`` on the frame separator yields the payloads themselves, a
+        ``map`` of ``in`` checks proves that no payload holds a line end (so each piece is
+        one single-line event) and another ``map`` builds the events. A piece that holds
+        other lines (an ``event:`` field, a comment, a multi-line event, the unfinished last
+        frame) goes through the general :meth:`_interpret`, and the frames after it resume
+        the fast way.
+
+        The caller guarantees the preconditions: no event in progress, ``text`` ends in LF
+        and starts with ``data: ``, and it is short enough that no payload can exceed
+        ``max_event_size``. With no event in progress the ``id`` buffer equals the last event
+        ID already, so dispatching these frames leaves both as they are.
+        """
+        make = ServerSentEvent
+        first_lf = text.find("\n")
+        if first_lf == len(text) - 2 and text.endswith("\n\n"):
+            # One frame alone, as when a stream delivers each frame as it is produced.
+            return [make("message", text[6:first_lf], self._id, None)]
+        pieces = text.split("\n\ndata: ")
+        last = pieces[-1]
+        if len(pieces) == 1:
+            lines = text.split("\n")
+            del lines[-1]
+            return self._interpret(lines)
+
+        # ``in`` runs on memchr, far faster than counting LFs; the last piece always has
+        # one, since the text ends in LF and the separator does not.
+        pieces[0] = pieces[0][6:]
+        has_line_end = list(map(str.__contains__, pieces, repeat("\n")))
+        last_index = len(pieces) - 1
+        if (
+            has_line_end.index(True) == last_index
+            and last.find("\n") == len(last) - 2
+            and last.endswith("\n\n")
+        ):
+            # Frames only.
+            pieces[-1] = last[:-2]
+            id_buffer = self._id
+            return list(map(make, repeat("message"), pieces, repeat(id_buffer), repeat(None)))
+
+        # Mixed: take the clean frames in runs, and a piece with a line end in it (always
+        # the last one, which holds the segment's final LF) line by line.
+        out: list[ServerSentEvent] = []
+        start = 0
+        while True:
+            stop = has_line_end.index(True, start)
+            if stop > start:
+                id_buffer = self._id
+                out += map(
+                    make, repeat("message"), pieces[start:stop], repeat(id_buffer), repeat(None)
+                )
+            lines = ("data: " + pieces[stop]).split("\n")
+            if stop == last_index:
+                del lines[-1]
+                out += self._interpret(lines)
+                return out
+            # The separator after the piece ends its last line and adds a blank line, which
+            # dispatches: the next piece starts at an event boundary again.
+            lines.append("")
+            out += self._interpret(lines)
+            start = stop + 1
 
     def _interpret(self, lines: list[str]) -> list[ServerSentEvent]:
         """Apply the field rules to complete lines; return the events dispatched."""

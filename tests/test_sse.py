@@ -418,6 +418,13 @@ def test_event_size_counts_four_byte_characters_in_full() -> None:
     assert info.value.size == 24
 
 
+def test_event_size_counts_each_replacement_character_as_three_bytes() -> None:
+    # Six invalid bytes become six U+FFFD: 18 bytes of data from a 14-byte frame.
+    with pytest.raises(EventTooLargeError) as info:
+        SSEDecoder(max_event_size=14, max_line_length=100).feed(b"data: " + b"\xff" * 6 + b"\n\n")
+    assert info.value.size == 18
+
+
 def test_event_size_in_utf8_bytes_across_many_lines() -> None:
     # Past a quarter of the limit the count turns exact; later non-ASCII lines must still
     # be counted in bytes, not characters.

@@ -367,8 +367,31 @@ TOKENS = [
     b"{}",
 ]
 
+# Whole frames and pieces of frames, so that runs of ``data: <json>`` frames (the decoder's
+# fast path) meet everything that must interrupt such a run.
+FRAMES = [
+    b'data: {"a":1}\n\n',
+    b'data: {"b":"\xc3\xa9\xf0\x9f\x98\x80"}\n\n',
+    b"data: \n\n",
+    b"data: data: x\n\n",
+    b"data: [DONE]\n\n",
+    b"data:x\n\n",
+    b"data: a\ndata: b\n\n",
+    b"event: error\ndata: {}\n\n",
+    b": ping\n",
+    b"id: 7\n",
+    b"retry: 5\n",
+    b"data: half",
+    b"data: y\n",
+    b"\n",
+    b"\r\n",
+    b"data: c\r\n\r\n",
+    b"data: \xff\n\n",
+]
+
 streams = st.one_of(
     st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join),
+    st.lists(st.sampled_from(FRAMES), max_size=30).map(b"".join),
     st.binary(max_size=200),
 )
 
