@@ -1129,3 +1129,61 @@ def test_module_entry_point() -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+async def test_without_redis(http: aiohttp.ClientSession) -> None:
+    async with LettaTestServer(redis=False) as server:
+        agent = server.create_agent()["id"]
+        url = f"{server.base_url}/v1/agents/{agent}/messages"
+        async with http.post(url, json=msg("hi", streaming=True, background=True)) as resp:
+            assert resp.status == 503
+            assert await resp.read() == fixture_bytes("errors_503_background_without_redis.json")
+        body = await post_stream(http, server, agent, msg("hi", streaming=True))
+        assert stream_shape(body) == stream_shape(fixture_bytes("nored_stream_steps.sse"))
+        async with http.post(f"{server.base_url}/v1/runs/{run_id_of(body)}/stream") as resp:
+            assert resp.status == 503
+            assert await resp.read() == fixture_bytes("errors_503_runs_stream_without_redis.json")
+        # Without Redis there is no "last run" to fall back on.
+        async with http.post(f"{url}/cancel") as resp:
+            assert resp.status == 409
+            assert await resp.json() == {
+                "detail": f"CONFLICT: No active runs to cancel for agent {agent}"
+            }
+
+
+async def test_include_return_message_types_filters_the_stream(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    body = await post_stream(
+        http,
+        server,
+        agent_id,
+        msg(
+            "hi [tool]",
+            streaming=True,
+            include_pings=False,
+            include_return_message_types=["assistant_message"],
+        ),
+    )
+    kinds = [d["message_type"] for _, d in events(body) if isinstance(d, dict)]
+    assert kinds == ["assistant_message", "stop_reason", "usage_statistics"]
+
+
+async def test_conversation_background_resume(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    conv = server.create_conversation(agent_id)
+    base = f"{server.base_url}/v1/conversations/{conv['id']}"
+    async with http.post(f"{base}/messages", json=msg("hi", background=True)) as resp:
+        first = await resp.read()
+    async with http.post(f"{base}/stream", json={"starting_after": 1}) as resp:
+        again = await resp.read()
+    assert again == b"".join(split_events(first)[1:])
+
+
+async def test_server_is_single_use() -> None:
+    server = LettaTestServer()
+    await server.start()
+    await server.close()
+    with pytest.raises(RuntimeError):
+        await server.start()

@@ -31,7 +31,7 @@ Public API
 ----------
 
 :class:`LettaTestServer` ``(*, host="127.0.0.1", port=0, keepalive_interval=2.0, api_key=None,
-sdk_gate=True, async_stream_timeout=30.0, shutdown_timeout=1.0)``
+sdk_gate=True, async_stream_timeout=30.0, shutdown_timeout=1.0, redis=True)``
     ``start()``, ``close()``, ``async with``; ``base_url``, ``port``; ``faults``
     (:class:`FaultQueue`); ``requests`` (list of :class:`RecordedRequest`) and
     ``requests_to(path_regex, method)``; ``state`` (:class:`ServerState`: ``agents``, ``runs``,

@@ -112,7 +112,9 @@ class _Execution:
 
     # --- steps and storage ---------------------------------------------------------------
 
-    def end_step(self, *, completion: int, prompt: int, stop: str | None) -> None:
+    def end_step(
+        self, *, completion: int, prompt: int, stop: str | None, status: str = "success"
+    ) -> None:
         self.run.steps.append(
             step_json(
                 step_id=self.step_id,
@@ -121,6 +123,7 @@ class _Execution:
                 completion=completion,
                 prompt=prompt,
                 stop=stop,
+                status=status,
             )
         )
         self.run.completion_tokens += completion
@@ -231,6 +234,8 @@ class _Execution:
 
     def finish_ok(self, stop: str, *, usage: Json | None = None) -> None:
         run = self.run
+        if run.cancel_requested.is_set():
+            raise RunCancelled
         run.status = "completed"
         run.stop_reason = stop
         run.append(F.stop_reason(stop), "stop_reason")
@@ -247,6 +252,8 @@ class _Execution:
         self, stops: list[str], *, error_type: str, message: str, detail: str, done: bool
     ) -> None:
         run = self.run
+        if run.cancel_requested.is_set():
+            raise RunCancelled
         run.status = "failed"
         run.stop_reason = stops[-1]
         run.error = {"type": error_type, "message": message, "detail": detail}
@@ -285,7 +292,7 @@ class _Execution:
             return
 
         if script.error500:
-            self.end_step(completion=0, prompt=0, stop=None)
+            self.end_step(completion=0, prompt=0, stop=None, status="failed")
             self.finish_error(
                 ["llm_api_error"],
                 error_type="llm_error",
@@ -301,7 +308,7 @@ class _Execution:
             if self.token_mode:
                 await self.assistant(message_id, 0, tokens)
             if script.midgarbage:
-                self.end_step(completion=0, prompt=0, stop=None)
+                self.end_step(completion=0, prompt=0, stop=None, status="failed")
                 self.finish_error(
                     ["error", "llm_api_error"],
                     error_type="internal_error",

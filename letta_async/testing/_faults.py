@@ -65,7 +65,7 @@ class Fault:
       ``content_type`` defaults to ``application/json``. ``retry_after`` becomes a
       ``Retry-After`` header and ``retry_after_ms`` a ``retry-after-ms`` header.
     * ``body`` without ``status``: the handler's JSON body is replaced (e.g. HTML or empty) and
-      its status kept.
+      its status kept. Streams have no JSON body to replace, so this does not apply to them.
     * ``headers``: extra response headers.
     * ``cut`` (+ ``frames``): abort the TCP connection at that point (see :data:`CutPoint`).
       ``reset=True`` makes the close a RST instead of a FIN.

@@ -177,6 +177,11 @@ class LettaTestServer:
     :param async_stream_timeout: how long ``/v1/runs/{id}/stream`` of a ``messages/async`` run
         keeps sending pings (the real server: 1800 s) before it ends the response.
     :param shutdown_timeout: grace given to open connections by :meth:`close`.
+    :param redis: ``False`` mirrors a server running without Redis: background streaming and
+        ``/v1/runs/{id}/stream`` answer 503, and a cancel without a body finds only active
+        runs (409 when there is none) instead of re-cancelling the last run.
+
+    A server is single-use: after :meth:`close` it cannot be started again.
     """
 
     def __init__(
@@ -189,6 +194,7 @@ class LettaTestServer:
         sdk_gate: bool = True,
         async_stream_timeout: float = 30.0,
         shutdown_timeout: float = 1.0,
+        redis: bool = True,
     ) -> None:
         if keepalive_interval <= 0:
             raise ValueError("keepalive_interval must be > 0")
@@ -199,6 +205,8 @@ class LettaTestServer:
         self.sdk_gate = sdk_gate
         self.async_stream_timeout = async_stream_timeout
         self.shutdown_timeout = shutdown_timeout
+        self.redis = redis
+        self._closed = False
         self.state = ServerState()
         self.faults = FaultQueue()
         self.requests: list[RecordedRequest] = []
@@ -215,6 +223,8 @@ class LettaTestServer:
         """Bind and serve. Returns once the port accepts connections."""
         if self._runner is not None:
             raise RuntimeError("server already started")
+        if self._closed:
+            raise RuntimeError("a closed server cannot be started again")
         runner = web.AppRunner(
             self.app,
             handle_signals=False,
@@ -233,6 +243,7 @@ class LettaTestServer:
 
     async def close(self) -> None:
         """Stop every run and connection. Safe to call twice."""
+        self._closed = True
         await self._shutdown()
         runner, self._runner = self._runner, None
         if runner is not None:
@@ -681,6 +692,16 @@ class LettaTestServer:
         match = _SDK_UA.match(ua)
         return match is not None and int(match.group(1)) >= 1
 
+    def _require_redis(self, prefix: str = "") -> None:
+        if not self.redis:
+            raise _Reject(
+                _detail(
+                    503,
+                    f"{prefix}Background streaming requires Redis to be running. Please ensure "
+                    "Redis is properly configured. LETTA_REDIS_HOST: None, LETTA_REDIS_PORT: 6379",
+                )
+            )
+
     # --- state changes -------------------------------------------------------------------
 
     def _create_agent(self, body: Json) -> AgentRecord:
@@ -1069,6 +1090,8 @@ class LettaTestServer:
         if req.streaming and not self._sdk_allowed(request):
             return _detail(422, "streaming=true is only supported for SDK v1.0+ clients.")
         agent = self._agent(request.match_info["agent_id"])
+        if req.streaming and req.background:
+            self._require_redis(prefix="INTERNAL_SERVER_ERROR: ")
         run = self._start_run(
             agent,
             None,
@@ -1085,6 +1108,8 @@ class LettaTestServer:
         req = self._parse_message_request(request, streaming_default=True)
         req.streaming = True
         agent = self._agent(request.match_info["agent_id"])
+        if req.background:
+            self._require_redis(prefix="INTERNAL_SERVER_ERROR: ")
         run = self._start_run(
             agent,
             None,
@@ -1150,7 +1175,7 @@ class LettaTestServer:
             ]
             return self._cancel_runs(targets)
         active = [r for r in self.state.runs_of(agent_id=agent.id) if r.active]
-        if not active and agent.last_run_id in self.state.runs:
+        if not active and self.redis and agent.last_run_id in self.state.runs:
             active = [self.state.runs[str(agent.last_run_id)]]
         if not active:
             return _detail(409, f"CONFLICT: No active runs to cancel for agent {agent.id}")
@@ -1226,6 +1251,7 @@ class LettaTestServer:
 
     async def _run_stream(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
+        self._require_redis()
         if not run.background:
             return _detail(
                 400,
@@ -1329,6 +1355,8 @@ class LettaTestServer:
         conv = self._conversation(request.match_info["conversation_id"])
         req = self._parse_message_request(request, streaming_default=True)
         agent = self._agent(conv.agent_id)
+        if req.streaming and req.background:
+            self._require_redis(prefix="INTERNAL_SERVER_ERROR: ")
         run = self._start_run(
             agent,
             conv,
@@ -1364,6 +1392,7 @@ class LettaTestServer:
         body = self._body_object(request, required=False)
         run_id = body.get("run_id") or conv.last_run_id
         run = self.state.runs.get(str(run_id)) if run_id else None
+        self._require_redis()
         if run is None:
             return _detail(404, f"No active runs found for conversation {conv.id}")
         if not run.background:

@@ -148,6 +148,14 @@ class RunRecord:
         error payloads carry the number in a ``seq_id`` field (as the server's Redis reader)."""
         if not self.logs_frames:
             return
+        wanted = self.include_return_message_types
+        if (
+            kind == "message"
+            and wanted is not None
+            and isinstance(payload, dict)
+            and payload.get("message_type") not in wanted
+        ):
+            return
         seq: int | None = None
         if self.background:
             seq = self._next_seq
@@ -517,7 +525,14 @@ def conversation_state(conversation_id: str, agent_id: str, body: Json) -> Json:
 
 
 def step_json(
-    *, step_id: str, run: RunRecord, model: str, completion: int, prompt: int, stop: str | None
+    *,
+    step_id: str,
+    run: RunRecord,
+    model: str,
+    completion: int,
+    prompt: int,
+    stop: str | None,
+    status: str = "success",
 ) -> Json:
     """A Step like ``run_steps.json``."""
     return {
@@ -555,5 +570,5 @@ def step_json(
         "project_id": None,
         "error_type": None,
         "error_data": None,
-        "status": "success",
+        "status": status,
     }
