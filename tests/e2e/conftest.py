@@ -12,7 +12,9 @@ session finalizer, which pytest runs on failures and on Ctrl-C too.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +56,23 @@ def _schema_or_skip() -> Path:
     return schema
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Make SIGTERM tear the stack down like Ctrl-C does.
+
+    By default SIGTERM kills pytest outright, skipping fixture finalizers and leaving the
+    server, Postgres and Redis running. As KeyboardInterrupt, pytest still finishes the
+    session, which runs the ``stack`` finalizer.
+    """
+    if not ENABLED:
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Build or verify the server venv before any test runs (a cold install takes ~70 s).
 
@@ -77,8 +96,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """The running stack, shared by the whole session, always torn down by process group."""
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The running stack, shared by the whole session, always torn down by process group.
+
+    When any test failed, the processes' logs are kept (their path is printed), since the
+    server's log usually says why.
+    """
     schema = _schema_or_skip()
     if _venv_error is not None:
         raise _venv_error
@@ -87,7 +110,7 @@ def stack() -> Iterator[Stack]:
     try:
         yield running
     finally:
-        running.close()
+        running.close(keep_logs=request.session.testsfailed > 0)
 
 
 @pytest.fixture(scope="session")

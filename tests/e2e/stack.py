@@ -397,7 +397,7 @@ class Stack:
             stack.server = stack.start_letta("letta")
             log(f"stack up in {time.monotonic() - t0:.1f} s; state in {state}")
         except BaseException:
-            stack.close()
+            stack.close(keep_logs=True)
             raise
         return stack
 
@@ -623,8 +623,12 @@ class Stack:
 
     # teardown ----------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Stop every process in reverse start order, then drop the state dir."""
+    def close(self, *, keep_logs: bool = False) -> None:
+        """Stop every process in reverse start order, then drop the state dir.
+
+        With ``keep_logs`` (a failed start or failed tests) only ``logs/`` survives, so the
+        server's own account of a failure can still be read after the run.
+        """
         for proc in reversed(self.processes):
             try:
                 proc.stop()
@@ -633,6 +637,14 @@ class Stack:
         self.processes.clear()
         if self.keep_state:
             log(f"kept state and logs in {self.state}")
+        elif keep_logs:
+            for entry in self.state.iterdir():
+                if entry.name != "logs":
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
+            log(f"kept the logs of every process in {self.state / 'logs'}")
         else:
             shutil.rmtree(self.state, ignore_errors=True)
 
