@@ -117,6 +117,15 @@ def stream_shape(body: bytes) -> list[Any]:
     return [(name, data if isinstance(data, str) else shape(data)) for name, data in events(body)]
 
 
+def dedup(items: list[Any]) -> list[Any]:
+    """Collapse runs of equal items (token deltas of one message)."""
+    out: list[Any] = []
+    for item in items:
+        if not out or out[-1] != item:
+            out.append(item)
+    return out
+
+
 def msg(text: str, **extra: Any) -> Json:
     return {"messages": [{"role": "user", "content": text}], **extra}
 
@@ -282,6 +291,30 @@ async def test_input_shorthand_and_reasoning(
     assert int(reasoning["otid"][-2:], 16) & 0x7F == 0
 
 
+async def test_reasoning_stream_matches_memgpt_capture(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    for name, extra in (
+        ("stream_steps_memgpt_v2.sse", {}),
+        ("stream_tokens_memgpt_v2.sse", {"stream_tokens": True}),
+    ):
+        body = await post_stream(
+            http,
+            server,
+            agent_id,
+            msg("hi [reasoning]", streaming=True, include_pings=False, **extra),
+        )
+        ref = fixture_bytes(name)
+        # Same kinds of events up to the usage (whose context_tokens is null for that agent
+        # type); token deltas are cut at words here, at other places by that agent type.
+        assert dedup(stream_shape(body)[:-2]) == dedup(stream_shape(ref)[:-2])
+        parts = [d for _, d in events(body)[:-3]]
+        assert len({p["id"] for p in parts}) == 1
+        assert {p["otid"][-2:] for p in parts if p["message_type"] == "reasoning_message"} != {
+            p["otid"][-2:] for p in parts if p["message_type"] == "assistant_message"
+        }
+
+
 async def test_tokens_marker_for_load(
     server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
 ) -> None:
@@ -322,7 +355,7 @@ async def test_keepalive_pings_during_delay(http: aiohttp.ClientSession) -> None
         body = await post_stream(http, server, agent, msg("hi [delay=0.55]", streaming=True))
         kinds = [d["message_type"] for _, d in events(body) if isinstance(d, dict)]
         assert kinds[-3:] == ["assistant_message", "stop_reason", "usage_statistics"]
-        assert kinds.count("ping") >= 4
+        assert kinds.count("ping") >= 3
         assert stream_shape(body)[0] == stream_shape(fixture_bytes("stream_pings.sse"))[0]
 
         quiet = await post_stream(
@@ -521,7 +554,9 @@ async def test_cancel_without_body_and_conflict(
         async with http.post(cancel_url) as cancel:
             assert await cancel.json() == {run_id: "cancelled"}
         rest = await resp.read()
-    assert rest == CANCELLED  # pings are not due yet; the cancel ends the stream at once
+    # The cancel ends the stream at once (not when the 5 s "LLM call" returns).
+    assert rest.endswith(CANCELLED)
+    assert DONE not in rest
     # With nothing running, the last run is "cancelled" again (the real server with Redis).
     async with http.post(cancel_url) as resp:
         assert resp.status == 200
