@@ -20,7 +20,8 @@ Usage::
             async with aiohttp.ClientSession(skip_auto_headers=["User-Agent"]) as http:
                 ...  # point the client at server.base_url
             assert len(server.requests_to(r"/messages$", "POST")) == 1
-            run = next(iter(server.state.runs.values()))
+            run = server.last_run
+            assert run is not None
             await server.wait_for_run(run.id)  # the run finished although the client left
 
 Without ``async with``: ``await server.start()`` ... ``await server.close()``. With aiohttp's
@@ -36,7 +37,7 @@ sdk_gate=True, async_stream_timeout=30.0, shutdown_timeout=1.0, redis=True)``
     (:class:`FaultQueue`); ``requests`` (list of :class:`RecordedRequest`) and
     ``requests_to(path_regex, method)``; ``state`` (:class:`ServerState`: ``agents``, ``runs``,
     ``conversations``); ``create_agent(**fields)``, ``create_conversation(agent_id)``;
-    ``await wait_for_run(run_id, timeout)``; ``app``.
+    ``last_run``; ``await wait_for_run(run_id, timeout=10.0)``; ``app``.
 :class:`Fault`
     One misbehaviour for the next ``times`` matching requests: ``delay``, ``status`` (+
     ``retry_after``, ``retry_after_ms``, ``body``, ``content_type``, ``headers``), ``cut``

@@ -308,6 +308,11 @@ class LettaTestServer:
             raise KeyError(agent_id)
         return self._create_conversation(agent_id, fields).to_json()
 
+    @property
+    def last_run(self) -> RunRecord | None:
+        """The most recently started run, if any (handy when a test did not see its id)."""
+        return next(reversed(self.state.runs.values()), None)
+
     async def wait_for_run(self, run_id: str, timeout: float = 10.0) -> RunRecord:
         """Wait until a run has finished (any outcome) and return its record."""
         run = self.state.runs[run_id]
