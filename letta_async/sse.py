@@ -40,6 +40,8 @@ DEFAULT_MAX_EVENT_SIZE: Final = 16 * 1024 * 1024
 """Default bound on one event's data (16 MiB): far above any real Letta frame, far below RAM."""
 
 _DATA_PREFIX_LENGTH: Final = len(b"data: ")
+# Frames longer than this are decoded straight from the joined buffer, saving two copies.
+_BIG_FRAME: Final = 64 * 1024
 
 _BOM: Final = b"\xef\xbb\xbf"
 # The largest reconnection time kept, as in browsers: a value that does not fit in an unsigned
@@ -263,26 +265,20 @@ class SSEDecoder:
         # is never absorbed by a replacement character, so decoding the segment in one go and
         # then splitting the text on LF yields exactly the lines of the byte stream. (Not
         # ``str.splitlines``: it also breaks on VT, FF, FS, NEL, U+2028 and more.)
-        text = segment.decode("utf-8", "replace")
         if len(segment) > self._line_limit + 1:
             bad = _first_long_line(segment, self._line_limit)
             if bad >= 0:
                 # Lines before the offending one still count, whatever the chunking.
-                out = self._interpret(text.split("\n")[:bad])
+                out = self._interpret(segment.decode("utf-8", "replace").split("\n")[:bad])
                 if self._error is None:
                     self._fail(LineTooLongError(_line_length(segment, bad), self._line_limit))
                 return out
-        if (
-            len(segment) <= self._fast_max
-            and text.startswith("data: ")
-            and not self._data
-            and not self._fields
-        ):
-            out = self._interpret_data_frames(text)
+        if len(segment) <= _BIG_FRAME:
+            out = self._interpret_text(
+                segment.decode("utf-8", "replace"), fast=len(segment) <= self._fast_max
+            )
         else:
-            lines = text.split("\n")
-            del lines[-1]
-            out = self._interpret(lines)
+            out = self._interpret_large(segment)
         if self._error is None and end < size - 1:
             tail = chunk[end + 1 :]
             if len(tail) > self._line_limit:
@@ -316,6 +312,49 @@ class SSEDecoder:
         return type(error)(error.size, error.limit)
 
     # --- event layer: lines to events ---------------------------------------------------------
+
+    def _interpret_text(self, text: str, *, fast: bool) -> list[ServerSentEvent]:
+        """Complete lines (``text`` ends in LF) to events, by the fastest path that applies.
+
+        ``fast`` promises that ``text`` comes from few enough bytes that no single-line
+        event in it can exceed ``max_event_size``.
+        """
+        if fast and text.startswith("data: ") and not self._data and not self._fields:
+            return self._interpret_data_frames(text)
+        lines = text.split("\n")
+        del lines[-1]
+        return self._interpret(lines)
+
+    def _interpret_large(self, segment: bytes | bytearray) -> list[ServerSentEvent]:
+        """Complete lines that may hold a huge ``data:`` frame; the rest goes the usual way.
+
+        A leading run of big single-line frames is decoded straight from the joined buffer
+        into each event's data, so a multi-megabyte event is copied twice in all (joining its
+        pieces, decoding) rather than four times through a text, its lines and slices.
+        """
+        out: list[ServerSentEvent] = []
+        start = 0
+        if not self._data and not self._fields:
+            view = memoryview(segment)
+            limit = self._size_limit
+            while segment.startswith(b"data: ", start):
+                end = segment.find(b"\n", start)
+                if end - start <= _BIG_FRAME or segment[end + 1 : end + 2] != b"\n":
+                    break
+                value = str(view[start + 6 : end], "utf-8", "replace")
+                size = len(value) if value.isascii() else len(value.encode())
+                if size > limit:
+                    self._fail(EventTooLargeError(size, limit))
+                    return out
+                out.append(ServerSentEvent("message", value, self._id, None))
+                start = end + 2
+            view.release()
+        rest = segment[start:] if start else segment
+        if rest:
+            out += self._interpret_text(
+                rest.decode("utf-8", "replace"), fast=len(rest) <= self._fast_max
+            )
+        return out
 
     def _interpret_data_frames(self, text: str) -> list[ServerSentEvent]:
         """The hot path: runs of ``data: <one line>`` + blank line frames, from an event start.

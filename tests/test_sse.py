@@ -484,7 +484,7 @@ def test_failed_decoder_does_not_hold_the_big_buffer(kind: str) -> None:
     gc.collect()
     tracemalloc.start()
     try:
-        with pytest.raises(SSEError):  # noqa: PT012 - the error comes after many feeds
+        with pytest.raises(SSEError):
             for _ in range(2 * limit // len(piece)):
                 decoder.feed(bytearray(piece))  # a new object each time, as from a socket
         gc.collect()

@@ -481,6 +481,49 @@ def test_large_one_line_event_in_16_kib_chunks(size: int) -> None:
     assert not decoder.pending
 
 
+BIG = 70_000  # over the size from which frames are decoded straight from the buffer
+
+BIG_STREAMS = {
+    "one big frame": b"data: " + b"x" * BIG + b"\n\n",
+    "big frames in a row": (b"data: " + b"x" * BIG + b"\n\n") * 3 + b"data: [DONE]\n\n",
+    "big non-ASCII and invalid": b"data: " + "é😀".encode() * (BIG // 6) + b"\xff\xc3\n\n",
+    "big then mixed": b"data: "
+    + b"y" * BIG
+    + b"\n\nevent: error\ndata: {}\n\n: c\ndata: a\ndata: b\n\nid: 3\ndata: z\n\n",
+    "big CRLF": b"data: " + b"w" * BIG + b"\r\n\r\ndata: v\r\n\r\n",
+    "big unterminated": b"data: " + b"u" * BIG + b"\n",
+    "big multi-line": (b"data: " + b"m" * 999 + b"\n") * 100 + b"\n",
+    "big after an id": b"id: 9\n\ndata: " + b"k" * BIG + b"\n\ndata: q\n\n",
+}
+
+
+@pytest.mark.parametrize("stream", BIG_STREAMS.values(), ids=list(BIG_STREAMS))
+def test_big_frames_decode_the_same_whatever_the_path(stream: bytes) -> None:
+    expected, last_id, _ = reference_decode(stream)
+    for size in (len(stream), 16 * 1024, 4099, 7):
+        events, decoder = run([stream[i : i + size] for i in range(0, len(stream), size)])
+        assert events == expected, size
+        assert decoder.last_event_id == last_id
+
+
+def test_big_frame_over_the_limit_comes_after_the_frames_before_it() -> None:
+    decoder = SSEDecoder(max_event_size=BIG, max_line_length=10 * BIG)
+    ok = b"data: " + b"a" * BIG + b"\n\n"
+    too_big = b"data: " + b"b" * (BIG + 1) + b"\n\n"
+    assert decoder.feed(ok + too_big + ok) == [E(data="a" * BIG)]
+    with pytest.raises(EventTooLargeError) as info:
+        decoder.feed(b"")
+    assert (info.value.size, info.value.limit) == (BIG + 1, BIG)
+
+
+def test_big_frame_limit_counts_utf8_bytes() -> None:
+    frame = b"data: " + "é".encode() * BIG + b"\n\n"  # BIG characters, 2 * BIG bytes
+    with pytest.raises(EventTooLargeError):
+        SSEDecoder(max_event_size=BIG + 10, max_line_length=10 * BIG).feed(frame)
+    events = SSEDecoder(max_event_size=2 * BIG, max_line_length=10 * BIG).feed(frame)
+    assert events == [E(data="é" * BIG)]
+
+
 def test_large_multi_line_event_in_16_kib_chunks() -> None:
     line = b"data: " + b"y" * 1000 + b"\n"
     count = 4 * MiB // 1001
@@ -494,7 +537,7 @@ def test_event_just_over_the_default_limit_is_refused() -> None:
     decoder = SSEDecoder()
     step = 16 * 1024
     stream = b"data: " + b"z" * (16 * MiB + 1) + b"\n\n"
-    with pytest.raises(LineTooLongError):  # noqa: PT012 - raised part-way through the feeds
+    with pytest.raises(LineTooLongError):
         for i in range(0, len(stream), step):
             decoder.feed(stream[i : i + step])
 
@@ -502,7 +545,7 @@ def test_event_just_over_the_default_limit_is_refused() -> None:
 def test_many_line_event_over_the_limit_is_refused() -> None:
     decoder = SSEDecoder(max_event_size=MiB)
     line = b"data: " + b"y" * 1000 + b"\n"
-    with pytest.raises(EventTooLargeError) as info:  # noqa: PT012
+    with pytest.raises(EventTooLargeError) as info:
         for _ in range(MiB // 1000 + 1):
             decoder.feed(line)
     assert info.value.limit == MiB
