@@ -52,3 +52,15 @@ def demo(session: nox.Session) -> None:
     """A live stream against the bundled local server, or $LETTA_BASE_URL when set."""
     session.install(".")
     session.run("python", "examples/demo.py")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Offline decode benchmarks against a msgspec floor and the official SDK.
+
+    The official SDK is installed here only, as the baseline to beat; it is never a
+    dependency of the package. Arguments after ``--`` go to every script.
+    """
+    session.install(".", "letta-client==1.12.1")
+    for script in ("benchmarks/bench_decode.py",):
+        session.run("python", script, *session.posargs)
