@@ -1,0 +1,52 @@
+"""The two roots every tagged struct in :mod:`letta_async.types` grows from.
+
+Letta tells its objects apart by one field: ``message_type`` for whatever can arrive as a stream
+frame, ``type`` for content parts, tool returns and request items. msgspec reads that field to
+pick the class in a single pass, but it does not keep the value as an attribute. Each class
+therefore also carries its tag as a class variable, so code can branch on
+``event.message_type`` or ``part.type`` just as it would on the parsed JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+__all__ = ["Envelope", "MessageTagged", "TypeTagged"]
+
+
+class MessageTagged(msgspec.Struct, kw_only=True, tag_field="message_type"):
+    """Root of the stream-frame structs, keyed on ``message_type``."""
+
+    message_type: ClassVar[str]
+
+
+class TypeTagged(msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True):
+    """Root of the structs keyed on ``type``.
+
+    These are shared by replies and request bodies, so unset optional fields are left out when
+    encoding: the server then applies its own defaults instead of receiving explicit nulls.
+    """
+
+    type: ClassVar[str]
+
+
+class Envelope(MessageTagged, kw_only=True):
+    """The fields the server puts on every message and on pings.
+
+    ``seq_id`` is filled only in background streams (it is the resume cursor there); foreground
+    streams send null. ``otid`` is shared by all the deltas of one message in a token stream,
+    with only its last two hex digits varying between the sub-messages of one step.
+    """
+
+    id: str
+    date: datetime
+    name: str | None = None
+    otid: str | None = None
+    sender_id: str | None = None
+    step_id: str | None = None
+    is_err: bool | None = None
+    seq_id: int | None = None
+    run_id: str | None = None

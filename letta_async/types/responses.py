@@ -1,0 +1,81 @@
+"""The reply to a non-streaming send: the messages produced, why it stopped, what it cost."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .events import LettaStopReason, UnknownMessage
+from .messages import LettaMessageUnion
+from .usage import LettaUsageStatistics
+
+__all__ = [
+    "ChatCompletionTokenLogprob",
+    "ChoiceLogprobs",
+    "LettaResponse",
+    "TopLogprob",
+    "TurnTokenData",
+]
+
+if TYPE_CHECKING:
+    _ResponseMessages = list[LettaMessageUnion | UnknownMessage]
+else:
+    # msgspec cannot put an untagged struct in a tagged union, so the type it decodes is the
+    # strict one. A reply holding a kind this client does not know is still returned whole:
+    # MessageDecoder.decode_response rebuilds it with UnknownMessage items, which is why the
+    # type checker is told about them.
+    _ResponseMessages = list[LettaMessageUnion]
+
+
+class TopLogprob(msgspec.Struct, kw_only=True, gc=False):
+    """One of the likeliest alternatives at a token position."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class ChatCompletionTokenLogprob(msgspec.Struct, kw_only=True, gc=False):
+    """A generated token with its log probability and the alternatives considered."""
+
+    token: str
+    logprob: float
+    top_logprobs: list[TopLogprob]
+    bytes: list[int] | None = None
+
+
+class ChoiceLogprobs(msgspec.Struct, kw_only=True, gc=False):
+    """Log probabilities of the final LLM call, present when ``return_logprobs`` was asked."""
+
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
+
+
+class TurnTokenData(msgspec.Struct, kw_only=True):
+    """Token-level record of one LLM call or tool result, present when ``return_token_ids``.
+
+    Meant for training loops: ``role`` is ``"assistant"`` for generated turns and ``"tool"``
+    for tool output that should not be trained on.
+    """
+
+    role: str
+    output_ids: list[int] | None = None
+    output_token_logprobs: list[list[Any]] | None = None
+    content: str | None = None
+    tool_name: str | None = None
+
+
+class LettaResponse(msgspec.Struct, kw_only=True):
+    """The whole result of a non-streaming ``POST /v1/agents/{agent_id}/messages``.
+
+    ``messages`` are in the order the agent produced them. Decoded through
+    :class:`letta_async._decode.MessageDecoder`, a message of an unknown kind becomes an
+    :class:`UnknownMessage` in place rather than failing the reply.
+    """
+
+    messages: _ResponseMessages
+    stop_reason: LettaStopReason
+    usage: LettaUsageStatistics
+    logprobs: ChoiceLogprobs | None = None
+    turns: list[TurnTokenData] | None = None

@@ -1,0 +1,67 @@
+"""Runs: the server's record of one request to an agent, which outlives the connection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = ["LettaRequestConfig", "Run", "RunStatus"]
+
+RunStatus = Literal["created", "running", "completed", "failed", "cancelled"]
+"""The states a run moves through. ``Run.status`` is typed ``str`` so new states still decode."""
+
+_TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+class LettaRequestConfig(msgspec.Struct, kw_only=True, gc=False):
+    """The message-shaping options the run was started with, so a replay can match them."""
+
+    use_assistant_message: bool | None = None
+    assistant_message_tool_name: str | None = None
+    assistant_message_tool_kwarg: str | None = None
+    include_return_message_types: list[str] | None = None
+
+
+class Run(msgspec.Struct, kw_only=True):
+    """A run, as returned by ``GET /v1/runs/{run_id}``, the runs listing and async sends.
+
+    Timestamps are always timezone-aware. The server writes some of them without an offset
+    (``completed_at`` has none while ``created_at`` ends in ``Z``); both are UTC, and a naive
+    value is marked as such here so the two can be compared and subtracted.
+    """
+
+    id: str
+    agent_id: str
+    status: str | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    conversation_id: str | None = None
+    base_template_id: str | None = None
+    background: bool | None = None
+    metadata: dict[str, Any] | None = None
+    request_config: LettaRequestConfig | None = None
+    stop_reason: str | None = None
+    callback_url: str | None = None
+    callback_sent_at: datetime | None = None
+    callback_status_code: int | None = None
+    callback_error: str | None = None
+    ttft_ns: int | None = None
+    total_duration_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = _as_utc(self.created_at)
+        self.completed_at = _as_utc(self.completed_at)
+        self.callback_sent_at = _as_utc(self.callback_sent_at)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the run has finished, so polling or resuming it can stop."""
+        return self.status in _TERMINAL
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
