@@ -5,6 +5,12 @@ frame, ``type`` for content parts, tool returns and request items. msgspec reads
 pick the class in a single pass, but it does not keep the value as an attribute. Each class
 therefore also carries its tag as a class variable, so code can branch on
 ``event.message_type`` or ``part.type`` just as it would on the parsed JSON.
+
+Leaf classes whose fields can only hold strings, numbers, datetimes, lists of those and other
+such structs are declared ``gc=False``: the garbage collector then does not track the many
+short-lived frames a stream produces, which makes decoding measurably faster and each object
+smaller. Such a struct can only join a reference cycle if a field is given a value its type
+does not allow. Classes with a free-form ``dict[str, Any]`` field keep the default tracking.
 """
 
 from __future__ import annotations
