@@ -74,7 +74,10 @@ def frame(tag: str, body: str = "") -> bytes:
 # --- tags ---------------------------------------------------------------------------------------
 
 FRAME_CLASSES: list[type[Any]] = list(get_args(LettaStreamingResponse))
-ALIASES = {SummaryMessageShortTag: "summary_message", EventMessageShortTag: "event_message"}
+ALIASES: dict[type[Any], str] = {
+    SummaryMessageShortTag: "summary_message",
+    EventMessageShortTag: "event_message",
+}
 
 
 @pytest.mark.parametrize("cls", FRAME_CLASSES, ids=lambda c: c.__name__)
@@ -186,7 +189,7 @@ def test_match_picks_the_kind_and_binds_fields_by_name() -> None:
 
 def test_fields_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        LettaStopReason("end_turn")  # type: ignore[misc]
+        LettaStopReason("end_turn")  # type: ignore[call-arg]
     assert LettaStopReason(stop_reason="end_turn").stop_reason == "end_turn"
 
 
@@ -306,7 +309,7 @@ def test_assistant_content_may_be_a_string_or_text_parts() -> None:
 
 
 def test_every_content_part_kind_round_trips() -> None:
-    parts = [
+    parts: list[dict[str, Any]] = [
         {"type": "text", "text": "t"},
         {"type": "image", "source": {"type": "url", "url": "u"}},
         {"type": "tool_call", "id": "c", "name": "f", "input": {"q": [1, {"a": None}]}},
@@ -337,7 +340,8 @@ def test_reasoning_source_defaults_as_on_the_server() -> None:
 
 def test_dates_decode_to_aware_datetimes() -> None:
     ping = event_decoder.decode(frame("ping"))
-    assert ping.date == datetime(2026, 11, 22, 2, 0, 59, tzinfo=timezone.utc)  # type: ignore[union-attr]
+    assert isinstance(ping, LettaPing)
+    assert ping.date == datetime(2026, 11, 22, 2, 0, 59, tzinfo=timezone.utc)
 
 
 def test_optional_fields_default_to_none_and_counters_to_zero() -> None:
