@@ -106,6 +106,7 @@ class SSEDecoder:
         "_size_limit",
         "_skip_lf",
         "_soft_cap",
+        "_special",
         "_start",
         "_truncated",
     )
@@ -146,6 +147,8 @@ class SSEDecoder:
         self._start = True
         self._head = b""
         self._skip_lf = False
+        # Set while any of the rare start-of-read states above (or ``_closed``) needs a look.
+        self._special = True
         # Event layer: the buffers of the event being read.
         self._data: list[str] = []
         self._size = 0
@@ -220,7 +223,84 @@ class SSEDecoder:
 
     def _feed(self, chunk: bytes | bytearray) -> list[ServerSentEvent]:
         # Never raises: a limit violation is recorded by ``_fail`` for ``feed`` to report after
-        # this frame (and the big buffers it references) is gone.
+        # this frame (and the big buffers it references) is gone. Runs once per read, so it
+        # keeps to as few Python steps as it can.
+        if self._special:
+            chunk = self._special_start(chunk)
+        size = len(chunk)
+        if not size:
+            return []
+
+        # Only this chunk is searched, and only from its end: the last line end splits it into
+        # complete lines (plus any earlier pieces of the first one) and the start of the next.
+        last = size - 1
+        end = chunk.rfind(b"\n")
+        if end != last:
+            cr = chunk.rfind(b"\r", end + 1)
+            if cr > end:
+                end = cr
+            elif end < 0:
+                # Keep an immutable copy: a caller may reuse a bytearray for its next read.
+                self._parts.append(chunk if type(chunk) is bytes else bytes(chunk))
+                self._partial += size
+                if self._partial > self._line_limit:
+                    self._fail(LineTooLongError(self._partial, self._line_limit))
+                return []
+
+        segment: bytes | bytearray
+        if self._parts:
+            self._parts.append(chunk[: end + 1])
+            segment = b"".join(self._parts)
+            self._parts = []
+            self._partial = 0
+        else:
+            segment = chunk if end == last else chunk[: end + 1]
+        if 13 in segment:  # an int needle: ``b"\r" in`` first fails an int conversion
+            segment = segment.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if end == last and chunk[end] == 13:
+                self._skip_lf = self._special = True
+        # Every line of ``segment`` ends in LF now. LF never occurs inside a UTF-8 sequence and
+        # is never absorbed by a replacement character, so decoding the segment in one go and
+        # then splitting the text on LF yields exactly the lines of the byte stream. (Not
+        # ``str.splitlines``: it also breaks on VT, FF, FS, NEL, U+2028 and more.)
+        length = len(segment)
+        if length > self._line_limit + 1:
+            bad = _first_long_line(segment, self._line_limit)
+            if bad >= 0:
+                # Lines before the offending one still count, whatever the chunking.
+                out = self._interpret(segment.decode("utf-8", "replace").split("\n")[:bad])
+                if self._error is None:
+                    self._fail(LineTooLongError(_line_length(segment, bad), self._line_limit))
+                return out
+        if length > _BIG_FRAME:
+            out = self._interpret_large(segment)
+        else:
+            try:
+                text = segment.decode()  # the strict codec is the quicker call
+            except UnicodeDecodeError:
+                text = segment.decode("utf-8", "replace")
+            if (
+                length <= self._fast_max
+                and not self._data
+                and not self._fields
+                and text.startswith("data: ")
+            ):
+                out = self._interpret_data_frames(text)
+            else:
+                lines = text.split("\n")
+                del lines[-1]
+                out = self._interpret(lines)
+        if end != last and self._error is None:
+            tail = chunk[end + 1 :]
+            if len(tail) > self._line_limit:
+                self._fail(LineTooLongError(len(tail), self._line_limit))
+            else:
+                self._parts.append(tail)
+                self._partial = len(tail)
+        return out
+
+    def _special_start(self, chunk: bytes | bytearray) -> bytes | bytearray:
+        """The rare states at the start of a read: a new stream, a BOM to check, a CR to pair."""
         if self._closed:
             self._closed = False
             self._truncated = False
@@ -231,62 +311,8 @@ class SSEDecoder:
             self._skip_lf = False
             if chunk[0] == 10:
                 chunk = chunk[1:]
-        size = len(chunk)
-        if not size:
-            return []
-
-        # Only this chunk is searched, and only from its end: the last line end splits it into
-        # complete lines (plus any earlier pieces of the first one) and the start of the next.
-        end = chunk.rfind(b"\n")
-        if end != size - 1:
-            cr = chunk.rfind(b"\r", end + 1)
-            if cr > end:
-                end = cr
-        if end < 0:
-            # Keep an immutable copy: a caller may reuse a bytearray for its next read.
-            self._parts.append(chunk if type(chunk) is bytes else bytes(chunk))
-            self._partial += size
-            if self._partial > self._line_limit:
-                self._fail(LineTooLongError(self._partial, self._line_limit))
-            return []
-
-        segment: bytes | bytearray
-        if self._parts:
-            self._parts.append(chunk[: end + 1])
-            segment = b"".join(self._parts)
-            self._parts = []
-            self._partial = 0
-        else:
-            segment = chunk if end == size - 1 else chunk[: end + 1]
-        if 13 in segment:  # an int needle: ``b"\r" in`` first fails an int conversion
-            segment = segment.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            self._skip_lf = end == size - 1 and chunk[end] == 13
-        # Every line of ``segment`` ends in LF now. LF never occurs inside a UTF-8 sequence and
-        # is never absorbed by a replacement character, so decoding the segment in one go and
-        # then splitting the text on LF yields exactly the lines of the byte stream. (Not
-        # ``str.splitlines``: it also breaks on VT, FF, FS, NEL, U+2028 and more.)
-        if len(segment) > self._line_limit + 1:
-            bad = _first_long_line(segment, self._line_limit)
-            if bad >= 0:
-                # Lines before the offending one still count, whatever the chunking.
-                out = self._interpret(segment.decode("utf-8", "replace").split("\n")[:bad])
-                if self._error is None:
-                    self._fail(LineTooLongError(_line_length(segment, bad), self._line_limit))
-                return out
-        if len(segment) <= _BIG_FRAME:
-            out = self._interpret_text(
-                segment.decode("utf-8", "replace"), fast=len(segment) <= self._fast_max
-            )
-        else:
-            out = self._interpret_large(segment)
-        if self._error is None and end < size - 1:
-            tail = chunk[end + 1 :]
-            if len(tail) > self._line_limit:
-                self._fail(LineTooLongError(len(tail), self._line_limit))
-            else:
-                self._parts.append(tail)
-                self._partial = len(tail)
-        return out
+        self._special = self._start or self._skip_lf
+        return chunk
 
     def _strip_bom(self, chunk: bytes | bytearray) -> bytes | bytearray:
         head = self._head + chunk
