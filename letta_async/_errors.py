@@ -241,7 +241,9 @@ def error_detail(body: Any) -> str | None:
         return detail
     if isinstance(detail, list):
         # FastAPI's structured form: [{"loc": [...], "msg": "...", ...}, ...]
-        parts = [str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail]
+        parts = [
+            str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail
+        ]
         return "; ".join(parts) or None
     error = body.get("error")
     if isinstance(error, dict):

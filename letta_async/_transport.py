@@ -1,0 +1,503 @@
+"""The HTTP edge: one pooled aiohttp session, retries, timeouts, and error mapping.
+
+Everything aiohttp can raise is translated here, once, into the package's exception tree;
+resources and the stream state machine above never see an aiohttp exception. Nothing in this
+module formats the API key into text: it lives only in the header mapping handed to aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+import anyio
+import msgspec
+import yarl
+
+from ._config import Limits, RetryPolicy, Timeout
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    ResponseTooLargeError,
+    status_error_class,
+)
+from ._hooks import Hooks
+from ._version import __version__
+
+__all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
+
+logger = logging.getLogger("letta_async")
+
+T = TypeVar("T")
+
+USER_AGENT = f"letta-async/{__version__}"
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_MAX_ERROR_BODY = 1024 * 1024
+_json_encoder = msgspec.json.Encoder()
+_json_any = msgspec.json.Decoder()
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decoder_for(cast_to: Any) -> msgspec.json.Decoder[Any]:
+    """One reusable decoder per target type: building them is the expensive part."""
+    decoder = _decoders.get(cast_to)
+    if decoder is None:
+        decoder = _decoders[cast_to] = msgspec.json.Decoder(cast_to)
+    return decoder
+
+
+def encode_json(value: Any) -> bytes:
+    """Request bodies: dicts, lists and msgspec structs alike, in one C call."""
+    return _json_encoder.encode(value)
+
+
+def check_header_value(name: str, value: str) -> str:
+    """Refuse CR/LF/NUL in header values: they would let a caller's data split headers."""
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValueError(f"header {name!r} contains a line break or NUL")
+    return value
+
+
+@dataclass
+class PreparedRequest:
+    """One HTTP call as the resources describe it, before any network I/O."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    stream: bool = False
+    omit_user_agent: bool = False
+    """Send no User-Agent at all (see the SDK-gate note in the client docs)."""
+
+
+@asynccontextmanager
+async def map_aiohttp_errors(method: str, url: str) -> AsyncIterator[None]:
+    """Translate transport failures into :class:`APIConnectionError` and friends."""
+    try:
+        yield
+    except APIError:
+        raise
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise APITimeoutError(f"timed out during {method} {url}", method=method, url=url) from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise APIConnectionError(
+            f"response body broken off during {method} {url}: {exc.__class__.__name__}",
+            method=method,
+            url=url,
+        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise APIConnectionError(
+            f"connection failed during {method} {url}: {exc.__class__.__name__}: {exc}",
+            method=method,
+            url=url,
+        ) from exc
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
+    """Drop ``None`` values, expand lists to repeated keys, render bools as the server wants."""
+    if not params:
+        return None
+    out: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        values: Iterable[Any] = value if isinstance(value, list | tuple) else (value,)
+        for item in values:
+            if isinstance(item, bool):
+                out.append((key, "true" if item else "false"))
+            else:
+                out.append((key, str(item)))
+    return out
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(float(millis) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+class Transport:
+    """Owns the aiohttp session and turns :class:`PreparedRequest` into checked responses."""
+
+    def __init__(
+        self,
+        *,
+        base_url: yarl.URL,
+        headers: Mapping[str, str],
+        timeout: Timeout,
+        retry: RetryPolicy,
+        limits: Limits,
+        session: aiohttp.ClientSession | None,
+        ssl: Any,
+        trace_configs: list[aiohttp.TraceConfig] | None,
+        hooks: Hooks,
+    ) -> None:
+        self.base_url = base_url
+        self._headers = dict(headers)
+        self.timeout = timeout
+        self.retry = retry
+        self.limits = limits
+        self._session = session
+        self._owns_session = session is None
+        self._ssl = ssl
+        self._trace_configs = trace_configs
+        self.hooks = hooks
+        self._closed = False
+        self._session_lock: asyncio.Lock | None = None
+
+    # --- session lifetime ------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def session_or_none(self) -> aiohttp.ClientSession | None:
+        """The session if one exists (tests inspect its connector)."""
+        return self._session
+
+    async def session(self) -> aiohttp.ClientSession:
+        """Create the shared session lazily, inside the running loop that will use it."""
+        if self._closed:
+            raise RuntimeError("this AsyncLetta client is closed")
+        session = self._session
+        if session is not None:
+            return session
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections,
+            limit_per_host=self.limits.max_connections_per_host,
+            keepalive_timeout=self.limits.keepalive_timeout,
+            ttl_dns_cache=self.limits.dns_cache_ttl,
+            use_dns_cache=self.limits.dns_cache_ttl is not None,
+            ssl=self._ssl,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            trace_configs=self._trace_configs,
+            # The User-Agent is chosen per request (see PreparedRequest.omit_user_agent).
+            skip_auto_headers=("User-Agent",),
+            auto_decompress=True,
+        )
+        self._session = session
+        return session
+
+    async def aclose(self) -> None:
+        """Close the session if this client created it; a caller's session is left alone."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    # --- one attempt ---------------------------------------------------------------------
+
+    def url(self, path: str) -> yarl.URL:
+        """Join a resource path (already quoted) onto the base URL."""
+        return yarl.URL(str(self.base_url) + path, encoded=True)
+
+    def _request_headers(self, request: PreparedRequest) -> dict[str, str]:
+        headers = dict(self._headers)
+        if request.stream:
+            headers["Accept"] = "text/event-stream"
+        else:
+            headers.setdefault("Accept", "application/json")
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        if not request.omit_user_agent:
+            headers.setdefault("User-Agent", USER_AGENT)
+        else:
+            headers.pop("User-Agent", None)
+        headers.update(request.headers)
+        for name, value in headers.items():
+            check_header_value(name, value)
+        return headers
+
+    def _client_timeout(self, request: PreparedRequest) -> aiohttp.ClientTimeout:
+        t = self.timeout
+        if request.stream:
+            # Idle-read timeout is aiohttp's sock_read: reset by every chunk, pings included.
+            return aiohttp.ClientTimeout(
+                total=t.stream_total, sock_connect=t.connect, sock_read=t.stream_idle
+            )
+        return aiohttp.ClientTimeout(total=t.request, sock_connect=t.connect)
+
+    async def send_once(self, request: PreparedRequest) -> aiohttp.ClientResponse:
+        """One attempt: send, follow same-origin redirects, raise on 4xx/5xx.
+
+        The returned response is 2xx with its body unread; the caller must release or
+        close it.
+        """
+        session = await self.session()
+        url = self.url(request.path)
+        method = request.method
+        body = request.body
+        headers = self._request_headers(request)
+        params = _clean_params(request.params)
+        timeout = self._client_timeout(request)
+        skip = ("User-Agent",) if request.omit_user_agent else ()
+        await self.hooks.emit_request(method, str(url))
+        logger.debug("request %s %s", method, url)
+        for _ in range(_MAX_REDIRECTS + 1):
+            async with map_aiohttp_errors(method, str(url)):
+                response = await session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    skip_auto_headers=skip,
+                )
+            if response.status in _REDIRECT_STATUSES:
+                target = self._redirect_target(response, url)
+                response.release()
+                if response.status == 303 or (
+                    response.status in (301, 302) and method not in ("GET", "HEAD")
+                ):
+                    method, body = "GET", None
+                url, params = target, None
+                continue
+            if response.status >= 400:
+                raise await self._status_error(response, method, str(url))
+            return response
+        raise APIConnectionError(f"too many redirects for {method} {url}", method=method)
+
+    def _redirect_target(self, response: aiohttp.ClientResponse, url: yarl.URL) -> yarl.URL:
+        """Only same-origin redirects are followed: the Authorization header must not leak."""
+        location = response.headers.get("Location")
+        if not location:
+            response.release()
+            raise APIConnectionError(f"redirect {response.status} without Location", url=str(url))
+        target = url.join(yarl.URL(location))
+        if target.origin() != url.origin():
+            response.release()
+            raise APIConnectionError(
+                f"refusing redirect to another origin ({target.origin()})", url=str(url)
+            )
+        return target
+
+    async def _status_error(
+        self, response: aiohttp.ClientResponse, method: str, url: str
+    ) -> APIStatusError:
+        """Read (a bounded amount of) the error body and build the matching exception."""
+        raw = b""
+        try:
+            async with map_aiohttp_errors(method, url):
+                raw = await _read_limited(response, _MAX_ERROR_BODY, method, url)
+        except APIError:
+            raw = b""
+        finally:
+            response.release()
+        body: Any
+        try:
+            body = _json_any.decode(raw) if raw else None
+        except msgspec.DecodeError:
+            body = raw.decode("utf-8", "replace")
+        cls = status_error_class(response.status)
+        error = cls(
+            "",
+            status_code=response.status,
+            body=body,
+            headers=response.headers,
+            method=method,
+            url=url,
+        )
+        detail = error.detail
+        reason = response.reason or ""
+        text = f"{response.status} {reason}".strip()
+        error.message = f"{text}: {detail}" if detail else text
+        error.args = (error.message,)
+        return error
+
+    # --- retries ---------------------------------------------------------------------------
+
+    def should_retry(self, exc: APIError) -> bool:
+        if isinstance(exc, APIStatusError):
+            return exc.status_code >= 500 or exc.status_code in self.retry.retry_statuses
+        return isinstance(exc, APIConnectionError)
+
+    def retry_delay(self, attempt: int, exc: APIError | None) -> float:
+        """Server's Retry-After when given (capped), else exponential backoff with jitter."""
+        if isinstance(exc, APIStatusError):
+            hinted = parse_retry_after({k.lower(): v for k, v in exc.headers.items()})
+            if hinted is not None:
+                return min(hinted, self.retry.max_retry_after)
+        delay = min(self.retry.initial_delay * 2.0**attempt, self.retry.max_delay)
+        return float(delay * (1.0 - 0.25 * random.random()))
+
+    async def with_retries(
+        self,
+        attempt_fn: Callable[[], Awaitable[T]],
+        *,
+        what: str,
+        max_retries: int | None = None,
+        retry_connection_errors: bool = True,
+        final: Callable[[APIError], bool] | None = None,
+    ) -> T:
+        """Run ``attempt_fn`` until it succeeds, fails for good, or retries run out.
+
+        ``final`` marks errors that a retry cannot fix although their status says otherwise
+        (a 503 that means "this server has no Redis", say).
+        """
+        limit = self.retry.max_retries if max_retries is None else max_retries
+        attempt = 0
+        while True:
+            try:
+                return await attempt_fn()
+            except APIError as exc:
+                if attempt >= limit or not self.should_retry(exc):
+                    raise
+                if not retry_connection_errors and isinstance(exc, APIConnectionError):
+                    raise
+                if final is not None and final(exc):
+                    raise
+                delay = self.retry_delay(attempt, exc)
+                attempt += 1
+                logger.debug(
+                    "retrying %s in %.2fs (attempt %d of %d): %s",
+                    what,
+                    delay,
+                    attempt,
+                    limit,
+                    exc.__class__.__name__,
+                )
+                await self.hooks.emit_retry(what, attempt, delay, exc)
+                await anyio.sleep(delay)
+
+    # --- the two shapes of call ------------------------------------------------------------
+
+    async def request_bytes(
+        self, request: PreparedRequest, *, max_retries: int | None = None
+    ) -> bytes:
+        """A non-streaming call's body, retried as the policy says, size-limited."""
+
+        async def attempt() -> bytes:
+            response = await self.send_once(request)
+            url = str(response.url)
+            try:
+                async with map_aiohttp_errors(request.method, url):
+                    return await _read_limited(
+                        response, self.limits.max_response_size, request.method, url
+                    )
+            finally:
+                response.release()
+
+        return await self.with_retries(
+            attempt, what=f"{request.method} {request.path}", max_retries=max_retries
+        )
+
+    async def request(
+        self, request: PreparedRequest, cast_to: Any, *, max_retries: int | None = None
+    ) -> Any:
+        """A non-streaming call decoded into ``cast_to`` (``None`` ignores the body)."""
+        raw = await self.request_bytes(request, max_retries=max_retries)
+        if cast_to is None or (cast_to is Any and not raw.strip()):
+            return None
+        return decode_body(raw, cast_to, request.method, str(self.url(request.path)))
+
+    async def open_stream(
+        self,
+        request: PreparedRequest,
+        *,
+        max_retries: int | None = None,
+        retry_connection_errors: bool = True,
+        final: Callable[[APIError], bool] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """Open an event stream, retrying only before its first byte has been read."""
+
+        async def attempt() -> aiohttp.ClientResponse:
+            response = await self.send_once(request)
+            content_type = response.headers.get("Content-Type", "")
+            if "text/event-stream" not in content_type:
+                url = str(response.url)
+                try:
+                    async with map_aiohttp_errors(request.method, url):
+                        raw = await _read_limited(response, _MAX_ERROR_BODY, request.method, url)
+                finally:
+                    response.release()
+                raise APIResponseValidationError(
+                    f"expected an event stream, got {content_type or 'no content type'}",
+                    body=raw,
+                    method=request.method,
+                    url=url,
+                )
+            return response
+
+        return await self.with_retries(
+            attempt,
+            what=f"{request.method} {request.path}",
+            max_retries=max_retries,
+            retry_connection_errors=retry_connection_errors,
+            final=final,
+        )
+
+
+def decode_body(raw: bytes, cast_to: Any, method: str, url: str) -> Any:
+    """Decode a 2xx body, turning schema or syntax failures into a typed error."""
+    try:
+        return decoder_for(cast_to).decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        shown = raw[:200].decode("utf-8", "replace") if raw else "an empty body"
+        raise APIResponseValidationError(
+            f"{method} {url}: response does not match the expected type ({exc}); got {shown!r}",
+            body=raw,
+            method=method,
+            url=url,
+        ) from exc
+
+
+async def _read_limited(
+    response: aiohttp.ClientResponse, limit: int, method: str, url: str
+) -> bytes:
+    """Read a body into memory without ever holding more than ``limit`` bytes of it."""
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        response.close()
+        raise ResponseTooLargeError(
+            f"response body of {declared} bytes exceeds the {limit}-byte limit",
+            method=method,
+            url=url,
+        )
+    buffer = bytearray()
+    while True:
+        chunk = await response.content.readany()
+        if not chunk:
+            break
+        buffer += chunk
+        if len(buffer) > limit:
+            response.close()
+            raise ResponseTooLargeError(
+                f"response body exceeds the {limit}-byte limit", method=method, url=url
+            )
+    return bytes(buffer)
