@@ -1,5 +1,8 @@
 """letta-async: an async-first streaming client for the Letta REST API."""
 
+from . import sse, types
+from ._client import AsyncLetta
+from ._config import Limits, RetryPolicy, Timeout
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -24,6 +27,9 @@ from ._errors import (
     StreamTruncatedError,
     UnprocessableEntityError,
 )
+from ._hooks import Hooks
+from ._pagination import AsyncPaginator
+from ._stream import MessageStream, ResumeSettings
 from ._version import __version__
 
 __all__ = [
@@ -32,22 +38,32 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncLetta",
+    "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
     "EventTooLargeError",
+    "Hooks",
     "InternalServerError",
     "LettaError",
+    "Limits",
     "LineTooLongError",
     "MessageDecodeError",
+    "MessageStream",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "ResumeSettings",
+    "RetryPolicy",
     "SSEError",
     "StreamError",
     "StreamResumeError",
     "StreamTruncatedError",
+    "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "sse",
+    "types",
 ]

@@ -499,7 +499,9 @@ def test_any_listing_keeps_every_unknown_item(items: list[dict[str, Any]]) -> No
     try:
         events = decoder.decode_list(payload)
     except MessageDecodeError:
-        assert any(item.get("message_type") in KNOWN_MESSAGE_TYPES for item in items)
+        # Only an item claiming a known kind (with the wrong shape) may fail the page.
+        tags = [item.get("message_type") for item in items]
+        assert any(isinstance(tag, str) and tag in KNOWN_MESSAGE_TYPES for tag in tags)
         return
     assert len(events) == len(items)
     for item, event in zip(items, events, strict=True):

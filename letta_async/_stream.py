@@ -1,0 +1,533 @@
+"""MessageStream: the state machine between an SSE response and the caller's ``async for``.
+
+It reads raw chunks, feeds the SSE decoder, decodes each event into a typed message, and keeps
+the bookkeeping a caller needs to trust the result: the ``run_id``, the last ``seq_id``
+delivered, the stop reason, usage, and whether the stream really ended or only broke off.
+
+Background runs survive disconnects here. Letta numbers every frame of a background run
+(``seq_id`` 1, 2, 3, ...), but ``stop_reason``, ``usage_statistics`` and ``[DONE]`` use up a
+number without carrying it; the stream counts those too, so ``last_seq_id`` is always the exact
+``starting_after`` for ``POST /v1/runs/{run_id}/stream``. On reconnect, frames at or below it
+are dropped: every event reaches the caller once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import anyio
+
+from ._config import Limits
+from ._decode import MessageDecoder
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    StreamError,
+    StreamResumeError,
+    StreamTruncatedError,
+)
+from ._transport import PreparedRequest, Transport, encode_json
+from ._urls import path
+from .sse import SSEDecoder
+from .types import LettaErrorMessage, LettaStopReason, LettaUsageStatistics, Run
+
+if TYPE_CHECKING:
+    from .types import StreamEvent
+
+__all__ = ["MessageStream", "ResumeSettings"]
+
+logger = logging.getLogger("letta_async")
+
+_DONE = "[DONE]"
+_RUN_ACTIVE = frozenset({"created", "running"})
+# Stop reasons after which the server closes without [DONE].
+_ENDS_WITHOUT_DONE = frozenset({"cancelled"})
+
+_shared_decoder: MessageDecoder | None = None
+
+
+def _message_decoder() -> MessageDecoder:
+    """The union decoder is built once per process: building it is the costly part."""
+    global _shared_decoder
+    if _shared_decoder is None:
+        _shared_decoder = MessageDecoder()
+    return _shared_decoder
+
+
+class ResumeSettings:
+    """How a background stream reconnects to its run."""
+
+    __slots__ = ("batch_size", "include_pings", "initial_delay", "max_attempts", "max_delay")
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 5,
+        initial_delay: float = 0.25,
+        max_delay: float = 5.0,
+        include_pings: bool = True,
+        batch_size: int | None = None,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.include_pings = include_pings
+        self.batch_size = batch_size
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.initial_delay * 2.0 ** max(attempt - 1, 0), self.max_delay)
+        return float(base * (1.0 - 0.25 * random.random()))
+
+
+Opener = Callable[["MessageStream"], Awaitable[aiohttp.ClientResponse]]
+RunIdRecovery = Callable[[], Awaitable[str | None]]
+Canceller = Callable[[str], Awaitable[Any]]
+
+
+class MessageStream:
+    """An async iterator of typed Letta events, with resume and cancel on top.
+
+    Returned un-awaited by ``client.agents.messages.stream(...)``: the request is sent on the
+    first ``async for`` step or on ``async with`` entry. Leaving either early closes the
+    connection at once; use ``async with`` when the stream object outlives the loop, so
+    release never depends on garbage collection.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        opener: Opener,
+        *,
+        background: bool,
+        run_id: str | None = None,
+        starting_after: int | None = None,
+        poll_interval: float | None = None,
+        resume: ResumeSettings | None = None,
+        canceller: Canceller | None = None,
+        recover_run_id: RunIdRecovery | None = None,
+        cancel_on_exit: bool = False,
+        limits: Limits | None = None,
+    ) -> None:
+        self._transport = transport
+        self._opener = opener
+        self._background = background
+        self._resume = resume or ResumeSettings()
+        self._poll_interval = poll_interval
+        self._canceller = canceller
+        self._recover_run_id = recover_run_id
+        self._cancel_on_exit = cancel_on_exit
+        self._limits = limits or transport.limits
+        self._decoder = _message_decoder()
+        self._sse = self._new_sse()
+        self._queue: deque[StreamEvent] = deque()
+        self._response: aiohttp.ClientResponse | None = None
+        self._started = False
+        self._opened = False
+        self._finished = False
+        self._saw_done = False
+        self._final_replay = False
+        self._resume_attempts = 0
+        self._started_at: float | None = None
+
+        self.run_id: str | None = run_id
+        """The run this stream belongs to, known from the first frame that carries it."""
+        self.last_seq_id: int | None = starting_after
+        """The sequence number of the last event handed to the caller (background runs only).
+
+        Persist it with ``run_id`` to resume later with ``client.runs.stream(run_id,
+        starting_after=last_seq_id)``. Foreground streams have no numbers: always None.
+        """
+        self._received_seq: int | None = starting_after
+        self._queued_seqs: deque[int | None] = deque()
+        self.stop_reason: str | None = None
+        """The server's stop reason (``end_turn``, ``cancelled``, ``llm_api_error``, ...)."""
+        self.usage: LettaUsageStatistics | None = None
+        """Token and step counts, from the ``usage_statistics`` frame."""
+        self.error: LettaErrorMessage | None = None
+        """The in-stream error the server reported, if any (also yielded as an event)."""
+        self.resumes = 0
+        """How many times this stream reconnected to its run."""
+
+    # --- public surface --------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """True once the stream ended (cleanly, by error, or by being closed)."""
+        return self._finished
+
+    @property
+    def completed(self) -> bool:
+        """True when the server finished the stream (``[DONE]`` or a final stop reason)."""
+        return self._finished and (self._saw_done or self.stop_reason is not None)
+
+    def __repr__(self) -> str:
+        state = "done" if self._finished else ("open" if self._started else "new")
+        return (
+            f"<MessageStream {state} run_id={self.run_id!r} last_seq_id={self.last_seq_id!r} "
+            f"stop_reason={self.stop_reason!r}>"
+        )
+
+    def __aiter__(self) -> MessageStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        queue = self._queue
+        while not queue:
+            if self._finished:
+                if self._background:
+                    self.last_seq_id = self._received_seq
+                raise StopAsyncIteration
+            await self._advance()
+        if self._background:
+            # Public progress moves only as events are handed out, so a caller that persists
+            # last_seq_id after each event can never skip one it did not process.
+            self.last_seq_id = self._queued_seqs.popleft()
+        return queue.popleft()
+
+    async def __aenter__(self) -> MessageStream:
+        if not self._started:
+            await self._advance()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._cancel_on_exit and not self._finished and self.run_id is not None:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                await self._request_cancel()
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Drop the connection now. Events already received stay available to iterate."""
+        self._finished = True
+        self._close_response()
+
+    async def until_done(self) -> list[StreamEvent]:
+        """Read to the end and return the events not yet consumed.
+
+        Raises :class:`StreamError` if the server reported an error inside the stream, so
+        ``await stream.until_done()`` is the one-line "run this and fail loudly" form.
+        """
+        events = [event async for event in self]
+        if self.error is not None:
+            raise StreamError(self.error, stop_reason=self.stop_reason)
+        return events
+
+    async def cancel(self, *, wait: float = 10.0) -> None:
+        """Ask the server to cancel this run, read until it confirms, then close.
+
+        Events that arrive meanwhile are kept and can still be iterated. If the run already
+        finished, nothing is sent. ``wait`` bounds how long to wait for the confirmation:
+        the server notices a cancel only on the agent's next chunk, which during a long LLM
+        call can take a while.
+        """
+        if self._finished:
+            return
+        with anyio.move_on_after(wait):
+            while self.run_id is None and not self._finished:
+                await self._advance()
+        if self.run_id is None or self._finished:
+            await self.aclose()
+            return
+        await self._request_cancel()
+        with anyio.move_on_after(wait):
+            while not self._finished and self.stop_reason != "cancelled":
+                await self._advance()
+        await self.aclose()
+
+    async def _request_cancel(self) -> None:
+        if self._canceller is None or self.run_id is None:
+            raise RuntimeError("this stream has no cancel route")
+        logger.debug("cancelling run %s", self.run_id)
+        await self._canceller(self.run_id)
+
+    # --- the state machine -----------------------------------------------------------------
+
+    def _new_sse(self) -> SSEDecoder:
+        return SSEDecoder(
+            max_event_size=self._limits.max_event_size,
+            max_line_length=self._limits.max_line_length,
+        )
+
+    def _close_response(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+    def _fail(self, error: BaseException) -> BaseException:
+        self._finished = True
+        self._close_response()
+        return error
+
+    def __del__(self) -> None:
+        # Safety net for `async for ... break` without `async with`: CPython drops the
+        # iterator right after the loop, and closing here frees the connection at once.
+        response = self._response
+        if response is not None:
+            self._response = None
+            with contextlib.suppress(Exception):  # interpreter shutdown
+                response.close()
+
+    async def _advance(self) -> None:
+        """One step: connect, or read one chunk, or react to the end of a connection."""
+        response = self._response
+        if response is None:
+            await self._connect()
+            return
+        try:
+            chunk = await response.content.readany()
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self._close_response()
+            await self._on_broken(_map_read_error(exc, response))
+            return
+        except BaseException:
+            self._fail(RuntimeError("interrupted"))
+            raise
+        if chunk:
+            try:
+                self._consume(chunk)
+            except BaseException:
+                self._fail(RuntimeError("undecodable stream"))
+                raise
+            return
+        response.release()
+        self._response = None
+        await self._on_eof()
+
+    def _consume(self, chunk: bytes) -> None:
+        queue = self._queue
+        before = len(queue)
+        decode = self._decoder.decode
+        numbered = self._background
+        for sse in self._sse.feed(chunk):
+            data = sse.data
+            if data == _DONE:
+                self._saw_done = True
+                self._count_unnumbered()
+                continue
+            message = decode(data)
+            cls = type(message)
+            if cls is LettaStopReason:
+                self.stop_reason = message.stop_reason  # type: ignore[union-attr]
+                self._count_unnumbered()
+            elif cls is LettaUsageStatistics:
+                self.usage = message  # type: ignore[assignment]
+                self._count_unnumbered()
+            else:
+                seq = getattr(message, "seq_id", None)
+                if seq is not None:
+                    last = self._received_seq
+                    if last is not None and seq <= last:
+                        continue  # replayed after a resume: already delivered
+                    self._received_seq = seq
+                if self.run_id is None:
+                    run_id = getattr(message, "run_id", None)
+                    if run_id:
+                        self.run_id = run_id
+                if cls is LettaErrorMessage:
+                    self.error = message  # type: ignore[assignment]
+            queue.append(message)
+            if numbered:
+                self._queued_seqs.append(self._received_seq)
+        if len(queue) > before:
+            self._resume_attempts = 0
+
+    def _count_unnumbered(self) -> None:
+        """stop_reason, usage and [DONE] use up a background sequence number silently."""
+        if self._received_seq is not None:
+            self._received_seq += 1
+
+    def fall_back_to_foreground(self) -> None:
+        """Called by the opener when the server cannot run in the background (no Redis)."""
+        self._background = False
+        self._queued_seqs.clear()
+
+    def _resumable(self) -> bool:
+        return self._background and (self.run_id is not None or self._recover_run_id is not None)
+
+    def _ended_cleanly(self) -> bool:
+        if self._saw_done or self._final_replay:
+            return True
+        if self.stop_reason is None:
+            return False
+        if self.stop_reason in _ENDS_WITHOUT_DONE or self.error is not None:
+            return True
+        # A foreground stream cannot be asked for the missing tail; a stop reason is final.
+        return not self._background
+
+    async def _on_eof(self) -> None:
+        if self._ended_cleanly():
+            self._finished = True
+            return
+        if self._resumable():
+            await self._reconnect(
+                StreamTruncatedError("stream ended before its stop reason or [DONE]")
+            )
+            return
+        raise self._fail(
+            StreamTruncatedError(
+                "stream ended before its stop reason or [DONE]: the reply is incomplete"
+            )
+        )
+
+    def _check_deadline(self) -> None:
+        """The optional overall deadline covers every reconnect, not just one connection."""
+        total = self._transport.timeout.stream_total
+        if total is None or self._started_at is None:
+            return
+        elapsed = time.monotonic() - self._started_at
+        if elapsed >= total:
+            raise self._fail(APITimeoutError(f"stream exceeded its overall deadline of {total:g}s"))
+
+    async def _on_broken(self, error: APIError) -> None:
+        self._check_deadline()
+        if not self._resumable():
+            raise self._fail(error)
+        if isinstance(error, APITimeoutError) and self.run_id is not None:
+            # Silence is not failure: ask the server whether the run is still going.
+            status = await self._probe_run()
+            if status in _RUN_ACTIVE:
+                logger.debug(
+                    "run %s still %s after idle timeout; reconnecting", self.run_id, status
+                )
+                self._resume_attempts = 0
+            elif status is not None:
+                logger.debug("run %s is %s; replaying what was missed", self.run_id, status)
+                self._final_replay = True
+        await self._reconnect(error)
+
+    async def _probe_run(self) -> str | None:
+        assert self.run_id is not None
+        try:
+            run: Run = await self._transport.request(
+                PreparedRequest("GET", path("/v1/runs/{}", self.run_id)), Run
+            )
+        except APIError as exc:
+            logger.debug("probing run %s failed: %s", self.run_id, exc)
+            return None
+        return run.status
+
+    async def _connect(self) -> None:
+        if not self._started:
+            self._started = True
+            self._started_at = time.monotonic()
+            try:
+                self._response = await self._opener(self)
+                self._opened = True
+            except APIConnectionError as exc:
+                if not (self._background and self._recover_run_id is not None):
+                    raise self._fail(exc) from None
+                await self._reconnect(exc)
+            except BaseException:
+                self._finished = True
+                raise
+            return
+        await self._resume_now()
+
+    async def _reconnect(self, cause: APIError) -> None:
+        """Count an attempt and arrange for the next `_advance` to resume the run."""
+        self._check_deadline()
+        self._resume_attempts += 1
+        if self._resume_attempts > self._resume.max_attempts:
+            raise self._fail(
+                StreamResumeError(
+                    f"gave up resuming after {self._resume.max_attempts} attempts: {cause}",
+                    run_id=self.run_id,
+                    last_seq_id=self._received_seq,
+                )
+            ) from cause
+        self._sse = self._new_sse()
+        if self._resume_attempts > 1:
+            await anyio.sleep(self._resume.delay(self._resume_attempts - 1))
+
+    async def _resume_now(self) -> None:
+        if self.run_id is None and self._recover_run_id is not None:
+            self.run_id = await self._recover_run_id()
+        if self.run_id is None and not self._opened:
+            # The server never answered and holds no message with our otid: it never saw
+            # the request, so sending it again cannot start a second run.
+            try:
+                self._response = await self._opener(self)
+                self._opened = True
+            except APIConnectionError as exc:
+                await self._reconnect(exc)
+            except BaseException:
+                self._finished = True
+                raise
+            return
+        if self.run_id is None:
+            raise self._fail(
+                StreamResumeError(
+                    "the connection failed before the server named the run",
+                    run_id=None,
+                    last_seq_id=self._received_seq,
+                )
+            )
+        self.resumes += 1
+        logger.debug(
+            "resuming run %s after seq_id %s (attempt %d)",
+            self.run_id,
+            self._received_seq,
+            self._resume_attempts,
+        )
+        await self._transport.hooks.emit_resume(
+            self.run_id, self._received_seq, self._resume_attempts
+        )
+        body: dict[str, Any] = {
+            "starting_after": self._received_seq if self._received_seq is not None else 0,
+            "include_pings": self._resume.include_pings,
+        }
+        if self._poll_interval is not None:
+            body["poll_interval"] = self._poll_interval
+        if self._resume.batch_size is not None:
+            body["batch_size"] = self._resume.batch_size
+        request = PreparedRequest(
+            "POST",
+            path("/v1/runs/{}/stream", self.run_id),
+            body=encode_json(body),
+            stream=True,
+        )
+        try:
+            self._response = await self._transport.open_stream(request, max_retries=0)
+        except APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code in (408, 429):
+                await self._reconnect(exc)
+                return
+            raise self._fail(
+                StreamResumeError(
+                    f"the server refused to resume: {exc}",
+                    run_id=self.run_id,
+                    last_seq_id=self._received_seq,
+                )
+            ) from exc
+        except APIConnectionError as exc:
+            await self._reconnect(exc)
+        except BaseException:
+            self._finished = True
+            raise
+
+
+def _map_read_error(exc: BaseException, response: aiohttp.ClientResponse) -> APIError:
+    method = response.method
+    url = str(response.url)
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError(
+            "no data from the server within the stream idle timeout", method=method, url=url
+        )
+    return StreamTruncatedError(
+        f"connection lost mid-stream: {exc.__class__.__name__}", method=method, url=url
+    )
