@@ -244,10 +244,27 @@ def main() -> int:
     else:
         print("letta-client not importable: official comparison skipped")
 
+    print()
+    by_chunk_size(data, args.reps)
     if not args.no_large:
         print()
         large(decoder, data, args.reps)
     return 1 if args.check and failed else 0
+
+
+def by_chunk_size(corpus: bytes, reps: int) -> None:
+    """The SSE decoder alone as the read size shrinks towards one frame per read."""
+    frames = [frame + b"\n\n" for frame in corpus.split(b"\n\n") if frame]
+    feeds: dict[str, list[bytes]] = {"one frame per feed": frames}
+    for size in (1024, 4096, 16384, 65536):
+        feeds[f"{size // 1024} KiB chunks"] = chunked(corpus, size)
+    runners: dict[str, Runner] = {name: partial(sse_only, pieces) for name, pieces in feeds.items()}
+    times = alternate(runners, reps, agree=tuple(runners))
+    print(f"SSE decoder alone by read size (median of {reps}):")
+    print(f"{'feeding':34} {'events/s':>12} {'MB/s':>8}")
+    for name, values in times.items():
+        elapsed = statistics.median(values)
+        print(f"{name:34} {len(frames) / elapsed:12,.0f} {len(corpus) / elapsed / 1e6:8.1f}")
 
 
 def large(decoder: MessageDecoder, corpus: bytes, reps: int) -> None:
