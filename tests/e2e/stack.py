@@ -296,10 +296,17 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, sig)
 
+    def request_stop(self) -> None:
+        """Send the stop signal to the group without waiting (for stopping many at once)."""
+        if not self._stopped and self.alive():
+            self._signal_group(self.stop_signal)
+
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the group: the stop signal, up to ``timeout`` s of grace, then SIGKILL."""
         if self._stopped:
             return
         self._stopped = True
+        started = time.monotonic()
         if self.alive():
             self._signal_group(self.stop_signal)
             try:
@@ -312,6 +319,9 @@ class ManagedProcess:
             self.popen.wait(5)
         with contextlib.suppress(ValueError):
             _LIVE.remove(self)
+        elapsed = time.monotonic() - started
+        if elapsed > 1:
+            log(f"{self.name} took {elapsed:.1f} s to stop")
 
 
 @atexit.register
@@ -629,11 +639,17 @@ class Stack:
         With ``keep_logs`` (a failed start or failed tests) only ``logs/`` survives, so the
         server's own account of a failure can still be read after the run.
         """
-        for proc in reversed(self.processes):
-            try:
-                proc.stop()
-            except Exception as exc:  # teardown must reach every process
-                log(f"stopping {proc.name} failed: {exc!r}")
+        # Servers first, all at once (each takes seconds to shut down), then what they use.
+        servers = [p for p in self.processes if p.name.startswith("letta")]
+        rest = [p for p in reversed(self.processes) if p not in servers]
+        for group in (servers, rest):
+            for proc in group:
+                proc.request_stop()
+            for proc in group:
+                try:
+                    proc.stop()
+                except Exception as exc:  # teardown must reach every process
+                    log(f"stopping {proc.name} failed: {exc!r}")
         self.processes.clear()
         if self.keep_state:
             log(f"kept state and logs in {self.state}")
