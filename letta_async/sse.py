@@ -361,20 +361,19 @@ class SSEDecoder:
         out: list[ServerSentEvent] = []
         start = 0
         if not self._data and not self._fields:
-            view = memoryview(segment)
             limit = self._size_limit
-            while segment.startswith(b"data: ", start):
-                end = segment.find(b"\n", start)
-                if end - start <= _BIG_FRAME or segment[end + 1 : end + 2] != b"\n":
-                    break
-                value = str(view[start + 6 : end], "utf-8", "replace")
-                size = len(value) if value.isascii() else len(value.encode())
-                if size > limit:
-                    self._fail(EventTooLargeError(size, limit))
-                    return out
-                out.append(ServerSentEvent("message", value, self._id, None))
-                start = end + 2
-            view.release()
+            with memoryview(segment) as view:
+                while segment.startswith(b"data: ", start):
+                    end = segment.find(b"\n", start)
+                    if end - start <= _BIG_FRAME or segment[end + 1 : end + 2] != b"\n":
+                        break
+                    value = str(view[start + 6 : end], "utf-8", "replace")
+                    size = len(value) if value.isascii() else len(value.encode())
+                    if size > limit:
+                        self._fail(EventTooLargeError(size, limit))
+                        return out
+                    out.append(ServerSentEvent("message", value, self._id, None))
+                    start = end + 2
         rest = segment[start:] if start else segment
         if rest:
             out += self._interpret_text(
