@@ -27,6 +27,7 @@ from ._errors import (
     StreamTruncatedError,
     UnprocessableEntityError,
 )
+from ._fanout import FanOut, fan_out
 from ._hooks import Hooks
 from ._pagination import AsyncPaginator
 from ._stream import MessageStream, ResumeSettings
@@ -44,6 +45,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "EventTooLargeError",
+    "FanOut",
     "Hooks",
     "InternalServerError",
     "LettaError",
@@ -64,6 +66,7 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "fan_out",
     "sse",
     "types",
 ]
