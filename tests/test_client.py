@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import anyio
 import pytest
+from aiohttp import web
 
 import letta_async
 from letta_async import (
@@ -519,3 +521,34 @@ async def test_key_not_logged(replay: ReplayServer, caplog: pytest.LogCaptureFix
             await client.request("GET", "/v1/health/")
     assert "retrying" in caplog.text
     assert SECRET not in caplog.text
+
+
+async def test_request_deadline_raises_timeout(replay: ReplayServer) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(2)
+        return web.json_response({})
+
+    replay.on("GET", "/v1/runs/run-1", always=slow)
+    async with AsyncLetta(replay.base_url, timeout=0.2, max_retries=1) as client:
+        with pytest.raises(APITimeoutError):
+            await client.runs.retrieve("run-1")
+        assert acquired(client) == 0
+    assert len(replay.seen("GET", "/v1/runs/run-1")) == 2, "timeouts are retried"
+
+
+async def test_hooks_see_requests_and_retries(replay: ReplayServer) -> None:
+    busy = json_answer({"detail": "busy"}, status=503, headers={"retry-after-ms": "1"})
+    replay.on("GET", "/v1/health/", busy, json_answer(fixture_bytes("health.json")))
+    seen: list[tuple[str, ...]] = []
+
+    async def on_retry(what: str, attempt: int, delay: float, error: BaseException) -> None:
+        seen.append(("retry", what, str(attempt)))
+
+    hooks = letta_async.Hooks(
+        on_request=[lambda method, url: seen.append(("request", method, url))],
+        on_retry=[on_retry],
+    )
+    async with AsyncLetta(replay.base_url, hooks=hooks) as client:
+        await client.request("GET", "/v1/health/")
+    assert [s[0] for s in seen] == ["request", "retry", "request"]
+    assert seen[1][1:] == ("GET /v1/health/", "1")
