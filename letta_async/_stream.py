@@ -137,6 +137,7 @@ class MessageStream:
         self._finished = False
         self._saw_done = False
         self._final_replay = False
+        self._deferred: Exception | None = None
         self._resume_attempts = 0
         self._started_at: float | None = None
 
@@ -184,6 +185,9 @@ class MessageStream:
     async def __anext__(self) -> StreamEvent:
         queue = self._queue
         while not queue:
+            if self._deferred is not None:
+                error, self._deferred = self._deferred, None
+                raise error
             if self._finished:
                 if self._background:
                     self.last_seq_id = self._received_seq
@@ -300,9 +304,11 @@ class MessageStream:
         if chunk:
             try:
                 self._consume(chunk)
-            except BaseException:
-                self._fail(RuntimeError("undecodable stream"))
-                raise
+            except Exception as exc:
+                # Events decoded before the bad one are still handed out first; the error
+                # follows them, so nothing the server sent in order is skipped.
+                self._fail(exc)
+                self._deferred = exc
             return
         response.release()
         self._response = None

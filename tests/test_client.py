@@ -552,3 +552,17 @@ async def test_hooks_see_requests_and_retries(replay: ReplayServer) -> None:
         await client.request("GET", "/v1/health/")
     assert [s[0] for s in seen] == ["request", "retry", "request"]
     assert seen[1][1:] == ("GET /v1/health/", "1")
+
+
+async def test_undecodable_frame_raises_after_the_events_before_it(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    frames = fixture_bytes("stream_steps.sse").split(b"\n\n")
+    broken = b"\n\n".join([*frames[:2], b"data: {not json", *frames[2:]])
+    replay.on("POST", MESSAGES, sse_answer(broken))
+    seen: list[object] = []
+    with pytest.raises(letta_async.MessageDecodeError) as info:
+        async for event in client.agents.messages.stream(AGENT, messages=HI):
+            seen.append(event)
+    assert [type(e) for e in seen] == [LettaPing, AssistantMessage]
+    assert info.value.payload == "{not json"
