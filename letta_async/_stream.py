@@ -365,15 +365,19 @@ class MessageStream:
     def _resumable(self) -> bool:
         return self._background and (self.run_id is not None or self._recover_run_id is not None)
 
-    def _ended_cleanly(self) -> bool:
-        if self._saw_done or self._final_replay:
+    def _reply_complete(self) -> bool:
+        """Whether nothing can follow: ``[DONE]``, or a stop reason the server ends on."""
+        if self._saw_done:
             return True
         if self.stop_reason is None:
             return False
-        if self.stop_reason in _ENDS_WITHOUT_DONE or self.error is not None:
+        return self.stop_reason in _ENDS_WITHOUT_DONE or self.error is not None
+
+    def _ended_cleanly(self) -> bool:
+        if self._final_replay or self._reply_complete():
             return True
         # A foreground stream cannot be asked for the missing tail; a stop reason is final.
-        return not self._background
+        return self.stop_reason is not None and not self._background
 
     async def _on_eof(self) -> None:
         if self._ended_cleanly():
@@ -400,6 +404,12 @@ class MessageStream:
             raise self._fail(APITimeoutError(f"stream exceeded its overall deadline of {total:g}s"))
 
     async def _on_broken(self, error: APIError) -> None:
+        if self._reply_complete():
+            # The break came after the last event (say a proxy dropped the connection before
+            # the chunked body's final empty chunk): nothing was lost, so it is neither an
+            # error nor a reason to resume.
+            self._finished = True
+            return
         self._check_deadline()
         if not self._resumable():
             raise self._fail(error)
