@@ -7,12 +7,15 @@ Most tests call ``main(argv)`` in a worker thread (it runs its own event loop wi
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -389,3 +392,35 @@ async def test_ctrl_c_exits_130_with_a_resume_hint(server: LettaTestServer, agen
     assert "letta-async: interrupted" in err
     assert "letta-async runs tail run-" in err and "--after " in err
     assert "Traceback" not in err
+
+
+# --- packaging -----------------------------------------------------------------------------
+
+
+def test_console_script_and_version_have_one_source() -> None:
+    root = Path(__file__).resolve().parent.parent
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^letta-async = "letta_async\.__main__:main"$', pyproject, re.M)
+    assert re.search(r'^dynamic = \["version"\]$', pyproject, re.M)
+    assert re.search(r'^path = "letta_async/_version\.py"$', pyproject, re.M)
+    assert not re.search(r"^version\s*=", pyproject, re.M), "no second version in pyproject"
+    defining = [
+        p.relative_to(root).as_posix()
+        for p in (root / "letta_async").rglob("*.py")
+        if re.search(r"^__version__\s*=", p.read_text(), re.M)
+    ]
+    assert defining == ["letta_async/_version.py"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+(?:[.-]?(?:a|b|rc|dev)\d+)?", __version__)
+    changelog = (root / "CHANGELOG.md").read_text()
+    assert f"## [{__version__}]" in changelog, "every released version has a changelog entry"
+    try:
+        installed = importlib.metadata.version("letta-async")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    assert installed == __version__
+
+
+def test_dunder_main_exposes_main_without_running() -> None:
+    import letta_async.__main__ as entry
+
+    assert entry.main is main
