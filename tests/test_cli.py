@@ -8,6 +8,7 @@ Most tests call ``main(argv)`` in a worker thread (it runs its own event loop wi
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ import anyio
 import pytest
 
 from letta_async import AsyncLetta, __version__
+from letta_async._render import StreamRenderer
 from letta_async.cli import main, main_async
 from letta_async.testing import REASONING, REPLY, TOOL_ANSWER, Fault, LettaTestServer
+from letta_async.types import AssistantMessage, LettaUsageStatistics, ToolCall, ToolCallMessage
 
 pytestmark = pytest.mark.anyio
 
@@ -143,8 +147,6 @@ async def test_message_text_from_stdin(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import io
-
     monkeypatch.setattr(sys, "stdin", io.StringIO("look it up [tool]\n"))
     code, out, _ = await cli(capsys, "--base-url", server.base_url, "stream", agent_id, "-")
     assert code == 0
@@ -323,8 +325,6 @@ async def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_main_async_runs_inside_a_loop(server: LettaTestServer, agent_id: str) -> None:
-    import io
-
     out, err = io.StringIO(), io.StringIO()
     code = await main_async(
         ["--base-url", server.base_url, "stream", agent_id, "hi"], stdout=out, stderr=err
@@ -424,3 +424,53 @@ def test_dunder_main_exposes_main_without_running() -> None:
     import letta_async.__main__ as entry
 
     assert entry.main is main
+
+
+# --- the renderer on its own ---------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _tool_calls_event(*calls: ToolCall) -> ToolCallMessage:
+    return ToolCallMessage(id="message-1", date=datetime.now(timezone.utc), tool_calls=list(calls))
+
+
+def test_renderer_puts_each_call_of_a_step_on_its_own_line() -> None:
+    out = io.StringIO()
+    renderer = StreamRenderer(out)
+    renderer.feed(
+        _tool_calls_event(
+            ToolCall(name="first", arguments='{"a": 1}', tool_call_id="call_1"),
+            ToolCall(name="second", arguments="{}", tool_call_id="call_2"),
+        )
+    )
+    renderer.end()
+    assert out.getvalue() == 'tool call: first({"a": 1})\ntool call: second({})\n'
+
+
+def test_renderer_colours_terminals_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    usage = LettaUsageStatistics(prompt_tokens=1, completion_tokens=2, total_tokens=3, step_count=1)
+    terminal = _Terminal()
+    StreamRenderer(terminal).feed(usage)
+    assert (
+        terminal.getvalue() == f"{ESC}2musage: 1 prompt + 2 completion = 3 tokens, 1 step{ESC}0m\n"
+    )
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _Terminal()
+    StreamRenderer(plain).feed(usage)
+    assert plain.getvalue() == f"{line}\n"
+
+
+def test_renderer_notice_never_lands_mid_sentence() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    renderer = StreamRenderer(out)
+    now = datetime.now(timezone.utc)
+    renderer.feed(AssistantMessage(id="message-1", date=now, content="Hello "))
+    renderer.notice("reconnecting", out=err)
+    renderer.feed(AssistantMessage(id="message-1", date=now, content="world"))
+    renderer.end()
+    assert out.getvalue() == "assistant: Hello \nassistant: world\n"
+    assert err.getvalue() == "reconnecting\n"
