@@ -455,9 +455,8 @@ def test_renderer_colours_terminals_unless_no_color(monkeypatch: pytest.MonkeyPa
     usage = LettaUsageStatistics(prompt_tokens=1, completion_tokens=2, total_tokens=3, step_count=1)
     terminal = _Terminal()
     StreamRenderer(terminal).feed(usage)
-    assert (
-        terminal.getvalue() == f"{ESC}2musage: 1 prompt + 2 completion = 3 tokens, 1 step{ESC}0m\n"
-    )
+    line = "usage: 1 prompt + 2 completion = 3 tokens, 1 step"
+    assert terminal.getvalue() == f"{ESC}2m{line}{ESC}0m\n"
     monkeypatch.setenv("NO_COLOR", "1")
     plain = _Terminal()
     StreamRenderer(plain).feed(usage)
