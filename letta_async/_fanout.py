@@ -134,6 +134,14 @@ class FanOut(Generic[K, T]):
         if receive is None:
             raise RuntimeError("use `async with fan_out(...) as events:` before iterating")
         try:
+            # Take what is waiting without a trip through the event loop; wait only when the
+            # buffer is empty. Per event this halves the cost of the hand-over.
+            return receive.receive_nowait()
+        except anyio.WouldBlock:
+            pass
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+        try:
             return await receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             raise StopAsyncIteration from None
@@ -216,16 +224,28 @@ async def _drain(
     if isinstance(stream, AbstractAsyncContextManager):
         async with cast(AbstractAsyncContextManager[Any], stream):
             async for event in stream:
-                await send.send((key, event))
+                await _put(send, (key, event))
         return
     try:
         async for event in stream:
-            await send.send((key, event))
+            await _put(send, (key, event))
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             with anyio.CancelScope(shield=True):
                 await aclose()
+
+
+async def _put(send: MemoryObjectSendStream[Any], item: Any) -> None:
+    """Hand one item over, waiting only when the buffer is full.
+
+    ``send()`` alone would also yield to the event loop for every item; the stream being read
+    yields whenever it waits for the network, so skipping that extra yield costs no fairness.
+    """
+    try:
+        send.send_nowait(item)
+    except anyio.WouldBlock:
+        await send.send(item)
 
 
 def fan_out(

@@ -168,6 +168,21 @@ async def test_outer_cancellation_closes_streams_and_returns_shared_slots() -> N
     assert limiter.borrowed_tokens == 0, "a shared limiter gets every slot back"
 
 
+async def test_streams_that_never_wait_still_let_a_deadline_through() -> None:
+    async def busy() -> AsyncIterator[int]:
+        i = 0
+        while True:  # never awaits anything itself
+            yield i
+            i += 1
+
+    got = 0
+    with anyio.fail_after(5), anyio.move_on_after(0.2) as scope:
+        async with fan_out({"a": busy, "b": busy}, limit=2, buffer=10) as events:
+            async for _ in events:
+                got += 1  # and neither does the consumer
+    assert scope.cancelled_caught and got > 10
+
+
 async def test_argument_checks() -> None:
     with pytest.raises(ValueError, match="limit"):
         fan_out({}, limit=0)
