@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import io
 import json
+import logging
 import os
 import re
 import signal
@@ -313,6 +314,35 @@ async def test_errors_are_one_line_without_traceback(
     assert "error [llm_error]" in out
     failure = "the run failed: llm_error: An error occurred with the LLM request."
     assert err == f"letta-async: error: {failure}\n"
+
+
+async def test_verbose_logs_requests_to_stderr_and_cleans_up(
+    server: LettaTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logger = logging.getLogger("letta_async")
+    handlers, level = list(logger.handlers), logger.level
+    code, _, err = await cli(capsys, "-v", "--base-url", server.base_url, "agents", "list")
+    assert code == 0
+    assert f"letta_async DEBUG request GET {server.base_url}/v1/agents/" in err
+    assert logger.handlers == handlers and logger.level == level
+
+
+async def test_a_bug_is_one_line_unless_verbose(
+    server: LettaTestServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from letta_async.cli import _app
+
+    async def broken(session: Any) -> int:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(_app, "_cmd_agents_list", broken)
+    code, _, err = await cli(capsys, "--base-url", server.base_url, "agents", "list")
+    assert code == 1
+    assert (
+        err == "letta-async: error: unexpected KeyError: 'oops' (run with -v for the traceback)\n"
+    )
+    with pytest.raises(KeyError):
+        await cli(capsys, "-v", "--base-url", server.base_url, "agents", "list")
 
 
 async def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

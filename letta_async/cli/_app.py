@@ -20,7 +20,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -369,8 +369,7 @@ async def main_async(
 
 
 async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
-    if session.args.verbose:
-        _enable_debug_log(session.stderr)
+    restore = _enable_debug_log(session.stderr) if session.args.verbose else None
     try:
         code: int = await session.args.handler(session)
         return code
@@ -381,11 +380,21 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
         parser.print_usage(session.stderr)
         return EXIT_USAGE
     except (_Failure, LettaError, ValueError, OSError) as exc:
-        if session.args.verbose and not isinstance(exc, (_Failure, LettaError)):
-            raise
+        # Expected failures: a bad URL, an HTTP error, a refused connection, a failed run.
         _print_error(session, _error_text(exc))
         _resume_hint(session)
         return EXIT_FAILURE
+    except Exception as exc:
+        # A bug, ours or a dependency's: still one line, unless -v asks for the traceback.
+        if session.args.verbose:
+            raise
+        name = type(exc).__name__
+        _print_error(session, f"unexpected {name}: {exc} (run with -v for the traceback)")
+        _resume_hint(session)
+        return EXIT_FAILURE
+    finally:
+        if restore is not None:
+            restore()
 
 
 def _print_error(session: _Session, text: str) -> None:
@@ -407,12 +416,23 @@ def _resume_hint(session: _Session) -> None:
     session.stderr.flush()
 
 
-def _enable_debug_log(err: TextIO) -> None:
+def _enable_debug_log(err: TextIO) -> Callable[[], None]:
+    """Send the library's DEBUG log to ``err`` until the returned function is called.
+
+    Undone afterwards so that ``main_async`` leaves an embedding program's logging as it was.
+    """
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger = logging.getLogger("letta_async")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return restore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
