@@ -296,6 +296,7 @@ class MessageStream:
             chunk = await response.content.readany()
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
             self._close_response()
+            self._end_of_connection()
             await self._on_broken(_map_read_error(exc, response))
             return
         except BaseException:
@@ -312,7 +313,23 @@ class MessageStream:
             return
         response.release()
         self._response = None
+        self._end_of_connection()
         await self._on_eof()
+
+    def _end_of_connection(self) -> None:
+        """Raise the limit error the SSE decoder held back for its next call, if any.
+
+        The decoder reports an oversized event or line on the call after the one that
+        returned the events before it, so that those events do not depend on how the bytes
+        were split. When the connection ends right after that chunk there is no next feed;
+        without this the error would pass for a truncated stream (and a background stream
+        would resume into the same oversized event again).
+        """
+        try:
+            self._sse.close()
+        except BaseException:
+            self._fail(RuntimeError("undecodable stream"))
+            raise
 
     def _consume(self, chunk: bytes) -> None:
         queue = self._queue
