@@ -44,13 +44,16 @@ class Hooks:
                 logger.exception("letta_async hook %r failed", hook)
 
     async def emit_request(self, method: str, url: str) -> None:
+        """Report an HTTP attempt about to be sent."""
         if self.on_request:
             await self._call(self.on_request, method, url)
 
     async def emit_retry(self, what: str, attempt: int, delay: float, error: BaseException) -> None:
+        """Report a failed attempt that will be retried after ``delay`` seconds."""
         if self.on_retry:
             await self._call(self.on_retry, what, attempt, delay, error)
 
     async def emit_resume(self, run_id: str, starting_after: int | None, attempt: int) -> None:
+        """Report a stream reconnecting to its run after ``starting_after``."""
         if self.on_resume:
             await self._call(self.on_resume, run_id, starting_after, attempt)

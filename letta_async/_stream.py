@@ -86,6 +86,7 @@ class ResumeSettings:
         self.batch_size = batch_size
 
     def delay(self, attempt: int) -> float:
+        """Backoff before resume attempt ``attempt`` (1-based), with jitter against herds."""
         base = min(self.initial_delay * 2.0 ** max(attempt - 1, 0), self.max_delay)
         return float(base * (1.0 - 0.25 * random.random()))
 
@@ -210,7 +211,10 @@ class MessageStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._cancel_on_exit and not self._finished and self.run_id is not None:
+        # "Finished" may only mean this side stopped reading (an outer timeout cancelled the
+        # read, say); the run itself is over only once the server said so.
+        server_ended = self._saw_done or self.stop_reason is not None
+        if self._cancel_on_exit and not server_ended and self.run_id is not None:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
                 await self._request_cancel()
         await self.aclose()

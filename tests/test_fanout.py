@@ -270,11 +270,6 @@ async def test_leaving_early_frees_every_connection(
     assert any(run.active for run in server.state.runs.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MessageStream marks itself finished when a read is cancelled, so its "
-    "cancel_on_exit never fires under task cancellation",
-)
 async def test_cancel_on_exit_streams_stop_their_runs_when_the_fan_out_is_left(
     server: LettaTestServer, client: AsyncLetta
 ) -> None:

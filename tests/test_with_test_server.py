@@ -165,3 +165,35 @@ async def test_resumable_falls_back_without_background_support(
     assert any(isinstance(e, AssistantMessage) for e in events)
     posts = server.requests_to(r"/messages$", "POST")
     assert [p.json["background"] for p in posts] == [True, False]
+
+
+async def test_cancel_on_exit_fires_when_the_reader_is_cancelled(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    agent = server.create_agent(name="x")
+    stream = client.agents.messages.stream(
+        agent["id"],
+        messages=say("hi [tokens=500] [chunkdelay=0.02]"),
+        stream_tokens=True,
+        cancel_on_exit=True,
+    )
+    with anyio.move_on_after(0.5) as scope:
+        async with stream:
+            async for _ in stream:
+                pass
+    assert scope.cancelled_caught
+    run = await server.wait_for_run(stream.run_id or "")
+    assert run.status == "cancelled"
+
+
+async def test_leaving_early_without_cancel_on_exit_lets_the_run_finish(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    agent = server.create_agent(name="y")
+    stream = client.agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=20] [chunkdelay=0.01]"), stream_tokens=True
+    )
+    async with stream:
+        await stream.__anext__()
+    run = await server.wait_for_run(stream.run_id or "")
+    assert run.status == "completed"
