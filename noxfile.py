@@ -56,11 +56,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Offline decode benchmarks against a msgspec floor and the official SDK.
+    """Every benchmark side by side with the official SDK; writes benchmarks/results/latest.*
 
-    The official SDK is installed here only, as the baseline to beat; it is never a
-    dependency of the package. Arguments after ``--`` go to every script.
+    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time and
+    request rate (benchmarks/README.md). The official SDK and matplotlib (for the chart) are
+    installed here only: neither is ever a dependency of the package. Arguments after ``--``
+    go to ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
     """
-    session.install(".", "letta-client==1.12.1")
-    for script in ("benchmarks/bench_decode.py",):
-        session.run("python", script, *session.posargs)
+    session.install(".", "letta-client==1.12.1", "matplotlib==3.11.2")
+    session.run("python", "benchmarks/run_all.py", *session.posargs)

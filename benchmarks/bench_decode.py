@@ -14,16 +14,17 @@ Three pipelines decode the same bytes (``corpus.py``: 20,000 message frames, the
 
 Runs alternate between the pipelines (A B C A B C ...) after one warm-up each, and the
 median of the repetitions is reported, so a slow moment of the machine hits all of them
-alike. A second part measures single large events (1, 4 and 16 MiB) fed in 16 KiB chunks, to
+alike. A second part measures single large events (1, 4, 8 and 16 MiB) fed in 16 KiB chunks, to
 show that the cost per byte does not grow with the size of an event.
 
-Usage: ``python benchmarks/bench_decode.py [--reps N] [--no-official] [--check]``.
+Usage: ``python benchmarks/bench_decode.py [--reps N] [--no-official] [--check] [--json PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import platform
 import statistics
 import sys
@@ -47,6 +48,7 @@ from letta_async.types import LettaStreamingResponse
 CHUNK = 64 * 1024
 LARGE_CHUNK = 16 * 1024
 MiB = 1024 * 1024
+LARGE_SIZES = (1 * MiB, 4 * MiB, 8 * MiB, 16 * MiB)
 DONE = "[DONE]"
 GOAL_VS_OFFICIAL = 15.0
 GOAL_VS_FLOOR = 1.5
@@ -185,6 +187,7 @@ def main() -> int:
     parser.add_argument("--no-official", action="store_true", help="skip letta-client")
     parser.add_argument("--no-large", action="store_true", help="skip the large events")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
+    parser.add_argument("--json", help="also write the results here ('-' for stdout)")
     args = parser.parse_args()
 
     data = build_corpus(args.events)
@@ -245,14 +248,32 @@ def main() -> int:
         print("letta-client not importable: official comparison skipped")
 
     print()
-    by_chunk_size(data, args.reps)
+    results: dict[str, Any] = {
+        "events": args.events,
+        "bytes": len(data),
+        "chunk": CHUNK,
+        "reps": args.reps,
+        "versions": versions,
+        "official": f"letta-client {official[1]}" if official is not None else None,
+        "pipelines": {
+            name: {"median": median[name], "spread": (max(v) - min(v)) / median[name], "runs": v}
+            for name, v in times.items()
+        },
+    }
+    results["by_read_size"] = by_chunk_size(data, args.reps)
     if not args.no_large:
         print()
-        large(decoder, data, args.reps)
+        results["large"] = large(decoder, data, args.reps)
+    if args.json:
+        text = json.dumps(results, indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
     return 1 if args.check and failed else 0
 
 
-def by_chunk_size(corpus: bytes, reps: int) -> None:
+def by_chunk_size(corpus: bytes, reps: int) -> dict[str, float]:
     """The SSE decoder alone as the read size shrinks towards one frame per read."""
     frames = [frame + b"\n\n" for frame in corpus.split(b"\n\n") if frame]
     feeds: dict[str, list[bytes]] = {"one frame per feed": frames}
@@ -262,20 +283,24 @@ def by_chunk_size(corpus: bytes, reps: int) -> None:
     times = alternate(runners, reps, agree=tuple(runners))
     print(f"SSE decoder alone by read size (median of {reps}):")
     print(f"{'feeding':34} {'events/s':>12} {'MB/s':>8}")
+    out: dict[str, float] = {}
     for name, values in times.items():
         elapsed = statistics.median(values)
+        out[name] = elapsed
         print(f"{name:34} {len(frames) / elapsed:12,.0f} {len(corpus) / elapsed / 1e6:8.1f}")
+    return out
 
 
-def large(decoder: MessageDecoder, corpus: bytes, reps: int) -> None:
+def large(decoder: MessageDecoder, corpus: bytes, reps: int) -> dict[str, dict[str, float]]:
     """MB/s for single large events against the small-event corpus, both in 16 KiB chunks."""
     small = chunked(corpus, LARGE_CHUNK)
     print(f"large events, {LARGE_CHUNK // 1024} KiB chunks (median of {reps}):")
     print(f"{'stream':34} {'SSE only MB/s':>14} {'SSE + decode MB/s':>18}")
     rows = [("small-event corpus", corpus, small)]
-    for size in (1 * MiB, 4 * MiB, 16 * MiB):
+    for size in LARGE_SIZES:
         stream = build_large_event(size)
         rows.append((f"one {size // MiB} MiB event", stream, chunked(stream, LARGE_CHUNK)))
+    out: dict[str, dict[str, float]] = {}
     for label, stream, pieces in rows:
         runners: dict[str, Runner] = {
             "sse": partial(sse_only, pieces),
@@ -284,7 +309,9 @@ def large(decoder: MessageDecoder, corpus: bytes, reps: int) -> None:
         times = alternate(runners, reps)
         sse_rate = len(stream) / statistics.median(times["sse"]) / 1e6
         full_rate = len(stream) / statistics.median(times["full"]) / 1e6
+        out[label] = {"bytes": len(stream), "sse_mb_s": sse_rate, "full_mb_s": full_rate}
         print(f"{label:34} {sse_rate:14.0f} {full_rate:18.0f}")
+    return out
 
 
 if __name__ == "__main__":

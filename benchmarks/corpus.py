@@ -64,7 +64,7 @@ class _Run:
     def envelope(
         self, kind: str, message_id: str, otid: str | None, step: str | None
     ) -> dict[str, Any]:
-        self.seq += 1
+        """The fields every message frame starts with; ``seq_id`` is set by :meth:`emit`."""
         if self.rng.random() < 0.02:
             self.clock += timedelta(seconds=1)
         return {
@@ -76,9 +76,21 @@ class _Run:
             "sender_id": None,
             "step_id": step,
             "is_err": None,
-            "seq_id": self.seq,
+            "seq_id": None,
             "run_id": self.run_id,
         }
+
+    def emit(self, frame: dict[str, Any]) -> bytes:
+        """Number a frame as it goes out, so ``seq_id`` rises in wire order.
+
+        Frames are built ahead of the point where a ping may be slipped in between them;
+        numbering at build time would give the ping a higher number than the frame after it,
+        which a client that drops replayed frames (``seq_id`` at or below the last) must
+        treat as a duplicate.
+        """
+        self.seq += 1
+        frame["seq_id"] = self.seq
+        return _frame(frame)
 
     def fragments(self, count: int) -> list[str]:
         """``count`` short text deltas, as a tokenizer would cut a sentence."""
@@ -86,23 +98,26 @@ class _Run:
         cuts = sorted(self.rng.sample(range(1, len(text)), count - 1)) if count > 1 else []
         return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
 
-    def ping(self) -> bytes:
-        frame = self.envelope("ping", f"ping-{self.uuid()}", None, None)
-        return _frame(frame)
+    def ping(self) -> dict[str, Any]:
+        return self.envelope("ping", f"ping-{self.uuid()}", None, None)
 
-    def reasoning(self, message_id: str, otid: str, step: str, count: int) -> Iterator[bytes]:
+    def reasoning(
+        self, message_id: str, otid: str, step: str, count: int
+    ) -> Iterator[dict[str, Any]]:
         for delta in self.fragments(count):
             frame = self.envelope("reasoning_message", message_id, otid, step)
             frame.update(source="non_reasoner_model", reasoning=delta, signature=None)
-            yield _frame(frame)
+            yield frame
 
-    def assistant(self, message_id: str, otid: str, step: str, count: int) -> Iterator[bytes]:
+    def assistant(
+        self, message_id: str, otid: str, step: str, count: int
+    ) -> Iterator[dict[str, Any]]:
         for delta in self.fragments(count):
             frame = self.envelope("assistant_message", message_id, otid, step)
             frame["content"] = delta
-            yield _frame(frame)
+            yield frame
 
-    def tool_call(self, step: str, count: int) -> Iterator[bytes]:
+    def tool_call(self, step: str, count: int) -> Iterator[dict[str, Any]]:
         self.calls += 1
         message_id = f"message-{self.uuid()}"
         otid = message_id[len("message-") : -2] + "80"
@@ -111,17 +126,17 @@ class _Run:
         opening = {"name": name, "tool_call_id": call_id}
         frame = self.envelope("tool_call_message", message_id, otid, step)
         frame.update(tool_call=opening, tool_calls=opening)
-        yield _frame(frame)
+        yield frame
         arguments = json.dumps({"query": " ".join(self.rng.choice(_WORDS) for _ in range(count))})
         step_size = max(1, len(arguments) // count)
         for start in range(0, len(arguments), step_size):
             delta = {"arguments": arguments[start : start + step_size], "tool_call_id": call_id}
             frame = self.envelope("tool_call_message", message_id, otid, step)
             frame.update(tool_call=delta, tool_calls=delta)
-            yield _frame(frame)
+            yield frame
         yield self.tool_return(step, name, call_id)
 
-    def tool_return(self, step: str, name: str, call_id: str) -> bytes:
+    def tool_return(self, step: str, name: str, call_id: str) -> dict[str, Any]:
         message_id = f"message-{self.uuid()}"
         results = [
             {
@@ -153,9 +168,9 @@ class _Run:
                 }
             ],
         )
-        return _frame(frame)
+        return frame
 
-    def step(self) -> Iterator[bytes]:
+    def step(self) -> Iterator[dict[str, Any]]:
         step = f"step-{self.uuid()}"
         message_id = f"message-{self.uuid()}"
         base = message_id[len("message-") : -2]
@@ -178,12 +193,12 @@ def iter_frames(events: int = DEFAULT_EVENTS, seed: int = 0) -> Iterator[bytes]:
             if produced == body:
                 break
             if produced == next_ping:
-                yield run.ping()
+                yield run.emit(run.ping())
                 produced += 1
                 next_ping += rng.randint(100, 300)
                 if produced == body:
                     break
-            yield frame
+            yield run.emit(frame)
             produced += 1
     yield _frame({"message_type": "stop_reason", "stop_reason": "end_turn"})
     yield _frame(
@@ -215,6 +230,7 @@ def build_large_event(size: int, seed: int = 0) -> bytes:
     message_id = f"message-{run.uuid()}"
     frame = run.envelope("assistant_message", message_id, message_id[8:-2] + "81", "step-x")
     frame["content"] = ""
+    frame["seq_id"] = 1
     shell = _dumps(frame)
     words = " ".join(rng.choice(_WORDS) for _ in range(size // 4))
     filler = (words * (size // max(1, len(words)) + 1))[: max(0, size - len(shell))]
