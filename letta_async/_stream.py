@@ -355,7 +355,9 @@ class MessageStream:
                 self.usage = message  # type: ignore[assignment]
                 self._count_unnumbered()
             else:
-                seq = getattr(message, "seq_id", None)
+                # Only a background stream is ever replayed, so only there can a frame come
+                # twice; a foreground stream hands over every frame, numbered or not.
+                seq = getattr(message, "seq_id", None) if numbered else None
                 if seq is not None:
                     last = self._received_seq
                     if last is not None and seq <= last:
