@@ -300,6 +300,8 @@ class MessageStream:
             chunk = await response.content.readany()
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
             self._close_response()
+            if self._finished:
+                return  # aclose() from another task broke this read: the caller stopped
             self._end_of_connection()
             await self._on_broken(_map_read_error(exc, response))
             return
@@ -317,6 +319,8 @@ class MessageStream:
             return
         response.release()
         self._response = None
+        if self._finished:
+            return
         self._end_of_connection()
         await self._on_eof()
 

@@ -80,6 +80,16 @@ def connector_watch(monkeypatch: pytest.MonkeyPatch) -> Watch:
     return watch
 
 
+def running_since(before: set[asyncio.Task[Any]]) -> list[asyncio.Task[Any]]:
+    """Tasks started after ``before`` was taken that are still running (test machinery aside)."""
+    current = asyncio.current_task()
+    return [
+        t
+        for t in asyncio.all_tasks() - before
+        if t is not current and not t.done() and not _is_runner_task(t)
+    ]
+
+
 def _is_runner_task(task: asyncio.Task[Any]) -> bool:
     """anyio's pytest runner drives each test and fixture step from a task of its own."""
     coro = task.get_coro()
@@ -112,12 +122,7 @@ async def hygiene(anyio_backend: str, connector_watch: Watch) -> AsyncIterator[N
         await asyncio.sleep(0)
     finally:
         loop.set_exception_handler(previous)
-    current = asyncio.current_task()
-    leftover = [
-        t
-        for t in asyncio.all_tasks() - before
-        if t is not current and not t.done() and not _is_runner_task(t)
-    ]
+    leftover = running_since(before)
     # Tasks already cancelled get a moment to unwind, and so do aiohttp's server-side request
     # handlers: the test server cannot stop a handler whose client already hung up (aiohttp
     # forgets the connection), so one that is sleeping through a stall fault finishes on its
