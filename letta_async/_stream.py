@@ -393,12 +393,15 @@ class MessageStream:
         return self._background and (self.run_id is not None or self._recover_run_id is not None)
 
     def _reply_complete(self) -> bool:
-        """Whether nothing can follow: ``[DONE]``, or a stop reason the server ends on."""
-        if self._saw_done:
+        """Whether nothing can follow: ``[DONE]``, an error event, or a final stop reason.
+
+        An ``event: error`` is the server's last word even when no stop reason came before
+        it: a resume could at best replay up to the same error, and the caller is owed
+        :class:`StreamError` from ``until_done()``, not a truncation.
+        """
+        if self._saw_done or self.error is not None:
             return True
-        if self.stop_reason is None:
-            return False
-        return self.stop_reason in _ENDS_WITHOUT_DONE or self.error is not None
+        return self.stop_reason in _ENDS_WITHOUT_DONE
 
     def _ended_cleanly(self) -> bool:
         if self._final_replay or self._reply_complete():

@@ -22,6 +22,7 @@ from letta_async import (
     AsyncLetta,
     InternalServerError,
     RateLimitError,
+    StreamError,
     StreamTruncatedError,
     Timeout,
 )
@@ -471,3 +472,44 @@ async def test_non_streaming_connection_dropped_early_is_retried(
         client._transport.retry = RetryPolicy(initial_delay=0.01)
         assert (await client.request("GET", "/v1/health/"))["status"] == "ok"
     assert len(letta.requests_to(r"^/v1/health")) == 3
+
+
+# --- errors inside the stream ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "background"])
+async def test_error_event_without_stop_reason_ends_the_stream_with_stream_error(
+    letta: LettaTestServer, background: bool
+) -> None:
+    """An ``event: error`` is the server's last word, stop reason or not: no resume, no retry."""
+    agent = letta.create_agent(name="err")
+    letta.faults.add(Fault(path=r"/messages$", error_event=True, frames=3))
+    TALLY.case("in-stream errors")
+    TALLY.fault("in-stream errors")
+    async with AsyncLetta(letta.base_url, resume=FAST_RESUME) as client:
+        stream = client.agents.messages.stream(
+            agent["id"], messages=say("hi [tokens=10]"), stream_tokens=True, background=background
+        )
+        with pytest.raises(StreamError, match="internal_error") as info:
+            await stream.until_done()
+        assert acquired(client) == 0
+    assert info.value.run_id == stream.run_id
+    assert stream.done and stream.resumes == 0
+    assert not letta.requests_to(r"/v1/runs/.*/stream$")
+
+
+async def test_llm_error_in_a_background_stream_is_a_stream_error(letta: LettaTestServer) -> None:
+    agent = letta.create_agent(name="llm")
+    TALLY.case("in-stream errors")
+    async with AsyncLetta(letta.base_url, resume=FAST_RESUME) as client:
+        stream = client.agents.messages.stream(
+            agent["id"], messages=say("hi [error500]"), background=True
+        )
+        events = []
+        with pytest.raises(StreamError):
+            async for event in stream:
+                events.append(event)
+            await stream.until_done()
+    run = letta.state.runs[stream.run_id or ""]
+    assert delivered(events) == run_events(run)
+    assert stream.stop_reason == "llm_api_error" and stream.resumes == 0
