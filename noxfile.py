@@ -65,3 +65,14 @@ def bench(session: nox.Session) -> None:
     """
     session.install(".", "letta-client==1.12.1", "matplotlib==3.11.2")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def codegen(session: nox.Session) -> None:
+    """Regenerate letta_async/types/models.py from tests/fixtures/openapi.json.
+
+    The generator imports the hand-written types (it reuses them instead of duplicating) and
+    formats its output with ruff, so it runs in the dev install. ``-- --check`` only verifies.
+    """
+    session.install("-e", ".[dev]")
+    session.run("python", "tools/codegen.py", *session.posargs)
