@@ -11,6 +11,7 @@ import asyncio
 import email.utils
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -35,7 +36,7 @@ from ._errors import (
 from ._hooks import Hooks
 from ._version import __version__
 
-__all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
+__all__ = ["PreparedRequest", "RefusedRedirectError", "Transport", "map_aiohttp_errors"]
 
 logger = logging.getLogger("letta_async")
 
@@ -45,6 +46,7 @@ USER_AGENT = f"letta-async/{__version__}"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_ERROR_BODY = 1024 * 1024
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _json_encoder = msgspec.json.Encoder()
 _json_any = msgspec.json.Decoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
@@ -64,10 +66,24 @@ def encode_json(value: Any) -> bytes:
 
 
 def check_header_value(name: str, value: str) -> str:
-    """Refuse CR/LF/NUL in header values: they would let a caller's data split headers."""
+    """Refuse a header that could split or forge others; return the value.
+
+    CR/LF/NUL in a value would end the header early. A name must be an RFC 9110 token: a
+    line break in it would do the same, and a colon or a space would make part of the name
+    read as a value (``{"X-A: b": "c"}`` goes out as header ``X-A`` with value ``b: c``).
+    """
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"header name {name!r} is not a valid HTTP token")
     if any(ch in value for ch in "\r\n\x00"):
         raise ValueError(f"header {name!r} contains a line break or NUL")
     return value
+
+
+class RefusedRedirectError(APIConnectionError):
+    """A redirect this client will not follow (another origin, credentials, a bad target).
+
+    Retrying would get the same answer from the server, so the retry loop lets it through.
+    """
 
 
 @dataclass
@@ -291,19 +307,36 @@ class Transport:
             if response.status >= 400:
                 raise await self._status_error(response, method, str(url))
             return response
-        raise APIConnectionError(f"too many redirects for {method} {url}", method=method)
+        raise RefusedRedirectError(f"too many redirects for {method} {url}", method=method)
 
     def _redirect_target(self, response: aiohttp.ClientResponse, url: yarl.URL) -> yarl.URL:
-        """Only same-origin redirects are followed: the Authorization header must not leak."""
+        """Only same-origin redirects are followed: the Authorization header must not leak.
+
+        A target with user info is refused too, although its origin matches: aiohttp would
+        send those credentials (or refuse them next to our Authorization header with a bare
+        ValueError), and they were chosen by the server, not by the caller.
+        """
         location = response.headers.get("Location")
         if not location:
             response.release()
-            raise APIConnectionError(f"redirect {response.status} without Location", url=str(url))
-        target = url.join(yarl.URL(location))
-        if target.origin() != url.origin():
+            raise RefusedRedirectError(f"redirect {response.status} without Location", url=str(url))
+        try:
+            target = url.join(yarl.URL(location))
+            origin = target.origin()
+        except ValueError:
             response.release()
-            raise APIConnectionError(
-                f"refusing redirect to another origin ({target.origin()})", url=str(url)
+            raise RefusedRedirectError(
+                f"redirect {response.status} to an unparsable Location", url=str(url)
+            ) from None
+        if origin != url.origin():
+            response.release()
+            raise RefusedRedirectError(
+                f"refusing redirect to another origin ({origin})", url=str(url)
+            )
+        if target.raw_user is not None or target.raw_password is not None:
+            response.release()
+            raise RefusedRedirectError(
+                "refusing redirect to a URL with credentials in it", url=str(url)
             )
         return target
 
@@ -343,6 +376,8 @@ class Transport:
     # --- retries ---------------------------------------------------------------------------
 
     def should_retry(self, exc: APIError) -> bool:
+        if isinstance(exc, RefusedRedirectError):
+            return False
         if isinstance(exc, APIStatusError):
             return exc.status_code >= 500 or exc.status_code in self.retry.retry_statuses
         return isinstance(exc, APIConnectionError)

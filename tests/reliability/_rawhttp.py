@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,6 +266,7 @@ class RawServer:
 
     handler: Handler
     host: str = "127.0.0.1"
+    ssl: ssl_module.SSLContext | None = None
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
     errors: list[BaseException] = field(default_factory=list)
@@ -275,7 +277,9 @@ class RawServer:
 
     async def start(self) -> RawServer:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Protocol(self), self.host, 0, backlog=1024)
+        self._server = await loop.create_server(
+            lambda: _Protocol(self), self.host, 0, backlog=1024, ssl=self.ssl
+        )
         return self
 
     @property
@@ -285,7 +289,7 @@ class RawServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
     def seen(self, method: str, path: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path == path]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ssl as ssl_module
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,8 +180,10 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
     """Start byte-exact servers for the test; fails it if a handler raised."""
     servers: list[RawServer] = []
 
-    async def start(handler: Handler, host: str = "127.0.0.1") -> RawServer:
-        server = RawServer(handler, host=host)
+    async def start(
+        handler: Handler, host: str = "127.0.0.1", ssl: ssl_module.SSLContext | None = None
+    ) -> RawServer:
+        server = RawServer(handler, host=host, ssl=ssl)
         await server.start()
         servers.append(server)
         return server
