@@ -84,6 +84,29 @@ def last_seq_before(offset: int) -> int:
     return last
 
 
+def replay_after(starting_after: int) -> bytes:
+    """What ``POST /v1/runs/{id}/stream`` sends for ``starting_after``: the later blocks."""
+    return b"".join(block for seq, block in REPLAY_BLOCKS if seq > starting_after)
+
+
+def last_seq_in(body: bytes, offset: int) -> int | None:
+    """The number of the last frame complete within ``body[:offset]`` (None: no frame)."""
+    last = None
+    end = 0
+    for seq, block in numbered_replay(body):
+        end += len(block)
+        if end > offset:
+            break
+        last = seq
+    return last
+
+
+def numbered_replay(body: bytes) -> list[tuple[int, bytes]]:
+    """Blocks of a replay body with their numbers, taken from the full replay's numbering."""
+    numbers = {block: seq for seq, block in REPLAY_BLOCKS}
+    return [(numbers[block + b"\n\n"], block + b"\n\n") for block in body.split(b"\n\n")[:-1]]
+
+
 def expected_events(case: int) -> list[Any]:
     """The run's events as a caller must see them: every frame but ``[DONE]``, once, in order."""
     run = run_for(case).encode()
@@ -105,10 +128,11 @@ class CaptureServer:
     """
 
     cut_of: Callable[[int], int | None]
-    chunking: Callable[[int], int | None] = lambda case: None
-    """Bytes per write for a case; ``None`` writes one SSE block per HTTP chunk."""
+    resume_cut_of: Callable[[int], int | None] = lambda case: None
+    """Where to cut a case's first resume response (``None``: never)."""
     server: RawServer = field(init=False)
     otids: dict[int, str] = field(default_factory=dict)
+    resumed: set[int] = field(default_factory=set)
     cuts: int = 0
 
     def __post_init__(self) -> None:
@@ -120,7 +144,7 @@ class CaptureServer:
             case = case_of_agent(parts[2])
             self.otids[case] = request.json()["messages"][0]["otid"]
             body = LIVE.replace(RUN.encode(), run_for(case).encode())
-            await self._send(ex, body, self.cut_of(case), self.chunking(case))
+            await self._send(ex, body, self.cut_of(case))
         elif request.method == "GET" and parts[:2] == ["v1", "agents"]:
             case = case_of_agent(parts[2])
             item = {
@@ -136,31 +160,31 @@ class CaptureServer:
             ex.raw(payload)
             ex.finish()
         elif request.method == "POST" and parts[:2] == ["v1", "runs"] and parts[3:] == ["stream"]:
-            run = run_for(case_of_run(parts[2])).encode()
+            case = case_of_run(parts[2])
             after = int(request.json().get("starting_after", 0))
-            body = b"".join(b for seq, b in REPLAY_BLOCKS if seq > after)
-            await self._send(ex, body.replace(RUN.encode(), run), None, None)
+            body = replay_after(after).replace(RUN.encode(), run_for(case).encode())
+            cut = None if case in self.resumed else self.resume_cut_of(case)
+            self.resumed.add(case)
+            await self._send(ex, body, cut)
         else:
             payload = b'{"detail":"Not Found"}'
             ex.head(404, JSON_HEADERS, length=len(payload))
             ex.raw(payload)
             ex.finish()
 
-    async def _send(self, ex: Exchange, body: bytes, cut: int | None, size: int | None) -> None:
+    async def _send(self, ex: Exchange, body: bytes, cut: int | None) -> None:
+        """One SSE block per HTTP chunk, as uvicorn writes them; cut after ``cut`` bytes."""
         ex.head(200, SSE_HEADERS)
         data = body if cut is None else body[:cut]
-        if size is None:
-            pieces = [block + b"\n\n" for block in data.split(b"\n\n")[:-1]]
-            rest = len(data) - sum(len(p) for p in pieces)
-            if rest:
-                pieces.append(data[-rest:])
-        else:
-            pieces = [data[i : i + size] for i in range(0, len(data), size)]
+        pieces = [block + b"\n\n" for block in data.split(b"\n\n")[:-1]]
+        rest = len(data) - sum(len(p) for p in pieces)
+        if rest:
+            pieces.append(data[-rest:])
         for piece in pieces[:-1]:
             ex.chunk(piece)
         if pieces:
             last = pieces[-1]
-            if cut is not None and cut < len(body) and size is None and not last.endswith(b"\n\n"):
+            if cut is not None and cut < len(body) and not last.endswith(b"\n\n"):
                 # The connection dies inside a chunk: its size line promised the whole block.
                 whole = body[len(data) - len(last) :].split(b"\n\n", 1)[0] + b"\n\n"
                 ex.chunk(last, declared=len(whole))

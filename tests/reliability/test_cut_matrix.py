@@ -6,14 +6,18 @@ The client must notice, find its run (by the message's otid when the cut came be
 first frame named it), resume through ``POST /v1/runs/{run_id}/stream`` from exactly the
 right ``starting_after``, and hand the caller the run's events once each, in order.
 
-All offsets run concurrently against one server and one client, which keeps the whole
-matrix to a few seconds and also exercises the pool under churn.
+A second sweep cuts the message stream once (after the first ping named the run) and then
+cuts the *resume* stream at every fourth byte and around every block boundary, so the
+client must resume a resume, still exactly once.
+
+All cases of a sweep run concurrently against one server and one client, which keeps the
+matrix to seconds and also exercises the pool under churn.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +34,8 @@ from tests.reliability._captures import (
     case_of_run,
     expected_events,
     last_seq_before,
+    last_seq_in,
+    replay_after,
     run_for,
 )
 from tests.reliability._tally import TALLY, event_key
@@ -37,7 +43,6 @@ from tests.reliability._tally import TALLY, event_key
 pytestmark = pytest.mark.anyio
 
 HI = [{"role": "user", "content": "hi [tool]"}]
-OFFSETS = range(len(LIVE) + 1)
 CONCURRENCY = 48
 
 
@@ -51,17 +56,7 @@ class Outcome:
     last_seq_id: int | None = None
 
 
-@pytest.fixture
-async def capture() -> AsyncIterator[CaptureServer]:
-    server = CaptureServer(cut_of=lambda case: case)
-    await server.server.start()
-    try:
-        yield server
-    finally:
-        await server.server.close()
-
-
-async def run_cases(client: AsyncLetta, cases: range | list[int]) -> dict[int, Outcome]:
+async def run_cases(client: AsyncLetta, cases: Sequence[int]) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     limiter = anyio.CapacityLimiter(CONCURRENCY)
 
@@ -89,15 +84,76 @@ async def run_cases(client: AsyncLetta, cases: range | list[int]) -> dict[int, O
     return outcomes
 
 
-async def test_every_byte_offset_resumes_exactly_once(capture: CaptureServer) -> None:
+@dataclass
+class Matrix:
+    """One sweep: where the cuts go, and what each case must have asked the server for."""
+
+    name: str
+    cases: Sequence[int]
+    cut_of: Callable[[int], int | None]
+    resume_cut_of: Callable[[int], int | None]
+    resumes_of: Callable[[int], list[int]]
+    """The ``starting_after`` of each resume request the case must send, in order."""
+    looks_up: Callable[[int], bool]
+    """Whether the case must look its run up by otid (cut before the run id arrived)."""
+
+
+FIRST_CUT = FIRST_PING_END + 5  # mid-frame, after the first ping named the run
+REPLAY_BODY = replay_after(last_seq_before(FIRST_CUT))
+_REPLAY_ENDS = [i + 2 for i in range(len(REPLAY_BODY)) if REPLAY_BODY.startswith(b"\n\n", i)]
+# The resume stream is swept more sparsely than the message stream (every fourth byte, plus
+# every block boundary and the bytes either side of it), to keep the suite fast: the resume
+# path shares its reading code with the first stream, which does get every offset.
+RESUME_OFFSETS = sorted(
+    {*range(0, len(REPLAY_BODY) + 1, 4), len(REPLAY_BODY)}
+    | {o + d for o in _REPLAY_ENDS for d in (-1, 0, 1) if 0 <= o + d <= len(REPLAY_BODY)}
+)
+
+MATRICES = {
+    "message-stream": Matrix(
+        "cut matrix: message POST",
+        range(len(LIVE) + 1),
+        cut_of=lambda case: case,
+        resume_cut_of=lambda case: None,
+        # Past [DONE] the reply is whole: a cut there needs no resume at all.
+        resumes_of=lambda case: [] if case == len(LIVE) else [last_seq_before(case)],
+        looks_up=lambda case: case < FIRST_PING_END,
+    ),
+    "resume-stream": Matrix(
+        "cut matrix: resume",
+        RESUME_OFFSETS,
+        cut_of=lambda case: FIRST_CUT,
+        resume_cut_of=lambda case: case,
+        resumes_of=lambda case: (
+            [last_seq_before(FIRST_CUT)]
+            + (
+                []
+                if case == len(REPLAY_BODY)
+                else [last_seq_in(REPLAY_BODY, case) or last_seq_before(FIRST_CUT)]
+            )
+        ),
+        looks_up=lambda case: False,
+    ),
+}
+
+
+@pytest.mark.parametrize("which", list(MATRICES))
+async def test_every_byte_offset_resumes_exactly_once(which: str) -> None:
+    """Cut the message stream (or the resume stream after a first cut) at every offset."""
+    matrix = MATRICES[which]
+    capture = CaptureServer(cut_of=matrix.cut_of, resume_cut_of=matrix.resume_cut_of)
+    await capture.server.start()
     settings = ResumeSettings(initial_delay=0.01, max_delay=0.05)
     timeout = Timeout(request=10, stream_idle=10)
-    async with AsyncLetta(capture.server.base_url, timeout=timeout, resume=settings) as client:
-        outcomes = await run_cases(client, OFFSETS)
-    TALLY.case("cut matrix", len(outcomes))
-    TALLY.fault("cut matrix", capture.cuts)
-    assert capture.cuts == len(OFFSETS), "every case really had its connection cut"
+    try:
+        async with AsyncLetta(capture.server.base_url, timeout=timeout, resume=settings) as client:
+            outcomes = await run_cases(client, matrix.cases)
+    finally:
+        await capture.server.close()
+    TALLY.case(matrix.name, len(outcomes))
+    TALLY.fault(matrix.name, capture.cuts)
     assert not capture.server.errors
+    assert capture.cuts >= len(matrix.cases), "every case really had its connection cut"
 
     resumes: dict[int, list[int]] = defaultdict(list)
     lookups: Counter[int] = Counter()
@@ -112,10 +168,10 @@ async def test_every_byte_offset_resumes_exactly_once(capture: CaptureServer) ->
             posts[case_of_agent(parts[2])] += 1
 
     failures: list[str] = []
-    for offset, outcome in sorted(outcomes.items()):
-        expected = [event_key(e) for e in expected_events(offset)]
+    for case, outcome in sorted(outcomes.items()):
+        expected = [event_key(e) for e in expected_events(case)]
         delivered = [event_key(e) for e in outcome.events]
-        lost, duplicated = TALLY.compare("cut matrix", expected, delivered)
+        lost, duplicated = TALLY.compare(matrix.name, expected, delivered)
         problems = []
         if outcome.error is not None:
             problems.append(f"raised {outcome.error!r}")
@@ -123,18 +179,17 @@ async def test_every_byte_offset_resumes_exactly_once(capture: CaptureServer) ->
             problems.append(f"events differ (lost {lost}, duplicated {duplicated})")
         if not outcome.completed or outcome.stop_reason != "end_turn":
             problems.append(f"ended {outcome.completed=} {outcome.stop_reason=}")
-        if posts.get(offset) != 1:
-            problems.append(f"{posts.get(offset)} message POSTs (the run must start once)")
-        # Past [DONE] the reply is whole: a cut there needs no resume at all.
-        wanted = [] if offset == len(LIVE) else [last_seq_before(offset)]
-        if resumes.get(offset, []) != wanted:
-            problems.append(f"resumed with starting_after {resumes.get(offset)}, want {wanted}")
+        if posts.get(case) != 1:
+            problems.append(f"{posts.get(case)} message POSTs (the run must start once)")
+        wanted = matrix.resumes_of(case)
+        if resumes.get(case, []) != wanted:
+            problems.append(f"resumed with starting_after {resumes.get(case)}, want {wanted}")
         if outcome.resumes != len(wanted):
             problems.append(f"stream.resumes == {outcome.resumes}")
-        if (offset < FIRST_PING_END) != (offset in lookups):
-            problems.append(f"{lookups.get(offset, 0)} otid lookups")
+        if matrix.looks_up(case) != (case in lookups):
+            problems.append(f"{lookups.get(case, 0)} otid lookups")
         if problems:
-            failures.append(f"offset {offset} ({run_for(offset)}): " + "; ".join(problems))
+            failures.append(f"offset {case} ({run_for(case)}): " + "; ".join(problems))
     assert not failures, f"{len(failures)} of {len(outcomes)} offsets failed:\n" + "\n".join(
         failures[:20]
     )
