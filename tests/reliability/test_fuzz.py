@@ -308,3 +308,14 @@ async def test_frames_through_a_loopback_server_reach_the_caller_intact(
     assert got == want
     TALLY.case("fuzz: loopback")
     TALLY.compare("fuzz: loopback", want[0], got[0])
+
+
+def test_the_long_run_fuzz_target_still_works() -> None:
+    """The atheris target is not run here, but its check must not rot: a short smoke run."""
+    from tests.reliability import fuzz_stream
+
+    for path in sorted(FIXTURES.glob("*.sse")):
+        fuzz_stream.check_input(b"\x07\x00" + path.read_bytes())
+        fuzz_stream.check_input(b"\x00\x01" + path.read_bytes())
+    fuzz_stream._smoke(300)
+    TALLY.case("fuzz: atheris target smoke", 300)
