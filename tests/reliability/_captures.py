@@ -51,6 +51,7 @@ def numbered(body: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
+BEFORE_HEADERS = -1
 BLOCKS = numbered(LIVE)
 REPLAY_BLOCKS = numbered(REPLAY)
 ENDS = [sum(len(b) for _, b in BLOCKS[: i + 1]) for i in range(len(BLOCKS))]
@@ -121,7 +122,8 @@ def expected_events(case: int) -> list[Any]:
 class CaptureServer:
     """Answers the message POST of case ``k`` with the capture cut at ``cut_of(k)`` bytes.
 
-    ``cut_of`` returns ``None`` for "send the whole stream and end it properly". The resume
+    ``cut_of`` returns ``None`` for "send the whole stream and end it properly", and
+    :data:`BEFORE_HEADERS` for "start the run, then drop the connection unanswered". The resume
     route replays the capture after ``starting_after``; the history route returns the user
     message with the otid the case's POST carried, so a client that lost the stream before
     learning its run id can find the run (as a real server's message history allows).
@@ -144,7 +146,14 @@ class CaptureServer:
             case = case_of_agent(parts[2])
             self.otids[case] = request.json()["messages"][0]["otid"]
             body = LIVE.replace(RUN.encode(), run_for(case).encode())
-            await self._send(ex, body, self.cut_of(case))
+            cut = self.cut_of(case)
+            if cut == BEFORE_HEADERS:
+                # The run started (its message is stored, with the otid), but the connection
+                # died before the status line: the client cannot know the run id from us.
+                self.cuts += 1
+                await ex.cut()
+                return
+            await self._send(ex, body, cut)
         elif request.method == "GET" and parts[:2] == ["v1", "agents"]:
             case = case_of_agent(parts[2])
             item = {

@@ -26,6 +26,7 @@ import pytest
 
 from letta_async import AsyncLetta, ResumeSettings, Timeout
 from tests.reliability._captures import (
+    BEFORE_HEADERS,
     FIRST_PING_END,
     LIVE,
     CaptureServer,
@@ -193,3 +194,26 @@ async def test_every_byte_offset_resumes_exactly_once(which: str) -> None:
     assert not failures, f"{len(failures)} of {len(outcomes)} offsets failed:\n" + "\n".join(
         failures[:20]
     )
+
+
+async def test_connection_lost_before_the_headers_after_the_run_started() -> None:
+    """No status line at all, but the run exists: find it by otid and resume, never re-send."""
+    capture = CaptureServer(cut_of=lambda case: BEFORE_HEADERS)
+    await capture.server.start()
+    settings = ResumeSettings(initial_delay=0.01, max_delay=0.05)
+    try:
+        async with AsyncLetta(capture.server.base_url, resume=settings) as client:
+            outcomes = await run_cases(client, [7])
+    finally:
+        await capture.server.close()
+    TALLY.case("cuts")
+    TALLY.fault("cuts")
+    outcome = outcomes[7]
+    assert outcome.error is None
+    expected = [event_key(e) for e in expected_events(7)]
+    delivered = [event_key(e) for e in outcome.events]
+    TALLY.compare("cuts", expected, delivered)
+    assert delivered == expected
+    methods = [(r.method, r.path.split("/")[2]) for r in capture.server.requests]
+    assert methods == [("POST", "agents"), ("GET", "agents"), ("POST", "runs")]
+    assert capture.server.requests[-1].json()["starting_after"] == 0
