@@ -14,7 +14,28 @@ from ._config import Limits, RetryPolicy, Timeout, resolve_base_url
 from ._hooks import Hooks
 from ._stream import ResumeSettings
 from ._transport import PreparedRequest, Transport, check_header_value, encode_json
-from .resources import Agents, Conversations, Runs
+from .resources import (
+    Agents,
+    Archives,
+    Batches,
+    Blocks,
+    Chat,
+    Conversations,
+    Embeddings,
+    Folders,
+    HealthChecks,
+    Jobs,
+    McpServers,
+    Messages,
+    Models,
+    Passages,
+    Providers,
+    Runs,
+    SandboxConfigs,
+    Steps,
+    Tags,
+    Tools,
+)
 
 __all__ = ["AsyncLetta"]
 
@@ -79,6 +100,23 @@ class AsyncLetta:
         self.agents = Agents(self)
         self.runs = Runs(self)
         self.conversations = Conversations(self)
+        self.archives = Archives(self)
+        self.batches = Batches(self)
+        self.blocks = Blocks(self)
+        self.chat = Chat(self)
+        self.embeddings = Embeddings(self)
+        self.folders = Folders(self)
+        self.health = HealthChecks(self)
+        self.jobs = Jobs(self)
+        self.mcp_servers = McpServers(self)
+        self.messages = Messages(self)
+        self.models = Models(self)
+        self.passages = Passages(self)
+        self.providers = Providers(self)
+        self.sandbox_config = SandboxConfigs(self)
+        self.steps = Steps(self)
+        self.tags = Tags(self)
+        self.tools = Tools(self)
 
     def __repr__(self) -> str:
         key = "<set>" if self._has_key else None

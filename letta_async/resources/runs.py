@@ -15,9 +15,11 @@ from .._stream import MessageStream, ResumeSettings
 from .._transport import PreparedRequest, encode_json
 from .._urls import path
 from ..types import Run, StreamEvent
+from ..types.models import RunMetrics
 from ._base import Resource, drop_none
+from ._common import ApiResource, endpoint, query_params
 
-__all__ = ["RunMessages", "RunSteps", "RunUsage", "Runs"]
+__all__ = ["RunMessages", "RunMetricsResource", "RunSteps", "RunTrace", "RunUsage", "Runs"]
 
 _FINISHED = frozenset({"completed", "failed", "cancelled"})
 
@@ -25,6 +27,7 @@ _FINISHED = frozenset({"completed", "failed", "cancelled"})
 class RunMessages(Resource):
     """``client.runs.messages``: the messages a run produced."""
 
+    @endpoint("GET", "/v1/runs/{run_id}/messages")
     def list(
         self,
         run_id: str,
@@ -50,6 +53,7 @@ class RunMessages(Resource):
 class RunSteps(Resource):
     """``client.runs.steps``: the LLM steps of a run (raw step records)."""
 
+    @endpoint("GET", "/v1/runs/{run_id}/steps")
     def list(
         self,
         run_id: str,
@@ -75,12 +79,36 @@ class RunSteps(Resource):
 class RunUsage(Resource):
     """``client.runs.usage``: token totals of a run."""
 
+    @endpoint("GET", "/v1/runs/{run_id}/usage")
     async def retrieve(self, run_id: str) -> dict[str, Any]:
         """Token counts (``completion_tokens``, ``prompt_tokens``, ``total_tokens``, ...)."""
         result: dict[str, Any] = await self._call(
             "GET", path("/v1/runs/{}/usage", run_id), dict[str, Any]
         )
         return result
+
+
+class RunMetricsResource(ApiResource):
+    """``client.runs.metrics``: how long a run took, and where the time went."""
+
+    @endpoint("GET", "/v1/runs/{run_id}/metrics")
+    async def retrieve(self, run_id: str) -> RunMetrics:
+        """Duration, step count and tools used of one run."""
+        return await self._request("GET", path("/v1/runs/{}/metrics", run_id), RunMetrics)
+
+
+class RunTrace(ApiResource):
+    """``client.runs.trace``: the OpenTelemetry spans the server recorded for a run."""
+
+    @endpoint("GET", "/v1/runs/{run_id}/trace")
+    async def retrieve(self, run_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The run's trace spans as plain dicts (empty when the server has tracing off)."""
+        return await self._request(
+            "GET",
+            path("/v1/runs/{}/trace", run_id),
+            list[dict[str, Any]],
+            params=query_params(limit=limit),
+        )
 
 
 class Runs(Resource):
@@ -91,12 +119,16 @@ class Runs(Resource):
         self.messages = RunMessages(client)
         self.steps = RunSteps(client)
         self.usage = RunUsage(client)
+        self.metrics = RunMetricsResource(client)
+        self.trace = RunTrace(client)
 
+    @endpoint("GET", "/v1/runs/{run_id}")
     async def retrieve(self, run_id: str) -> Run:
         """One run, with its status and stop reason."""
         result: Run = await self._call("GET", path("/v1/runs/{}", run_id), Run)
         return result
 
+    @endpoint("GET", "/v1/runs/")
     def list(
         self,
         *,
@@ -135,10 +167,12 @@ class Runs(Resource):
         }
         return AsyncPaginator(fetch, params, default_order="desc")
 
+    @endpoint("DELETE", "/v1/runs/{run_id}")
     async def delete(self, run_id: str) -> Any:
         """Delete a run record."""
         return await self._call("DELETE", path("/v1/runs/{}", run_id), Any)
 
+    @endpoint("POST", "/v1/runs/{run_id}/stream")
     def stream(
         self,
         run_id: str,

@@ -21,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _frames as F
 from ._agent import ApprovalDecision, execute_run
+from ._crud import CrudRoutes
 from ._faults import Fault, FaultQueue
 from ._script import parse_script
 from ._state import (
@@ -368,6 +369,8 @@ class LettaTestServer:
             ("POST", "/v1/conversations/{conversation_id}/compact", self._compact_conversation),
             ("POST", "/v1/conversations/{conversation_id}/stream", self._conversation_stream),
         ]
+        self.crud = CrudRoutes(self)
+        routes.extend(self.crud.routes())
         for method, path, handler in routes:
             # Accept the path with and without its trailing slash, like the real server does
             # through its redirects, but without the redirect round trip.
