@@ -214,10 +214,16 @@ class MessageStream:
         # "Finished" may only mean this side stopped reading (an outer timeout cancelled the
         # read, say); the run itself is over only once the server said so.
         server_ended = self._saw_done or self.stop_reason is not None
-        if self._cancel_on_exit and not server_ended and self.run_id is not None:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-                await self._request_cancel()
-        await self.aclose()
+        try:
+            if self._cancel_on_exit and not server_ended and self.run_id is not None:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                    await self._request_cancel()
+        except APIError as error:
+            # Best effort, like any cleanup: raising here would replace the exception (or the
+            # cancellation) the block is being left with, so the failure is logged instead.
+            logger.warning("could not cancel run %s on leaving its stream: %s", self.run_id, error)
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Drop the connection now. Events already received stay available to iterate."""

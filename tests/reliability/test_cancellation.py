@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 from letta_async import AsyncLetta, MessageStream, Timeout
-from letta_async.testing import LettaTestServer
+from letta_async.testing import Fault, LettaTestServer
 from letta_async.types import LettaPing
 from tests.reliability._tally import TALLY
 from tests.reliability.conftest import FAST_RESUME, acquired
@@ -189,3 +189,40 @@ async def test_aclose_while_a_read_is_pending_just_ends_the_stream(
     TALLY.fault("cancellation")
     assert stream.done and stream.resumes == 0
     assert not letta.requests_to(r"/v1/runs/.*/stream$"), "no resume after a deliberate close"
+
+
+@pytest.mark.parametrize("status", [409, 500])
+async def test_cancel_on_exit_that_fails_still_closes_and_keeps_the_callers_exception(
+    letta: LettaTestServer, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cancel request is best effort: its failure must not leak the connection, nor
+    replace the exception that made the caller leave."""
+    agent = letta.create_agent(name="exit")
+    letta.faults.add(Fault.http_status(status, times=3, path=r"/messages/cancel$"))
+
+    class Leaving(Exception):
+        pass
+
+    async with AsyncLetta(letta.base_url, max_retries=0) as client:
+        stream = client.agents.messages.stream(
+            agent["id"], messages=say("hi [tokens=50] [chunkdelay=0.01]"), cancel_on_exit=True
+        )
+        with pytest.raises(Leaving):
+            async with stream:
+                async for _ in stream:
+                    raise Leaving
+        assert acquired(client) == 0
+        assert stream.done
+        # Leaving without an exception: the failed cancel is logged, not raised.
+        again = client.agents.messages.stream(
+            agent["id"], messages=say("hi [tokens=50] [chunkdelay=0.01]"), cancel_on_exit=True
+        )
+        async with again:
+            async for _ in again:
+                break
+        assert acquired(client) == 0
+    TALLY.case("cancellation", 2)
+    TALLY.fault("cancellation", 2)
+    assert len(letta.requests_to(r"/messages/cancel$", "POST")) == 2
+    warnings = [r for r in caplog.records if "could not cancel run" in r.getMessage()]
+    assert len(warnings) == 2
