@@ -513,3 +513,26 @@ async def test_llm_error_in_a_background_stream_is_a_stream_error(letta: LettaTe
     run = letta.state.runs[stream.run_id or ""]
     assert delivered(events) == run_events(run)
     assert stream.stop_reason == "llm_api_error" and stream.resumes == 0
+
+
+async def test_runs_stream_from_a_saved_position_survives_a_cut(letta: LettaTestServer) -> None:
+    """The explicit resume form (``client.runs.stream``) resumes itself after a cut too."""
+    agent = letta.create_agent(name="runs")
+    async with AsyncLetta(letta.base_url, resume=FAST_RESUME) as client:
+        first = client.agents.messages.stream(
+            agent["id"], messages=say("hi [tokens=12]"), stream_tokens=True, background=True
+        )
+        await first.until_done()
+        run = letta.state.runs[first.run_id or ""]
+        letta.faults.add(Fault(path=r"^/v1/runs/[^/]+/stream$", cut="mid_frame", frames=4))
+        later = client.runs.stream(run.id, starting_after=3)
+        events = await later.until_done()
+    TALLY.case("cuts")
+    TALLY.fault("cuts")
+    seqs = [f.seq for f in run.frames if f.kind != "done"]
+    expected = [key for key, seq in zip(run_events(run), seqs, strict=True) if (seq or 0) > 3]
+    TALLY.compare("cuts", expected, delivered(events))
+    assert delivered(events) == expected
+    assert later.resumes == 1 and later.completed
+    bodies = [r.json for r in letta.requests_to(r"^/v1/runs/[^/]+/stream$", "POST")]
+    assert [b["starting_after"] for b in bodies] == [3, 6]
