@@ -44,10 +44,11 @@ def say(text: str) -> list[dict[str, str]]:
 
 def open_stream(client: AsyncLetta, agent_id: str, rng: random.Random) -> MessageStream:
     background = rng.random() < 0.5
-    tokens = rng.randint(5, 30)
+    # 60-120 ms of frames: longer than any deadline drawn below, so most stops land mid-stream.
+    tokens = rng.randint(20, 40)
     return client.agents.messages.stream(
         agent_id,
-        messages=say(f"hi [tokens={tokens}] [chunkdelay=0.002]"),
+        messages=say(f"hi [tokens={tokens}] [chunkdelay=0.003]"),
         stream_tokens=True,
         background=background,
     )
