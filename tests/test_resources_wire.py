@@ -95,15 +95,17 @@ async def test_agent_export_get_and_post_with_skills(
     replay: ReplayServer, client: AsyncLetta
 ) -> None:
     route = f"/v1/agents/{AGENT}/export"
-    replay.on("GET", route, json_answer('"{}"'))
-    replay.on("POST", route, json_answer('"{\\"skills\\": 1}"'))
+    # The schema says "string"; the real server sends the agent file as a JSON object.
+    agent_file = b'{\n  "agents": [],\n  "tools": []\n}'
+    replay.on("GET", route, json_answer(agent_file))
+    replay.on("POST", route, json_answer(agent_file))
     text = await client.agents.export_file(AGENT, scrub_messages=True)
-    assert text == "{}"
+    assert text == agent_file.decode(), "the file's text, byte for byte"
     assert replay.seen("GET", route)[0].query == {"scrub_messages": "true"}
     with_skills = await client.agents.export_file(
         AGENT, skills=[{"name": "s", "files": {"SKILL.md": "x"}}]
     )
-    assert with_skills == '{"skills": 1}'
+    assert with_skills == agent_file.decode()
     assert replay.seen("POST", route)[0].json() == {
         "skills": [{"name": "s", "files": {"SKILL.md": "x"}}]
     }

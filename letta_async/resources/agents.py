@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from .._pagination import AsyncPaginator
-from .._transport import encode_json
+from .._transport import PreparedRequest, encode_json
 from .._urls import path
 from ..types import LettaMessageContentUnion, MessageCreate
 from ..types.agents import AgentState
@@ -920,7 +920,7 @@ class Agents(ApiResource):
         scrub_messages: bool | None = None,
         use_legacy_format: bool | None = None,
     ) -> str:
-        """The agent as an agent file (JSON text), to back up, share or import elsewhere.
+        """The agent as an agent file (its JSON text), to back up, share or import elsewhere.
 
         ``scrub_messages=True`` leaves the history out; ``conversation_id`` exports that
         conversation's messages instead of the agent's own. With ``skills`` the export is a
@@ -928,24 +928,21 @@ class Agents(ApiResource):
         """
         route = path("/v1/agents/{}/export", agent_id)
         if skills is not None:
-            return await self._request(
-                "POST",
-                route,
-                str,
-                json=json_body(
-                    skills=skills, conversation_id=conversation_id, scrub_messages=scrub_messages
-                ),
+            body = json_body(
+                skills=skills, conversation_id=conversation_id, scrub_messages=scrub_messages
             )
-        return await self._request(
-            "GET",
-            route,
-            str,
-            params=query_params(
+            request = PreparedRequest("POST", route, body=encode_json(body))
+        else:
+            params = query_params(
                 conversation_id=conversation_id,
                 scrub_messages=scrub_messages,
                 use_legacy_format=use_legacy_format,
-            ),
-        )
+            )
+            request = PreparedRequest("GET", route, params=params)
+        # The schema says "string", but the server sends the agent file itself as a JSON
+        # object; its text is what belongs in a .af file and what import_file takes back.
+        raw = await self._transport.request_bytes(request)
+        return raw.decode("utf-8")
 
     @endpoint("POST", "/v1/agents/import")
     async def import_file(

@@ -253,7 +253,11 @@ class Folders(ApiResource):
     async def retrieve_metadata(
         self, *, include_detailed_per_source_metadata: bool | None = None
     ) -> OrganizationSourcesStats:
-        """File and size totals for every folder of the organisation, in one call."""
+        """File and size totals for every folder of the organisation, in one call.
+
+        Letta 0.16.8 routes ``GET /v1/folders/metadata`` to the folder-by-id handler and answers
+        422; newer servers answer it as documented.
+        """
         return await self._request(
             "GET",
             "/v1/folders/metadata",

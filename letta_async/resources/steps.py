@@ -112,7 +112,11 @@ class Steps(ApiResource):
         tags: Sequence[str] | None = None,
         project_id: str | None = None,
     ) -> AsyncPaginator[Step]:
-        """Steps matching the filters (agent, model, dates, feedback...), across pages."""
+        """Steps matching the filters (agent, model, dates, feedback...), across pages.
+
+        Letta 0.16.8 answers this route with a 400 whatever the arguments (it passes ``order``
+        on as a bool); ``client.runs.steps.list(run_id)`` lists the steps of one run there.
+        """
         return self._paginate(
             "/v1/steps/",
             Step,
