@@ -81,6 +81,8 @@ class Limits:
 def resolve_base_url(base_url: str | None) -> yarl.URL:
     """Argument, else ``LETTA_BASE_URL``, else the local default; only http(s) is accepted."""
     raw = base_url or os.environ.get("LETTA_BASE_URL") or DEFAULT_BASE_URL
+    if any(ch.isspace() or ch == "\x00" for ch in raw):
+        raise ValueError(f"base_url must not contain whitespace or NUL, got {raw!r}")
     url = yarl.URL(raw.rstrip("/"))
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an absolute http:// or https:// URL, got {raw!r}")

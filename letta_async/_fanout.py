@@ -23,6 +23,7 @@ agents' answers when one agent fails; one that wants fail-fast writes
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -74,10 +75,11 @@ class FanOut(Generic[K, T]):
         self._limit = limit
         self._buffer = buffer
         self._task_group: TaskGroup | None = None
-        self._send: MemoryObjectSendStream[tuple[K, T | Exception]] | None = None
-        self._receive: MemoryObjectReceiveStream[tuple[K, T | Exception]] | None = None
+        self._send: MemoryObjectSendStream[tuple[K, list[T] | Exception]] | None = None
+        self._receive: MemoryObjectReceiveStream[tuple[K, list[T] | Exception]] | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._held: set[object] = set()
+        self._pending: deque[tuple[K, T | Exception]] = deque()
         self.started = 0
         """How many streams have been opened so far."""
         self.failed = 0
@@ -92,7 +94,9 @@ class FanOut(Generic[K, T]):
         self._limiter = limit if isinstance(limit, anyio.CapacityLimiter) else None
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(cast(int, limit))
-        send, receive = anyio.create_memory_object_stream[tuple[K, T | Exception]](self._buffer)
+        send, receive = anyio.create_memory_object_stream[tuple[K, list[T] | Exception]](
+            self._buffer
+        )
         self._send, self._receive = send, receive
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -133,18 +137,24 @@ class FanOut(Generic[K, T]):
         receive = self._receive
         if receive is None:
             raise RuntimeError("use `async with fan_out(...) as events:` before iterating")
+        pending = self._pending
+        if pending:
+            return pending.popleft()
         try:
             # Take what is waiting without a trip through the event loop; wait only when the
-            # buffer is empty. Per event this halves the cost of the hand-over.
-            return receive.receive_nowait()
-        except anyio.WouldBlock:
-            pass
+            # buffer is empty.
+            try:
+                key, item = receive.receive_nowait()
+            except anyio.WouldBlock:
+                key, item = await receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             raise StopAsyncIteration from None
-        try:
-            return await receive.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            raise StopAsyncIteration from None
+        if isinstance(item, Exception):
+            return key, item
+        # A batch: every event one network read of that stream produced, in order.
+        if len(item) > 1:
+            pending.extend([(key, event) for event in item[1:]])
+        return key, item[0]
 
     def statistics(self) -> MemoryObjectStreamStatistics:
         """The event buffer's state: ``current_buffer_used`` never exceeds ``buffer``."""
@@ -167,7 +177,7 @@ class FanOut(Generic[K, T]):
 
     async def _spawn_all(
         self,
-        send: MemoryObjectSendStream[tuple[K, T | Exception]],
+        send: MemoryObjectSendStream[tuple[K, list[T] | Exception]],
         limiter: anyio.CapacityLimiter,
     ) -> None:
         """Start one task per request, each only once a slot is free.
@@ -194,7 +204,7 @@ class FanOut(Generic[K, T]):
         self,
         key: K,
         factory: StreamFactory[T],
-        send: MemoryObjectSendStream[tuple[K, T | Exception]],
+        send: MemoryObjectSendStream[tuple[K, list[T] | Exception]],
         limiter: anyio.CapacityLimiter,
         token: object,
     ) -> None:
@@ -212,7 +222,7 @@ class FanOut(Generic[K, T]):
 
 
 async def _drain(
-    key: K, factory: StreamFactory[T], send: MemoryObjectSendStream[tuple[K, T | Exception]]
+    key: K, factory: StreamFactory[T], send: MemoryObjectSendStream[tuple[K, list[T] | Exception]]
 ) -> None:
     """Copy one stream into the shared buffer, then close it whatever happened.
 
@@ -221,14 +231,25 @@ async def _drain(
     fan-out is left early.
     """
     stream = factory()
+    # One hand-over per network read rather than per event: a stream that can say what it
+    # has already decoded (MessageStream.take_ready) sends it along with the event that
+    # made it read. Per event this saves the buffer's bookkeeping and, when the buffer is
+    # full, a wait and a wake-up.
+    take_ready: Callable[[], list[T]] | None = getattr(stream, "take_ready", None)
+
+    async def pump() -> None:
+        async for event in stream:
+            batch = [event]
+            if take_ready is not None:
+                batch += take_ready()
+            await _put(send, (key, batch))
+
     if isinstance(stream, AbstractAsyncContextManager):
         async with cast(AbstractAsyncContextManager[Any], stream):
-            async for event in stream:
-                await _put(send, (key, event))
+            await pump()
         return
     try:
-        async for event in stream:
-            await _put(send, (key, event))
+        await pump()
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:

@@ -25,6 +25,8 @@ FetchPage = Callable[[dict[str, Any]], Awaitable[list[T]]]
 
 
 def _item_id(item: Any) -> str | None:
+    if isinstance(item, str):
+        return item  # lists of bare names (tags) page by the name itself
     value = getattr(item, "id", None)
     if value is None and isinstance(item, dict):
         value = item.get("id")
@@ -68,6 +70,7 @@ class AsyncPaginator(Generic[T]):
         """Every page in turn, each as a list in iteration order."""
         params = dict(self._params)
         limit = params.get("limit")
+        seen: set[str] = set()
         while True:
             raw = await self._fetch(dict(params))
             if not raw:
@@ -80,6 +83,10 @@ class AsyncPaginator(Generic[T]):
                 cursor = _item_id(raw[-1])
                 params.pop("before", None)
                 params["after"] = cursor
+            if cursor is not None and cursor in seen:
+                return  # a server that ignores the cursor would otherwise loop forever
+            if cursor is not None:
+                seen.add(cursor)
             yield self._present(raw)
             # A short page is the last one. (A message page can hold more items than
             # `limit`, because one stored message may expand into several, never fewer.)

@@ -200,6 +200,23 @@ class MessageStream:
             self.last_seq_id = self._queued_seqs.popleft()
         return queue.popleft()
 
+    def take_ready(self) -> list[StreamEvent]:
+        """Every event already decoded and waiting, handed over at once and without I/O.
+
+        For consumers that move events in bulk, such as ``fan_out``: one call per network
+        read instead of one ``__anext__`` per event. Progress (``last_seq_id``) moves exactly
+        as if each event had come out of ``__anext__``. Empty when nothing is waiting.
+        """
+        queue = self._queue
+        if not queue:
+            return []
+        events = list(queue)
+        queue.clear()
+        if self._background:
+            self.last_seq_id = self._queued_seqs[-1]
+            self._queued_seqs.clear()
+        return events
+
     async def __aenter__(self) -> MessageStream:
         if not self._started:
             await self._advance()

@@ -15,6 +15,9 @@ def segment(value: str) -> str:
     """Quote one path segment completely (``/`` included)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"an id must be a non-empty string, got {value!r}")
+    if value in (".", ".."):
+        # Quoting leaves dot-segments alone, and servers and proxies resolve them.
+        raise ValueError(f"an id cannot be a dot-segment, got {value!r}")
     return quote(value, safe="")
 
 

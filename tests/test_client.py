@@ -566,3 +566,19 @@ async def test_undecodable_frame_raises_after_the_events_before_it(
             seen.append(event)
     assert [type(e) for e in seen] == [LettaPing, AssistantMessage]
     assert info.value.payload == "{not json"
+
+
+def test_base_url_with_whitespace_or_nul_is_refused() -> None:
+    for bad in ["http://a b", "http://x\x00y", "http://host\n"]:
+        with pytest.raises(ValueError, match="whitespace"):
+            AsyncLetta(bad)
+
+
+async def test_pagination_stops_when_the_server_ignores_the_cursor(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    page = json.loads(fixture_bytes("runs_list.json"))
+    replay.on("GET", "/v1/runs/", always=json_answer(page))
+    runs = [r async for r in client.runs.list(limit=len(page))]
+    assert [r.id for r in runs] == [r["id"] for r in page]
+    assert len(replay.seen("GET", "/v1/runs/")) == 2

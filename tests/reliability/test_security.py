@@ -402,10 +402,6 @@ async def test_ids_stay_one_path_segment(serve: Any, run_id: str, agent_id: str)
     TALLY.case("security")
 
 
-@pytest.mark.xfail(
-    reason="_urls.segment lets '.' and '..' through as dot-segments, which a server or proxy "
-    "may resolve (GET /v1/runs/.. becomes GET /v1/)",
-)
 @pytest.mark.parametrize("run_id", [".", ".."])
 def test_dot_segment_ids_are_refused(run_id: str) -> None:
     from letta_async._urls import path
