@@ -582,3 +582,16 @@ async def test_pagination_stops_when_the_server_ignores_the_cursor(
     runs = [r async for r in client.runs.list(limit=len(page))]
     assert [r.id for r in runs] == [r["id"] for r in page]
     assert len(replay.seen("GET", "/v1/runs/")) == 2
+
+
+def test_bare_import_does_not_load_the_http_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, letta_async\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp loaded eagerly'\n"
+        "letta_async.AsyncLetta\n"
+        "assert 'aiohttp' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
