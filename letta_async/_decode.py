@@ -34,7 +34,7 @@ from .types import (
 from .types.responses import ChoiceLogprobs, TurnTokenData
 from .types.usage import LettaUsageStatistics
 
-__all__ = ["DONE_SENTINEL", "KNOWN_MESSAGE_TYPES", "MessageDecoder"]
+__all__ = ["DONE_SENTINEL", "KNOWN_MESSAGE_TYPES", "MessageDecoder", "shared_decoder"]
 
 DONE_SENTINEL: Final = "[DONE]"
 """The data of the stream's final server-sent event. It marks a clean end and is not a message.
@@ -180,3 +180,15 @@ class MessageDecoder:
         return UnknownMessage(
             message_type=tag if isinstance(tag, str) else None, raw=raw, data=data
         )
+
+
+_shared: MessageDecoder | None = None
+
+
+def shared_decoder() -> MessageDecoder:
+    """The process-wide decoder: building the union decoder is the costly part, so streams and
+    history listings all reuse one (it holds no per-stream state)."""
+    global _shared
+    if _shared is None:
+        _shared = MessageDecoder()
+    return _shared

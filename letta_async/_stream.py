@@ -27,7 +27,7 @@ import aiohttp
 import anyio
 
 from ._config import Limits
-from ._decode import MessageDecoder
+from ._decode import shared_decoder
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -53,16 +53,6 @@ _DONE = "[DONE]"
 _RUN_ACTIVE = frozenset({"created", "running"})
 # Stop reasons after which the server closes without [DONE].
 _ENDS_WITHOUT_DONE = frozenset({"cancelled"})
-
-_shared_decoder: MessageDecoder | None = None
-
-
-def _message_decoder() -> MessageDecoder:
-    """The union decoder is built once per process: building it is the costly part."""
-    global _shared_decoder
-    if _shared_decoder is None:
-        _shared_decoder = MessageDecoder()
-    return _shared_decoder
 
 
 class ResumeSettings:
@@ -129,7 +119,7 @@ class MessageStream:
         self._recover_run_id = recover_run_id
         self._cancel_on_exit = cancel_on_exit
         self._limits = limits or transport.limits
-        self._decoder = _message_decoder()
+        self._decoder = shared_decoder()
         self._sse = self._new_sse()
         self._queue: deque[StreamEvent] = deque()
         self._response: aiohttp.ClientResponse | None = None

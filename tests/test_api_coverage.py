@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from letta_async import AsyncLetta
 from letta_async.resources._base import Resource
 from letta_async.resources._common import endpoints_of
@@ -32,20 +30,6 @@ DOC = ROOT / "docs" / "api-coverage.md"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 Operation = tuple[str, str]
-
-# Methods of letta_async/resources/messages.py, which predates the @endpoint mark.
-UNMARKED: dict[str, Operation] = {
-    "agents.messages.create": ("POST", "/v1/agents/{agent_id}/messages"),
-    "agents.messages.stream": ("POST", "/v1/agents/{agent_id}/messages"),
-    "agents.messages.create_async": ("POST", "/v1/agents/{agent_id}/messages/async"),
-    "agents.messages.list": ("GET", "/v1/agents/{agent_id}/messages"),
-    "agents.messages.cancel": ("POST", "/v1/agents/{agent_id}/messages/cancel"),
-    "agents.messages.reset": ("PATCH", "/v1/agents/{agent_id}/reset-messages"),
-    "agents.messages.compact": ("POST", "/v1/agents/{agent_id}/summarize"),
-    "conversations.messages.create": ("POST", "/v1/conversations/{conversation_id}/messages"),
-    "conversations.messages.stream": ("POST", "/v1/conversations/{conversation_id}/messages"),
-    "conversations.messages.list": ("GET", "/v1/conversations/{conversation_id}/messages"),
-}
 
 
 def spec_operations() -> dict[Operation, dict[str, Any]]:
@@ -77,12 +61,6 @@ def client_operations() -> dict[Operation, list[str]]:
                 continue
             for mark in endpoints_of(getattr(type(resource), name)):
                 found.setdefault(mark, []).append(f"{dotted}.{name}")
-    for dotted, mark in UNMARKED.items():
-        target: Any = client
-        for part in dotted.split("."):
-            target = getattr(target, part)  # the method must really exist
-        assert callable(target), dotted
-        found.setdefault(mark, []).append(dotted)
     return found
 
 
@@ -183,14 +161,6 @@ def test_covered_table_in_the_document_is_current() -> None:
         "the Covered table of docs/api-coverage.md is stale: "
         "regenerate it with `python tests/test_api_coverage.py`"
     )
-
-
-@pytest.mark.parametrize("dotted", sorted(UNMARKED))
-def test_unmarked_methods_exist(dotted: str) -> None:
-    target: Any = AsyncLetta("http://127.0.0.1:9")
-    for part in dotted.split("."):
-        target = getattr(target, part)
-    assert callable(target)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ from typing import Any, Literal, TypeVar, overload
 
 import msgspec
 
+from .._decode import shared_decoder
 from .._pagination import AsyncPaginator, CursorRule
 from .._transport import PreparedRequest
 from ..types import StreamEvent
 from ._base import Resource
-from .messages import _history_decoder
 
 __all__ = [
     "AgentInclude",
@@ -262,14 +262,14 @@ class ApiResource(Resource):
         async def fetch(page_params: dict[str, Any]) -> list[StreamEvent]:
             request = PreparedRequest("GET", route, params=page_params)
             raw = await self._transport.request_bytes(request)
-            return _history_decoder().decode_list(raw)
+            return shared_decoder().decode_list(raw)
 
         return AsyncPaginator(fetch, dict(params), rule=rule, default_order=default_order)
 
     async def _messages(self, method: str, route: str) -> list[StreamEvent]:
         """One call whose answer is a JSON array of Letta messages."""
         raw = await self._transport.request_bytes(PreparedRequest(method, route))
-        return _history_decoder().decode_list(raw)
+        return shared_decoder().decode_list(raw)
 
 
 def _no_cursor(item: Any) -> None:

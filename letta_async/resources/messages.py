@@ -24,7 +24,7 @@ import aiohttp
 import anyio
 import msgspec
 
-from .._decode import MessageDecoder
+from .._decode import shared_decoder
 from .._errors import APIError, APIStatusError
 from .._pagination import AsyncPaginator
 from .._stream import MessageStream, ResumeSettings
@@ -33,6 +33,7 @@ from .._urls import path
 from ..types import LettaResponse, Run, StreamEvent
 from ..types.agents import AgentState
 from ._base import Resource, drop_none
+from ._common import endpoint
 
 __all__ = ["AgentMessages", "ConversationMessages", "MessageInput"]
 
@@ -42,14 +43,6 @@ MessageInput = Mapping[str, Any] | msgspec.Struct
 """A message to send: a plain dict or a request struct such as ``MessageCreate``."""
 
 _no_redis_logged = False
-_list_decoder: MessageDecoder | None = None
-
-
-def _history_decoder() -> MessageDecoder:
-    global _list_decoder
-    if _list_decoder is None:
-        _list_decoder = MessageDecoder()
-    return _list_decoder
 
 
 def with_otids(messages: Iterable[MessageInput] | None) -> tuple[list[Any] | None, list[str]]:
@@ -199,7 +192,7 @@ class _MessagesBase(Resource):
     async def _list_page(self, owner_id: str, params: dict[str, Any]) -> list[StreamEvent]:
         route = path(self._owner_template + "/messages", owner_id)
         raw = await self._transport.request_bytes(PreparedRequest("GET", route, params=params))
-        return _history_decoder().decode_list(raw)
+        return shared_decoder().decode_list(raw)
 
     def _history(self, owner_id: str, params: dict[str, Any]) -> AsyncPaginator[StreamEvent]:
         async def fetch(query: dict[str, Any]) -> list[StreamEvent]:
@@ -213,6 +206,7 @@ class AgentMessages(_MessagesBase):
 
     _owner_template = "/v1/agents/{}"
 
+    @endpoint("POST", "/v1/agents/{agent_id}/messages")
     def stream(
         self,
         agent_id: str,
@@ -286,6 +280,7 @@ class AgentMessages(_MessagesBase):
             resume=resume,
         )
 
+    @endpoint("POST", "/v1/agents/{agent_id}/messages")
     async def create(
         self,
         agent_id: str,
@@ -337,8 +332,9 @@ class AgentMessages(_MessagesBase):
         route = path("/v1/agents/{}/messages", agent_id)
         request = PreparedRequest("POST", route, body=encode_json(body))
         raw = await self._transport.request_bytes(request)
-        return _history_decoder().decode_response(raw)
+        return shared_decoder().decode_response(raw)
 
+    @endpoint("POST", "/v1/agents/{agent_id}/messages/async")
     async def create_async(
         self,
         agent_id: str,
@@ -371,6 +367,7 @@ class AgentMessages(_MessagesBase):
             "POST", path("/v1/agents/{}/messages/async", agent_id), Run, body=body
         )
 
+    @endpoint("GET", "/v1/agents/{agent_id}/messages")
     def list(
         self,
         agent_id: str,
@@ -410,6 +407,7 @@ class AgentMessages(_MessagesBase):
         }
         return self._history(agent_id, params)
 
+    @endpoint("POST", "/v1/agents/{agent_id}/messages/cancel")
     async def cancel(
         self, agent_id: str, *, run_ids: Sequence[str] | None = None
     ) -> dict[str, str]:
@@ -423,6 +421,7 @@ class AgentMessages(_MessagesBase):
             "POST", path("/v1/agents/{}/messages/cancel", agent_id), dict[str, str], body=body
         )
 
+    @endpoint("PATCH", "/v1/agents/{agent_id}/reset-messages")
     async def reset(
         self, agent_id: str, *, add_default_initial_messages: bool | None = None
     ) -> AgentState | None:
@@ -432,6 +431,7 @@ class AgentMessages(_MessagesBase):
             "PATCH", path("/v1/agents/{}/reset-messages", agent_id), AgentState | None, body=body
         )
 
+    @endpoint("POST", "/v1/agents/{agent_id}/summarize")
     async def compact(self, agent_id: str, **fields: Any) -> dict[str, Any]:
         """Summarise the agent's context (``POST /v1/agents/{id}/summarize``)."""
         return await self._call(  # type: ignore[no-any-return]
@@ -450,6 +450,7 @@ class ConversationMessages(_MessagesBase):
 
     _owner_template = "/v1/conversations/{}"
 
+    @endpoint("POST", "/v1/conversations/{conversation_id}/messages")
     def stream(
         self,
         conversation_id: str,
@@ -494,6 +495,7 @@ class ConversationMessages(_MessagesBase):
             resume=resume,
         )
 
+    @endpoint("POST", "/v1/conversations/{conversation_id}/messages")
     async def create(
         self,
         conversation_id: str,
@@ -514,8 +516,9 @@ class ConversationMessages(_MessagesBase):
         raw = await self._transport.request_bytes(
             PreparedRequest("POST", route, body=encode_json(body))
         )
-        return _history_decoder().decode_response(raw)
+        return shared_decoder().decode_response(raw)
 
+    @endpoint("GET", "/v1/conversations/{conversation_id}/messages")
     def list(
         self,
         conversation_id: str,

@@ -38,13 +38,13 @@ class RunMessages(Resource):
         order: Literal["asc", "desc"] | None = None,
     ) -> AsyncPaginator[StreamEvent]:
         """Every message of the run, across pages."""
-        from .messages import _history_decoder
+        from .._decode import shared_decoder
 
         route = path("/v1/runs/{}/messages", run_id)
 
         async def fetch(params: dict[str, Any]) -> list[StreamEvent]:
             raw = await self._transport.request_bytes(PreparedRequest("GET", route, params=params))
-            return _history_decoder().decode_list(raw)
+            return shared_decoder().decode_list(raw)
 
         params = {"before": before, "after": after, "limit": limit, "order": order}
         return AsyncPaginator(fetch, params, rule="message_history", default_order="asc")
