@@ -26,7 +26,7 @@ class Timeout:
     """
 
     connect: float | None = 10.0
-    """Establishing the TCP (and TLS) connection, pool wait included."""
+    """Establishing the TCP (and TLS) connection; time queued for a pool slot is not counted."""
     request: float | None = 300.0
     """A whole non-streaming call: send, wait, read the body. Agent steps can take minutes."""
     stream_idle: float | None = 120.0
