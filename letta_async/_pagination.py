@@ -67,7 +67,12 @@ class AsyncPaginator(Generic[T]):
         return self.first_page().__await__()
 
     async def pages(self) -> AsyncIterator[list[T]]:
-        """Every page in turn, each as a list in iteration order."""
+        """Every page in turn, each as a list in iteration order.
+
+        Items whose id an earlier page already yielded are left out, and a page with nothing
+        new ends the walk: some Letta routes (an agent's tools, for one) answer ``after=<id>``
+        with items from before the cursor, and a naive walk would repeat them, or never stop.
+        """
         params = dict(self._params)
         limit = params.get("limit")
         seen: set[str] = set()
@@ -83,11 +88,14 @@ class AsyncPaginator(Generic[T]):
                 cursor = _item_id(raw[-1])
                 params.pop("before", None)
                 params["after"] = cursor
-            if cursor is not None and cursor in seen:
-                return  # a server that ignores the cursor would otherwise loop forever
-            if cursor is not None:
-                seen.add(cursor)
-            yield self._present(raw)
+            page_ids = [_item_id(item) for item in raw]
+            fresh = [
+                item for item, i in zip(raw, page_ids, strict=True) if i is None or i not in seen
+            ]
+            if not fresh:
+                return
+            seen.update(i for i in page_ids if i is not None)
+            yield self._present(fresh)
             # A short page is the last one. (A message page can hold more items than
             # `limit`, because one stored message may expand into several, never fewer.)
             if cursor is None or (isinstance(limit, int) and len(raw) < limit):

@@ -595,3 +595,15 @@ def test_bare_import_does_not_load_the_http_stack() -> None:
         "assert 'aiohttp' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+async def test_pagination_skips_items_a_server_repeats_after_the_cursor(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    # Shaped like Letta 0.16.8's agent tools route, which answers after=<last id> with an
+    # item from before the cursor.
+    page = json.loads(fixture_bytes("runs_list.json"))
+    replay.on("GET", "/v1/runs/", json_answer(page), json_answer(page[1:2]))
+    runs = [r async for r in client.runs.list()]
+    assert [r.id for r in runs] == [r["id"] for r in page]
+    assert len(replay.seen("GET", "/v1/runs/")) == 2
