@@ -607,3 +607,26 @@ async def test_pagination_skips_items_a_server_repeats_after_the_cursor(
     runs = [r async for r in client.runs.list()]
     assert [r.id for r in runs] == [r["id"] for r in page]
     assert len(replay.seen("GET", "/v1/runs/")) == 2
+
+
+async def test_send_fields_reach_the_body_and_unset_ones_stay_out(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    replay.on("POST", MESSAGES, json_answer(fixture_bytes("nonstream_response.json")))
+    replay.on("POST", MESSAGES, sse_answer(fixture_bytes("stream_steps.sse")))
+    await client.agents.messages.create(AGENT, messages=HI, max_steps=3, override_model="m")
+    await client.agents.messages.stream(
+        AGENT, messages=HI, max_steps=2, enable_thinking="on"
+    ).until_done()
+    create, stream = (r.json() for r in replay.seen("POST", MESSAGES))
+    assert {k for k in create if k != "messages"} == {"max_steps", "override_model"}
+    assert (create["max_steps"], create["override_model"]) == (3, "m")
+    assert {k for k in stream if k != "messages"} == {
+        "stream_tokens",
+        "include_pings",
+        "max_steps",
+        "enable_thinking",
+        "streaming",
+        "background",
+    }
+    assert (stream["max_steps"], stream["enable_thinking"]) == (2, "on")

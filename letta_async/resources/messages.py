@@ -45,6 +45,30 @@ MessageInput = Mapping[str, Any] | msgspec.Struct
 _no_redis_logged = False
 
 
+# Request fields shared by the streaming and the non-streaming send, named as on the wire.
+_SEND_FIELDS = (
+    "max_steps",
+    "include_return_message_types",
+    "use_assistant_message",
+    "assistant_message_tool_name",
+    "assistant_message_tool_kwarg",
+    "enable_thinking",
+    "client_tools",
+    "client_skills",
+    "override_model",
+    "include_compaction_messages",
+    "return_logprobs",
+    "top_logprobs",
+    "return_token_ids",
+    "override_system",
+)
+
+
+def _pick(arguments: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The named keyword arguments of a send method (``None`` ones are dropped later)."""
+    return {name: arguments[name] for name in names}
+
+
 def with_otids(messages: Iterable[MessageInput] | None) -> tuple[list[Any] | None, list[str]]:
     """Give each message an ``otid`` unless it has one, and return the ids in use."""
     if messages is None:
@@ -249,24 +273,7 @@ class AgentMessages(_MessagesBase):
         body, otids = self._build_body(
             messages=messages,
             input=input,
-            fields={
-                "stream_tokens": stream_tokens,
-                "include_pings": include_pings,
-                "max_steps": max_steps,
-                "include_return_message_types": include_return_message_types,
-                "use_assistant_message": use_assistant_message,
-                "assistant_message_tool_name": assistant_message_tool_name,
-                "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
-                "enable_thinking": enable_thinking,
-                "client_tools": client_tools,
-                "client_skills": client_skills,
-                "override_model": override_model,
-                "include_compaction_messages": include_compaction_messages,
-                "return_logprobs": return_logprobs,
-                "top_logprobs": top_logprobs,
-                "return_token_ids": return_token_ids,
-                "override_system": override_system,
-            },
+            fields=_pick(locals(), ("stream_tokens", "include_pings", *_SEND_FIELDS)),
             extra_body=extra_body,
         )
         return self._open_stream(
@@ -305,28 +312,13 @@ class AgentMessages(_MessagesBase):
     ) -> LettaResponse:
         """Send messages and wait for the whole reply (no streaming).
 
-        Retries resend the same message ``otid``s, so a retried call is recognisable to the
-        server as the same request.
+        Retries resend the same message ``otid``s; the README explains why that alone does not
+        stop a retried call from running the agent twice.
         """
         body, _ = self._build_body(
             messages=messages,
             input=input,
-            fields={
-                "max_steps": max_steps,
-                "include_return_message_types": include_return_message_types,
-                "use_assistant_message": use_assistant_message,
-                "assistant_message_tool_name": assistant_message_tool_name,
-                "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
-                "enable_thinking": enable_thinking,
-                "client_tools": client_tools,
-                "client_skills": client_skills,
-                "override_model": override_model,
-                "include_compaction_messages": include_compaction_messages,
-                "return_logprobs": return_logprobs,
-                "top_logprobs": top_logprobs,
-                "return_token_ids": return_token_ids,
-                "override_system": override_system,
-            },
+            fields=_pick(locals(), _SEND_FIELDS),
             extra_body=extra_body,
         )
         route = path("/v1/agents/{}/messages", agent_id)
