@@ -30,6 +30,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RefusedRedirectError",
     "ResponseTooLargeError",
     "SSEError",
     "StreamError",
@@ -133,6 +134,14 @@ class StreamResumeError(APIConnectionError):
         )
         self.run_id = run_id
         self.last_seq_id = last_seq_id
+
+
+class RefusedRedirectError(APIConnectionError):
+    """A redirect this client will not follow (another origin, credentials, a bad target).
+
+    Following a redirect to another origin would hand it the Authorization header. Retrying
+    would get the same answer from the server, so the retry loop lets this through.
+    """
 
 
 class ResponseTooLargeError(APIError):

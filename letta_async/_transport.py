@@ -30,13 +30,14 @@ from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    RefusedRedirectError,
     ResponseTooLargeError,
     status_error_class,
 )
 from ._hooks import Hooks
 from ._version import __version__
 
-__all__ = ["PreparedRequest", "RefusedRedirectError", "Transport", "map_aiohttp_errors"]
+__all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
 
 logger = logging.getLogger("letta_async")
 
@@ -77,13 +78,6 @@ def check_header_value(name: str, value: str) -> str:
     if any(ch in value for ch in "\r\n\x00"):
         raise ValueError(f"header {name!r} contains a line break or NUL")
     return value
-
-
-class RefusedRedirectError(APIConnectionError):
-    """A redirect this client will not follow (another origin, credentials, a bad target).
-
-    Retrying would get the same answer from the server, so the retry loop lets it through.
-    """
 
 
 @dataclass
