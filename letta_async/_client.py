@@ -70,9 +70,7 @@ class AsyncLetta:
     ) -> None:
         self.base_url = resolve_base_url(base_url)
         key = api_key if api_key is not None else os.environ.get("LETTA_API_KEY")
-        headers: dict[str, str] = {}
-        for name, value in (default_headers or {}).items():
-            headers[name] = check_header_value(name, value)
+        headers = dict(default_headers or {})  # checked by the transport, once
         if key:
             headers["Authorization"] = "Bearer " + check_header_value("api_key", key)
         self._has_key = bool(key)

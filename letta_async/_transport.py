@@ -173,7 +173,7 @@ class Transport:
         hooks: Hooks,
     ) -> None:
         self.base_url = base_url
-        self._headers = dict(headers)
+        self._headers = {name: check_header_value(name, v) for name, v in headers.items()}
         self.timeout = timeout
         self.retry = retry
         self.limits = limits
@@ -247,9 +247,10 @@ class Transport:
             headers.setdefault("User-Agent", USER_AGENT)
         else:
             headers.pop("User-Agent", None)
-        headers.update(request.headers)
-        for name, value in headers.items():
-            check_header_value(name, value)
+        # The client's own headers were checked once, when it was built; only what this
+        # request adds still needs a look.
+        for name, value in request.headers.items():
+            headers[name] = check_header_value(name, value)
         return headers
 
     def _client_timeout(self, request: PreparedRequest) -> aiohttp.ClientTimeout:

@@ -208,9 +208,9 @@ class ApiResource(Resource):
         extra_body: Mapping[str, Any] | None = None,
     ) -> Any:
         """One call decoded into ``cast_to``; ``extra_body`` keys are merged into the body."""
-        if extra_body:
-            json = {**(json or {}), **extra_body}
-        return await self._call(method, route, cast_to, params=params, body=json)
+        return await self._call(
+            method, route, cast_to, params=params, body=json, extra_body=extra_body
+        )
 
     def _paginate(
         self,

@@ -32,8 +32,8 @@ from .._transport import PreparedRequest, encode_json
 from .._urls import path
 from ..types import LettaResponse, Run, StreamEvent
 from ..types.agents import AgentState
-from ._base import Resource, drop_none
-from ._common import endpoint
+from ._base import drop_none
+from ._common import ApiResource, endpoint
 
 __all__ = ["AgentMessages", "ConversationMessages", "MessageInput"]
 
@@ -104,7 +104,7 @@ def _is_no_redis(exc: APIError) -> bool:
     )
 
 
-class _MessagesBase(Resource):
+class _MessagesBase(ApiResource):
     """Request building shared by agents and conversations."""
 
     _owner_template: str
@@ -202,7 +202,7 @@ class _MessagesBase(Resource):
         wanted = set(otids)
         for attempt in range(4):
             try:
-                page = await self._list_page(owner_id, {"limit": 20, "order": "desc"})
+                page = await self._history(owner_id, {"limit": 20, "order": "desc"}).first_page()
             except APIStatusError:
                 return None
             for item in page:
@@ -213,16 +213,9 @@ class _MessagesBase(Resource):
             await anyio.sleep(0.25 * (attempt + 1))
         return None
 
-    async def _list_page(self, owner_id: str, params: dict[str, Any]) -> list[StreamEvent]:
-        route = path(self._owner_template + "/messages", owner_id)
-        raw = await self._transport.request_bytes(PreparedRequest("GET", route, params=params))
-        return shared_decoder().decode_list(raw)
-
     def _history(self, owner_id: str, params: dict[str, Any]) -> AsyncPaginator[StreamEvent]:
-        async def fetch(query: dict[str, Any]) -> list[StreamEvent]:
-            return await self._list_page(owner_id, query)
-
-        return AsyncPaginator(fetch, params, rule="message_history", default_order="desc")
+        route = path(self._owner_template + "/messages", owner_id)
+        return self._message_pages(route, params, rule="message_history")
 
 
 class AgentMessages(_MessagesBase):

@@ -24,7 +24,7 @@ __all__ = ["RunMessages", "RunMetricsResource", "RunSteps", "RunTrace", "RunUsag
 _FINISHED = frozenset({"completed", "failed", "cancelled"})
 
 
-class RunMessages(Resource):
+class RunMessages(ApiResource):
     """``client.runs.messages``: the messages a run produced."""
 
     @endpoint("GET", "/v1/runs/{run_id}/messages")
@@ -38,19 +38,16 @@ class RunMessages(Resource):
         order: Literal["asc", "desc"] | None = None,
     ) -> AsyncPaginator[StreamEvent]:
         """Every message of the run, across pages."""
-        from .._decode import shared_decoder
-
-        route = path("/v1/runs/{}/messages", run_id)
-
-        async def fetch(params: dict[str, Any]) -> list[StreamEvent]:
-            raw = await self._transport.request_bytes(PreparedRequest("GET", route, params=params))
-            return shared_decoder().decode_list(raw)
-
         params = {"before": before, "after": after, "limit": limit, "order": order}
-        return AsyncPaginator(fetch, params, rule="message_history", default_order="asc")
+        return self._message_pages(
+            path("/v1/runs/{}/messages", run_id),
+            params,
+            rule="message_history",
+            default_order="asc",
+        )
 
 
-class RunSteps(Resource):
+class RunSteps(ApiResource):
     """``client.runs.steps``: the LLM steps of a run (raw step records)."""
 
     @endpoint("GET", "/v1/runs/{run_id}/steps")
@@ -64,16 +61,8 @@ class RunSteps(Resource):
         order: Literal["asc", "desc"] | None = None,
     ) -> AsyncPaginator[dict[str, Any]]:
         """Every step of the run, across pages."""
-        route = path("/v1/runs/{}/steps", run_id)
-
-        async def fetch(params: dict[str, Any]) -> list[dict[str, Any]]:
-            result: list[dict[str, Any]] = await self._call(
-                "GET", route, list[dict[str, Any]], params=params
-            )
-            return result
-
         params = {"before": before, "after": after, "limit": limit, "order": order}
-        return AsyncPaginator(fetch, params, default_order="desc")
+        return self._paginate(path("/v1/runs/{}/steps", run_id), dict[str, Any], params)
 
 
 class RunUsage(Resource):
@@ -111,7 +100,7 @@ class RunTrace(ApiResource):
         )
 
 
-class Runs(Resource):
+class Runs(ApiResource):
     """``client.runs``."""
 
     def __init__(self, client: Any) -> None:
@@ -147,10 +136,6 @@ class Runs(Resource):
     ) -> AsyncPaginator[Run]:
         """Runs matching the filters, newest first by default, across pages."""
 
-        async def fetch(params: dict[str, Any]) -> list[Run]:
-            result: list[Run] = await self._call("GET", "/v1/runs/", list[Run], params=params)
-            return result
-
         params = {
             "agent_id": agent_id,
             "agent_ids": list(agent_ids) if agent_ids else None,
@@ -165,7 +150,7 @@ class Runs(Resource):
             "order": order,
             "order_by": order_by,
         }
-        return AsyncPaginator(fetch, params, default_order="desc")
+        return self._paginate("/v1/runs/", Run, params)
 
     @endpoint("DELETE", "/v1/runs/{run_id}")
     async def delete(self, run_id: str) -> Any:
