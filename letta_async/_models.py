@@ -1,0 +1,266 @@
+"""The root of every response and request struct: msgspec speed, the official SDK's manners.
+
+Programs written for the official SDK turn models into plain data with ``model_dump()``,
+``model_dump_json()``, ``to_dict()`` and ``to_json()``, and build them with
+``model_validate()`` or ``construct()``. The structs here are msgspec structs (a decode goes
+straight from bytes to objects), so those methods are provided on top, built on
+``msgspec``'s own conversion.
+
+One difference is inherent: a struct does not remember which fields the server actually sent.
+``exclude_unset`` therefore treats every field as set. Letta serialises every field of its
+response models (null included), so for server data the result is the same.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypeVar
+
+import msgspec
+
+__all__ = ["BaseModel", "to_plain"]
+
+_M = TypeVar("_M", bound="BaseModel")
+
+_PYTHON_TYPES = (_dt.datetime, _dt.date, _dt.time, _dt.timedelta, uuid.UUID, decimal.Decimal)
+_json = msgspec.json.Encoder()
+
+
+_FIELDS: dict[type[Any], tuple[msgspec.structs.FieldInfo, ...]] = {}
+
+
+def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = msgspec.structs.fields(cls)
+    return fields
+
+
+def _is_default(field: msgspec.structs.FieldInfo, value: Any) -> bool:
+    if field.default is not msgspec.NODEFAULT:
+        return bool(value == field.default)
+    if field.default_factory is not msgspec.NODEFAULT:
+        return bool(value == field.default_factory())
+    return False
+
+
+def to_plain(
+    value: Any,
+    *,
+    mode: Literal["json", "python"] | str = "python",
+    by_alias: bool = False,
+    exclude_none: bool = False,
+    exclude_defaults: bool = False,
+) -> Any:
+    """A struct (or a container of them) as dicts, lists and scalars.
+
+    ``mode="json"`` gives only JSON types (datetimes as ISO 8601 strings, as on the wire);
+    ``mode="python"`` keeps datetimes and other rich scalars as objects.
+    """
+    if isinstance(value, msgspec.Struct):
+        cls = type(value)
+        out: dict[str, Any] = {}
+        config = cls.__struct_config__
+        if config.tag_field is not None:
+            out[config.tag_field] = config.tag
+        for field in _fields(cls):
+            item = getattr(value, field.name)
+            if item is msgspec.UNSET:
+                continue
+            if exclude_none and item is None:
+                continue
+            if exclude_defaults and _is_default(field, item):
+                continue
+            out[field.encode_name if by_alias else field.name] = to_plain(
+                item,
+                mode=mode,
+                by_alias=by_alias,
+                exclude_none=exclude_none,
+                exclude_defaults=exclude_defaults,
+            )
+        return out
+    if isinstance(value, Mapping):
+        return {
+            key: to_plain(
+                item,
+                mode=mode,
+                by_alias=by_alias,
+                exclude_none=exclude_none,
+                exclude_defaults=exclude_defaults,
+            )
+            for key, item in value.items()
+            if not (exclude_none and item is None)
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [
+            to_plain(
+                item,
+                mode=mode,
+                by_alias=by_alias,
+                exclude_none=exclude_none,
+                exclude_defaults=exclude_defaults,
+            )
+            for item in value
+        ]
+    if mode == "json" and isinstance(value, (*_PYTHON_TYPES, bytes)):
+        return msgspec.to_builtins(value)
+    return value
+
+
+def _filter(
+    data: dict[str, Any],
+    include: Iterable[str] | Mapping[str, Any] | None,
+    exclude: Iterable[str] | Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    if include is not None:
+        keep = set(include)
+        data = {k: v for k, v in data.items() if k in keep}
+    if exclude is not None:
+        drop = set(exclude)
+        data = {k: v for k, v in data.items() if k not in drop}
+    return data
+
+
+class BaseModel(msgspec.Struct, kw_only=True):
+    """A msgspec struct that also answers to the pydantic-style calls programs use."""
+
+    # --- turning a model into data ---------------------------------------------------------
+
+    def model_dump(
+        self,
+        *,
+        mode: Literal["json", "python"] | str = "python",
+        include: Iterable[str] | Mapping[str, Any] | None = None,
+        exclude: Iterable[str] | Mapping[str, Any] | None = None,
+        by_alias: bool | None = None,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        round_trip: bool = False,
+        warnings: bool | Literal["none", "warn", "error"] = True,
+        context: Any | None = None,
+        serialize_as_any: bool = False,
+    ) -> dict[str, Any]:
+        """This model as a dict, keyed by attribute name unless ``by_alias`` asks for wire names."""
+        data = to_plain(
+            self,
+            mode=mode,
+            by_alias=bool(by_alias),
+            exclude_none=exclude_none,
+            exclude_defaults=exclude_defaults,
+        )
+        return _filter(data, include, exclude)
+
+    def model_dump_json(
+        self,
+        *,
+        indent: int | None = None,
+        include: Iterable[str] | Mapping[str, Any] | None = None,
+        exclude: Iterable[str] | Mapping[str, Any] | None = None,
+        by_alias: bool | None = None,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        round_trip: bool = False,
+        warnings: bool | Literal["none", "warn", "error"] = True,
+        context: Any | None = None,
+        serialize_as_any: bool = False,
+    ) -> str:
+        """This model as a JSON string (compact unless ``indent`` is given)."""
+        data = self.model_dump(
+            mode="json",
+            include=include,
+            exclude=exclude,
+            by_alias=by_alias,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+        )
+        raw = _json.encode(data)
+        if indent is not None:
+            raw = msgspec.json.format(raw, indent=indent)
+        return raw.decode()
+
+    def to_dict(
+        self,
+        *,
+        mode: Literal["json", "python"] = "python",
+        use_api_names: bool = True,
+        exclude_unset: bool = True,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        warnings: bool = True,
+    ) -> dict[str, object]:
+        """This model as a dict keyed by the API's field names (the wire names)."""
+        return self.model_dump(
+            mode=mode,
+            by_alias=use_api_names,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+        )
+
+    def to_json(
+        self,
+        *,
+        indent: int | None = 2,
+        use_api_names: bool = True,
+        exclude_unset: bool = True,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        warnings: bool = True,
+    ) -> str:
+        """This model as JSON keyed by the API's field names, indented by 2 by default."""
+        return self.model_dump_json(
+            indent=indent,
+            by_alias=use_api_names,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+        )
+
+    # --- building a model -------------------------------------------------------------------
+
+    @classmethod
+    def model_validate(
+        cls: type[_M],
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+    ) -> _M:
+        """Build and check an instance from plain data (a dict as the API would send it)."""
+        if isinstance(obj, cls):
+            return obj
+        return msgspec.convert(obj, cls, strict=bool(strict), from_attributes=bool(from_attributes))
+
+    @classmethod
+    def model_validate_json(
+        cls: type[_M],
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        context: Any | None = None,
+    ) -> _M:
+        """Build and check an instance from a JSON document."""
+        return msgspec.json.decode(json_data, type=cls, strict=strict is not False)
+
+    @classmethod
+    def model_construct(cls: type[_M], _fields_set: set[str] | None = None, **values: Any) -> _M:
+        """Build an instance from trusted data; nested dicts are converted as in a decode."""
+        return msgspec.convert(values, cls, strict=False)
+
+    construct = model_construct
+
+    def model_copy(self: _M, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> _M:
+        """A copy, with ``update`` applied; ``deep=True`` copies nested data too."""
+        if deep:
+            copied: _M = msgspec.convert(
+                msgspec.to_builtins(self, builtin_types=_PYTHON_TYPES), type(self), strict=False
+            )
+        else:
+            copied = msgspec.structs.replace(self)
+        if update:
+            copied = msgspec.structs.replace(copied, **dict(update))
+        return copied
