@@ -8,40 +8,65 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import yarl
 
-__all__ = ["DEFAULT_BASE_URL", "Limits", "RetryPolicy", "Timeout", "resolve_base_url"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENVIRONMENTS",
+    "Limits",
+    "RetryPolicy",
+    "Timeout",
+    "resolve_base_url",
+]
 
 DEFAULT_BASE_URL = "http://localhost:8283"
+_MISSING: Any = object()
 
 
 @dataclass(frozen=True)
 class Timeout:
     """Deadlines in seconds; ``None`` switches one off.
 
-    Streams are different from requests: a healthy Letta stream can sit silent for minutes
-    while a tool runs, so streams get an *idle* timeout (reset by every byte, pings included)
-    and an optional overall deadline instead of the request deadline.
+    The defaults are the official SDK's: 5 s to connect, 60 s for any single read. Like an
+    httpx timeout, a read deadline bounds the silence between two pieces of the answer, not
+    the whole call, so a stream that keeps sending (Letta pings while a tool runs) lives on.
+    Two overall deadlines can be added: ``request`` for a whole non-streaming call and
+    ``stream_total`` for a whole stream, resumes included.
     """
 
-    connect: float | None = 10.0
+    connect: float | None = 5.0
     """Establishing the TCP (and TLS) connection; time queued for a pool slot is not counted."""
-    request: float | None = 300.0
-    """A whole non-streaming call: send, wait, read the body. Agent steps can take minutes."""
-    stream_idle: float | None = 120.0
+    read: float | None = 60.0
+    """Longest wait for the next bytes of a non-streaming answer (the headers included)."""
+    request: float | None = None
+    """Optional deadline for a whole non-streaming call: send, wait, read the body."""
+    stream_idle: float | None = 60.0
     """Longest silence tolerated inside a stream before it counts as broken."""
     stream_total: float | None = None
     """Optional deadline for a whole stream, resumes included."""
 
     @classmethod
-    def coerce(cls, value: float | Timeout | None) -> Timeout:
-        """Accept a bare number as the request deadline, the way httpx users expect."""
-        if value is None:
-            return cls()
+    def coerce(cls, value: Any) -> Timeout:
+        """Accept what the official SDK accepts as ``timeout``.
+
+        A number ``t`` means what it means to httpx: every connect and every read may take
+        up to ``t`` seconds. An object with httpx-style ``connect``/``read`` attributes is
+        read the same way. ``None`` switches every deadline off.
+        """
         if isinstance(value, Timeout):
             return value
-        return cls(request=float(value))
+        if value is None:
+            return cls(connect=None, read=None, request=None, stream_idle=None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+            return cls(connect=seconds, read=seconds, stream_idle=seconds)
+        read = getattr(value, "read", _MISSING)
+        connect = getattr(value, "connect", _MISSING)
+        if read is not _MISSING and connect is not _MISSING:
+            return cls(connect=connect, read=read, stream_idle=read)
+        raise TypeError(f"timeout must be a number, None or a Timeout, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -78,9 +103,37 @@ class Limits:
     """Longest single line inside a stream."""
 
 
-def resolve_base_url(base_url: str | None) -> yarl.URL:
-    """Argument, else ``LETTA_BASE_URL``, else the local default; only http(s) is accepted."""
-    raw = base_url or os.environ.get("LETTA_BASE_URL") or DEFAULT_BASE_URL
+ENVIRONMENTS: dict[str, str] = {
+    "cloud": "https://api.letta.com",
+    "local": DEFAULT_BASE_URL,
+}
+"""The official SDK's named deployments, for ``AsyncLetta(environment=...)``."""
+
+
+def resolve_base_url(base_url: str | None, environment: str | None = None) -> yarl.URL:
+    """Where the client talks to, chosen the way the official SDK chooses it.
+
+    An explicit ``base_url`` wins; then ``environment``; then ``$LETTA_BASE_URL``; then
+    Letta Cloud. Only absolute http(s) URLs without credentials, query or fragment are
+    accepted. A trailing ``/v1`` is dropped: every route already starts with it, and keeping
+    it would send requests to ``/v1/v1/...`` and get a 404 that names nothing useful.
+    """
+    env_url = os.environ.get("LETTA_BASE_URL")
+    if base_url is not None:
+        raw = str(base_url)
+    elif environment is not None:
+        if env_url:
+            raise ValueError(
+                "Ambiguous URL: both $LETTA_BASE_URL and environment= are set; pass "
+                "base_url=None with environment=, or drop one of them"
+            )
+        if environment not in ENVIRONMENTS:
+            raise ValueError(
+                f"unknown environment {environment!r}; expected one of {sorted(ENVIRONMENTS)}"
+            )
+        raw = ENVIRONMENTS[environment]
+    else:
+        raw = env_url or ENVIRONMENTS["cloud"]
     if any(ch.isspace() or ch == "\x00" for ch in raw):
         raise ValueError(f"base_url must not contain whitespace or NUL, got {raw!r}")
     url = yarl.URL(raw.rstrip("/"))
@@ -90,4 +143,6 @@ def resolve_base_url(base_url: str | None) -> yarl.URL:
         raise ValueError("base_url must not carry a query string or fragment")
     if url.user or url.password:
         raise ValueError("base_url must not embed credentials; pass api_key instead")
+    if url.path.rstrip("/").endswith("/v1"):
+        url = url.with_path(url.path.rstrip("/")[: -len("/v1")])
     return url

@@ -10,8 +10,12 @@ API key, so no exception text or traceback can carry it.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from typing import Any
+
+from ._http import HeaderMap, HTTPRequest, HTTPResponse
 
 __all__ = [
     "APIConnectionError",
@@ -92,13 +96,33 @@ class MessageDecodeError(LettaError, ValueError):
 
 
 class APIError(LettaError):
-    """Anything that went wrong talking to the server: no answer, or an unwanted answer."""
+    """Anything that went wrong talking to the server: no answer, or an unwanted answer.
 
-    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+    ``request`` describes what was sent (credentials left out); ``body`` is the server's
+    answer when there was one (decoded JSON, else text), as in the official SDK.
+    """
+
+    message: str
+    request: HTTPRequest | None
+    body: object | None
+
+    def __init__(
+        self,
+        message: str,
+        request: HTTPRequest | None = None,
+        *,
+        body: object | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.method = method
-        self.url = url
+        if request is None and method is not None and url is not None:
+            request = HTTPRequest(method, url)
+        self.request = request
+        self.body = body
+        self.method = method if method is not None else (request.method if request else None)
+        self.url = url if url is not None else (request.url if request else None)
 
 
 class APIConnectionError(APIError):
@@ -151,37 +175,59 @@ class ResponseTooLargeError(APIError):
 class APIResponseValidationError(APIError):
     """The server answered 2xx, but the body does not match the expected type."""
 
-    def __init__(
-        self, message: str, *, body: bytes, method: str | None = None, url: str | None = None
-    ) -> None:
-        super().__init__(message, method=method, url=url)
-        self.body = body
-
-
-class APIStatusError(APIError):
-    """The server answered with a 4xx or 5xx status.
-
-    ``body`` is the decoded JSON (or the raw text when it is not JSON); ``detail`` is the
-    server's human-readable reason picked out of the three error shapes Letta uses:
-    ``{"detail": str}``, FastAPI's validation form and ``{"error": {...}}``.
-    """
-
+    response: HTTPResponse | None
     status_code: int
 
     def __init__(
         self,
         message: str,
         *,
-        status_code: int,
-        body: Any,
-        headers: Mapping[str, str],
+        body: object | None,
+        response: HTTPResponse | None = None,
         method: str | None = None,
         url: str | None = None,
     ) -> None:
-        super().__init__(message, method=method, url=url)
-        self.status_code = status_code
-        self.body = body
-        self.headers = dict(headers)
+        request = response.request if response is not None else None
+        super().__init__(message, request, body=body, method=method, url=url)
+        self.response = response
+        self.status_code = response.status_code if response is not None else 200
+
+
+class APIStatusError(APIError):
+    """The server answered with a 4xx or 5xx status (or reported an error in a stream).
+
+    ``body`` is the decoded JSON (or the raw text when it is not JSON); ``response`` the
+    answer's status, headers and bytes; ``detail`` the server's human-readable reason picked
+    out of the error shapes Letta uses: ``{"detail": str}``, FastAPI's validation form and
+    ``{"error": {...}}``.
+    """
+
+    status_code: int
+    response: HTTPResponse
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: HTTPResponse | None = None,
+        body: object | None = None,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        if response is None:
+            code = status_code if status_code is not None else 0
+            request = HTTPRequest(method, url) if method and url else None
+            response = HTTPResponse(code, headers=headers or {}, url=url or "", request=request)
+        super().__init__(message, response.request, body=body, method=method, url=url)
+        self.response = response
+        self.status_code = response.status_code if status_code is None else status_code
+
+    @property
+    def headers(self) -> HeaderMap:
+        """The answer's headers (``Retry-After``, content type, ...)."""
+        return self.response.headers
 
     @property
     def detail(self) -> str | None:
@@ -266,24 +312,85 @@ def error_detail(body: Any) -> str | None:
     return message if isinstance(message, str) else None
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_SKIP = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+_SHOWN = 200
+
+
+def _first_text(raw: str, content_type: str) -> str:
+    """The first human-meaningful words of a non-JSON body, on one line."""
+    if "html" in content_type or raw.lstrip()[:1] == "<":
+        visible = html.unescape(_TAG.sub(" ", _SKIP.sub(" ", raw)))
+        title = _TITLE.search(raw)
+        raw = visible if visible.strip() or title is None else html.unescape(title.group(1))
+    text = _SPACE.sub(" ", raw).strip()
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def status_error_message(status_code: int, body: object, *, content_type: str, raw: str) -> str:
+    """One line saying what the server answered.
+
+    A JSON body is shown as the official SDK shows it (``Error code: 404 - {...}``). Any
+    other body (an HTML error page from a proxy, plain text) is reduced to its content type
+    and first meaningful words instead of being pasted whole. A 404 that is not JSON did not
+    come from Letta, whose errors are always JSON, and the message says so, since the likely
+    cause is a ``base_url`` that points somewhere else.
+    """
+    if not isinstance(body, str) and body is not None:
+        return f"Error code: {status_code} - {body}"
+    kind = content_type.split(";", 1)[0].strip() or "no content type"
+    text = _first_text(raw, kind)
+    message = f"Error code: {status_code} - {kind}" + (f": {text}" if text else ", empty body")
+    if status_code == 404:
+        message += (
+            " (not a Letta answer: Letta reports errors as JSON; check that base_url points "
+            "at a Letta server)"
+        )
+    return message
+
+
 # --- inside a stream ----------------------------------------------------------------------
 
 
-class StreamError(LettaError):
+class StreamError(APIStatusError):
     """The server reported an error inside a stream (``event: error`` + ``error_message``).
 
-    ``error`` is the typed :class:`letta_async.types.LettaErrorMessage` as received; the stream
-    also yields it as an ordinary event, so code that iterates sees it in order.
+    Raised, as the official SDK raises it, after every event the server sent before the
+    error, so a loop wrapped in ``except APIError`` sees it. The HTTP status was 200 (the
+    error came after the headers); ``body`` is the error frame's JSON and ``error`` the typed
+    :class:`letta_async.types.LettaErrorMessage`. ``stop_reason`` is the stop reason the
+    server sent before the error, when it sent one.
     """
 
-    def __init__(self, error: Any, *, stop_reason: str | None = None) -> None:
+    def __init__(
+        self,
+        error: Any,
+        *,
+        stop_reason: str | None = None,
+        body: object | None = None,
+        response: HTTPResponse | None = None,
+    ) -> None:
         error_type = getattr(error, "error_type", None)
         message = getattr(error, "message", None)
         detail = getattr(error, "detail", None)
         text = f"{error_type}: {message}" if error_type else str(message)
         if detail:
             text = f"{text} ({detail})"
-        super().__init__(text)
+        if body is None:
+            body = _frame_body(error)
+        super().__init__(
+            text, response=response or HTTPResponse(200, reason_phrase="OK"), body=body
+        )
         self.error = error
         self.stop_reason = stop_reason
         self.run_id: str | None = getattr(error, "run_id", None)
+
+
+def _frame_body(error: Any) -> object:
+    """The error frame as plain JSON data, for ``body``."""
+    to_dict = getattr(error, "model_dump", None)
+    if callable(to_dict):
+        return to_dict(mode="json")
+    return error

@@ -19,9 +19,10 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import aiohttp
 import anyio
@@ -37,15 +38,16 @@ from ._errors import (
     StreamResumeError,
     StreamTruncatedError,
 )
+from ._http import HTTPRequest, HTTPResponse
 from ._transport import PreparedRequest, Transport, encode_json
 from ._urls import path
 from .sse import SSEDecoder
 from .types import LettaErrorMessage, LettaStopReason, LettaUsageStatistics, Run
 
 if TYPE_CHECKING:
-    from .types import StreamEvent
+    from .types import LettaStreamingResponse, StreamEvent
 
-__all__ = ["MessageStream", "ResumeSettings"]
+__all__ = ["AsyncStream", "MessageStream", "ResumeSettings"]
 
 logger = logging.getLogger("letta_async")
 
@@ -86,7 +88,27 @@ RunIdRecovery = Callable[[], Awaitable[str | None]]
 Canceller = Callable[[str], Awaitable[Any]]
 
 
-class MessageStream:
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class AsyncStream(Generic[_T_co]):
+    """The official SDK's name for an async stream of typed events.
+
+    :class:`MessageStream` is the one implementation here; annotations written for the
+    official SDK (``AsyncStream[LettaStreamingResponse]``) accept it.
+    """
+
+    def __aiter__(self) -> AsyncStream[_T_co]:
+        return self
+
+    async def __anext__(self) -> _T_co:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class MessageStream(AsyncStream["LettaStreamingResponse"]):
     """An async iterator of typed Letta events, with resume and cancel on top.
 
     Returned un-awaited by ``client.agents.messages.stream(...)``: the request is sent on the
@@ -109,8 +131,11 @@ class MessageStream:
         recover_run_id: RunIdRecovery | None = None,
         cancel_on_exit: bool = False,
         limits: Limits | None = None,
+        errors_as_events: bool = False,
     ) -> None:
         self._transport = transport
+        self._errors_as_events = errors_as_events
+        self._opening: aiohttp.ClientResponse | None = None
         self._opener = opener
         self._background = background
         self._resume = resume or ResumeSettings()
@@ -147,7 +172,12 @@ class MessageStream:
         self.usage: LettaUsageStatistics | None = None
         """Token and step counts, from the ``usage_statistics`` frame."""
         self.error: LettaErrorMessage | None = None
-        """The in-stream error the server reported, if any (also yielded as an event)."""
+        """The in-stream error the server reported, if any.
+
+        By default the stream raises it as :class:`StreamError` after the events before it,
+        like the official SDK; with ``errors_as_events=True`` it is handed out in order as a
+        :class:`~letta_async.types.LettaErrorMessage` event instead, and the stream ends.
+        """
         self.resumes = 0
         """How many times this stream reconnected to its run."""
 
@@ -170,10 +200,42 @@ class MessageStream:
             f"stop_reason={self.stop_reason!r}>"
         )
 
+    @property
+    def response(self) -> HTTPResponse:
+        """Status and headers of the answer that opened this stream (empty before that)."""
+        opening = self._opening
+        if opening is None:
+            return HTTPResponse(0)
+        url = str(opening.url)
+        return HTTPResponse(
+            opening.status,
+            headers=opening.headers.items(),
+            url=url,
+            reason_phrase=opening.reason or "",
+            request=HTTPRequest(opening.method, url),
+        )
+
+    def __await__(self) -> Generator[Any, None, MessageStream]:
+        """``stream = await client.agents.messages.stream(...)``: send the request now.
+
+        Errors the server answers with (404, 422, ...) are raised here, as by the official
+        SDK; the events are then read by iterating. Awaiting twice is harmless.
+        """
+        return self._open().__await__()
+
+    async def _open(self) -> MessageStream:
+        if not self._started:
+            await self._advance()
+        return self
+
     def __aiter__(self) -> MessageStream:
         return self
 
-    async def __anext__(self) -> StreamEvent:
+    async def __anext__(self) -> LettaStreamingResponse:
+        """The next event. Type checkers see the official union of event classes; a frame
+        of a kind this client does not know arrives as
+        :class:`~letta_async.types.UnknownMessage` (never equal to a known ``message_type``),
+        so narrowing on ``message_type`` stays sound."""
         queue = self._queue
         while not queue:
             if self._deferred is not None:
@@ -188,7 +250,7 @@ class MessageStream:
             # Public progress moves only as events are handed out, so a caller that persists
             # last_seq_id after each event can never skip one it did not process.
             self.last_seq_id = self._queued_seqs.popleft()
-        return queue.popleft()
+        return queue.popleft()  # type: ignore[return-value]
 
     def take_ready(self) -> list[StreamEvent]:
         """Every event already decoded and waiting, handed over at once and without I/O.
@@ -237,13 +299,17 @@ class MessageStream:
         self._finished = True
         self._close_response()
 
+    async def close(self) -> None:
+        """The official SDK's name for :meth:`aclose`."""
+        await self.aclose()
+
     async def until_done(self) -> list[StreamEvent]:
         """Read to the end and return the events not yet consumed.
 
         Raises :class:`StreamError` if the server reported an error inside the stream, so
         ``await stream.until_done()`` is the one-line "run this and fail loudly" form.
         """
-        events = [event async for event in self]
+        events: list[StreamEvent] = [event async for event in self]
         if self.error is not None:
             raise StreamError(self.error, stop_reason=self.stop_reason)
         return events
@@ -386,6 +452,15 @@ class MessageStream:
                         self.run_id = run_id
                 if cls is LettaErrorMessage:
                     self.error = message  # type: ignore[assignment]
+                    if not self._errors_as_events:
+                        # The server's last word: what came before is handed out first,
+                        # then the error is raised; nothing after it is read.
+                        error = StreamError(
+                            message, stop_reason=self.stop_reason, body=_json(data)
+                        )
+                        self._fail(error)
+                        self._deferred = error
+                        break
             queue.append(message)
             if numbered:
                 self._queued_seqs.append(self._received_seq)
@@ -485,7 +560,7 @@ class MessageStream:
             self._started = True
             self._started_at = time.monotonic()
             try:
-                self._response = await self._opener(self)
+                self._response = self._opening = await self._opener(self)
                 self._opened = True
             except APIConnectionError as exc:
                 if not (self._background and self._recover_run_id is not None):
@@ -520,7 +595,7 @@ class MessageStream:
             # The server never answered and holds no message with our otid: it never saw
             # the request, so sending it again cannot start a second run.
             try:
-                self._response = await self._opener(self)
+                self._response = self._opening = await self._opener(self)
                 self._opened = True
             except APIConnectionError as exc:
                 await self._reconnect(exc)
@@ -578,6 +653,13 @@ class MessageStream:
         except BaseException:
             self._finished = True
             raise
+
+
+def _json(data: str) -> object:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
 
 
 def _map_read_error(exc: BaseException, response: aiohttp.ClientResponse) -> APIError:

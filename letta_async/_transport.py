@@ -33,7 +33,9 @@ from ._errors import (
     RefusedRedirectError,
     ResponseTooLargeError,
     status_error_class,
+    status_error_message,
 )
+from ._http import HTTPRequest, HTTPResponse
 from ._hooks import Hooks
 from ._version import __version__
 
@@ -92,6 +94,12 @@ class PreparedRequest:
     stream: bool = False
     omit_user_agent: bool = False
     """Send no User-Agent at all (see the SDK-gate note in the client docs)."""
+    drop_headers: frozenset[str] = frozenset()
+    """Lower-cased names of client headers this call leaves out (``extra_headers`` omits)."""
+    timeout: Timeout | None = None
+    """This call's deadlines, when they differ from the client's."""
+    max_retries: int | None = None
+    """This call's retry budget, when it differs from the client's."""
 
 
 @asynccontextmanager
@@ -171,14 +179,18 @@ class Transport:
         ssl: Any,
         trace_configs: list[aiohttp.TraceConfig] | None,
         hooks: Hooks,
+        default_params: Mapping[str, Any] | None = None,
+        parent: Transport | None = None,
     ) -> None:
         self.base_url = base_url
+        self.default_params = dict(default_params or {})
         self._headers = {name: check_header_value(name, v) for name, v in headers.items()}
         self.timeout = timeout
         self.retry = retry
         self.limits = limits
         self._session = session
-        self._owns_session = session is None
+        self._owns_session = session is None and parent is None
+        self._parent = parent if session is None else None
         self._ssl = ssl
         self._trace_configs = trace_configs
         self.hooks = hooks
@@ -193,6 +205,8 @@ class Transport:
 
     def session_or_none(self) -> aiohttp.ClientSession | None:
         """The session if one exists (tests inspect its connector)."""
+        if self._session is None and self._parent is not None:
+            return self._parent.session_or_none()
         return self._session
 
     async def session(self) -> aiohttp.ClientSession:
@@ -202,6 +216,9 @@ class Transport:
         session = self._session
         if session is not None:
             return session
+        if self._parent is not None:
+            # A copy (``client.with_options(...)``) borrows the original's pool.
+            return await self._parent.session()
         connector = aiohttp.TCPConnector(
             limit=self.limits.max_connections,
             limit_per_host=self.limits.max_connections_per_host,
@@ -247,6 +264,9 @@ class Transport:
             headers.setdefault("User-Agent", USER_AGENT)
         else:
             headers.pop("User-Agent", None)
+        if request.drop_headers:
+            for name in [n for n in headers if n.lower() in request.drop_headers]:
+                del headers[name]
         # The client's own headers were checked once, when it was built; only what this
         # request adds still needs a look.
         for name, value in request.headers.items():
@@ -254,13 +274,13 @@ class Transport:
         return headers
 
     def _client_timeout(self, request: PreparedRequest) -> aiohttp.ClientTimeout:
-        t = self.timeout
+        t = request.timeout or self.timeout
         if request.stream:
             # Idle-read timeout is aiohttp's sock_read: reset by every chunk, pings included.
             return aiohttp.ClientTimeout(
                 total=t.stream_total, sock_connect=t.connect, sock_read=t.stream_idle
             )
-        return aiohttp.ClientTimeout(total=t.request, sock_connect=t.connect)
+        return aiohttp.ClientTimeout(total=t.request, sock_connect=t.connect, sock_read=t.read)
 
     async def send_once(self, request: PreparedRequest) -> aiohttp.ClientResponse:
         """One attempt: send, follow same-origin redirects, raise on 4xx/5xx.
@@ -273,7 +293,10 @@ class Transport:
         method = request.method
         body = request.body
         headers = self._request_headers(request)
-        params = _clean_params(request.params)
+        params = _clean_params(
+            {**self.default_params, **request.params} if self.default_params and request.params
+            else request.params or self.default_params
+        )
         timeout = self._client_timeout(request)
         skip = ("User-Agent",) if request.omit_user_agent else ()
         await self.hooks.emit_request(method, str(url))
@@ -300,7 +323,7 @@ class Transport:
                 url, params = target, None
                 continue
             if response.status >= 400:
-                raise await self._status_error(response, method, str(url))
+                raise await self._status_error(response, method, str(url), request)
             return response
         raise RefusedRedirectError(f"too many redirects for {method} {url}", method=method)
 
@@ -335,8 +358,12 @@ class Transport:
             )
         return target
 
+    def snapshot_request(self, method: str, url: str, request: PreparedRequest) -> HTTPRequest:
+        """What was sent, for errors and raw responses (credentials are left out)."""
+        return HTTPRequest(method, url, self._request_headers(request))
+
     async def _status_error(
-        self, response: aiohttp.ClientResponse, method: str, url: str
+        self, response: aiohttp.ClientResponse, method: str, url: str, request: PreparedRequest
     ) -> APIStatusError:
         """Read (a bounded amount of) the error body and build the matching exception."""
         raw = b""
@@ -347,26 +374,28 @@ class Transport:
             raw = b""
         finally:
             response.release()
+        text = raw.decode("utf-8", "replace")
         body: Any
         try:
-            body = _json_any.decode(raw) if raw else None
+            body = _json_any.decode(raw) if raw.strip() else None
         except msgspec.DecodeError:
-            body = raw.decode("utf-8", "replace")
-        cls = status_error_class(response.status)
-        error = cls(
-            "",
-            status_code=response.status,
-            body=body,
-            headers=response.headers,
-            method=method,
+            body = text
+        snapshot = HTTPResponse(
+            response.status,
+            headers=response.headers.items(),
+            content=raw,
             url=url,
+            reason_phrase=response.reason or "",
+            request=self.snapshot_request(method, url, request),
         )
-        detail = error.detail
-        reason = response.reason or ""
-        text = f"{response.status} {reason}".strip()
-        error.message = f"{text}: {detail}" if detail else text
-        error.args = (error.message,)
-        return error
+        message = status_error_message(
+            response.status,
+            body,
+            content_type=response.headers.get("Content-Type", ""),
+            raw=text,
+        )
+        cls = status_error_class(response.status)
+        return cls(message, response=snapshot, body=body, method=method, url=url)
 
     # --- retries ---------------------------------------------------------------------------
 
@@ -444,7 +473,54 @@ class Transport:
                 response.release()
 
         return await self.with_retries(
-            attempt, what=f"{request.method} {request.path}", max_retries=max_retries
+            attempt,
+            what=f"{request.method} {request.path}",
+            max_retries=request.max_retries if max_retries is None else max_retries,
+        )
+
+    def _snapshot(
+        self, response: aiohttp.ClientResponse, request: PreparedRequest, content: bytes = b""
+    ) -> HTTPResponse:
+        url = str(response.url)
+        return HTTPResponse(
+            response.status,
+            headers=response.headers.items(),
+            content=content,
+            url=url,
+            reason_phrase=response.reason or "",
+            request=self.snapshot_request(request.method, url, request),
+        )
+
+    async def request_raw(self, request: PreparedRequest) -> tuple[bytes, HTTPResponse]:
+        """Like :meth:`request_bytes`, also returning the answer's status and headers."""
+
+        async def attempt() -> tuple[bytes, HTTPResponse]:
+            response = await self.send_once(request)
+            url = str(response.url)
+            try:
+                async with map_aiohttp_errors(request.method, url):
+                    raw = await _read_limited(
+                        response, self.limits.max_response_size, request.method, url
+                    )
+            finally:
+                response.release()
+            return raw, self._snapshot(response, request, raw)
+
+        return await self.with_retries(
+            attempt, what=f"{request.method} {request.path}", max_retries=request.max_retries
+        )
+
+    async def open_raw(
+        self, request: PreparedRequest
+    ) -> tuple[aiohttp.ClientResponse, HTTPResponse]:
+        """A 2xx answer with its body unread (the caller releases it), retried until then."""
+
+        async def attempt() -> tuple[aiohttp.ClientResponse, HTTPResponse]:
+            response = await self.send_once(request)
+            return response, self._snapshot(response, request)
+
+        return await self.with_retries(
+            attempt, what=f"{request.method} {request.path}", max_retries=request.max_retries
         )
 
     async def request(
@@ -487,7 +563,7 @@ class Transport:
         return await self.with_retries(
             attempt,
             what=f"{request.method} {request.path}",
-            max_retries=max_retries,
+            max_retries=request.max_retries if max_retries is None else max_retries,
             retry_connection_errors=retry_connection_errors,
             final=final,
         )
