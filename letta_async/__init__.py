@@ -36,30 +36,60 @@ from ._errors import (
     StreamTruncatedError,
     UnprocessableEntityError,
 )
-from ._version import __version__
+from ._version import __title__, __version__
 
 if TYPE_CHECKING:
-    from . import sse, types
-    from ._client import AsyncLetta
-    from ._config import Limits, RetryPolicy, Timeout
+    from . import pagination, sse, types
+    from ._client import AsyncClient, AsyncLetta, DefaultAioHttpClient, DefaultAsyncHttpxClient
+    from ._config import (
+        DEFAULT_CONNECTION_LIMITS,
+        DEFAULT_MAX_RETRIES,
+        DEFAULT_TIMEOUT,
+        ENVIRONMENTS,
+        Limits,
+        RetryPolicy,
+        Timeout,
+    )
     from ._fanout import FanOut, fan_out
     from ._hooks import Hooks
+    from ._models import BaseModel
     from ._pagination import AsyncPaginator
-    from ._stream import MessageStream, ResumeSettings
+    from ._response import AsyncAPIResponse
+    from ._stream import AsyncStream, MessageStream, ResumeSettings
+    from ._types import NOT_GIVEN, NoneType, NotGiven, Omit, RequestOptions, not_given, omit
+    from .resources._upload import file_from_path
 
 _LAZY = {
+    "AsyncClient": "._client",
     "AsyncLetta": "._client",
+    "DefaultAioHttpClient": "._client",
+    "DefaultAsyncHttpxClient": "._client",
+    "DEFAULT_CONNECTION_LIMITS": "._config",
+    "DEFAULT_MAX_RETRIES": "._config",
+    "DEFAULT_TIMEOUT": "._config",
+    "ENVIRONMENTS": "._config",
     "Limits": "._config",
     "RetryPolicy": "._config",
     "Timeout": "._config",
     "FanOut": "._fanout",
     "fan_out": "._fanout",
     "Hooks": "._hooks",
+    "BaseModel": "._models",
     "AsyncPaginator": "._pagination",
+    "AsyncAPIResponse": "._response",
+    "AsyncStream": "._stream",
     "MessageStream": "._stream",
     "ResumeSettings": "._stream",
+    "NOT_GIVEN": "._types",
+    "NoneType": "._types",
+    "NotGiven": "._types",
+    "Omit": "._types",
+    "RequestOptions": "._types",
+    "not_given": "._types",
+    "omit": "._types",
+    "file_from_path": ".resources._upload",
 }
-_SUBMODULES = frozenset({"sse", "types"})
+_SUBMODULES = frozenset({"pagination", "sse", "types"})
 
 
 def __getattr__(name: str) -> Any:
@@ -78,16 +108,27 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_CONNECTION_LIMITS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "ENVIRONMENTS",
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncAPIResponse",
+    "AsyncClient",
     "AsyncLetta",
     "AsyncPaginator",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "BaseModel",
     "ConflictError",
+    "DefaultAioHttpClient",
+    "DefaultAsyncHttpxClient",
     "EventTooLargeError",
     "FanOut",
     "Hooks",
@@ -97,10 +138,14 @@ __all__ = [
     "LineTooLongError",
     "MessageDecodeError",
     "MessageStream",
+    "NoneType",
     "NotFoundError",
+    "NotGiven",
+    "Omit",
     "PermissionDeniedError",
     "RateLimitError",
     "RefusedRedirectError",
+    "RequestOptions",
     "ResponseTooLargeError",
     "ResumeSettings",
     "RetryPolicy",
@@ -110,8 +155,13 @@ __all__ = [
     "StreamTruncatedError",
     "Timeout",
     "UnprocessableEntityError",
+    "__title__",
     "__version__",
     "fan_out",
+    "file_from_path",
+    "not_given",
+    "omit",
+    "pagination",
     "sse",
     "types",
 ]

@@ -58,9 +58,21 @@ if TYPE_CHECKING:
     )
     from .types import HealthResponse
 
-__all__ = ["AsyncLetta"]
+__all__ = ["AsyncClient", "AsyncLetta", "DefaultAioHttpClient", "DefaultAsyncHttpxClient"]
 
 _cached = functools.cached_property
+
+
+class DefaultAioHttpClient:
+    """Accepted as ``AsyncLetta(http_client=DefaultAioHttpClient())``, the official SDK's way
+    to ask for aiohttp, which this client always uses: it changes nothing here."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+
+class DefaultAsyncHttpxClient(DefaultAioHttpClient):
+    """Accepted like :class:`DefaultAioHttpClient`: the client's own pool is used."""
 
 
 def _custom_headers_from_env() -> dict[str, str]:
@@ -116,7 +128,7 @@ class AsyncLetta:
         _strict_response_validation: bool = False,
         _parent: AsyncLetta | None = None,
     ) -> None:
-        if http_client is not None:
+        if http_client is not None and not isinstance(http_client, DefaultAioHttpClient):
             raise TypeError(
                 "AsyncLetta(http_client=...) takes an httpx client, which this aiohttp-based "
                 "client cannot use; pass session=aiohttp.ClientSession(...) to share a "
@@ -559,3 +571,6 @@ def _route(path: str) -> str:
     if path.startswith(("http://", "https://")):
         raise ValueError("pass a path relative to base_url (\"/v1/...\"), not a full URL")
     return path if path.startswith("/") else "/" + path
+
+
+AsyncClient = AsyncLetta

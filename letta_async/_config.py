@@ -14,6 +14,9 @@ import yarl
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECTION_LIMITS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
     "ENVIRONMENTS",
     "Limits",
     "RetryPolicy",
@@ -102,6 +105,11 @@ class Limits:
     max_line_length: int = 16 * 1024 * 1024
     """Longest single line inside a stream."""
 
+
+DEFAULT_TIMEOUT = Timeout()
+"""5 s to connect, 60 s for any one read: the official SDK's defaults."""
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_CONNECTION_LIMITS = Limits()
 
 ENVIRONMENTS: dict[str, str] = {
     "cloud": "https://api.letta.com",

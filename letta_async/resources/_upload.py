@@ -17,7 +17,7 @@ import anyio
 
 from .._transport import PreparedRequest
 
-__all__ = ["FileInput", "multipart_request"]
+__all__ = ["FileInput", "file_from_path", "multipart_request"]
 
 FileInput = bytes | os.PathLike[str] | IO[bytes] | tuple[str, bytes] | tuple[str, bytes, str]
 """A file to upload: its bytes, a path, an open binary file, or ``(filename, bytes[, type])``."""
@@ -37,6 +37,12 @@ async def read_file(value: FileInput, default_name: str) -> tuple[str, bytes, st
     content = value.read()
     name = os.path.basename(str(getattr(value, "name", "") or default_name))
     return name, content, _guess(name)
+
+
+def file_from_path(path: str | os.PathLike[str]) -> tuple[str, bytes]:
+    """``(file name, contents)`` of a file on disk, ready to pass as an upload's ``file``."""
+    with open(path, "rb") as handle:
+        return os.path.basename(os.fspath(path)), handle.read()
 
 
 def _guess(name: str) -> str:
