@@ -119,11 +119,8 @@ def _collect(event: ApprovalRequestMessage, pending: dict[str, ToolRequest]) -> 
 async def _require_approval(client: AsyncLetta, agent_id: str) -> None:
     # The local scripted server has no such route: it asks for approval on its own.
     with contextlib.suppress(NotFoundError):
-        await client.request(
-            "PATCH",
-            f"/v1/agents/{agent_id}/tools/approval/{TOOL}",
-            json={"requires_approval": True},
-            cast_to=None,
+        await client.agents.tools.update_approval(
+            TOOL, agent_id=agent_id, body_requires_approval=True
         )
 
 

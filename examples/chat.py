@@ -20,11 +20,10 @@ from typing import TextIO
 import anyio
 from _common import connect, create_agent
 
-from letta_async import AsyncLetta, LettaError
+from letta_async import AsyncLetta, LettaError, StreamError
 from letta_async.types import (
     ApprovalRequestMessage,
     AssistantMessage,
-    LettaErrorMessage,
     ReasoningMessage,
     ToolCallMessage,
     ToolReturnMessage,
@@ -67,25 +66,28 @@ async def reply(client: AsyncLetta, agent_id: str, text: str, out: TextIO, notes
             noted.add(message_id)
             print(f"  ({text})", file=notes, flush=True)
 
-    async for event in client.agents.messages.stream(
+    stream = client.agents.messages.stream(
         agent_id, messages=[{"role": "user", "content": text}], stream_tokens=True
-    ):
-        if isinstance(event, AssistantMessage):
-            chunk = event.content if isinstance(event.content, str) else ""
-            if not parts:
-                print("agent> ", end="", file=out)
-            parts.append(chunk)
-            print(chunk, end="", file=out, flush=True)
-        elif isinstance(event, ReasoningMessage):
-            note(event.id, "thinking")
-        elif isinstance(event, (ToolCallMessage, ApprovalRequestMessage)):
-            call = event.tool_call
-            if call is not None and call.name:
-                note(event.id + call.name, f"calling {call.name}")
-        elif isinstance(event, ToolReturnMessage):
-            note(event.id, f"tool finished: {event.status}")
-        elif isinstance(event, LettaErrorMessage):
-            note("error", f"error: {event.message}")
+    )
+    try:
+        async for event in stream:
+            if isinstance(event, AssistantMessage):
+                chunk = event.content if isinstance(event.content, str) else ""
+                if not parts:
+                    print("agent> ", end="", file=out)
+                parts.append(chunk)
+                print(chunk, end="", file=out, flush=True)
+            elif isinstance(event, ReasoningMessage):
+                note(event.id, "thinking")
+            elif isinstance(event, (ToolCallMessage, ApprovalRequestMessage)):
+                call = event.tool_call
+                if call is not None and call.name:
+                    note(event.id + call.name, f"calling {call.name}")
+            elif isinstance(event, ToolReturnMessage):
+                note(event.id, f"tool finished: {event.status}")
+    except StreamError as error:
+        # The server reported an error inside the stream, after the events above.
+        note("error", f"error: {error.error.message}")
     if parts:
         print(file=out)
     return "".join(parts)

@@ -27,10 +27,12 @@ from typing import Any, TextIO
 import msgspec
 
 from .._client import AsyncLetta
+from .._config import DEFAULT_BASE_URL
 from .._errors import APIStatusError, LettaError
 from .._hooks import Hooks
 from .._render import StreamRenderer, use_color
 from .._stream import MessageStream
+from .._types import omit
 from .._version import __version__
 from ..types import UnknownMessage
 
@@ -62,7 +64,9 @@ class _Session:
 
     def client(self) -> AsyncLetta:
         hooks = Hooks(on_resume=[self._on_resume])
-        return AsyncLetta(self.args.base_url, self.args.api_key, hooks=hooks)
+        # The command line defaults to a local server, not to Letta Cloud as the library does.
+        base_url = self.args.base_url or os.environ.get("LETTA_BASE_URL") or DEFAULT_BASE_URL
+        return AsyncLetta(base_url=base_url, api_key=self.args.api_key, hooks=hooks)
 
     def _on_resume(self, run_id: str, starting_after: int | None, attempt: int) -> None:
         after = "the start" if starting_after is None else f"seq_id {starting_after}"
@@ -265,7 +269,8 @@ async def _cmd_stream(session: _Session) -> int:
             messages=[{"role": "user", "content": text}],
             stream_tokens=args.tokens,
             background=args.background,
-            max_steps=args.max_steps,
+            max_steps=omit if args.max_steps is None else args.max_steps,
+            errors_as_events=True,
         )
         return await _consume(session, stream)
 
@@ -273,7 +278,9 @@ async def _cmd_stream(session: _Session) -> int:
 async def _cmd_runs_tail(session: _Session) -> int:
     args = session.args
     async with session.client() as client:
-        stream = client.runs.stream(args.run_id, starting_after=args.after)
+        stream = client.runs.stream(
+            args.run_id, starting_after=args.after, errors_as_events=True
+        )
         return await _consume(session, stream)
 
 
