@@ -22,6 +22,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from . import _frames as F
 from ._agent import ApprovalDecision, execute_run
 from ._crud import CrudRoutes
+from ._platform import PlatformRoutes
 from ._faults import Fault, FaultQueue
 from ._script import parse_script
 from ._state import (
@@ -371,6 +372,8 @@ class LettaTestServer:
         ]
         self.crud = CrudRoutes(self)
         routes.extend(self.crud.routes())
+        self.platform = PlatformRoutes(self)
+        routes.extend(self.platform.routes())
         for method, path, handler in routes:
             # Accept the path with and without its trailing slash, like the real server does
             # through its redirects, but without the redirect round trip.

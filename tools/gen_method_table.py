@@ -1,0 +1,199 @@
+"""Write ``docs/api-methods.md``: every official SDK method beside this client's, row by row.
+
+For each method of ``letta_client.AsyncLetta`` 1.12.1 (from ``tools/official_surface.json``)
+the table says whether ``letta_async.AsyncLetta`` has it under the same name, whether the
+parameters match (names, order, kinds and defaults; keywords this client adds are listed),
+and whether the return type is the same class. Every row that differs must carry a reason
+from :data:`REASONS`; ``--check`` fails when the file is stale or a reason is missing.
+
+Run ``python tools/gen_method_table.py`` (``nox -s codegen`` does it after the resources).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SURFACE = ROOT / "tools" / "official_surface.json"
+OUTPUT = ROOT / "docs" / "api-methods.md"
+
+STREAM = (
+    "returns a `MessageStream`, which is an `AsyncStream[LettaStreamingResponse]` "
+    "(iterate it, `async with` it, `await` it to send the request at once) with resume, "
+    "cancel and `run_id`/`last_seq_id` on top"
+)
+
+REASONS: dict[str, str] = {
+    # Official method -> why this client's differs (only for rows that are not identical).
+    "agents.messages.stream": STREAM + "; adds `resumable`, `cancel_on_exit`, `poll_interval`, "
+    "`resume` and `errors_as_events`",
+    "agents.messages.create": "with `streaming=True` " + STREAM + "; same keywords added as "
+    "`stream`; never re-sends a message on a retry (see Retries in the README)",
+    "conversations.messages.create": "streams by default as the official one does; "
+    "`streaming=False` returns the `LettaResponse` (the official method cannot); " + STREAM,
+    "conversations.messages.stream": STREAM,
+    "runs.messages.stream": STREAM,
+    "close": "also closes the aiohttp session the client created (never one passed in)",
+    "copy": "the copy shares the original's connection pool; `http_client` accepts only "
+    "`DefaultAioHttpClient`/`DefaultAsyncHttpxClient` (this client is built on aiohttp: pass "
+    "`session=` to share an aiohttp pool)",
+    "with_options": "same as `copy`",
+    "get": "`cast_to` may be any msgspec-decodable type; `stream=True` is not supported here "
+    "(use the message methods)",
+    "post": "as `get`; `files=` is not supported (use the upload methods)",
+    "patch": "as `get`",
+    "put": "as `get`",
+    "delete": "as `get`",
+    "request": "not offered: it takes the official SDK's internal `FinalRequestOptions`; "
+    "`get`/`post`/`patch`/`put`/`delete` cover every route",
+    "get_api_list": "`model` and `page` as in the official SDK; pages are this package's",
+    "is_closed": "same meaning",
+    "platform_headers": "returns no platform headers: the User-Agent names this client",
+}
+
+_DEFAULTS = {"omit": "omit", "not_given": "not_given", "None": "None"}
+
+
+def _default(param: inspect.Parameter) -> str:
+    if param.default is inspect.Parameter.empty:
+        return "required"
+    value = param.default
+    name = type(value).__name__
+    if name == "Omit":
+        return "omit"
+    if name == "NotGiven":
+        return "not_given"
+    return repr(value)
+
+
+def _kind(param: inspect.Parameter) -> str:
+    return {
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
+        inspect.Parameter.KEYWORD_ONLY: "keyword_only",
+        inspect.Parameter.POSITIONAL_ONLY: "positional_only",
+        inspect.Parameter.VAR_KEYWORD: "var_keyword",
+        inspect.Parameter.VAR_POSITIONAL: "var_positional",
+    }[param.kind]
+
+
+def _leaf_names(annotation: str) -> set[str]:
+    """The class names an annotation mentions, without module prefixes or typing words."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation.replace("builtins.", "")))
+    noise = {"Optional", "Union", "List", "list", "Dict", "dict", "None", "Omit", "str"}
+    prefixes = {"agents", "folders", "runs", "steps", "archives", "templates", "models"}
+    return {w for w in words if w not in noise and w not in prefixes and not w.startswith("_")}
+
+
+def _returns_match(official: str, ours: str) -> bool:
+    if "AsyncStream" in official:
+        return False
+    return _leaf_names(official) == _leaf_names(ours)
+
+
+def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    from letta_async import AsyncLetta
+
+    client = AsyncLetta(base_url="http://127.0.0.1:9", api_key="table")
+    out = []
+    for entry in sorted(surface["methods"], key=lambda e: e["path"]):
+        dotted = entry["path"]
+        target: Any = client
+        try:
+            for part in dotted.split("."):
+                target = getattr(target, part)
+        except AttributeError:
+            out.append((dotted, "missing", "", "", REASONS.get(dotted, "")))
+            continue
+        try:
+            signature = inspect.signature(target)
+        except (TypeError, ValueError):
+            out.append((dotted, "yes", "?", "?", REASONS.get(dotted, "")))
+            continue
+        ours = {
+            name: p for name, p in signature.parameters.items() if not name.startswith("_")
+        }
+        theirs = [p for p in entry["parameters"] if not p["name"].startswith("_")]
+        problems = []
+        for index, param in enumerate(theirs):
+            mine = ours.get(param["name"])
+            if mine is None:
+                problems.append(f"lacks `{param['name']}`")
+                continue
+            if _kind(mine) != param["kind"]:
+                problems.append(f"`{param['name']}` is {_kind(mine)}")
+            default = param["default"]
+            if _default(mine) != _DEFAULTS.get(default, default):
+                problems.append(f"`{param['name']}` defaults to {_default(mine)}")
+            del index
+        order = [n for n in ours if n in {p["name"] for p in theirs}]
+        if order != [p["name"] for p in theirs]:
+            problems.append("order differs")
+        added = [n for n in ours if n not in {p["name"] for p in theirs}]
+        params = "same" if not problems else "; ".join(problems)
+        if added:
+            params += " (adds " + ", ".join(f"`{n}`" for n in added) + ")"
+        ret = signature.return_annotation
+        ret_text = ret if isinstance(ret, str) else getattr(ret, "__name__", str(ret))
+        same_return = _returns_match(entry.get("returns", ""), str(ret_text))
+        returns = "same" if same_return else f"`{ret_text}`"
+        out.append((dotted, "yes", params, returns, REASONS.get(dotted, "")))
+    return out
+
+
+def render(table: list[tuple[str, str, str, str, str]]) -> str:
+    same = sum(1 for r in table if r[1] == "yes" and r[2] == "same" and r[3] == "same")
+    lines = [
+        "# Official SDK methods and this client's",
+        "",
+        "Generated by `tools/gen_method_table.py` from `tools/official_surface.json` (the",
+        "official `letta-client` 1.12.1) and this package's own signatures; do not edit by",
+        "hand. A program written for the official `AsyncLetta` calls these names with these",
+        "parameters; where a row differs, the last column says why.",
+        "",
+        f"{len(table)} official methods: {same} identical in name, parameters and return type; "
+        f"{len(table) - same} with a difference explained below.",
+        "",
+        "| Official method | Here | Parameters | Return type | Why it differs |",
+        "|---|---|---|---|---|",
+    ]
+    for dotted, here, params, returns, reason in table:
+        lines.append(f"| `{dotted}` | {here} | {params} | {returns} | {reason} |")
+    return "\n".join(lines) + "\n"
+
+
+def missing_reasons(table: list[tuple[str, str, str, str, str]]) -> list[str]:
+    return [
+        r[0]
+        for r in table
+        if not (r[1] == "yes" and r[2] == "same" and r[3] == "same") and not r[4]
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    table = rows(json.loads(SURFACE.read_text()))
+    text = render(table)
+    problems = missing_reasons(table)
+    if problems:
+        print("rows that differ without a reason: " + ", ".join(problems), file=sys.stderr)
+    if args.check:
+        if not OUTPUT.exists() or OUTPUT.read_text() != text:
+            print(f"{OUTPUT} is stale", file=sys.stderr)
+            return 1
+    else:
+        OUTPUT.write_text(text)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
