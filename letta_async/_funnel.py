@@ -137,6 +137,8 @@ class Funnel:
             else:
                 headers[name] = str(value)
         extra_json = opts.get("extra_json")
+        if isinstance(body, Omit | NotGiven):
+            body = None
         if content is None and (body is not None or extra_json):
             if isinstance(body, Mapping) or body is None:
                 payload: Any = strip_omitted(body)

@@ -315,7 +315,10 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
             if where == "options":
                 continue
             if raw["location"].get("encoding") == "multipart":
-                where = "multipart"
+                if entry["path"] in resource_map.CUSTOM:
+                    where = "multipart"
+                elif raw["name"] == "body":
+                    where = "whole"  # the whole JSON body, as given
             default = raw["default"]
             params.append(
                 Param(

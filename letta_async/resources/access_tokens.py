@@ -60,6 +60,7 @@ class AccessTokensResource(APIResource):
         """``DELETE /v1/client-side-access-tokens/{token}``."""
         result: object = await self._delete(
             _path("/v1/client-side-access-tokens/{}", token),
+            body=body,
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
