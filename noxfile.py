@@ -76,3 +76,14 @@ def codegen(session: nox.Session) -> None:
     """
     session.install("-e", ".[dev]")
     session.run("python", "tools/codegen.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def surface(session: nox.Session) -> None:
+    """Rewrite tools/official_surface.json from the official SDK, installed here only.
+
+    ``letta-client`` is never a dependency of the package: this session's venv is the only
+    place it is installed, and the JSON it writes is what the generator and tests read.
+    """
+    session.install("letta-client==1.12.1", "httpx")
+    session.run("python", "tools/official_surface.py", *session.posargs)
