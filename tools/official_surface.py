@@ -85,6 +85,9 @@ CLIENT_METHODS = (
 )
 """Methods of the client object itself that programs call."""
 
+ROUTED_CLIENT_METHODS = ("health",)
+"""Client-level methods that call one route of their own (probed like resource methods)."""
+
 
 # --- rendering annotations ----------------------------------------------------------------
 
@@ -734,15 +737,26 @@ async def collect_methods(surface: Surface, spec: dict[str, Any]) -> list[dict[s
         if member is None or not callable(member):
             continue
         signature, params = _signature(member, surface)
-        methods.append(
-            {
-                "path": name,
-                "client_level": True,
-                "async": inspect.iscoroutinefunction(member),
-                "parameters": params,
-                "returns": _returns(signature, surface, getattr(member, "__module__", None)),
-            }
-        )
+        entry = {
+            "path": name,
+            "client_level": True,
+            "async": inspect.iscoroutinefunction(member),
+            "parameters": params,
+            "returns": _returns(signature, surface, getattr(member, "__module__", None)),
+        }
+        if name in ROUTED_CLIENT_METHODS:
+            # A client method with its own route: probe it like a resource method.
+            request, _ = await _probe(member, signature, recorder, surface)
+            if request is not None:
+                template = unquote(urlsplit(str(request.url)).path)
+                matched = routes.match(request.method, template)
+                entry["http"] = {
+                    "method": request.method,
+                    "route": matched[0] if matched else template,
+                    "operation_id": matched[1] if matched else None,
+                    "accept": request.headers.get("accept"),
+                }
+        methods.append(entry)
     for path, method in _resources(client, ""):
         signature, params = _signature(method, surface)
         context = method.__module__

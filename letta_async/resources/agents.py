@@ -17,9 +17,8 @@ from .._pagination import AsyncPaginator
 from .._transport import PreparedRequest, encode_json
 from .._urls import path
 from ..types import LettaMessageContentUnion, MessageCreate
-from ..types.agents import AgentState
-from ..types.events import StopReasonType
-from ..types.models import (
+from ..types._events import StopReasonType
+from ..types._spec import (
     AgentFileAttachment,
     AgentType,
     ArchivalMemorySearchResponse,
@@ -44,6 +43,7 @@ from ..types.models import (
     ToolExecutionResult,
     ToolRuleUnion,
 )
+from ..types.agents import AgentState
 from ._base import drop_none
 from ._common import (
     AgentInclude,

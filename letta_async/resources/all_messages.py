@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .._pagination import AsyncPaginator
 from .._urls import path
 from ..types import StreamEvent
-from ..types.models import MessageListResultUnion, MessageType
+from ..types._spec import MessageListResultUnion, MessageType
 from ._common import ApiResource, endpoint, json_body, query_params
 
 __all__ = ["Messages"]

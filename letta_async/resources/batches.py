@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from .._pagination import AsyncPaginator
 from .._urls import path
-from ..types.models import (
+from ..types._spec import (
     BatchJob,
     LettaBatchMessages,
     LettaBatchRequest,

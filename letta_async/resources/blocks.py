@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from .._pagination import AsyncPaginator
 from .._urls import path
+from ..types._spec import BlockResponse
 from ..types.agents import AgentState
-from ..types.models import BlockResponse
 from ._common import AgentInclude, ApiResource, endpoint, json_body, query_params
 
 __all__ = ["BlockAgents", "BlockIdentities", "Blocks"]

@@ -5,7 +5,7 @@ only the last user message of ``messages``; the reply streams back as OpenAI
 ``chat.completion.chunk`` objects carrying the agent's assistant text (its reasoning and tool
 calls stay internal). Letta 0.16 implements only the streaming form of this route, so
 :meth:`ChatCompletions.create` streams too and assembles the chunks into one
-:class:`~letta_async.types.models.ChatCompletion`.
+:class:`~letta_async.types._spec.ChatCompletion`.
 
 The chunk shape is OpenAI's and is not part of Letta's OpenAPI document, so its structs are
 written here by hand.
@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import msgspec
 
 from .._transport import PreparedRequest, encode_json
-from ..types.models import (
+from ..types._spec import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionMessageParamUnion,

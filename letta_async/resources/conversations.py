@@ -18,8 +18,7 @@ from .._stream import MessageStream, ResumeSettings
 from .._transport import PreparedRequest, encode_json
 from .._urls import path
 from ..types import LettaMessageContentUnion
-from ..types.agents import Conversation
-from ..types.models import (
+from ..types._spec import (
     ClientSkillSchema,
     ClientToolSchema,
     CompactionResponse,
@@ -27,6 +26,7 @@ from ..types.models import (
     MessageType,
     ModelSettingsUnion,
 )
+from ..types.agents import Conversation
 from ._base import drop_none
 from ._common import ApiResource, endpoint, json_body, query_params
 from .messages import ConversationMessages, MessageInput

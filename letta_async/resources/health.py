@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..types.models import Health
+from ..types._spec import Health
 from ._common import ApiResource, endpoint
 
 __all__ = ["HealthChecks"]

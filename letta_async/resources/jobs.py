@@ -9,7 +9,7 @@ from typing import Literal
 
 from .._pagination import AsyncPaginator
 from .._urls import path
-from ..types.models import Job
+from ..types._spec import Job
 from ._common import ApiResource, endpoint, query_params
 
 __all__ = ["Jobs"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._transport import PreparedRequest, encode_json
 from .._urls import path
-from ..types.models import (
+from ..types._spec import (
     MCPTool,
     SSEServerConfig,
     StdioServerConfig,

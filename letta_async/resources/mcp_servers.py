@@ -12,7 +12,7 @@ from typing import Any
 from .._pagination import AsyncPaginator
 from .._transport import PreparedRequest
 from .._urls import path
-from ..types.models import (
+from ..types._spec import (
     CreateMCPServerUnion,
     MCPServerUnion,
     Tool,

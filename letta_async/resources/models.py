@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._pagination import AsyncPaginator
-from ..types.models import EmbeddingModel, Model, ProviderCategory, ProviderType
+from ..types._spec import EmbeddingModel, Model, ProviderCategory, ProviderType
 from ._common import ApiResource, endpoint, query_params
 
 __all__ = ["ModelEmbeddings", "Models"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from ..types.models import PassageSearchResult
+from ..types._spec import PassageSearchResult
 from ._common import ApiResource, endpoint, json_body
 
 __all__ = ["Passages"]

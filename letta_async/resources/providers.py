@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from .._pagination import AsyncPaginator
 from .._urls import path
-from ..types.models import Provider, ProviderType
+from ..types._spec import Provider, ProviderType
 from ._common import ApiResource, endpoint, json_body, query_params
 
 __all__ = ["Providers"]

@@ -15,7 +15,7 @@ from .._stream import MessageStream, ResumeSettings
 from .._transport import PreparedRequest, encode_json
 from .._urls import path
 from ..types import Run, StreamEvent
-from ..types.models import RunMetrics
+from ..types._spec import RunMetrics
 from ._base import Resource, drop_none
 from ._common import ApiResource, endpoint, query_params
 

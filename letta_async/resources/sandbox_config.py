@@ -12,7 +12,7 @@ from typing import Any
 
 from .._pagination import AsyncPaginator
 from .._urls import path
-from ..types.models import (
+from ..types._spec import (
     E2BSandboxConfig,
     LocalSandboxConfig,
     ModalSandboxConfig,

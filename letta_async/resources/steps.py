@@ -12,7 +12,7 @@ from typing import Any, Literal
 from .._pagination import AsyncPaginator
 from .._urls import path
 from ..types import StreamEvent
-from ..types.models import FeedbackType, ProviderTrace, Step, StepMetrics
+from ..types._spec import FeedbackType, ProviderTrace, Step, StepMetrics
 from ._common import ApiResource, endpoint, json_body, query_params
 
 __all__ = ["StepFeedback", "StepMessages", "StepMetricsResource", "StepTrace", "Steps"]
