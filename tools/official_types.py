@@ -165,6 +165,10 @@ SCHEMA_OVERRIDES: dict[str, str | None] = {
     "agent_state.MultiAgentGroup": "Group",
     "agent_state.CompactionSettings": "CompactionSettings-Output",
     "provider_trace.BillingContext": "BillingContext",
+    "AgentImportFileResponse": "ImportedAgentsResponse",
+    "runs.UsageRetrieveResponse": "UsageStatistics",
+    "runs.usage_retrieve_response.CompletionTokensDetails": "UsageStatisticsCompletionTokenDetails",
+    "runs.usage_retrieve_response.PromptTokensDetails": "UsageStatisticsPromptTokenDetails",
 }
 
 SUBPACKAGES = (

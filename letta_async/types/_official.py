@@ -351,7 +351,7 @@ class AgentEnvironmentVariable(BaseModel, kw_only=True):
 
 
 class AgentImportFileResponse(BaseModel, kw_only=True):
-    """The official ``AgentImportFileResponse`` (no schema in Letta 0.16.8)."""
+    """The official ``AgentImportFileResponse`` (schema ``ImportedAgentsResponse``)."""
 
     agent_ids: list[str]
 
@@ -2668,7 +2668,7 @@ class ToolSearchResult(BaseModel, kw_only=True):
 
 
 class UsageRetrieveResponse(BaseModel, kw_only=True):
-    """The official ``runs.UsageRetrieveResponse`` (no schema in Letta 0.16.8)."""
+    """The official ``runs.UsageRetrieveResponse`` (schema ``UsageStatistics``)."""
 
     completion_tokens: int | None = None
     completion_tokens_details: UsageRetrieveResponseCompletionTokensDetails | None = None
@@ -2679,25 +2679,20 @@ class UsageRetrieveResponse(BaseModel, kw_only=True):
 
 class UsageRetrieveResponseCompletionTokensDetails(BaseModel, kw_only=True):
     """The official ``runs.usage_retrieve_response.CompletionTokensDetails`` (schema
-    ``CompletionTokensDetails``).
+    ``UsageStatisticsCompletionTokenDetails``).
     """
 
     reasoning_tokens: int | None = None
-    accepted_prediction_tokens: int | None = None
-    audio_tokens: int | None = None
-    rejected_prediction_tokens: int | None = None
 
 
 class UsageRetrieveResponsePromptTokensDetails(BaseModel, kw_only=True):
     """The official ``runs.usage_retrieve_response.PromptTokensDetails`` (schema
-    ``PromptTokensDetails``).
+    ``UsageStatisticsPromptTokenDetails``).
     """
 
     cache_creation_tokens: int | None = None
     cache_read_tokens: int | None = None
     cached_tokens: int | None = None
-    audio_tokens: int | None = None
-    cache_write_tokens: int | None = None
 
 
 class XaiModelSettings(BaseModel, kw_only=True, tag_field="provider_type", tag="xai"):
