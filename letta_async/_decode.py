@@ -31,8 +31,8 @@ from .types import (
     StreamEvent,
     UnknownMessage,
 )
-from .types.responses import ChoiceLogprobs, TurnTokenData
-from .types.usage import LettaUsageStatistics
+from .types._responses import ChoiceLogprobs, TurnTokenData
+from .types._usage import LettaUsageStatistics
 
 __all__ = ["DONE_SENTINEL", "KNOWN_MESSAGE_TYPES", "MessageDecoder", "shared_decoder"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from letta_async.types import models
+from letta_async.types import _spec as models
 
 codegen = pytest.importorskip("tools.codegen")
 
@@ -22,7 +22,14 @@ needs_ruff = pytest.mark.skipif(
 def test_checked_in_models_match_a_fresh_generation() -> None:
     fresh = codegen.generate()
     current = codegen.OUTPUT.read_text(encoding="utf-8")
-    assert current == fresh, "letta_async/types/models.py is stale: run `nox -s codegen`"
+    assert current == fresh, "letta_async/types/_spec.py is stale: run `nox -s codegen`"
+
+
+@needs_ruff
+def test_checked_in_official_layout_matches_a_fresh_generation() -> None:
+    official_types = pytest.importorskip("tools.official_types")
+    stale = [str(p.relative_to(official_types.ROOT)) for p in official_types.write(check=True)]
+    assert stale == [], f"stale generated files (run `nox -s codegen`): {stale}"
 
 
 @pytest.mark.parametrize("name", models.__all__)
@@ -31,8 +38,7 @@ def test_every_generated_type_builds_a_decoder(name: str) -> None:
 
 
 def test_hand_written_shapes_are_imported_not_duplicated() -> None:
-    from letta_async.types import LettaMessageContentUnion
-    from letta_async.types.agents import AgentState
+    from letta_async.types import AgentState, LettaMessageContentUnion
 
     assert "AssistantMessage" not in models.__all__
     assert "AgentState" not in models.__all__

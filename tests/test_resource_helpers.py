@@ -19,7 +19,7 @@ from letta_async.resources._common import (
     query_params,
 )
 from letta_async.resources._upload import encode_multipart, read_file
-from letta_async.types.models import CreateBlock
+from letta_async.types._spec import CreateBlock
 from tests.replay import ReplayServer, json_answer, sse_answer
 
 pytestmark = pytest.mark.anyio

@@ -14,8 +14,7 @@ import pytest
 from letta_async import AsyncLetta, NotFoundError, Timeout
 from letta_async.testing import LettaTestServer
 from letta_async.testing._server import RecordedRequest
-from letta_async.types.agents import AgentState
-from letta_async.types.models import (
+from letta_async.types._spec import (
     Archive,
     BatchJob,
     BlockResponse,
@@ -28,6 +27,7 @@ from letta_async.types.models import (
     Step,
     Tool,
 )
+from letta_async.types.agents import AgentState
 
 pytestmark = pytest.mark.anyio
 

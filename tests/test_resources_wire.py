@@ -17,7 +17,7 @@ from aiohttp import web
 from letta_async import AsyncLetta, StreamError
 from letta_async.resources.chat import ChatCompletionChunk
 from letta_async.types import AssistantMessage, UserMessage
-from letta_async.types.models import (
+from letta_async.types._spec import (
     AssistantMessageListResult,
     LocalSandboxConfig,
     MessageSearchResult,
@@ -42,7 +42,9 @@ async def client(replay: ReplayServer) -> AsyncIterator[AsyncLetta]:
 
 
 def agent_json(**extra: Any) -> dict[str, Any]:
-    return {"id": AGENT, "name": "a", "tags": [], "blocks": [], "tools": [], **extra}
+    # The fields the server's AgentState schema requires (and always sends).
+    required = {"agent_type": "letta_v1_agent", "system": "", "tags": [], "blocks": []}
+    return {"id": AGENT, "name": "a", **required, "tools": [], **extra}
 
 
 def capture(answer: Handler, into: list[str]) -> Handler:

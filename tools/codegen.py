@@ -1,4 +1,4 @@
-"""Generate ``letta_async/types/models.py`` from the Letta server's OpenAPI document.
+"""Generate ``letta_async/types/_spec.py`` from the Letta server's OpenAPI document.
 
 Run ``python tools/codegen.py`` (or ``nox -s codegen``) after updating
 ``tests/fixtures/openapi.json``; ``--check`` exits non-zero when the checked-in module is stale.
@@ -51,7 +51,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "fixtures" / "openapi.json"
-OUTPUT = ROOT / "letta_async" / "types" / "models.py"
+OUTPUT = ROOT / "letta_async" / "types" / "_spec.py"
 
 EXCLUDED_PREFIXES = ("/v1/_internal_", "/v1/admin/", "/v1/auth")
 """Operations under these paths are not part of the client (see docs/api-coverage.md)."""
@@ -178,10 +178,17 @@ UNION_NAMES = {
 """Alias name -> spec names of its members, in the spec's order."""
 
 HAND_WRITTEN_MODULES = (
-    *("agents", "content", "events", "messages", "requests"),
-    *("responses", "runs", "tools", "usage"),
+    *("_content", "_events", "_messages", "_requests"),
+    *("_responses", "_runs", "_tools", "_usage"),
 )
 """The hand-written modules of ``letta_async.types`` whose exports are reused by name."""
+
+OFFICIAL_REUSED = ("AgentState", "Block", "Conversation")
+"""Schemas taken from the official-layout models (``_official``) instead of generated here.
+
+Only these: the rest of this module keeps its own classes for the routes that return them,
+whose attribute names follow the server's schema rather than the official SDK's.
+"""
 
 WIDTH = 100
 _FORMATS = {"date-time": "datetime", "date": "date"}
@@ -340,6 +347,8 @@ class Generator:
             module = importlib.import_module(f"letta_async.types.{module_name}")
             for name in getattr(module, "__all__", ()):
                 exported.setdefault(name, module_name)
+        for name in OFFICIAL_REUSED:
+            exported.setdefault(name, "_official")
         spec_to_python = {name: name for name in self.schemas if name in exported}
         spec_to_python.update(HAND_WRITTEN_ALIASES)
         for spec_name, py_name in spec_to_python.items():
@@ -775,15 +784,25 @@ def format_source(source: str) -> str:
 
 
 def generate(spec_path: Path = SPEC) -> str:
-    """The formatted text of ``models.py`` for the spec at ``spec_path``."""
+    """The formatted text of ``_spec.py`` for the spec at ``spec_path``."""
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     return format_source(Generator(spec).render())
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write the official-layout modules first (this module imports them), then ``_spec.py``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if models.py is stale")
+    parser.add_argument("--check", action="store_true", help="fail if a generated file is stale")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import official_types
+
+    changed = official_types.write(check=args.check)
+    for path in changed:
+        verb = "is stale: run `nox -s codegen`" if args.check else "written"
+        print(f"{path.relative_to(ROOT)} {verb}", file=sys.stderr if args.check else sys.stdout)
+    if args.check and changed:
+        return 1
     text = generate()
     if args.check:
         current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""

@@ -85,6 +85,9 @@ CLIENT_METHODS = (
 )
 """Methods of the client object itself that programs call."""
 
+ROUTED_CLIENT_METHODS = ("health",)
+"""Client-level methods that call one route of their own (probed like resource methods)."""
+
 
 # --- rendering annotations ----------------------------------------------------------------
 
@@ -382,6 +385,7 @@ def _is_required_marked(ann: Any, te: Any) -> bool:
 def collect_types(surface: Surface) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The public types and the helpers they refer to, both described."""
     public: list[tuple[str, Any, str]] = []
+    renamed: list[tuple[str, Any, str]] = []
     for package in (PACKAGE, *(f"{PACKAGE}.{sub}" for sub in SUBPACKAGES)):
         module = importlib.import_module(package)
         for name in sorted(vars(module)):
@@ -390,11 +394,28 @@ def collect_types(surface: Surface) -> tuple[list[dict[str, Any]], list[dict[str
                 continue
             if name in ("annotations",):
                 continue
+            if isinstance(obj, type) and name != obj.__name__:
+                # ``X = SomeClass`` exported under another name: an alias, named once the
+                # class has its own surface name.
+                renamed.append((name, obj, package))
+                continue
             public.append((surface.register_public(package, name, obj), obj, package))
     for _, obj, _ in public:
         if isinstance(obj, type):
             surface.register_module_aliases(obj.__module__)
     described = [surface.describe(name, obj, package) for name, obj, package in public]
+    for name, obj, package in renamed:
+        qualname = name if package == PACKAGE else f"{surface.module_key(package)}.{name}"
+        described.append(
+            {
+                "module": package,
+                "name": name,
+                "qualname": qualname,
+                "kind": "alias",
+                "target": surface.class_name(obj),
+            }
+        )
+    described.sort(key=lambda e: (e["module"], e["name"]))
     helpers: dict[str, dict[str, Any]] = {}
     while surface.pending:
         name = surface.pending.pop(0)
@@ -734,15 +755,26 @@ async def collect_methods(surface: Surface, spec: dict[str, Any]) -> list[dict[s
         if member is None or not callable(member):
             continue
         signature, params = _signature(member, surface)
-        methods.append(
-            {
-                "path": name,
-                "client_level": True,
-                "async": inspect.iscoroutinefunction(member),
-                "parameters": params,
-                "returns": _returns(signature, surface, getattr(member, "__module__", None)),
-            }
-        )
+        entry = {
+            "path": name,
+            "client_level": True,
+            "async": inspect.iscoroutinefunction(member),
+            "parameters": params,
+            "returns": _returns(signature, surface, getattr(member, "__module__", None)),
+        }
+        if name in ROUTED_CLIENT_METHODS:
+            # A client method with its own route: probe it like a resource method.
+            request, _ = await _probe(member, signature, recorder, surface)
+            if request is not None:
+                template = unquote(urlsplit(str(request.url)).path)
+                matched = routes.match(request.method, template)
+                entry["http"] = {
+                    "method": request.method,
+                    "route": matched[0] if matched else template,
+                    "operation_id": matched[1] if matched else None,
+                    "accept": request.headers.get("accept"),
+                }
+        methods.append(entry)
     for path, method in _resources(client, ""):
         signature, params = _signature(method, surface)
         context = method.__module__

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import msgspec
 
 from .._transport import PreparedRequest, encode_json
-from ..types.models import (
+from ..types._spec import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionMessageParamUnion,

@@ -17,7 +17,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import Archive, EmbeddingConfigParam, Passage
+from ..types import AgentState, Archive, EmbeddingConfigParam, Passage
 
 __all__ = ["ArchivesAgentsResource", "ArchivesPassagesResource", "ArchivesResource"]
 
@@ -202,12 +202,12 @@ class ArchivesAgentsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Archive: ``GET /v1/archives/{archive_id}/agents``."""
         return self._get_api_list(
             _path("/v1/archives/{}/agents", archive_id),
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[AgentState],
+            model=AgentState,
             options=_options(
                 query={
                     "before": before,

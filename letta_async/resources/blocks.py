@@ -357,9 +357,9 @@ class BlocksIdentitiesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> BlockResponse:
         """Attach Identity To Block: ``PATCH /v1/blocks/{block_id}/identities/attach/{identity_id}``."""
-        result: object = await self._patch(
+        result: BlockResponse = await self._patch(
             _path("/v1/blocks/{}/identities/attach/{}", block_id, identity_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -367,7 +367,7 @@ class BlocksIdentitiesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=BlockResponse,
         )
         return result
 
@@ -380,9 +380,9 @@ class BlocksIdentitiesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> BlockResponse:
         """Detach Identity From Block: ``PATCH /v1/blocks/{block_id}/identities/detach/{identity_id}``."""
-        result: object = await self._patch(
+        result: BlockResponse = await self._patch(
             _path("/v1/blocks/{}/identities/detach/{}", block_id, identity_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -390,6 +390,6 @@ class BlocksIdentitiesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=BlockResponse,
         )
         return result

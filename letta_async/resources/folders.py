@@ -17,7 +17,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import EmbeddingConfigParam, Folder
+from ..types import EmbeddingConfigParam, Folder, Passage
 from ..types import folders as _folders
 from ._sending import Uploading
 from ._upload import FileInput
@@ -416,12 +416,12 @@ class FoldersPassagesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[Passage, AsyncArrayPage[Passage]]:
         """List Folder Passages: ``GET /v1/folders/{folder_id}/passages``."""
         return self._get_api_list(
             _path("/v1/folders/{}/passages", folder_id),
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[Passage],
+            model=Passage,
             options=_options(
                 query={
                     "before": before,

@@ -17,6 +17,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
+from ..types import AgentState, BlockResponse
 
 __all__ = [
     "IdentitiesAgentsResource",
@@ -291,12 +292,12 @@ class IdentitiesAgentsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Identity: ``GET /v1/identities/{identity_id}/agents``."""
         return self._get_api_list(
             _path("/v1/identities/{}/agents", identity_id),
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[AgentState],
+            model=AgentState,
             options=_options(
                 query={
                     "before": before,
@@ -331,12 +332,12 @@ class IdentitiesBlocksResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
         """List Blocks For Identity: ``GET /v1/identities/{identity_id}/blocks``."""
         return self._get_api_list(
             _path("/v1/identities/{}/blocks", identity_id),
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[BlockResponse],
+            model=BlockResponse,
             options=_options(
                 query={
                     "before": before,

@@ -134,9 +134,9 @@ class StepsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> Step:
         """Update Step Transaction Id: ``PATCH /v1/steps/{step_id}/transaction/{transaction_id}``."""
-        result: object = await self._patch(
+        result: Step = await self._patch(
             _path("/v1/steps/{}/transaction/{}", step_id, transaction_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -144,7 +144,7 @@ class StepsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=Step,
         )
         return result
 

@@ -44,9 +44,9 @@ class ToolsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[object]:
+    ) -> builtins.list[Tool]:
         """Upsert Base Tools: ``POST /v1/tools/add-base-tools``."""
-        result: list[object] = await self._post(
+        result: list[Tool] = await self._post(
             "/v1/tools/add-base-tools",
             options=_options(
                 extra_headers=extra_headers,
@@ -54,7 +54,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[object],
+            cast_to=list[Tool],
         )
         return result
 
@@ -494,9 +494,9 @@ class ToolsMcpServersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> Tool:
         """Add Mcp Tool: ``POST /v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}``."""
-        result: object = await self._post(
+        result: Tool = await self._post(
             _path("/v1/tools/mcp/servers/{}/{}", mcp_server_name, mcp_tool_name),
             options=_options(
                 extra_headers=extra_headers,
@@ -504,7 +504,7 @@ class ToolsMcpServersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=Tool,
         )
         return result
 

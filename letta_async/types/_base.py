@@ -16,27 +16,39 @@ does not allow. Classes with a free-form ``dict[str, Any]`` field keep the defau
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import msgspec
+from .._models import BaseModel
 
 __all__ = ["Envelope", "MessageTagged", "TypeTagged"]
 
 
-class MessageTagged(msgspec.Struct, kw_only=True, tag_field="message_type"):
-    """Root of the stream-frame structs, keyed on ``message_type``."""
+class MessageTagged(BaseModel, kw_only=True, tag_field="message_type"):
+    """Root of the stream-frame structs, keyed on ``message_type``.
 
-    message_type: ClassVar[str]
+    At run time the tag is a class attribute (msgspec allows no field named like the tag
+    field). Type checkers are shown an attribute instead, which each leaf class narrows to its
+    own ``Literal``: that is what lets ``if event.message_type == "assistant_message":``
+    narrow a union of frames to :class:`AssistantMessage`.
+    """
+
+    if TYPE_CHECKING:
+        message_type: str
+    else:
+        message_type: ClassVar[str]
 
 
-class TypeTagged(msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True):
+class TypeTagged(BaseModel, kw_only=True, tag_field="type", omit_defaults=True):
     """Root of the structs keyed on ``type``.
 
     These are shared by replies and request bodies, so unset optional fields are left out when
     encoding: the server then applies its own defaults instead of receiving explicit nulls.
     """
 
-    type: ClassVar[str]
+    if TYPE_CHECKING:
+        type: str
+    else:
+        type: ClassVar[str]
 
 
 class Envelope(MessageTagged, kw_only=True):

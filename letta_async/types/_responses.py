@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from .events import LettaStopReason, UnknownMessage
-from .messages import LettaMessageUnion
-from .usage import LettaUsageStatistics
+from .._models import BaseModel
+from ._events import LettaStopReason, UnknownMessage
+from ._messages import LettaMessageUnion
+from ._usage import LettaUsageStatistics
 
 __all__ = [
     "ChatCompletionTokenLogprob",
@@ -28,7 +27,7 @@ else:
     _ResponseMessages = list[LettaMessageUnion]
 
 
-class TopLogprob(msgspec.Struct, kw_only=True, gc=False):
+class TopLogprob(BaseModel, kw_only=True, gc=False):
     """One of the likeliest alternatives at a token position."""
 
     token: str
@@ -36,7 +35,7 @@ class TopLogprob(msgspec.Struct, kw_only=True, gc=False):
     bytes: list[int] | None = None
 
 
-class ChatCompletionTokenLogprob(msgspec.Struct, kw_only=True, gc=False):
+class ChatCompletionTokenLogprob(BaseModel, kw_only=True, gc=False):
     """A generated token with its log probability and the alternatives considered."""
 
     token: str
@@ -45,14 +44,14 @@ class ChatCompletionTokenLogprob(msgspec.Struct, kw_only=True, gc=False):
     bytes: list[int] | None = None
 
 
-class ChoiceLogprobs(msgspec.Struct, kw_only=True, gc=False):
+class ChoiceLogprobs(BaseModel, kw_only=True, gc=False):
     """Log probabilities of the final LLM call, present when ``return_logprobs`` was asked."""
 
     content: list[ChatCompletionTokenLogprob] | None = None
     refusal: list[ChatCompletionTokenLogprob] | None = None
 
 
-class TurnTokenData(msgspec.Struct, kw_only=True):
+class TurnTokenData(BaseModel, kw_only=True):
     """Token-level record of one LLM call or tool result, present when ``return_token_ids``.
 
     Meant for training loops: ``role`` is ``"assistant"`` for generated turns and ``"tool"``
@@ -66,7 +65,7 @@ class TurnTokenData(msgspec.Struct, kw_only=True):
     tool_name: str | None = None
 
 
-class LettaResponse(msgspec.Struct, kw_only=True):
+class LettaResponse(BaseModel, kw_only=True):
     """The whole result of a non-streaming ``POST /v1/agents/{agent_id}/messages``.
 
     ``messages`` are in the order the agent produced them. Decoded through

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import msgspec
-
+from .._models import BaseModel
 from ._base import MessageTagged
 
 __all__ = [
@@ -24,7 +23,10 @@ class LettaUsageStatistics(MessageTagged, tag="usage_statistics", kw_only=True, 
     cache, reasoning and context figures are None when the provider does not report them.
     """
 
-    message_type: ClassVar[str] = "usage_statistics"
+    if TYPE_CHECKING:
+        message_type: Literal["usage_statistics"] = "usage_statistics"
+    else:
+        message_type: ClassVar[str] = "usage_statistics"
 
     completion_tokens: int = 0
     prompt_tokens: int = 0
@@ -37,7 +39,7 @@ class LettaUsageStatistics(MessageTagged, tag="usage_statistics", kw_only=True, 
     context_tokens: int | None = None
 
 
-class UsageStatisticsPromptTokenDetails(msgspec.Struct, kw_only=True, gc=False):
+class UsageStatisticsPromptTokenDetails(BaseModel, kw_only=True, gc=False):
     """How much of a prompt was served from, or written to, the provider's cache."""
 
     cached_tokens: int | None = None
@@ -45,13 +47,13 @@ class UsageStatisticsPromptTokenDetails(msgspec.Struct, kw_only=True, gc=False):
     cache_creation_tokens: int | None = None
 
 
-class UsageStatisticsCompletionTokenDetails(msgspec.Struct, kw_only=True, gc=False):
+class UsageStatisticsCompletionTokenDetails(BaseModel, kw_only=True, gc=False):
     """The share of a completion spent on reasoning."""
 
     reasoning_tokens: int | None = None
 
 
-class UsageStatistics(msgspec.Struct, kw_only=True, gc=False):
+class UsageStatistics(BaseModel, kw_only=True, gc=False):
     """A run's usage as ``GET /v1/runs/{run_id}/usage`` reports it (OpenAI-style field names)."""
 
     completion_tokens: int = 0

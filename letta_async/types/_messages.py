@@ -19,13 +19,12 @@ them must not make its messages undecodable. Value sets the server may grow (rea
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import msgspec
-
+from .._models import BaseModel
 from ._base import Envelope
-from .content import LettaAssistantMessageContentUnion, LettaUserMessageContentUnion
-from .tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn
+from ._content import LettaAssistantMessageContentUnion, LettaUserMessageContentUnion
+from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn
 
 __all__ = [
     "ApprovalRequestMessage",
@@ -58,7 +57,10 @@ class LettaMessage(Envelope, kw_only=True):
 class SystemMessage(LettaMessage, tag="system_message", kw_only=True, gc=False):
     """The system prompt as stored; only listings return it, streams never do."""
 
-    message_type: ClassVar[str] = "system_message"
+    if TYPE_CHECKING:
+        message_type: Literal["system_message"] = "system_message"
+    else:
+        message_type: ClassVar[str] = "system_message"
 
     content: str
 
@@ -66,7 +68,10 @@ class SystemMessage(LettaMessage, tag="system_message", kw_only=True, gc=False):
 class UserMessage(LettaMessage, tag="user_message", kw_only=True, gc=False):
     """What the user sent, as stored; streams echo it only in listings and replays."""
 
-    message_type: ClassVar[str] = "user_message"
+    if TYPE_CHECKING:
+        message_type: Literal["user_message"] = "user_message"
+    else:
+        message_type: ClassVar[str] = "user_message"
 
     content: str | list[LettaUserMessageContentUnion]
 
@@ -78,7 +83,10 @@ class ReasoningMessage(LettaMessage, tag="reasoning_message", kw_only=True, gc=F
     ``"non_reasoner_model"`` (the server's default) when the reasoning was prompted for.
     """
 
-    message_type: ClassVar[str] = "reasoning_message"
+    if TYPE_CHECKING:
+        message_type: Literal["reasoning_message"] = "reasoning_message"
+    else:
+        message_type: ClassVar[str] = "reasoning_message"
 
     reasoning: str
     source: str = "non_reasoner_model"
@@ -88,7 +96,10 @@ class ReasoningMessage(LettaMessage, tag="reasoning_message", kw_only=True, gc=F
 class HiddenReasoningMessage(LettaMessage, tag="hidden_reasoning_message", kw_only=True, gc=False):
     """Reasoning happened but is not shown: ``state`` says whether redacted or omitted."""
 
-    message_type: ClassVar[str] = "hidden_reasoning_message"
+    if TYPE_CHECKING:
+        message_type: Literal["hidden_reasoning_message"] = "hidden_reasoning_message"
+    else:
+        message_type: ClassVar[str] = "hidden_reasoning_message"
 
     state: str
     hidden_reasoning: str | None = None
@@ -103,7 +114,10 @@ class ToolCallMessage(LettaMessage, tag="tool_call_message", kw_only=True, gc=Fa
     :class:`ToolCallDelta` in both cases, because token frames send it with fields missing.
     """
 
-    message_type: ClassVar[str] = "tool_call_message"
+    if TYPE_CHECKING:
+        message_type: Literal["tool_call_message"] = "tool_call_message"
+    else:
+        message_type: ClassVar[str] = "tool_call_message"
 
     tool_call: ToolCallDelta | None = None
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
@@ -117,7 +131,10 @@ class ToolReturnMessage(LettaMessage, tag="tool_return_message", kw_only=True, g
     clients.
     """
 
-    message_type: ClassVar[str] = "tool_return_message"
+    if TYPE_CHECKING:
+        message_type: Literal["tool_return_message"] = "tool_return_message"
+    else:
+        message_type: ClassVar[str] = "tool_return_message"
 
     tool_return: str | None = None
     status: str | None = None
@@ -130,7 +147,10 @@ class ToolReturnMessage(LettaMessage, tag="tool_return_message", kw_only=True, g
 class AssistantMessage(LettaMessage, tag="assistant_message", kw_only=True, gc=False):
     """What the agent says to the user; in token streams, one fragment of it per frame."""
 
-    message_type: ClassVar[str] = "assistant_message"
+    if TYPE_CHECKING:
+        message_type: Literal["assistant_message"] = "assistant_message"
+    else:
+        message_type: ClassVar[str] = "assistant_message"
 
     content: str | list[LettaAssistantMessageContentUnion]
 
@@ -142,7 +162,10 @@ class ApprovalRequestMessage(LettaMessage, tag="approval_request_message", kw_on
     ``tool_call``/``tool_calls`` shapes are the same as in :class:`ToolCallMessage`.
     """
 
-    message_type: ClassVar[str] = "approval_request_message"
+    if TYPE_CHECKING:
+        message_type: Literal["approval_request_message"] = "approval_request_message"
+    else:
+        message_type: ClassVar[str] = "approval_request_message"
 
     tool_call: ToolCallDelta | None = None
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
@@ -157,7 +180,10 @@ class ApprovalResponseMessage(
     describe a single decision the way older servers did.
     """
 
-    message_type: ClassVar[str] = "approval_response_message"
+    if TYPE_CHECKING:
+        message_type: Literal["approval_response_message"] = "approval_response_message"
+    else:
+        message_type: ClassVar[str] = "approval_response_message"
 
     approvals: list[ApprovalReturn | ToolReturn] | None = None
     approve: bool | None = None
@@ -165,7 +191,7 @@ class ApprovalResponseMessage(
     reason: str | None = None
 
 
-class CompactionStats(msgspec.Struct, kw_only=True, gc=False):
+class CompactionStats(BaseModel, kw_only=True, gc=False):
     """How much a summary shrank the context, for judging whether compaction paid off."""
 
     trigger: str
@@ -179,7 +205,10 @@ class CompactionStats(msgspec.Struct, kw_only=True, gc=False):
 class SummaryMessage(LettaMessage, tag="summary_message", kw_only=True, gc=False):
     """A summary that replaced older messages in the agent's context."""
 
-    message_type: ClassVar[str] = "summary_message"
+    if TYPE_CHECKING:
+        message_type: Literal["summary_message"] = "summary_message"
+    else:
+        message_type: ClassVar[str] = "summary_message"
 
     summary: str
     compaction_stats: CompactionStats | None = None
@@ -201,7 +230,10 @@ class EventMessage(LettaMessage, tag="event_message", kw_only=True):
     ``event_data`` is free-form and depends on ``event_type``.
     """
 
-    message_type: ClassVar[str] = "event_message"
+    if TYPE_CHECKING:
+        message_type: Literal["event_message"] = "event_message"
+    else:
+        message_type: ClassVar[str] = "event_message"
 
     event_type: str
     event_data: dict[str, Any]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import msgspec
-
+from .._models import BaseModel
 from ._base import Envelope, MessageTagged
-from .messages import LettaMessageUnion
-from .usage import LettaUsageStatistics
+from ._messages import LettaMessageUnion
+from ._usage import LettaUsageStatistics
 
 __all__ = [
     "LettaErrorMessage",
@@ -28,7 +27,10 @@ class LettaPing(Envelope, tag="ping", kw_only=True, gc=False):
     one after each stretch of silence. It is not part of the conversation.
     """
 
-    message_type: ClassVar[str] = "ping"
+    if TYPE_CHECKING:
+        message_type: Literal["ping"] = "ping"
+    else:
+        message_type: ClassVar[str] = "ping"
 
 
 class LettaErrorMessage(MessageTagged, tag="error_message", kw_only=True, gc=False):
@@ -38,7 +40,10 @@ class LettaErrorMessage(MessageTagged, tag="error_message", kw_only=True, gc=Fal
     error frame must stay readable even if the server leaves out the rest.
     """
 
-    message_type: ClassVar[str] = "error_message"
+    if TYPE_CHECKING:
+        message_type: Literal["error_message"] = "error_message"
+    else:
+        message_type: ClassVar[str] = "error_message"
 
     error_type: str
     message: str
@@ -73,12 +78,15 @@ class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
     failing run may send more than one (``error`` then ``llm_api_error``).
     """
 
-    message_type: ClassVar[str] = "stop_reason"
+    if TYPE_CHECKING:
+        message_type: Literal["stop_reason"] = "stop_reason"
+    else:
+        message_type: ClassVar[str] = "stop_reason"
 
     stop_reason: str
 
 
-class UnknownMessage(msgspec.Struct, kw_only=True):
+class UnknownMessage(BaseModel, kw_only=True):
     """A JSON object whose ``message_type`` this client does not know, or that has none.
 
     Newer servers add frame kinds; surfacing them untyped, in order, beats both failing the

@@ -7,10 +7,9 @@ name each position's allowed parts, following the server's schema.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import msgspec
-
+from .._models import BaseModel
 from ._base import TypeTagged
 
 __all__ = [
@@ -37,7 +36,10 @@ __all__ = [
 class TextContent(TypeTagged, tag="text", kw_only=True, gc=False):
     """Plain text. ``signature`` ties the text to a provider's reasoning trace, when one exists."""
 
-    type: ClassVar[str] = "text"
+    if TYPE_CHECKING:
+        type: Literal["text"] = "text"
+    else:
+        type: ClassVar[str] = "text"
 
     text: str
     signature: str | None = None
@@ -49,7 +51,10 @@ class TextContent(TypeTagged, tag="text", kw_only=True, gc=False):
 class UrlImage(TypeTagged, tag="url", kw_only=True, gc=False):
     """An image the server fetches itself."""
 
-    type: ClassVar[str] = "url"
+    if TYPE_CHECKING:
+        type: Literal["url"] = "url"
+    else:
+        type: ClassVar[str] = "url"
 
     url: str
 
@@ -57,7 +62,10 @@ class UrlImage(TypeTagged, tag="url", kw_only=True, gc=False):
 class Base64Image(TypeTagged, tag="base64", kw_only=True, gc=False):
     """An image sent inline, for when the server cannot reach the image's location."""
 
-    type: ClassVar[str] = "base64"
+    if TYPE_CHECKING:
+        type: Literal["base64"] = "base64"
+    else:
+        type: ClassVar[str] = "base64"
 
     media_type: str
     data: str
@@ -67,7 +75,10 @@ class Base64Image(TypeTagged, tag="base64", kw_only=True, gc=False):
 class LettaImage(TypeTagged, tag="letta", kw_only=True, gc=False):
     """An image already uploaded to Letta, referred to by file id rather than re-sent."""
 
-    type: ClassVar[str] = "letta"
+    if TYPE_CHECKING:
+        type: Literal["letta"] = "letta"
+    else:
+        type: ClassVar[str] = "letta"
 
     file_id: str
     media_type: str | None = None
@@ -82,7 +93,10 @@ ImageSource = UrlImage | Base64Image | LettaImage
 class ImageContent(TypeTagged, tag="image", kw_only=True, gc=False):
     """An image part; the source says how the server obtains the pixels."""
 
-    type: ClassVar[str] = "image"
+    if TYPE_CHECKING:
+        type: Literal["image"] = "image"
+    else:
+        type: ClassVar[str] = "image"
 
     source: ImageSource
 
@@ -93,7 +107,10 @@ class ImageContent(TypeTagged, tag="image", kw_only=True, gc=False):
 class ToolCallContent(TypeTagged, tag="tool_call", kw_only=True):
     """A tool call recorded inside content, with its arguments already parsed."""
 
-    type: ClassVar[str] = "tool_call"
+    if TYPE_CHECKING:
+        type: Literal["tool_call"] = "tool_call"
+    else:
+        type: ClassVar[str] = "tool_call"
 
     id: str
     name: str
@@ -104,7 +121,10 @@ class ToolCallContent(TypeTagged, tag="tool_call", kw_only=True):
 class ToolReturnContent(TypeTagged, tag="tool_return", kw_only=True, gc=False):
     """A tool's result recorded inside content."""
 
-    type: ClassVar[str] = "tool_return"
+    if TYPE_CHECKING:
+        type: Literal["tool_return"] = "tool_return"
+    else:
+        type: ClassVar[str] = "tool_return"
 
     tool_call_id: str
     content: str
@@ -117,7 +137,10 @@ class ToolReturnContent(TypeTagged, tag="tool_return", kw_only=True, gc=False):
 class ReasoningContent(TypeTagged, tag="reasoning", kw_only=True, gc=False):
     """Reasoning text; ``is_native`` tells a reasoning model's own trace from a prompted one."""
 
-    type: ClassVar[str] = "reasoning"
+    if TYPE_CHECKING:
+        type: Literal["reasoning"] = "reasoning"
+    else:
+        type: ClassVar[str] = "reasoning"
 
     is_native: bool
     reasoning: str
@@ -127,7 +150,10 @@ class ReasoningContent(TypeTagged, tag="reasoning", kw_only=True, gc=False):
 class RedactedReasoningContent(TypeTagged, tag="redacted_reasoning", kw_only=True, gc=False):
     """Reasoning the provider encrypted: opaque, but needed to continue the conversation."""
 
-    type: ClassVar[str] = "redacted_reasoning"
+    if TYPE_CHECKING:
+        type: Literal["redacted_reasoning"] = "redacted_reasoning"
+    else:
+        type: ClassVar[str] = "redacted_reasoning"
 
     data: str
 
@@ -135,12 +161,15 @@ class RedactedReasoningContent(TypeTagged, tag="redacted_reasoning", kw_only=Tru
 class OmittedReasoningContent(TypeTagged, tag="omitted_reasoning", kw_only=True, gc=False):
     """Marks that reasoning happened but the provider did not return it."""
 
-    type: ClassVar[str] = "omitted_reasoning"
+    if TYPE_CHECKING:
+        type: Literal["omitted_reasoning"] = "omitted_reasoning"
+    else:
+        type: ClassVar[str] = "omitted_reasoning"
 
     signature: str | None = None
 
 
-class SummarizedReasoningContentPart(msgspec.Struct, kw_only=True, gc=False):
+class SummarizedReasoningContentPart(BaseModel, kw_only=True, gc=False):
     """One numbered paragraph of a reasoning summary."""
 
     index: int
@@ -150,7 +179,10 @@ class SummarizedReasoningContentPart(msgspec.Struct, kw_only=True, gc=False):
 class SummarizedReasoningContent(TypeTagged, tag="summarized_reasoning", kw_only=True, gc=False):
     """A provider's summary of reasoning it keeps private, plus the encrypted original."""
 
-    type: ClassVar[str] = "summarized_reasoning"
+    if TYPE_CHECKING:
+        type: Literal["summarized_reasoning"] = "summarized_reasoning"
+    else:
+        type: ClassVar[str] = "summarized_reasoning"
 
     id: str
     summary: list[SummarizedReasoningContentPart]

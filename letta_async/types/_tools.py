@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-import msgspec
-
+from .._models import BaseModel
 from ._base import TypeTagged
-from .content import LettaToolReturnContentUnion
+from ._content import LettaToolReturnContentUnion
 
 __all__ = ["ApprovalReturn", "ToolCall", "ToolCallDelta", "ToolReturn"]
 
 
-class ToolCall(msgspec.Struct, kw_only=True, gc=False):
+class ToolCall(BaseModel, kw_only=True, gc=False):
     """A complete tool call, as step events and stored history carry it.
 
     ``arguments`` stays the JSON text the model produced: it may not parse, and the server
@@ -24,7 +23,7 @@ class ToolCall(msgspec.Struct, kw_only=True, gc=False):
     tool_call_id: str
 
 
-class ToolCallDelta(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+class ToolCallDelta(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     """A fragment of a tool call while tokens stream in.
 
     The first delta of a call usually names it, later ones carry slices of ``arguments``; join
@@ -44,7 +43,10 @@ class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
     newer server does not make the whole message undecodable.
     """
 
-    type: ClassVar[str] = "tool"
+    if TYPE_CHECKING:
+        type: Literal["tool"] = "tool"
+    else:
+        type: ClassVar[str] = "tool"
 
     tool_return: str | list[LettaToolReturnContentUnion]
     status: str
@@ -56,7 +58,10 @@ class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
 class ApprovalReturn(TypeTagged, tag="approval", kw_only=True, gc=False):
     """A decision on one tool call that waited for approval."""
 
-    type: ClassVar[str] = "approval"
+    if TYPE_CHECKING:
+        type: Literal["approval"] = "approval"
+    else:
+        type: ClassVar[str] = "approval"
 
     tool_call_id: str
     approve: bool

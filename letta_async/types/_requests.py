@@ -11,13 +11,12 @@ treats a missing ``type`` as a plain message, and the official clients send none
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import msgspec
-
+from .._models import BaseModel
 from ._base import TypeTagged
-from .content import LettaMessageContentUnion
-from .tools import ApprovalReturn, ToolReturn
+from ._content import LettaMessageContentUnion
+from ._tools import ApprovalReturn, ToolReturn
 
 __all__ = [
     "ApprovalCreate",
@@ -32,7 +31,7 @@ __all__ = [
 ]
 
 
-class MessageCreate(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+class MessageCreate(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     """A message to add to the conversation, normally the user's turn.
 
     Set ``otid`` to a fresh unique id to make the send idempotent: a retry with the same id is
@@ -56,7 +55,10 @@ class ApprovalCreate(TypeTagged, tag="approval", kw_only=True, gc=False):
     ``approval_request_id`` and ``reason`` are the older single-decision form.
     """
 
-    type: ClassVar[str] = "approval"
+    if TYPE_CHECKING:
+        type: Literal["approval"] = "approval"
+    else:
+        type: ClassVar[str] = "approval"
 
     otid: str | None = None
     group_id: str | None = None
@@ -69,7 +71,10 @@ class ApprovalCreate(TypeTagged, tag="approval", kw_only=True, gc=False):
 class ToolReturnCreate(TypeTagged, tag="tool_return", kw_only=True, gc=False):
     """Results of client-side tools, which the server paused for and cannot run itself."""
 
-    type: ClassVar[str] = "tool_return"
+    if TYPE_CHECKING:
+        type: Literal["tool_return"] = "tool_return"
+    else:
+        type: ClassVar[str] = "tool_return"
 
     tool_returns: list[ToolReturn]
     otid: str | None = None
@@ -80,7 +85,7 @@ MessageCreateUnion = MessageCreate | ApprovalCreate | ToolReturnCreate
 """What the ``messages`` list of a request may hold."""
 
 
-class ClientTool(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ClientTool(BaseModel, kw_only=True, omit_defaults=True):
     """A tool the client executes: the agent may call it, and the run pauses for the result.
 
     ``parameters`` is the JSON Schema of the tool's arguments.
@@ -91,7 +96,7 @@ class ClientTool(msgspec.Struct, kw_only=True, omit_defaults=True):
     parameters: dict[str, Any] | None = None
 
 
-class ClientSkill(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+class ClientSkill(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     """A capability the client's environment offers, listed in the agent's system prompt."""
 
     name: str
@@ -99,7 +104,7 @@ class ClientSkill(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     location: str
 
 
-class LettaRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+class LettaRequest(BaseModel, kw_only=True, omit_defaults=True):
     """The body of ``POST /v1/agents/{agent_id}/messages`` and its async and stream variants.
 
     Send either ``messages`` or ``input`` (a bare string or content parts, as a user turn). The
@@ -130,7 +135,7 @@ class LettaRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     callback_url: str | None = None
 
 
-class RetrieveStreamRequest(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+class RetrieveStreamRequest(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     """The body of ``POST /v1/runs/{run_id}/stream``, which replays or resumes a background run.
 
     ``starting_after`` is the last ``seq_id`` already seen; the server sends what follows it. It
@@ -147,7 +152,7 @@ class RetrieveStreamRequest(msgspec.Struct, kw_only=True, omit_defaults=True, gc
     batch_size: int | None = None
 
 
-class CancelAgentRunRequest(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+class CancelAgentRunRequest(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     """The body of ``POST /v1/agents/{agent_id}/messages/cancel``.
 
     Without ``run_ids`` the server cancels what it believes is the agent's current run, which

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-import msgspec
+from .._models import BaseModel
 
 __all__ = ["LettaRequestConfig", "Run", "RunStatus"]
 
@@ -15,7 +15,7 @@ RunStatus = Literal["created", "running", "completed", "failed", "cancelled"]
 _TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
 
-class LettaRequestConfig(msgspec.Struct, kw_only=True, gc=False):
+class LettaRequestConfig(BaseModel, kw_only=True, gc=False):
     """The message-shaping options the run was started with, so a replay can match them."""
 
     use_assistant_message: bool | None = None
@@ -24,7 +24,7 @@ class LettaRequestConfig(msgspec.Struct, kw_only=True, gc=False):
     include_return_message_types: list[str] | None = None
 
 
-class Run(msgspec.Struct, kw_only=True):
+class Run(BaseModel, kw_only=True):
     """A run, as returned by ``GET /v1/runs/{run_id}``, the runs listing and async sends.
 
     Timestamps are always timezone-aware. The server writes some of them without an offset

@@ -15,16 +15,16 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from .agents import AgentState
-from .content import (
+from ._content import (
     LettaAssistantMessageContentUnion,
     LettaMessageContentUnion,
     LettaToolReturnContentUnion,
     LettaUserMessageContentUnion,
 )
-from .events import StopReasonType
-from .requests import MessageCreate
-from .usage import LettaUsageStatistics
+from ._events import StopReasonType
+from ._official import AgentState
+from ._requests import MessageCreate
+from ._usage import LettaUsageStatistics
 
 __all__ = [
     "AgentCompactionRequest",
