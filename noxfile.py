@@ -69,13 +69,17 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def codegen(session: nox.Session) -> None:
-    """Regenerate letta_async/types/models.py from tests/fixtures/openapi.json.
+    """Regenerate the types, the resources and docs/api-methods.md; ``-- --check`` verifies.
 
-    The generator imports the hand-written types (it reuses them instead of duplicating) and
-    formats its output with ruff, so it runs in the dev install. ``-- --check`` only verifies.
+    Sources: tests/fixtures/openapi.json (the server), tools/official_surface.json (the
+    official SDK's names) and tools/resource_map.py. The generators import the package (the
+    resources need the types, the table needs the resources) and format with ruff, so they
+    run in the dev install, in that order.
     """
     session.install("-e", ".[dev]")
     session.run("python", "tools/codegen.py", *session.posargs)
+    session.run("python", "tools/gen_resources.py", *session.posargs)
+    session.run("python", "tools/gen_method_table.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

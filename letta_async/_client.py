@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient", "AsyncLetta", "DefaultAioHttpClient", "DefaultAsyncHttpxClient"]
 
+_NO_OPTIONS: RequestOptions = {}
+"""The default of ``options=``: empty, and never modified."""
+
 _cached = functools.cached_property
 
 
@@ -297,7 +300,7 @@ class AsyncLetta:
         path: str,
         *,
         cast_to: Any,
-        options: RequestOptions | None = None,
+        options: RequestOptions = _NO_OPTIONS,
         stream: bool = False,
         stream_cls: Any = None,
     ) -> Any:
@@ -317,13 +320,12 @@ class AsyncLetta:
         body: Any = None,
         content: bytes | None = None,
         files: Any = None,
-        options: RequestOptions | None = None,
+        options: RequestOptions = _NO_OPTIONS,
         stream: bool = False,
         stream_cls: Any = None,
     ) -> Any:
         """``POST path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
-        if files is not None:
-            raise TypeError("client.post(files=...) is not supported; use the upload methods")
+        _no_files(files)
         return await self._funnel.request(
             "POST", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
@@ -334,11 +336,14 @@ class AsyncLetta:
         *,
         cast_to: Any,
         body: Any = None,
-        options: RequestOptions | None = None,
+        content: bytes | None = None,
+        files: Any = None,
+        options: RequestOptions = _NO_OPTIONS,
     ) -> Any:
-        """``PATCH path`` with a JSON ``body``, decoded into ``cast_to``."""
+        """``PATCH path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
+        _no_files(files)
         return await self._funnel.request(
-            "PATCH", _route(path), cast_to=cast_to, body=body, options=options
+            "PATCH", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
 
     async def put(
@@ -347,11 +352,14 @@ class AsyncLetta:
         *,
         cast_to: Any,
         body: Any = None,
-        options: RequestOptions | None = None,
+        content: bytes | None = None,
+        files: Any = None,
+        options: RequestOptions = _NO_OPTIONS,
     ) -> Any:
-        """``PUT path`` with a JSON ``body``, decoded into ``cast_to``."""
+        """``PUT path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
+        _no_files(files)
         return await self._funnel.request(
-            "PUT", _route(path), cast_to=cast_to, body=body, options=options
+            "PUT", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
 
     async def delete(
@@ -360,11 +368,12 @@ class AsyncLetta:
         *,
         cast_to: Any,
         body: Any = None,
-        options: RequestOptions | None = None,
+        content: bytes | None = None,
+        options: RequestOptions = _NO_OPTIONS,
     ) -> Any:
         """``DELETE path``, decoded into ``cast_to``."""
         return await self._funnel.request(
-            "DELETE", _route(path), cast_to=cast_to, body=body, options=options
+            "DELETE", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
 
     def get_api_list(
@@ -374,7 +383,7 @@ class AsyncLetta:
         model: Any,
         page: Any,
         body: Any = None,
-        options: RequestOptions | None = None,
+        options: RequestOptions = _NO_OPTIONS,
         method: str = "get",
     ) -> AsyncPaginator[Any, Any]:
         """A paginator over any list route: ``page`` is e.g. ``AsyncArrayPage[Tool]``."""
@@ -564,6 +573,14 @@ class AsyncLetta:
         from .resources import ServerResource
 
         return ServerResource(self)
+
+
+def _no_files(files: Any) -> None:
+    if files is not None:
+        raise TypeError(
+            "files= is not supported by client.post/patch/put; use the upload methods "
+            "(client.folders.files.upload, client.agents.import_file)"
+        )
 
 
 def _route(path: str) -> str:

@@ -56,6 +56,10 @@ REASONS: dict[str, str] = {
     "`get`/`post`/`patch`/`put`/`delete` cover every route",
     "get_api_list": "`model` and `page` as in the official SDK; pages are this package's",
     "is_closed": "same meaning",
+    "messages.search": "same class: the official signature spells out the list its "
+    "`MessageSearchResponse` alias names",
+    "passages.search": "same class: the official signature spells out the list its "
+    "`PassageSearchResponse` alias names",
     "platform_headers": "returns no platform headers: the User-Agent names this client",
 }
 
@@ -86,10 +90,18 @@ def _kind(param: inspect.Parameter) -> str:
 
 def _leaf_names(annotation: str) -> set[str]:
     """The class names an annotation mentions, without module prefixes or typing words."""
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation.replace("builtins.", "")))
-    noise = {"Optional", "Union", "List", "list", "Dict", "dict", "None", "Omit", "str"}
-    prefixes = {"agents", "folders", "runs", "steps", "archives", "templates", "models"}
-    return {w for w in words if w not in noise and w not in prefixes and not w.startswith("_")}
+    text = re.sub(r"\b[A-Za-z_][A-Za-z0-9_]*\.", "", annotation)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    noise = {"Optional", "Union", "List", "list", "Dict", "dict", "None", "Omit"}
+    return words - noise
+
+
+def _official_return(entry: dict[str, Any]) -> str:
+    """The official return type, with a listing's page written over its item type."""
+    page = entry.get("paginated")
+    if page:
+        return f"AsyncPaginator[{page['item']}, {page['page'].split('[')[0]}[{page['item']}]]"
+    return str(entry.get("returns", ""))
 
 
 def _returns_match(official: str, ours: str) -> bool:
@@ -130,6 +142,8 @@ def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             if _kind(mine) != param["kind"]:
                 problems.append(f"`{param['name']}` is {_kind(mine)}")
             default = param["default"]
+            if isinstance(default, dict):
+                default = repr(default.get("literal")) if default.get("literal") != "{}" else "{}"
             if _default(mine) != _DEFAULTS.get(default, default):
                 problems.append(f"`{param['name']}` defaults to {_default(mine)}")
             del index
@@ -142,7 +156,7 @@ def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             params += " (adds " + ", ".join(f"`{n}`" for n in added) + ")"
         ret = signature.return_annotation
         ret_text = ret if isinstance(ret, str) else getattr(ret, "__name__", str(ret))
-        same_return = _returns_match(entry.get("returns", ""), str(ret_text))
+        same_return = _returns_match(_official_return(entry), str(ret_text))
         returns = "same" if same_return else f"`{ret_text}`"
         out.append((dotted, "yes", params, returns, REASONS.get(dotted, "")))
     return out

@@ -331,6 +331,7 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
                 )
             )
         op = ops.get(http.get("operation_id") or "", (None, None, None))[2]
+        entry = {**entry, "returns": _public_return(entry["returns"], res)}
         paginated = entry.get("paginated")
         if paginated:
             page_cls = paginated["page"].split("[", 1)[0]
@@ -351,6 +352,18 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
             )
         )
     return methods
+
+
+def _public_return(returns: str, res: Resolver) -> str:
+    """``list[message_search_response.Item]`` -> ``MessageSearchResponse``, the public alias
+    the official SDK expands in its signature (the helper item has no public name)."""
+    match = re.fullmatch(r"list\[(?:(\w+)\.)?(\w+_response)\.\w+\]", returns)
+    if match is None:
+        return returns
+    package, module = match.groups()
+    name = "".join(part.title() for part in module.split("_"))
+    qualname = f"{package}.{name}" if package else name
+    return qualname if qualname in res.official_types else returns
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

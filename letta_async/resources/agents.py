@@ -1001,47 +1001,6 @@ class AgentsToolsResource(APIResource):
         return result
 
 
-class AgentsGroupsResource(APIResource):
-    """``client.agents.groups``."""
-
-    def list(
-        self,
-        agent_id: str,
-        *,
-        manager_type: str | Omit | None = omit,
-        before: str | Omit | None = omit,
-        after: str | Omit | None = omit,
-        limit: int | Omit | None = omit,
-        order: Literal["asc", "desc"] | Omit = omit,
-        order_by: str | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
-        """List Groups For Agent: ``GET /v1/agents/{agent_id}/groups``."""
-        return self._get_api_list(
-            _path("/v1/agents/{}/groups", agent_id),
-            page=AsyncArrayPage[object],
-            model=object,
-            options=_options(
-                query={
-                    "manager_type": manager_type,
-                    "before": before,
-                    "after": after,
-                    "limit": limit,
-                    "order": order,
-                    "order_by": order_by,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            rule="ordered",
-        )
-
-
 class AgentsBlocksResource(APIResource):
     """``client.agents.blocks``."""
 
@@ -1205,6 +1164,47 @@ class AgentsBlocksResource(APIResource):
             cast_to=BlockResponse,
         )
         return result
+
+
+class AgentsGroupsResource(APIResource):
+    """``client.agents.groups``."""
+
+    def list(
+        self,
+        agent_id: str,
+        *,
+        manager_type: str | Omit | None = omit,
+        before: str | Omit | None = omit,
+        after: str | Omit | None = omit,
+        limit: int | Omit | None = omit,
+        order: Literal["asc", "desc"] | Omit = omit,
+        order_by: str | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+        """List Groups For Agent: ``GET /v1/agents/{agent_id}/groups``."""
+        return self._get_api_list(
+            _path("/v1/agents/{}/groups", agent_id),
+            page=AsyncArrayPage[object],
+            model=object,
+            options=_options(
+                query={
+                    "manager_type": manager_type,
+                    "before": before,
+                    "after": after,
+                    "limit": limit,
+                    "order": order,
+                    "order_by": order_by,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            rule="ordered",
+        )
 
 
 class AgentsFoldersResource(APIResource):
@@ -1410,6 +1410,179 @@ class AgentsScheduleResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=_agents.ScheduleRetrieveResponse,
+        )
+        return result
+
+
+class AgentsArchivesResource(APIResource):
+    """``client.agents.archives``."""
+
+    async def attach(
+        self,
+        archive_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> object:
+        """Attach Archive To Agent: ``PATCH /v1/agents/{agent_id}/archives/attach/{archive_id}``."""
+        result: object = await self._patch(
+            _path("/v1/agents/{}/archives/attach/{}", agent_id, archive_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=object,
+        )
+        return result
+
+    async def detach(
+        self,
+        archive_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> object:
+        """Detach Archive From Agent: ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
+        result: object = await self._patch(
+            _path("/v1/agents/{}/archives/detach/{}", agent_id, archive_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=object,
+        )
+        return result
+
+
+class AgentsPassagesResource(APIResource):
+    """``client.agents.passages``."""
+
+    async def create(
+        self,
+        agent_id: str,
+        *,
+        text: str,
+        created_at: str | datetime | Omit | None = omit,
+        tags: SequenceNotStr[str] | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> builtins.list[Passage]:
+        """Create Passage: ``POST /v1/agents/{agent_id}/archival-memory``."""
+        result: list[Passage] = await self._post(
+            _path("/v1/agents/{}/archival-memory", agent_id),
+            body={"text": text, "created_at": created_at, "tags": tags},
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[Passage],
+        )
+        return result
+
+    async def delete(
+        self,
+        memory_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> object:
+        """Delete Passage: ``DELETE /v1/agents/{agent_id}/archival-memory/{memory_id}``."""
+        result: object = await self._delete(
+            _path("/v1/agents/{}/archival-memory/{}", agent_id, memory_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=object,
+        )
+        return result
+
+    async def list(
+        self,
+        agent_id: str,
+        *,
+        after: str | Omit | None = omit,
+        ascending: bool | Omit | None = omit,
+        before: str | Omit | None = omit,
+        limit: int | Omit | None = omit,
+        search: str | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> builtins.list[Passage]:
+        """List Passages: ``GET /v1/agents/{agent_id}/archival-memory``."""
+        result: list[Passage] = await self._get(
+            _path("/v1/agents/{}/archival-memory", agent_id),
+            options=_options(
+                query={
+                    "after": after,
+                    "ascending": ascending,
+                    "before": before,
+                    "limit": limit,
+                    "search": search,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[Passage],
+        )
+        return result
+
+    async def search(
+        self,
+        agent_id: str,
+        *,
+        query: str,
+        end_datetime: str | datetime | Omit | None = omit,
+        start_datetime: str | datetime | Omit | None = omit,
+        tag_match_mode: Literal["any", "all"] | Omit = omit,
+        tags: SequenceNotStr[str] | Omit | None = omit,
+        top_k: int | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.PassageSearchResponse:
+        """Search Archival Memory: ``GET /v1/agents/{agent_id}/archival-memory/search``."""
+        result: _agents.PassageSearchResponse = await self._get(
+            _path("/v1/agents/{}/archival-memory/search", agent_id),
+            options=_options(
+                query={
+                    "query": query,
+                    "end_datetime": end_datetime,
+                    "start_datetime": start_datetime,
+                    "tag_match_mode": tag_match_mode,
+                    "tags": tags,
+                    "top_k": top_k,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.PassageSearchResponse,
         )
         return result
 
@@ -1922,179 +2095,6 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
             resume=resume,
             errors_as_events=errors_as_events,
         )
-
-
-class AgentsArchivesResource(APIResource):
-    """``client.agents.archives``."""
-
-    async def attach(
-        self,
-        archive_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
-        """Attach Archive To Agent: ``PATCH /v1/agents/{agent_id}/archives/attach/{archive_id}``."""
-        result: object = await self._patch(
-            _path("/v1/agents/{}/archives/attach/{}", agent_id, archive_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=object,
-        )
-        return result
-
-    async def detach(
-        self,
-        archive_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
-        """Detach Archive From Agent: ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
-        result: object = await self._patch(
-            _path("/v1/agents/{}/archives/detach/{}", agent_id, archive_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=object,
-        )
-        return result
-
-
-class AgentsPassagesResource(APIResource):
-    """``client.agents.passages``."""
-
-    async def create(
-        self,
-        agent_id: str,
-        *,
-        text: str,
-        created_at: str | datetime | Omit | None = omit,
-        tags: SequenceNotStr[str] | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[Passage]:
-        """Create Passage: ``POST /v1/agents/{agent_id}/archival-memory``."""
-        result: list[Passage] = await self._post(
-            _path("/v1/agents/{}/archival-memory", agent_id),
-            body={"text": text, "created_at": created_at, "tags": tags},
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[Passage],
-        )
-        return result
-
-    async def delete(
-        self,
-        memory_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
-        """Delete Passage: ``DELETE /v1/agents/{agent_id}/archival-memory/{memory_id}``."""
-        result: object = await self._delete(
-            _path("/v1/agents/{}/archival-memory/{}", agent_id, memory_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=object,
-        )
-        return result
-
-    async def list(
-        self,
-        agent_id: str,
-        *,
-        after: str | Omit | None = omit,
-        ascending: bool | Omit | None = omit,
-        before: str | Omit | None = omit,
-        limit: int | Omit | None = omit,
-        search: str | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[Passage]:
-        """List Passages: ``GET /v1/agents/{agent_id}/archival-memory``."""
-        result: list[Passage] = await self._get(
-            _path("/v1/agents/{}/archival-memory", agent_id),
-            options=_options(
-                query={
-                    "after": after,
-                    "ascending": ascending,
-                    "before": before,
-                    "limit": limit,
-                    "search": search,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[Passage],
-        )
-        return result
-
-    async def search(
-        self,
-        agent_id: str,
-        *,
-        query: str,
-        end_datetime: str | datetime | Omit | None = omit,
-        start_datetime: str | datetime | Omit | None = omit,
-        tag_match_mode: Literal["any", "all"] | Omit = omit,
-        tags: SequenceNotStr[str] | Omit | None = omit,
-        top_k: int | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.PassageSearchResponse:
-        """Search Archival Memory: ``GET /v1/agents/{agent_id}/archival-memory/search``."""
-        result: _agents.PassageSearchResponse = await self._get(
-            _path("/v1/agents/{}/archival-memory/search", agent_id),
-            options=_options(
-                query={
-                    "query": query,
-                    "end_datetime": end_datetime,
-                    "start_datetime": start_datetime,
-                    "tag_match_mode": tag_match_mode,
-                    "tags": tags,
-                    "top_k": top_k,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.PassageSearchResponse,
-        )
-        return result
 
 
 class AgentsIdentitiesResource(APIResource):

@@ -155,45 +155,6 @@ class RunsResource(RunFollowing, APIResource):
         return result
 
 
-class RunsStepsResource(APIResource):
-    """``client.runs.steps``."""
-
-    def list(
-        self,
-        run_id: str,
-        *,
-        after: str | Omit | None = omit,
-        before: str | Omit | None = omit,
-        limit: int | Omit | None = omit,
-        order: Literal["asc", "desc"] | Omit = omit,
-        order_by: Literal["created_at"] | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[Step, AsyncArrayPage[Step]]:
-        """List Steps For Run: ``GET /v1/runs/{run_id}/steps``."""
-        return self._get_api_list(
-            _path("/v1/runs/{}/steps", run_id),
-            page=AsyncArrayPage[Step],
-            model=Step,
-            options=_options(
-                query={
-                    "after": after,
-                    "before": before,
-                    "limit": limit,
-                    "order": order,
-                    "order_by": order_by,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            rule="ordered",
-        )
-
-
 class RunsUsageResource(APIResource):
     """``client.runs.usage``."""
 
@@ -246,6 +207,45 @@ class RunsTraceResource(APIResource):
             cast_to=list[dict[str, object]],
         )
         return result
+
+
+class RunsStepsResource(APIResource):
+    """``client.runs.steps``."""
+
+    def list(
+        self,
+        run_id: str,
+        *,
+        after: str | Omit | None = omit,
+        before: str | Omit | None = omit,
+        limit: int | Omit | None = omit,
+        order: Literal["asc", "desc"] | Omit = omit,
+        order_by: Literal["created_at"] | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> AsyncPaginator[Step, AsyncArrayPage[Step]]:
+        """List Steps For Run: ``GET /v1/runs/{run_id}/steps``."""
+        return self._get_api_list(
+            _path("/v1/runs/{}/steps", run_id),
+            page=AsyncArrayPage[Step],
+            model=Step,
+            options=_options(
+                query={
+                    "after": after,
+                    "before": before,
+                    "limit": limit,
+                    "order": order,
+                    "order_by": order_by,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            rule="ordered",
+        )
 
 
 class RunsMetricsResource(APIResource):
