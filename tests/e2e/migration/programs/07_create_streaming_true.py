@@ -45,9 +45,7 @@ async def main() -> None:
         text = ""
         async with tokens:
             async for message in tokens:
-                if message.message_type == "assistant_message" and isinstance(
-                    message.content, str
-                ):
+                if message.message_type == "assistant_message" and isinstance(message.content, str):
                     text += message.content
         print("token reply:", text)
 

@@ -31,16 +31,20 @@ async def main() -> None:
             await client.agents.messages.create(agent.id, input=f"message {word}")
 
         ascending = [m async for m in client.agents.messages.list(agent.id, limit=2, order="asc")]
-        descending = [
-            m async for m in client.agents.messages.list(agent.id, limit=3, order="desc")
-        ]
+        descending = [m async for m in client.agents.messages.list(agent.id, limit=3, order="desc")]
         print("ascending:", [label(m) for m in ascending])
         print("descending:", [label(m) for m in descending])
-        print("desc walk equals asc walk reversed:", [m.id for m in descending] == [m.id for m in ascending][::-1])
+        print(
+            "desc walk equals asc walk reversed:",
+            [m.id for m in descending] == [m.id for m in ascending][::-1],
+        )
         print("no duplicates:", len({m.id for m in ascending}) == len(ascending))
 
         newest_first = [m async for m in client.agents.messages.list(agent.id)]
-        print("default walk equals desc walk:", [m.id for m in newest_first] == [m.id for m in descending])
+        print(
+            "default walk equals desc walk:",
+            [m.id for m in newest_first] == [m.id for m in descending],
+        )
 
         user_only = [
             label(m)

@@ -29,7 +29,9 @@ async def main() -> None:
                 page = await page.get_next_page()
                 sizes.append(len(page.items))
                 seen.extend(m.id for m in page.items)
-            print(f"{order}: page sizes {sizes}, {len(seen)} messages, unique {len(set(seen)) == len(seen)}")
+            print(
+                f"{order}: page sizes {sizes}, {len(seen)} messages, unique {len(set(seen)) == len(seen)}"
+            )
 
         everything = [m async for m in client.agents.messages.list(agent.id, order="asc")]
         middle = everything[3]
@@ -37,12 +39,18 @@ async def main() -> None:
         before = await client.agents.messages.list(agent.id, before=middle.id, order="asc")
         print("after the 4th:", [m.message_type for m in after.items])
         print("before the 4th:", [m.message_type for m in before.items])
-        print("after + middle + before covers all:", len(after.items) + 1 + len(before.items) == len(everything))
+        print(
+            "after + middle + before covers all:",
+            len(after.items) + 1 + len(before.items) == len(everything),
+        )
 
         first = await client.agents.messages.list(agent.id, limit=2, order="asc")
         info = first.next_page_info()
         print("next page info present:", info is not None)
-        print("next cursor is the last item:", info is not None and info.params == {"after": first.items[-1].id})
+        print(
+            "next cursor is the last item:",
+            info is not None and info.params == {"after": first.items[-1].id},
+        )
         empty = await client.agents.messages.list(agent.id, after=everything[-1].id, order="asc")
         print("page past the end is empty:", empty.items == [], "has next:", empty.has_next_page())
     finally:

@@ -37,7 +37,10 @@ async def main() -> None:
         print("tag, one page:", shorts(every))
 
         both = [
-            a async for a in client.agents.list(tags=[group, "even"], match_all_tags=True, order="asc")
+            a
+            async for a in client.agents.list(
+                tags=[group, "even"], match_all_tags=True, order="asc"
+            )
         ]
         print("all of two tags:", shorts(both))
         either = [a async for a in client.agents.list(tags=[group, "odd"], order="asc")]

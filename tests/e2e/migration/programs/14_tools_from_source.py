@@ -47,7 +47,9 @@ async def main() -> None:
         print("upsert kept the id:", same.id == tool.id)
         print("after upsert:", describe(same, suffix))
 
-        changed = await client.tools.update(tool.id, description="Echo words back.", return_char_limit=500)
+        changed = await client.tools.update(
+            tool.id, description="Echo words back.", return_char_limit=500
+        )
         print("after update:", describe(changed, suffix), "limit:", changed.return_char_limit)
 
         again = await client.tools.retrieve(tool.id)

@@ -11,7 +11,9 @@ EMBEDDING = "openai/text-embedding-3-small"
 
 
 def show(block: BlockResponse) -> str:
-    return f"label={block.label} value={block.value!r} limit={block.limit} read_only={block.read_only}"
+    return (
+        f"label={block.label} value={block.value!r} limit={block.limit} read_only={block.read_only}"
+    )
 
 
 async def main() -> None:

@@ -52,8 +52,12 @@ async def main() -> None:
         print("home event kinds:", kinds)
         print("home reply:", text)
 
-        work_history = [m.message_type async for m in client.conversations.messages.list(work.id, order="asc")]
-        home_history = [m.message_type async for m in client.conversations.messages.list(home.id, order="asc")]
+        work_history = [
+            m.message_type async for m in client.conversations.messages.list(work.id, order="asc")
+        ]
+        home_history = [
+            m.message_type async for m in client.conversations.messages.list(home.id, order="asc")
+        ]
         print("work history:", work_history)
         print("home history:", home_history)
         newest = await client.conversations.messages.list(work.id, limit=1)
@@ -65,7 +69,9 @@ async def main() -> None:
         print("retrieved:", describe(fetched, agent.id))
         renamed = await client.conversations.update(work.id, summary="office chat")
         print("renamed:", describe(renamed, agent.id))
-        agent_history = [m.message_type async for m in client.agents.messages.list(agent.id, order="asc")]
+        agent_history = [
+            m.message_type async for m in client.agents.messages.list(agent.id, order="asc")
+        ]
         print("agent-wide history:", agent_history)
         await client.conversations.delete(home.id)
         listed = await client.conversations.list(agent_id=agent.id)

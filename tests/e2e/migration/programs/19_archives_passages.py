@@ -29,7 +29,10 @@ async def main() -> None:
     agent = None
     try:
         print("created:", show(archive, suffix))
-        print("embedding model:", archive.embedding_config.embedding_model if archive.embedding_config else None)
+        print(
+            "embedding model:",
+            archive.embedding_config.embedding_model if archive.embedding_config else None,
+        )
         for fact in FACTS:
             passage = await client.archives.passages.create(
                 archive.id, text=fact, tags=["handbook"], metadata={"source": "hr"}

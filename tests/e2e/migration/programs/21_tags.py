@@ -41,7 +41,9 @@ async def main() -> None:
         print("first two:", plain(first_two))
         rest = await client.tags.list(query_text=suffix, order="asc", after=first_two[-1])
         print("after the second:", plain(rest))
-        round_agents = [a.name async for a in client.agents.list(tags=[f"round-{suffix}"], order="asc")]
+        round_agents = [
+            a.name async for a in client.agents.list(tags=[f"round-{suffix}"], order="asc")
+        ]
         print("agents tagged round:", [n.replace(f"-{suffix}", "") for n in round_agents])
     finally:
         for agent_id in agent_ids:

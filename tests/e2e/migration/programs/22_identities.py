@@ -17,7 +17,11 @@ async def main() -> None:
     identity = await client.post(
         "/v1/identities/",
         cast_to=dict[str, Any],
-        body={"identifier_key": f"customer-{suffix}", "name": "Jo Customer", "identity_type": "user"},
+        body={
+            "identifier_key": f"customer-{suffix}",
+            "name": "Jo Customer",
+            "identity_type": "user",
+        },
     )
     print("identity fields:", sorted(identity))
     print("identity:", identity["name"], identity["identity_type"])

@@ -35,7 +35,9 @@ async def main() -> None:
             body = err.body
             if isinstance(body, dict):
                 print("error body keys:", sorted(body))
-                print("error type:", body.get("error_type"), "message type:", body.get("message_type"))
+                print(
+                    "error type:", body.get("error_type"), "message type:", body.get("message_type")
+                )
         print("events before the error:", seen)
 
         token_seen: list[str] = []
