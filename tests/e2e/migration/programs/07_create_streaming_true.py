@@ -1,4 +1,4 @@
-"""The README way: ``messages.create(streaming=True)`` hands back a stream, used in ``async with``."""
+"""The README way: ``messages.create(streaming=True)`` returns a stream for ``async with``."""
 
 import asyncio
 import uuid

@@ -29,9 +29,8 @@ async def main() -> None:
                 page = await page.get_next_page()
                 sizes.append(len(page.items))
                 seen.extend(m.id for m in page.items)
-            print(
-                f"{order}: page sizes {sizes}, {len(seen)} messages, unique {len(set(seen)) == len(seen)}"
-            )
+            unique = len(set(seen)) == len(seen)
+            print(f"{order}: page sizes {sizes}, {len(seen)} messages, unique {unique}")
 
         everything = [m async for m in client.agents.messages.list(agent.id, order="asc")]
         middle = everything[3]

@@ -1,4 +1,4 @@
-"""An agent's core memory: list, retrieve and edit blocks by label, attach and detach shared ones."""
+"""An agent's core memory: list, read and edit blocks by label; attach and detach shared ones."""
 
 import asyncio
 import uuid
