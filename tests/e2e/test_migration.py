@@ -7,8 +7,8 @@ once as written and once with only its imports switched to ``letta_async``
 The programs print only what is stable across runs and across the two libraries, so any
 difference is a compatibility gap. ``test_mypy_strict`` type-checks both versions.
 
-The official SDK is needed to run the originals; without it the whole module is skipped (the
-``e2e`` nox session installs ``letta-client==1.12.1``).
+The official SDK is needed to run and type-check the originals; without it those tests are
+skipped (the ``e2e`` nox session installs ``letta-client==1.12.1``).
 """
 
 from __future__ import annotations
@@ -33,15 +33,51 @@ PROGRAMS = sorted(PROGRAMS_DIR.glob("[0-9][0-9]_*.py"))
 RUN_TIMEOUT = 180.0
 MYPY_TIMEOUT = 600.0
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        importlib.util.find_spec("letta_client") is None,
-        reason="migration corpus skipped: the official SDK (letta-client==1.12.1) is not "
-        "installed in this interpreter, so the original programs cannot run; `nox -s e2e` "
-        "installs it",
-    ),
-]
+pytestmark = pytest.mark.e2e
+
+#: Running or type-checking the originals needs the official SDK in this interpreter.
+needs_official_sdk = pytest.mark.skipif(
+    importlib.util.find_spec("letta_client") is None,
+    reason="migration corpus skipped: the official SDK (letta-client==1.12.1) is not "
+    "installed in this interpreter, so the original programs cannot run; `nox -s e2e` "
+    "installs it",
+)
+
+SWITCH_SAMPLE = """\
+\"\"\"Mentions letta_client in a docstring.\"\"\"
+import asyncio, letta_client
+import letta_client as lc
+import letta_client.types
+from letta_client import (
+    AsyncLetta,  # from letta_client
+    NotFoundError,
+)
+from letta_client.types.agents import AssistantMessage
+import os.path, letta_client.types.agents as ag
+
+
+def f() -> str:
+    from letta_client import APIError
+    return "from letta_client import X"
+"""
+
+SWITCH_EXPECTED = """\
+\"\"\"Mentions letta_client in a docstring.\"\"\"
+import asyncio, letta_async as letta_client
+import letta_async as lc
+import letta_async.types; import letta_async as letta_client
+from letta_async import (
+    AsyncLetta,  # from letta_client
+    NotFoundError,
+)
+from letta_async.types.agents import AssistantMessage
+import os.path, letta_async.types.agents as ag
+
+
+def f() -> str:
+    from letta_async import APIError
+    return "from letta_client import X"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +122,10 @@ def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def test_switch_rewrites_every_import_form() -> None:
+    assert switch_source(SWITCH_SAMPLE) == SWITCH_EXPECTED
+
+
 def test_corpus_is_complete() -> None:
     assert len(PROGRAMS) >= 28, [p.name for p in PROGRAMS]
     numbers = [p.name[:2] for p in PROGRAMS]
@@ -108,6 +148,7 @@ def test_switch_changes_imports_only(program: Path) -> None:
     ), imports
 
 
+@needs_official_sdk
 @pytest.mark.timeout(2 * RUN_TIMEOUT + 60)
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
 def test_program_output_matches(
@@ -138,6 +179,7 @@ def test_program_output_matches(
     assert switched.stdout == original.stdout, f"output differs:\n{diff}"
 
 
+@needs_official_sdk
 @pytest.mark.timeout(MYPY_TIMEOUT + 60)
 @pytest.mark.parametrize("version", ["original", "switched"])
 def test_mypy_strict(version: str, switched_dir: Path, tmp_path: Path) -> None:

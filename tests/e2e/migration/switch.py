@@ -104,10 +104,10 @@ def switch_source(source: str) -> str:
                 replacement.encode("utf-8"),
             )
         )
-    for start, start_col, end, end_col, replacement in sorted(edits, reverse=True):
+    for start, start_col, end, end_col, new_text in sorted(edits, reverse=True):
         first = lines[start - 1]
         last = lines[end - 1]
-        lines[start - 1 : end] = [first[:start_col] + replacement + last[end_col:]]
+        lines[start - 1 : end] = [first[:start_col] + new_text + last[end_col:]]
     switched = b"".join(lines).decode("utf-8")
     ast.parse(switched)  # the result must still be Python
     return switched
