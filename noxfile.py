@@ -40,7 +40,8 @@ def e2e(session: nox.Session) -> None:
     only a cold machine pays for its install; ``prepare`` does that install visibly before
     pytest starts, instead of silently inside test collection.
     """
-    session.install("-e", ".[dev]")
+    # The official SDK runs the original programs of the migration corpus (test_migration.py).
+    session.install("-e", ".[dev]", "letta-client==1.12.1")
     session.run("python", "tests/e2e/stack.py", "prepare")
     session.run(
         "pytest", "tests/e2e", "-v", "--durations=5", *session.posargs, env={"LETTA_E2E": "1"}

@@ -1,0 +1,210 @@
+"""The migration corpus: programs written for the official SDK must run unchanged on letta_async.
+
+Every program in ``migration/programs`` is a complete script for ``letta_client`` (the official
+SDK, 1.12.1). Each test here runs one program twice against the real server of the e2e stack,
+once as written and once with only its imports switched to ``letta_async``
+(``migration/switch.py``), and requires both runs to exit 0 with identical standard output.
+The programs print only what is stable across runs and across the two libraries, so any
+difference is a compatibility gap. ``test_mypy_strict`` type-checks both versions.
+
+The official SDK is needed to run and type-check the originals; without it those tests are
+skipped (the ``e2e`` nox session installs ``letta-client==1.12.1``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .migration.switch import switch_source
+from .stack import Stack
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PROGRAMS_DIR = HERE / "migration" / "programs"
+PROGRAMS = sorted(PROGRAMS_DIR.glob("[0-9][0-9]_*.py"))
+#: One program normally takes 2-10 s; this only stops a hung run from stalling the suite.
+RUN_TIMEOUT = 180.0
+MYPY_TIMEOUT = 600.0
+
+pytestmark = pytest.mark.e2e
+
+#: Running or type-checking the originals needs the official SDK in this interpreter.
+needs_official_sdk = pytest.mark.skipif(
+    importlib.util.find_spec("letta_client") is None,
+    reason="migration corpus skipped: the official SDK (letta-client==1.12.1) is not "
+    "installed in this interpreter, so the original programs cannot run; `nox -s e2e` "
+    "installs it",
+)
+
+SWITCH_SAMPLE = """\
+\"\"\"Mentions letta_client in a docstring.\"\"\"
+import asyncio, letta_client
+import letta_client as lc
+import letta_client.types
+from letta_client import (
+    AsyncLetta,  # from letta_client
+    NotFoundError,
+)
+from letta_client.types.agents import AssistantMessage
+import os.path, letta_client.types.agents as ag
+
+
+def f() -> str:
+    from letta_client import APIError
+    return "from letta_client import X"
+"""
+
+SWITCH_EXPECTED = """\
+\"\"\"Mentions letta_client in a docstring.\"\"\"
+import asyncio, letta_async as letta_client
+import letta_async as lc
+import letta_async.types; import letta_async as letta_client
+from letta_async import (
+    AsyncLetta,  # from letta_client
+    NotFoundError,
+)
+from letta_async.types.agents import AssistantMessage
+import os.path, letta_async.types.agents as ag
+
+
+def f() -> str:
+    from letta_async import APIError
+    return "from letta_client import X"
+"""
+
+
+@pytest.fixture(scope="module")
+def switched_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Switched copies of every program, under the same file names."""
+    target = tmp_path_factory.mktemp("switched")
+    for program in PROGRAMS:
+        (target / program.name).write_text(
+            switch_source(program.read_text(encoding="utf-8")), encoding="utf-8"
+        )
+    return target
+
+
+def _env(base_url: str | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    # Settings that would change what either client does must come from the test alone.
+    for name in ("LETTA_API_KEY", "LETTA_CUSTOM_HEADERS", "LETTA_LOG", "LETTA_BASE_URL"):
+        env.pop(name, None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if base_url is not None:
+        env["LETTA_BASE_URL"] = base_url
+    return env
+
+
+def _run(script: Path, base_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            [sys.executable, str(script)],
+            cwd=cwd,
+            env=_env(base_url),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{script.name} did not finish within {RUN_TIMEOUT:.0f} s (cwd {cwd}): {exc}")
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def test_switch_rewrites_every_import_form() -> None:
+    assert switch_source(SWITCH_SAMPLE) == SWITCH_EXPECTED
+
+
+def test_corpus_is_complete() -> None:
+    assert len(PROGRAMS) >= 28, [p.name for p in PROGRAMS]
+    numbers = [p.name[:2] for p in PROGRAMS]
+    assert len(set(numbers)) == len(numbers), "two programs share a number"
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_switch_changes_imports_only(program: Path) -> None:
+    """The switched copy differs only in its import lines and no longer imports letta_client."""
+    original = program.read_text(encoding="utf-8")
+    switched = switch_source(original)
+    assert "letta_client" in original
+    for before, after in zip(original.splitlines(), switched.splitlines(), strict=True):
+        if before != after:
+            assert before.lstrip().startswith(("import letta_client", "from letta_client")), before
+            assert "letta_async" in after, after
+    imports = [line.strip() for line in switched.splitlines() if "import " in line]
+    assert not any(
+        line.startswith(("from letta_client", "import letta_client")) for line in imports
+    ), imports
+
+
+@needs_official_sdk
+@pytest.mark.timeout(2 * RUN_TIMEOUT + 60)
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_program_output_matches(
+    program: Path, stack: Stack, switched_dir: Path, tmp_path: Path
+) -> None:
+    original = _run(program, stack.base_url, tmp_path)
+    assert original.returncode == 0, (
+        f"{program.name} failed with the official SDK (exit {original.returncode}); the corpus "
+        f"or the stack is broken, not letta_async.\nstdout:\n{_tail(original.stdout)}\n"
+        f"stderr:\n{_tail(original.stderr)}"
+    )
+    assert original.stdout.strip(), f"{program.name} printed nothing"
+
+    switched = _run(switched_dir / program.name, stack.base_url, tmp_path)
+    diff = "\n".join(
+        difflib.unified_diff(
+            original.stdout.splitlines(),
+            switched.stdout.splitlines(),
+            fromfile=f"{program.name} (letta_client)",
+            tofile=f"{program.name} (letta_async)",
+            lineterm="",
+        )
+    )
+    assert switched.returncode == 0, (
+        f"{program.name} failed after switching to letta_async (exit {switched.returncode})\n"
+        f"stdout diff:\n{diff}\nstderr:\n{_tail(switched.stderr)}"
+    )
+    assert switched.stdout == original.stdout, f"output differs:\n{diff}"
+
+
+@needs_official_sdk
+@pytest.mark.timeout(MYPY_TIMEOUT + 60)
+@pytest.mark.parametrize("version", ["original", "switched"])
+def test_mypy_strict(version: str, switched_dir: Path, tmp_path: Path) -> None:
+    """``mypy --strict`` (with the project's mypy settings) is clean on both versions."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed in this interpreter")
+    target = PROGRAMS_DIR if version == "original" else switched_dir
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--config-file",
+            str(REPO / "pyproject.toml"),
+            "--cache-dir",
+            str(tmp_path / "mypy-cache"),
+            str(target),
+        ],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=MYPY_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"mypy --strict on the {version} programs:\n{result.stdout}"
+    assert "Success: no issues found" in result.stdout, result.stdout
