@@ -103,7 +103,7 @@ class APIError(LettaError):
     """
 
     message: str
-    request: HTTPRequest | None
+    request: HTTPRequest
     body: object | None
 
     def __init__(
@@ -117,12 +117,14 @@ class APIError(LettaError):
     ) -> None:
         super().__init__(message)
         self.message = message
-        if request is None and method is not None and url is not None:
-            request = HTTPRequest(method, url)
+        if request is None:
+            # Always a request, as in the official SDK (``e.request.method``); an error
+            # raised before any request was made carries an empty one.
+            request = HTTPRequest(method or "", url or "")
         self.request = request
         self.body = body
-        self.method = method if method is not None else (request.method if request else None)
-        self.url = url if url is not None else (request.url if request else None)
+        self.method = method if method is not None else (request.method or None)
+        self.url = url if url is not None else (request.url or None)
 
 
 class APIConnectionError(APIError):

@@ -60,7 +60,7 @@ def make_request_options(
     extra_headers: Mapping[str, str | Omit] | None = None,
     extra_query: Mapping[str, object] | None = None,
     extra_body: object | None = None,
-    timeout: float | Timeout | None | NotGiven = not_given,
+    timeout: float | Timeout | NotGiven | None = not_given,
 ) -> RequestOptions:
     """The per-call part of a request, as every resource method passes it on."""
     options: RequestOptions = {}
@@ -96,6 +96,16 @@ def _is_message_union(model: Any) -> bool:
                 unions.add(value)
         _MESSAGE_UNIONS = frozenset(unions)
     return model in _MESSAGE_UNIONS
+
+
+def _wants_response(cast_to: Any) -> bool:
+    """``HTTPResponse``, or an httpx ``Response`` class (as official programs pass)."""
+    if cast_to is HTTPResponse:
+        return True
+    return (
+        getattr(cast_to, "__name__", None) == "Response"
+        and str(getattr(cast_to, "__module__", "")).split(".")[0] == "httpx"
+    )
 
 
 class _FilesPageBody(msgspec.Struct, kw_only=True):
@@ -211,9 +221,13 @@ class Funnel:
 
         mode = response_mode.get()
         if mode == "parsed":
+            if _wants_response(cast_to):
+                # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
+                _, snapshot = await self._transport.request_raw(request)
+                return snapshot
             return parse(await self._transport.request_bytes(request))
         if mode == "raw":
-            raw, snapshot = await self._transport.request_raw(request)
+            _, snapshot = await self._transport.request_raw(request)
             return AsyncAPIResponse(http_response=snapshot, parser=parse)
         live, snapshot = await self._transport.open_raw(request)
         return AsyncAPIResponse(http_response=snapshot, parser=parse, live=live)

@@ -17,11 +17,18 @@ import datetime as _dt
 import decimal
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
-__all__ = ["BaseModel", "to_plain"]
+__all__ = ["ABSENT", "BaseModel", "to_plain"]
+
+ABSENT: Any = None
+"""Default of a field the official SDK types as always present but the server may leave out.
+
+Type checkers see the field as the official SDK declares it (``id: str``, not
+``str | None``), so code written for the official SDK type-checks the same; a reply that
+lacks the field still decodes, and the attribute then holds None."""
 
 _M = TypeVar("_M", bound="BaseModel")
 
@@ -124,8 +131,22 @@ def _filter(
     return data
 
 
+class _FieldsOfClass:
+    """``Model.model_fields``: the fields by name, read from the class (or an instance)."""
+
+    def __get__(self, instance: object, owner: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
+        return {field.name: field for field in _fields(owner)}
+
+
 class BaseModel(msgspec.Struct, kw_only=True):
     """A msgspec struct that also answers to the pydantic-style calls programs use."""
+
+    model_fields: ClassVar[_FieldsOfClass] = _FieldsOfClass()
+
+    @property
+    def model_fields_set(self) -> set[str]:
+        """The fields that hold a value; every decoded field counts as set (see the module)."""
+        return {f.name for f in _fields(type(self)) if getattr(self, f.name) is not msgspec.UNSET}
 
     # --- turning a model into data ---------------------------------------------------------
 

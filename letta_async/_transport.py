@@ -35,8 +35,8 @@ from ._errors import (
     status_error_class,
     status_error_message,
 )
-from ._http import HTTPRequest, HTTPResponse
 from ._hooks import Hooks
+from ._http import HTTPRequest, HTTPResponse
 from ._version import __version__
 
 __all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
@@ -45,7 +45,13 @@ logger = logging.getLogger("letta_async")
 
 T = TypeVar("T")
 
-USER_AGENT = f"letta-async/{__version__}"
+CLIENT_HEADER = f"letta-async/{__version__}"
+"""Sent as ``X-Letta-Client`` on every request, so a server's logs can tell this client.
+
+No User-Agent is sent by default: Letta 0.16 shapes several answers (streams at all, what
+an agent read includes, what an attach returns) by whether the caller counts as a v1 SDK,
+and a request without a User-Agent counts as one, which gives exactly the answers the
+official SDK gets. ``default_headers={"User-Agent": ...}`` still sets one."""
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_ERROR_BODY = 1024 * 1024
@@ -254,15 +260,14 @@ class Transport:
 
     def _request_headers(self, request: PreparedRequest) -> dict[str, str]:
         headers = dict(self._headers)
+        headers.setdefault("X-Letta-Client", CLIENT_HEADER)
         if request.stream:
             headers["Accept"] = "text/event-stream"
         else:
             headers.setdefault("Accept", "application/json")
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        if not request.omit_user_agent:
-            headers.setdefault("User-Agent", USER_AGENT)
-        else:
+        if request.omit_user_agent:
             headers.pop("User-Agent", None)
         if request.drop_headers:
             for name in [n for n in headers if n.lower() in request.drop_headers]:
@@ -294,7 +299,8 @@ class Transport:
         body = request.body
         headers = self._request_headers(request)
         params = _clean_params(
-            {**self.default_params, **request.params} if self.default_params and request.params
+            {**self.default_params, **request.params}
+            if self.default_params and request.params
             else request.params or self.default_params
         )
         timeout = self._client_timeout(request)

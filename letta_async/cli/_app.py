@@ -278,9 +278,7 @@ async def _cmd_stream(session: _Session) -> int:
 async def _cmd_runs_tail(session: _Session) -> int:
     args = session.args
     async with session.client() as client:
-        stream = client.runs.stream(
-            args.run_id, starting_after=args.after, errors_as_events=True
-        )
+        stream = client.runs.stream(args.run_id, starting_after=args.after, errors_as_events=True)
         return await _consume(session, stream)
 
 

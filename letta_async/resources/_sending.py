@@ -26,15 +26,15 @@ import aiohttp
 import anyio
 import msgspec
 
-from .._decode import shared_decoder
+from .._config import Timeout
 from .._errors import APIError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
 from .._resource import APIResource
 from .._stream import MessageStream, ResumeSettings
-from .._transport import PreparedRequest, encode_json
-from .._config import Timeout
+from .._transport import PreparedRequest
 from .._types import NotGiven, Omit, RequestOptions, not_given, omit
 from .._urls import path
+from ..types import LettaResponse
 from ._upload import read_file
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ _FINISHED = frozenset({"completed", "failed", "cancelled"})
 _no_redis_logged = False
 
 
-def with_otids(messages: Any) -> tuple[list[Any] | None | Omit, list[str]]:
+def with_otids(messages: Any) -> tuple[list[Any] | Omit | None, list[str]]:
     """Give each message an ``otid`` unless it has one, and return the ids in use."""
     if messages is None or isinstance(messages, Omit):
         return messages, []
@@ -212,10 +212,9 @@ class _Sending(APIResource):
         sent, _ = self._prepare_body(body)
         if self._streams_by_default:
             sent["streaming"] = False
-        raw = await self._transport.request_bytes(
-            self._funnel.prepare("POST", route, body=sent, options=options)
+        return await self._funnel.request(
+            "POST", route, cast_to=LettaResponse, body=sent, options=options
         )
-        return shared_decoder().decode_response(raw)
 
     _streams_by_default = False
 
@@ -229,7 +228,9 @@ class _Sending(APIResource):
         cast_to: Any,
     ) -> Any:
         sent, _ = self._prepare_body(body)
-        return await self._funnel.request("POST", route, cast_to=cast_to, body=sent, options=options)
+        return await self._funnel.request(
+            "POST", route, cast_to=cast_to, body=sent, options=options
+        )
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         raise NotImplementedError
@@ -312,7 +313,6 @@ class ConversationMessageSending(_Sending):
         resume: ResumeSettings | None = None,
     ) -> MessageStream:
         return _follow(self, route, body=body, options=options, resume=resume)
-
 
 
 class StreamFollowing(APIResource):
@@ -474,11 +474,11 @@ class BatchSending(APIResource):
         self,
         *,
         requests: Sequence[Mapping[str, Any] | msgspec.Struct],
-        callback_url: str | None | Omit = omit,
+        callback_url: str | Omit | None = omit,
         extra_headers: Mapping[str, str | Omit] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
-        timeout: float | Timeout | None | NotGiven = not_given,
+        timeout: float | Timeout | NotGiven | None = not_given,
     ) -> Any:
         """Submit one request per agent; ``callback_url`` is POSTed the job when it finishes.
 

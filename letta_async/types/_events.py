@@ -28,7 +28,7 @@ class LettaPing(Envelope, tag="ping", kw_only=True, gc=False):
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["ping"] = "ping"
+        message_type: Literal["ping"] | None = "ping"
     else:
         message_type: ClassVar[str] = "ping"
 
@@ -79,7 +79,7 @@ class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["stop_reason"] = "stop_reason"
+        message_type: Literal["stop_reason"] | None = "stop_reason"
     else:
         message_type: ClassVar[str] = "stop_reason"
 
