@@ -155,6 +155,32 @@ class RunsResource(RunFollowing, APIResource):
         return result
 
 
+class RunsUsageResource(APIResource):
+    """``client.runs.usage``."""
+
+    async def retrieve(
+        self,
+        run_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _runs.UsageRetrieveResponse:
+        """Retrieve Usage For Run: ``GET /v1/runs/{run_id}/usage``."""
+        result: _runs.UsageRetrieveResponse = await self._get(
+            _path("/v1/runs/{}/usage", run_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_runs.UsageRetrieveResponse,
+        )
+        return result
+
+
 class RunsTraceResource(APIResource):
     """``client.runs.trace``."""
 
@@ -220,32 +246,6 @@ class RunsStepsResource(APIResource):
             ),
             rule="ordered",
         )
-
-
-class RunsUsageResource(APIResource):
-    """``client.runs.usage``."""
-
-    async def retrieve(
-        self,
-        run_id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _runs.UsageRetrieveResponse:
-        """Retrieve Usage For Run: ``GET /v1/runs/{run_id}/usage``."""
-        result: _runs.UsageRetrieveResponse = await self._get(
-            _path("/v1/runs/{}/usage", run_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_runs.UsageRetrieveResponse,
-        )
-        return result
 
 
 class RunsMetricsResource(APIResource):
