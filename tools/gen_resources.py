@@ -650,9 +650,8 @@ def render_module(
     imports = Imports()
     classes: list[str] = []
     known = set(tree) | set(children) | {c for cs in children.values() for c in cs}
-    owners = sorted(
-        (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top), key=len
-    )
+    mine = (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top)
+    owners = sorted(mine, key=lambda owner: (len(owner), owner))
     for owner in reversed(owners):
         spec = resource_map.MIXINS.get(owner)
         mixin = spec.split(":")[1] if spec else None

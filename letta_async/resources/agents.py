@@ -754,6 +754,117 @@ class AgentsResource(Uploading, APIResource):
         return result
 
 
+class AgentsFilesResource(APIResource):
+    """``client.agents.files``."""
+
+    async def close(
+        self,
+        file_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> object:
+        """Close File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/close``."""
+        result: object = await self._patch(
+            _path("/v1/agents/{}/files/{}/close", agent_id, file_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=object,
+        )
+        return result
+
+    async def close_all(
+        self,
+        agent_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> builtins.list[str]:
+        """Close All Files For Agent: ``PATCH /v1/agents/{agent_id}/files/close-all``."""
+        result: list[str] = await self._patch(
+            _path("/v1/agents/{}/files/close-all", agent_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[str],
+        )
+        return result
+
+    def list(
+        self,
+        agent_id: str,
+        *,
+        after: str | Omit | None = omit,
+        before: str | Omit | None = omit,
+        cursor: str | Omit | None = omit,
+        is_open: bool | Omit | None = omit,
+        limit: int | Omit | None = omit,
+        order: Literal["asc", "desc"] | Omit = omit,
+        order_by: Literal["created_at"] | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> AsyncPaginator[_agents.FileListResponse, AsyncNextFilesPage[_agents.FileListResponse]]:
+        """List Files For Agent: ``GET /v1/agents/{agent_id}/files``."""
+        return self._get_api_list(
+            _path("/v1/agents/{}/files", agent_id),
+            page=AsyncNextFilesPage[_agents.FileListResponse],
+            model=_agents.FileListResponse,
+            options=_options(
+                query={
+                    "after": after,
+                    "before": before,
+                    "cursor": cursor,
+                    "is_open": is_open,
+                    "limit": limit,
+                    "order": order,
+                    "order_by": order_by,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            rule="ordered",
+        )
+
+    async def open(
+        self,
+        file_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> builtins.list[str]:
+        """Open File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/open``."""
+        result: list[str] = await self._patch(
+            _path("/v1/agents/{}/files/{}/open", agent_id, file_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[str],
+        )
+        return result
+
+
 class AgentsToolsResource(APIResource):
     """``client.agents.tools``."""
 
@@ -887,117 +998,6 @@ class AgentsToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=AgentState | None,
-        )
-        return result
-
-
-class AgentsFilesResource(APIResource):
-    """``client.agents.files``."""
-
-    async def close(
-        self,
-        file_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
-        """Close File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/close``."""
-        result: object = await self._patch(
-            _path("/v1/agents/{}/files/{}/close", agent_id, file_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=object,
-        )
-        return result
-
-    async def close_all(
-        self,
-        agent_id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[str]:
-        """Close All Files For Agent: ``PATCH /v1/agents/{agent_id}/files/close-all``."""
-        result: list[str] = await self._patch(
-            _path("/v1/agents/{}/files/close-all", agent_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[str],
-        )
-        return result
-
-    def list(
-        self,
-        agent_id: str,
-        *,
-        after: str | Omit | None = omit,
-        before: str | Omit | None = omit,
-        cursor: str | Omit | None = omit,
-        is_open: bool | Omit | None = omit,
-        limit: int | Omit | None = omit,
-        order: Literal["asc", "desc"] | Omit = omit,
-        order_by: Literal["created_at"] | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[_agents.FileListResponse, AsyncNextFilesPage[_agents.FileListResponse]]:
-        """List Files For Agent: ``GET /v1/agents/{agent_id}/files``."""
-        return self._get_api_list(
-            _path("/v1/agents/{}/files", agent_id),
-            page=AsyncNextFilesPage[_agents.FileListResponse],
-            model=_agents.FileListResponse,
-            options=_options(
-                query={
-                    "after": after,
-                    "before": before,
-                    "cursor": cursor,
-                    "is_open": is_open,
-                    "limit": limit,
-                    "order": order,
-                    "order_by": order_by,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            rule="ordered",
-        )
-
-    async def open(
-        self,
-        file_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[str]:
-        """Open File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/open``."""
-        result: list[str] = await self._patch(
-            _path("/v1/agents/{}/files/{}/open", agent_id, file_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[str],
         )
         return result
 
@@ -1853,128 +1853,6 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         )
 
 
-class AgentsScheduleResource(APIResource):
-    """``client.agents.schedule``."""
-
-    async def create(
-        self,
-        agent_id: str,
-        *,
-        messages: Iterable[Mapping[str, object]],
-        schedule: Mapping[str, object] | Mapping[str, object],
-        callback_url: str | Omit = omit,
-        include_return_message_types: builtins.list[
-            Literal[
-                "system_message",
-                "user_message",
-                "assistant_message",
-                "reasoning_message",
-                "hidden_reasoning_message",
-                "tool_call_message",
-                "tool_return_message",
-                "approval_request_message",
-                "approval_response_message",
-            ]
-        ]
-        | Omit = omit,
-        max_steps: float | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleCreateResponse:
-        """``POST /v1/agents/{agent_id}/schedule``."""
-        result: _agents.ScheduleCreateResponse = await self._post(
-            _path("/v1/agents/{}/schedule", agent_id),
-            body={
-                "messages": messages,
-                "schedule": schedule,
-                "callback_url": callback_url,
-                "include_return_message_types": include_return_message_types,
-                "max_steps": max_steps,
-            },
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleCreateResponse,
-        )
-        return result
-
-    async def delete(
-        self,
-        scheduled_message_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleDeleteResponse:
-        """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
-        result: _agents.ScheduleDeleteResponse = await self._delete(
-            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleDeleteResponse,
-        )
-        return result
-
-    async def list(
-        self,
-        agent_id: str,
-        *,
-        after: str | Omit = omit,
-        limit: str | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleListResponse:
-        """``GET /v1/agents/{agent_id}/schedule``."""
-        result: _agents.ScheduleListResponse = await self._get(
-            _path("/v1/agents/{}/schedule", agent_id),
-            options=_options(
-                query={"after": after, "limit": limit},
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleListResponse,
-        )
-        return result
-
-    async def retrieve(
-        self,
-        scheduled_message_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleRetrieveResponse:
-        """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
-        result: _agents.ScheduleRetrieveResponse = await self._get(
-            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleRetrieveResponse,
-        )
-        return result
-
-
 class AgentsPassagesResource(APIResource):
     """``client.agents.passages``."""
 
@@ -2094,6 +1972,128 @@ class AgentsPassagesResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=_agents.PassageSearchResponse,
+        )
+        return result
+
+
+class AgentsScheduleResource(APIResource):
+    """``client.agents.schedule``."""
+
+    async def create(
+        self,
+        agent_id: str,
+        *,
+        messages: Iterable[Mapping[str, object]],
+        schedule: Mapping[str, object] | Mapping[str, object],
+        callback_url: str | Omit = omit,
+        include_return_message_types: builtins.list[
+            Literal[
+                "system_message",
+                "user_message",
+                "assistant_message",
+                "reasoning_message",
+                "hidden_reasoning_message",
+                "tool_call_message",
+                "tool_return_message",
+                "approval_request_message",
+                "approval_response_message",
+            ]
+        ]
+        | Omit = omit,
+        max_steps: float | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleCreateResponse:
+        """``POST /v1/agents/{agent_id}/schedule``."""
+        result: _agents.ScheduleCreateResponse = await self._post(
+            _path("/v1/agents/{}/schedule", agent_id),
+            body={
+                "messages": messages,
+                "schedule": schedule,
+                "callback_url": callback_url,
+                "include_return_message_types": include_return_message_types,
+                "max_steps": max_steps,
+            },
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleCreateResponse,
+        )
+        return result
+
+    async def delete(
+        self,
+        scheduled_message_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleDeleteResponse:
+        """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
+        result: _agents.ScheduleDeleteResponse = await self._delete(
+            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleDeleteResponse,
+        )
+        return result
+
+    async def list(
+        self,
+        agent_id: str,
+        *,
+        after: str | Omit = omit,
+        limit: str | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleListResponse:
+        """``GET /v1/agents/{agent_id}/schedule``."""
+        result: _agents.ScheduleListResponse = await self._get(
+            _path("/v1/agents/{}/schedule", agent_id),
+            options=_options(
+                query={"after": after, "limit": limit},
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleListResponse,
+        )
+        return result
+
+    async def retrieve(
+        self,
+        scheduled_message_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleRetrieveResponse:
+        """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
+        result: _agents.ScheduleRetrieveResponse = await self._get(
+            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleRetrieveResponse,
         )
         return result
 

@@ -263,45 +263,6 @@ class IdentitiesResource(APIResource):
         return result
 
 
-class IdentitiesBlocksResource(APIResource):
-    """``client.identities.blocks``."""
-
-    def list(
-        self,
-        identity_id: str,
-        *,
-        before: str | Omit | None = omit,
-        after: str | Omit | None = omit,
-        limit: int | Omit | None = omit,
-        order: Literal["asc", "desc"] | Omit = omit,
-        order_by: str | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
-        """List Blocks For Identity: ``GET /v1/identities/{identity_id}/blocks``."""
-        return self._get_api_list(
-            _path("/v1/identities/{}/blocks", identity_id),
-            page=AsyncArrayPage[BlockResponse],
-            model=BlockResponse,
-            options=_options(
-                query={
-                    "before": before,
-                    "after": after,
-                    "limit": limit,
-                    "order": order,
-                    "order_by": order_by,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            rule="ordered",
-        )
-
-
 class IdentitiesAgentsResource(APIResource):
     """``client.identities.agents``."""
 
@@ -345,6 +306,45 @@ class IdentitiesAgentsResource(APIResource):
                     "order": order,
                     "order_by": order_by,
                     "include": include,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            rule="ordered",
+        )
+
+
+class IdentitiesBlocksResource(APIResource):
+    """``client.identities.blocks``."""
+
+    def list(
+        self,
+        identity_id: str,
+        *,
+        before: str | Omit | None = omit,
+        after: str | Omit | None = omit,
+        limit: int | Omit | None = omit,
+        order: Literal["asc", "desc"] | Omit = omit,
+        order_by: str | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
+        """List Blocks For Identity: ``GET /v1/identities/{identity_id}/blocks``."""
+        return self._get_api_list(
+            _path("/v1/identities/{}/blocks", identity_id),
+            page=AsyncArrayPage[BlockResponse],
+            model=BlockResponse,
+            options=_options(
+                query={
+                    "before": before,
+                    "after": after,
+                    "limit": limit,
+                    "order": order,
+                    "order_by": order_by,
                 },
                 extra_headers=extra_headers,
                 extra_query=extra_query,
