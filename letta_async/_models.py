@@ -46,6 +46,40 @@ def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
     return fields
 
 
+_ORDERED: dict[type[Any], tuple[tuple[str, msgspec.structs.FieldInfo | None], ...]] = {}
+
+
+def _dump_order(
+    cls: type[msgspec.Struct],
+) -> tuple[tuple[str, msgspec.structs.FieldInfo | None], ...]:
+    """The fields (and the tag, as ``None``) in the official SDK's declaration order.
+
+    The order is kept in the generated ``letta_async.types._order``; a class it does not
+    name keeps its own order, the tag first.
+    """
+    cached = _ORDERED.get(cls)
+    if cached is not None:
+        return cached
+    from .types._order import ORDER
+
+    fields = {f.name: f for f in _fields(cls)}
+    tag = cls.__struct_config__.tag_field
+    official = ORDER.get(f"{cls.__module__}.{cls.__qualname__}", ())
+    ordered: list[tuple[str, msgspec.structs.FieldInfo | None]] = []
+    for name in official:
+        if name in fields:
+            ordered.append((name, fields.pop(name)))
+        elif name == tag:
+            ordered.append((name, None))
+            tag = None
+    if tag is not None:
+        ordered.insert(0, (tag, None))
+    ordered.extend(fields.items())
+    result = tuple(ordered)
+    _ORDERED[cls] = result
+    return result
+
+
 def _is_default(field: msgspec.structs.FieldInfo, value: Any) -> bool:
     if field.default is not msgspec.NODEFAULT:
         return bool(value == field.default)
@@ -71,9 +105,10 @@ def to_plain(
         cls = type(value)
         out: dict[str, Any] = {}
         config = cls.__struct_config__
-        if config.tag_field is not None:
-            out[config.tag_field] = config.tag
-        for field in _fields(cls):
+        for name, field in _dump_order(cls):
+            if field is None:
+                out[name] = config.tag
+                continue
             item = getattr(value, field.name)
             if item is msgspec.UNSET:
                 continue

@@ -114,19 +114,28 @@ class APIResource:
 
 
 async def _as_raw(call: Callable[[], Any], mode: str) -> Any:
-    """Run one method call with the funnel in ``mode``; await whatever the method returned."""
+    """Run one method call with the funnel in ``mode``; await whatever the method returned.
+
+    A stream has no body to parse into a model: its raw response carries the connection
+    that opened it, unread, so ``iter_lines()`` sees the server-sent events and ``parse()``
+    gives the stream itself.
+    """
     from ._stream import MessageStream
 
     token = response_mode.set(mode)  # type: ignore[arg-type]
     try:
         result = call()
+        if isinstance(result, AsyncPaginator | Awaitable) and not isinstance(
+            result, MessageStream
+        ):
+            result = await result
         if isinstance(result, MessageStream):
             stream = await result
             return AsyncAPIResponse(
-                http_response=stream.response, parser=lambda _raw: stream, live=None
+                http_response=stream.response,
+                parser=lambda _raw: stream,
+                live=stream._response,
             )
-        if isinstance(result, AsyncPaginator | Awaitable):
-            result = await result
         return result
     finally:
         response_mode.reset(token)

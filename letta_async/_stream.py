@@ -107,6 +107,17 @@ class AsyncStream(Generic[_T_co]):
     async def close(self) -> None:
         raise NotImplementedError
 
+    async def __aenter__(self) -> AsyncStream[_T_co]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
 
 class MessageStream(AsyncStream["LettaStreamingResponse"]):
     """An async iterator of typed Letta events, with resume and cancel on top.

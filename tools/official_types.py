@@ -1310,9 +1310,34 @@ def outputs() -> dict[Path, str]:
     for package, text in init_modules(gen).items():
         path = TYPES / package / "__init__.py" if package else TYPES / "__init__.py"
         files[path] = text
+    files[TYPES / "_order.py"] = order_module(gen)
     formatted = {path: format_source(text, path) for path, text in files.items()}
     formatted.update(_format_many(official_modules(gen)))
     return formatted
+
+
+def order_module(gen: Generator) -> str:
+    """``_order.py``: each official model's fields in the official declaration order.
+
+    ``model_dump()`` and friends emit keys in this order, so a dict or JSON printed from a
+    model reads as it does with the official SDK.
+    """
+    lines = [
+        HEADER.format(doc="The official field order of each model, for ``model_dump()``."),
+        "from __future__ import annotations",
+        "",
+        "ORDER: dict[str, tuple[str, ...]] = {",
+    ]
+    rows = {}
+    for entry in gen.entries.values():
+        if entry.kind != "model" or not entry.module or not entry.py:
+            continue
+        names = tuple(f["name"] for f in entry.fields)
+        rows[f"letta_async.types.{entry.module}.{entry.py}"] = names
+    for key, names in sorted(rows.items()):
+        lines.append(f"    {key!r}: {names!r},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def format_source(source: str, path: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .._models import BaseModel
+from .._models import ABSENT, BaseModel
 from ._base import Envelope, MessageTagged
 from ._messages import LettaMessageUnion
 from ._usage import LettaUsageStatistics
@@ -47,7 +47,7 @@ class LettaErrorMessage(MessageTagged, tag="error_message", kw_only=True, gc=Fal
 
     error_type: str
     message: str
-    run_id: str | None = None
+    run_id: str = ABSENT
     detail: str | None = None
     seq_id: int | None = None
 

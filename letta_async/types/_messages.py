@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .._models import BaseModel
+from .._models import ABSENT, BaseModel
 from ._base import Envelope
 from ._content import LettaAssistantMessageContentUnion, LettaUserMessageContentUnion
 from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn
@@ -119,7 +119,7 @@ class ToolCallMessage(LettaMessage, tag="tool_call_message", kw_only=True, gc=Fa
     else:
         message_type: ClassVar[str] = "tool_call_message"
 
-    tool_call: ToolCallDelta | None = None
+    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
 
 
@@ -136,9 +136,13 @@ class ToolReturnMessage(LettaMessage, tag="tool_return_message", kw_only=True, g
     else:
         message_type: ClassVar[str] = "tool_return_message"
 
-    tool_return: str | None = None
-    status: str | None = None
-    tool_call_id: str | None = None
+    tool_return: str = ABSENT
+    if TYPE_CHECKING:
+        status: Literal["success", "error"] = ABSENT
+    else:
+        # Decoded as any string: a newer server's status must not make the frame undecodable.
+        status: str | None = None
+    tool_call_id: str = ABSENT
     stdout: list[str] | None = None
     stderr: list[str] | None = None
     tool_returns: list[ToolReturn] | None = None
@@ -167,7 +171,7 @@ class ApprovalRequestMessage(LettaMessage, tag="approval_request_message", kw_on
     else:
         message_type: ClassVar[str] = "approval_request_message"
 
-    tool_call: ToolCallDelta | None = None
+    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
 
 
