@@ -123,10 +123,33 @@ class APIError(LettaError):
         self.body = body
         self.method = method if method is not None else (request.method if request else None)
         self.url = url if url is not None else (request.url if request else None)
+        self.run_exists: bool | None = None
+        """For a request that starts a run (a message send) that failed in doubt: ``True``
+        when the server holds a run this request started, ``False`` when asking the server
+        found none, ``None`` when it was not asked or could not tell."""
+        self.run_id: str | None = None
+        """That run, when the server named it (see also :attr:`run_exists`)."""
+        self.run_status: str | None = None
+        """That run's status when it was looked up (``failed``, ``running``, ...)."""
+        self.may_have_applied: bool | None = None
+        """``True`` when this request is not idempotent, may have been acted on by the server,
+        and was therefore not sent again (look before you send it yourself)."""
+
+    def note(self, text: str) -> None:
+        """Add a sentence to the message (``str(error)`` and ``error.message`` both show it)."""
+        self.message = f"{self.message} [{text}]"
+        self.args = (self.message, *self.args[1:])
 
 
 class APIConnectionError(APIError):
-    """No usable answer: connect failure, reset, truncated body, protocol violation."""
+    """No usable answer: connect failure, reset, truncated body, protocol violation.
+
+    ``connect_failed`` is ``True`` when no connection was ever established (refused, DNS,
+    connect timeout): the server cannot have seen the request, so any request may be sent
+    again, a message too.
+    """
+
+    connect_failed: bool = False
 
 
 class APITimeoutError(APIConnectionError):
@@ -385,7 +408,7 @@ class StreamError(APIStatusError):
         )
         self.error = error
         self.stop_reason = stop_reason
-        self.run_id: str | None = getattr(error, "run_id", None)
+        self.run_id = getattr(error, "run_id", None)
 
 
 def _frame_body(error: Any) -> object:

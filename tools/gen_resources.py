@@ -629,6 +629,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         args.append(f"body={_dict(body_params)}")
     args.append(f"options={_options(method)}")
     args.append(f"cast_to={cast}")
+    kind = resource_map.POST_KINDS.get(method.dotted)
+    if kind is not None and method.http_method == "POST":
+        args.append(f"kind={kind!r}")
     return [
         f"result: {cast if cast != 'type(None)' else 'None'} = await self.{verb}({', '.join(args)})",
         "return result",
@@ -644,7 +647,11 @@ def render_module(
     imports = Imports()
     classes: list[str] = []
     known = set(tree) | set(children) | {c for cs in children.values() for c in cs}
-    owners = sorted((o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top), key=len)
+    # Sorted by depth, then name: set order varies between runs (hash seeds), the output must not.
+    owners = sorted(
+        (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top),
+        key=lambda o: (len(o), o),
+    )
     for owner in reversed(owners):
         spec = resource_map.MIXINS.get(owner)
         mixin = spec.split(":")[1] if spec else None

@@ -70,6 +70,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="idempotent",
         )
         return result
 
@@ -237,6 +238,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=str,
+            kind="idempotent",
         )
         return result
 
@@ -656,6 +658,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="read",
         )
         return result
 

@@ -55,6 +55,7 @@ class ToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=list[Tool],
+            kind="idempotent",
         )
         return result
 
@@ -218,6 +219,7 @@ class ToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="read",
         )
         return result
 
@@ -362,6 +364,7 @@ class ToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=list[ToolSearchResult],
+            kind="read",
         )
         return result
 
@@ -642,6 +645,7 @@ class ToolsMcpServersResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
+            kind="idempotent",
         )
         return result
 
@@ -665,6 +669,7 @@ class ToolsMcpServersResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
+            kind="read",
         )
         return result
 
