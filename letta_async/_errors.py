@@ -254,8 +254,25 @@ class APIStatusError(APIError):
 
     @property
     def detail(self) -> str | None:
-        """The server's reason, whichever error shape it used."""
+        """The server's reason, whichever error shape it used.
+
+        A body that is not JSON (a proxy's HTML page, say) gives its content type and first
+        meaningful words on one line, never the page itself.
+        """
+        if isinstance(self.body, str):
+            kind = _content_kind(self.headers.get("content-type", ""))
+            text = _first_text(self.body, kind)
+            return f"{kind}: {text}" if text else None
         return error_detail(self.body)
+
+    @property
+    def from_letta(self) -> bool:
+        """Whether the answer looks like Letta's own: Letta reports every error as JSON.
+
+        ``False`` for an HTML or plain-text page, typically from a proxy, or from another
+        server that ``base_url`` points at by mistake (its 404 says nothing about agents).
+        """
+        return isinstance(self.body, dict | list)
 
 
 class BadRequestError(APIStatusError):
@@ -352,6 +369,10 @@ def _first_text(raw: str, content_type: str) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
+def _content_kind(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip() or "no content type"
+
+
 def status_error_message(status_code: int, body: object, *, content_type: str, raw: str) -> str:
     """One line saying what the server answered.
 
@@ -363,7 +384,7 @@ def status_error_message(status_code: int, body: object, *, content_type: str, r
     """
     if not isinstance(body, str) and body is not None:
         return f"Error code: {status_code} - {body}"
-    kind = content_type.split(";", 1)[0].strip() or "no content type"
+    kind = _content_kind(content_type)
     text = _first_text(raw, kind)
     message = f"Error code: {status_code} - {kind}" + (f": {text}" if text else ", empty body")
     if status_code == 404:
