@@ -527,7 +527,7 @@ class BatchSending(APIResource):
 
         Each request's messages get ``otid``s, as single sends do.
         """
-        from ..types import BatchJob
+        from ..types._spec import BatchJob
 
         prepared = []
         for item in requests:
