@@ -92,6 +92,9 @@ async def test_conversation_send_with_llm_500_runs_once(
     server: LettaTestServer, client: AsyncLetta, agent_id: str
 ) -> None:
     conversation = server.create_conversation(agent_id)
+    # As on a real server, the failed run's message is not in the history: the run list of
+    # the conversation has to answer.
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
     with pytest.raises(InternalServerError) as caught:
         await client.conversations.messages.create(
             conversation["id"], messages=say("hi [error500]"), streaming=False
@@ -99,6 +102,19 @@ async def test_conversation_send_with_llm_500_runs_once(
     assert len(server.state.runs) == 1
     assert caught.value.run_exists is True
     assert len(posts(server, r"/v1/conversations/[^/]+/messages$")) == 1
+
+
+async def test_when_the_server_cannot_be_asked_nothing_is_sent_again(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault.http_status(502, method="POST", path=SEND))
+    server.faults.add(Fault.http_status(500, method="GET", path=r"/messages$", times=None))
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert caught.value.status_code == 502
+    assert caught.value.run_exists is None and caught.value.may_have_applied is True
+    assert "could not ask the server" in str(caught.value)
+    assert len(posts(server)) == 1
 
 
 async def test_a_gateway_500_before_the_server_acted_is_sent_again_with_the_same_otid(

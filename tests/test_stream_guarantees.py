@@ -220,6 +220,29 @@ async def test_clean_close_after_stop_reason_is_resumed_for_the_tail(
     assert stream.completed and stream.last_seq_id == 6
 
 
+async def test_keepalive_pings_are_no_progress(
+    mini: Callable[[Handler, Handler], Awaitable[str]],
+) -> None:
+    """A resume that brings only a keep-alive ping before closing must use up the budget."""
+    resumes: list[int] = []
+    keepalive = {**ping(0), "seq_id": None}
+
+    async def send(request: web.Request) -> web.StreamResponse:
+        return await sse(request, [data for seq, data in RUN_FRAMES if seq <= 2])
+
+    async def resume(request: web.Request) -> web.StreamResponse:
+        resumes.append((await request.json())["starting_after"])
+        return await sse(request, [frame(keepalive)])
+
+    base_url = await mini(send, resume)
+    settings = ResumeSettings(max_attempts=3, **QUICK)
+    async with AsyncLetta(base_url=base_url, resume=settings) as client:
+        stream = client.agents.messages.stream("agent-1", messages=say("hi"), background=True)
+        with pytest.raises(StreamResumeError):
+            await stream.until_done()
+    assert resumes == [2, 2, 2]
+
+
 async def test_a_replayed_frame_numbered_starting_after_is_dropped(
     mini: Callable[[Handler, Handler], Awaitable[str]],
 ) -> None:
