@@ -61,7 +61,7 @@ def make_request_options(
     extra_headers: Mapping[str, str | Omit] | None = None,
     extra_query: Mapping[str, object] | None = None,
     extra_body: object | None = None,
-    timeout: float | Timeout | None | NotGiven = not_given,
+    timeout: float | Timeout | NotGiven | None = not_given,
 ) -> RequestOptions:
     """The per-call part of a request, as every resource method passes it on."""
     options: RequestOptions = {}
@@ -231,7 +231,7 @@ class Funnel:
         if mode == "parsed":
             return parse(await self._transport.request_bytes(request))
         if mode == "raw":
-            raw, snapshot = await self._transport.request_raw(request)
+            _raw, snapshot = await self._transport.request_raw(request)
             return AsyncAPIResponse(http_response=snapshot, parser=parse)
         live, snapshot = await self._transport.open_raw(request)
         return AsyncAPIResponse(http_response=snapshot, parser=parse, live=live)

@@ -130,7 +130,7 @@ async def _as_raw(call: Callable[[], Any], mode: str) -> Any:
             return AsyncAPIResponse(
                 http_response=stream.response, parser=lambda _raw: stream, live=None
             )
-        if isinstance(result, AsyncPaginator) or isinstance(result, Awaitable):
+        if isinstance(result, (AsyncPaginator, Awaitable)):
             result = await result
         return result
     finally:

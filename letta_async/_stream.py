@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
-import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
@@ -456,9 +456,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
                     if not self._errors_as_events:
                         # The server's last word: what came before is handed out first,
                         # then the error is raised; nothing after it is read.
-                        error = StreamError(
-                            message, stop_reason=self.stop_reason, body=_json(data)
-                        )
+                        error = StreamError(message, stop_reason=self.stop_reason, body=_json(data))
                         self._fail(error)
                         self._deferred = error
                         break

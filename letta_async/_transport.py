@@ -36,8 +36,8 @@ from ._errors import (
     status_error_class,
     status_error_message,
 )
-from ._http import HTTPRequest, HTTPResponse
 from ._hooks import Hooks
+from ._http import HTTPRequest, HTTPResponse
 from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
 

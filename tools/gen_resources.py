@@ -159,8 +159,7 @@ class Resolver:
             return self._name(match.group(0), imports, param=param)
 
         text = _IDENT.sub(swap, text)
-        text = re.sub(r"\x00(\d+)\x00", lambda m: strings[int(m.group(1))], text)
-        return text
+        return re.sub(r"\x00(\d+)\x00", lambda m: strings[int(m.group(1))], text)
 
     def _name(self, name: str, imports: Imports, *, param: bool) -> str:
         if name in ("list", "dict"):
@@ -336,7 +335,8 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
         if paginated:
             page_cls = paginated["page"].split("[", 1)[0]
             paginated = {"page": f"{page_cls}[{paginated['item']}]", "item": paginated["item"]}
-            entry = {**entry, "returns": f"AsyncPaginator[{paginated['item']}, {paginated['page']}]"}
+            returns = f"AsyncPaginator[{paginated['item']}, {paginated['page']}]"
+            entry = {**entry, "returns": returns}
         methods.append(
             Method(
                 dotted=entry["path"],
@@ -531,7 +531,8 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
     out: list[str] = []
     custom = method.custom
     returns = res.official(method.returns, imports, param=False) if official else method.returns
-    is_async = not method.page and not (custom and custom["impl"] in ("_open_stream", "_follow_run"))
+    streams = custom is not None and custom["impl"] in ("_open_stream", "_follow_run")
+    is_async = not method.page and not streams
     prefix = "async def" if is_async else "def"
     overloads = (custom or {}).get("overloads")
     if overloads:
@@ -568,10 +569,19 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
     out.append(f"    {prefix} {method.name}(")
     out += [f"        {line}" for line in sig]
     out.append(f"    ) -> {returns}:")
-    out.append(f'        """{method.doc}"""')
+    out += _docstring(method.doc)
     out += [f"        {line}" for line in _body(method, res, imports, official=official)]
     out.append("")
     return out
+
+
+def _docstring(doc: str) -> list[str]:
+    """A method docstring within the line limit: the route goes on a line of its own."""
+    line = f'        """{doc}"""'
+    if len(line) <= 100 or ": ``" not in doc:
+        return [line]
+    summary, _, route = doc.partition(": ``")
+    return [f'        """{summary}:', "", f'        ``{route}"""']
 
 
 def _require(sig: list[str], name: str) -> list[str]:
@@ -595,7 +605,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         for name, _, _ in custom.get("extras", ()):  # type: ignore[attr-defined]
             args.append(f"{name}={name}")
         if impl in ("_send_async", "_upload"):
-            cast = res.official(method.cast_to, imports, param=False) if official else method.cast_to
+            cast = method.cast_to
+            if official:
+                cast = res.official(method.cast_to, imports, param=False)
             args.append(f"cast_to={cast}")
         call = f"self.{impl}({', '.join(args)})"
         if impl in ("_open_stream", "_follow_run"):
@@ -606,7 +618,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         return [f"result: {returns} = await {call}", "return result"]
     if method.page:
         page = res.official(method.page, imports, param=False) if official else method.page
-        item = res.official(method.item or "object", imports, param=False) if official else method.item
+        item = method.item
+        if official:
+            item = res.official(method.item or "object", imports, param=False)
         rule = "message_history" if method.dotted in resource_map.MESSAGE_HISTORY else "ordered"
         extra = ""
         if method.http_method != "GET":
@@ -632,8 +646,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
     kind = resource_map.POST_KINDS.get(method.dotted)
     if kind is not None and method.http_method == "POST":
         args.append(f"kind={kind!r}")
+    annotation = cast if cast != "type(None)" else "None"
     return [
-        f"result: {cast if cast != 'type(None)' else 'None'} = await self.{verb}({', '.join(args)})",
+        f"result: {annotation} = await self.{verb}({', '.join(args)})",
         "return result",
     ]
 
@@ -685,7 +700,7 @@ def render_module(
         if wanted:
             head.append(f"from typing import {', '.join(wanted)}")
     for line in sorted(imports.extra):
-        if line.startswith("from typing") or line.startswith("from datetime"):
+        if line.startswith(("from typing", "from datetime")):
             head.append(line)
     head.append("from functools import cached_property")
     head.append("")
@@ -695,8 +710,7 @@ def render_module(
     head.append("from .._resource import APIResource")
     head.append("from .._stream import MessageStream, ResumeSettings")
     head.append(
-        "from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, "
-        "not_given, omit"
+        "from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit"
     )
     head.append("from .._urls import path as _path")
     for package in sorted(imports.subpackages):

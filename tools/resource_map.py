@@ -68,7 +68,9 @@ EXTRA_METHODS: dict[str, str] = {
     "sandbox_config.create_default_local": (
         "create_default_local_sandbox_config_v1_sandbox_config_local_default_post"
     ),
-    "sandbox_config.create_local": "create_custom_local_sandbox_config_v1_sandbox_config_local_post",
+    "sandbox_config.create_local": (
+        "create_custom_local_sandbox_config_v1_sandbox_config_local_post"
+    ),
     "sandbox_config.delete": "delete_sandbox_config_v1_sandbox_config__sandbox_config_id__delete",
     "sandbox_config.environment_variables.create": (
         "create_sandbox_env_var_v1_sandbox_config__sandbox_config_id__environment_variable_post"

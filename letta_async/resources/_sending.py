@@ -26,14 +26,14 @@ import aiohttp
 import anyio
 import msgspec
 
+from .._config import Timeout
 from .._decode import shared_decoder
 from .._errors import APIConnectionError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
 from .._resource import APIResource
 from .._retry import Locator, is_no_redis
 from .._stream import MessageStream, ResumeSettings
-from .._transport import PreparedRequest, encode_json
-from .._config import Timeout
+from .._transport import PreparedRequest
 from .._types import NotGiven, Omit, RequestOptions, not_given, omit
 from .._urls import path
 from ._locate import make_locator, runs_since
@@ -63,7 +63,7 @@ _FINISHED = frozenset({"completed", "failed", "cancelled"})
 _no_redis_logged = False
 
 
-def with_otids(messages: Any) -> tuple[list[Any] | None | Omit, list[str]]:
+def with_otids(messages: Any) -> tuple[list[Any] | Omit | None, list[str]]:
     """Give each message an ``otid`` unless it has one, and return the ids in use."""
     if messages is None or isinstance(messages, Omit):
         return messages, []
@@ -517,11 +517,11 @@ class BatchSending(APIResource):
         self,
         *,
         requests: Sequence[Mapping[str, Any] | msgspec.Struct],
-        callback_url: str | None | Omit = omit,
+        callback_url: str | Omit | None = omit,
         extra_headers: Mapping[str, str | Omit] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
-        timeout: float | Timeout | None | NotGiven = not_given,
+        timeout: float | Timeout | NotGiven | None = not_given,
     ) -> Any:
         """Submit one request per agent; ``callback_url`` is POSTed the job when it finishes.
 

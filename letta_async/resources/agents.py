@@ -1015,7 +1015,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> AgentState:
-        """Attach Block To Agent: ``PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}``."""
+        """Attach Block To Agent:
+
+        ``PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}``."""
         result: AgentState = await self._patch(
             _path("/v1/agents/{}/core-memory/blocks/attach/{}", agent_id, block_id),
             options=_options(
@@ -1038,7 +1040,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> AgentState:
-        """Detach Block From Agent: ``PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}``."""
+        """Detach Block From Agent:
+
+        ``PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}``."""
         result: AgentState = await self._patch(
             _path("/v1/agents/{}/core-memory/blocks/detach/{}", agent_id, block_id),
             options=_options(
@@ -1096,7 +1100,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> BlockResponse:
-        """Retrieve Block For Agent: ``GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
+        """Retrieve Block For Agent:
+
+        ``GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
         result: BlockResponse = await self._get(
             _path("/v1/agents/{}/core-memory/blocks/{}", agent_id, block_label),
             options=_options(
@@ -1135,7 +1141,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> BlockResponse:
-        """Modify Block For Agent: ``PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
+        """Modify Block For Agent:
+
+        ``PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
         result: BlockResponse = await self._patch(
             _path("/v1/agents/{}/core-memory/blocks/{}", agent_id, block_label),
             body={
@@ -1329,7 +1337,9 @@ class AgentsArchivesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Detach Archive From Agent: ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
+        """Detach Archive From Agent:
+
+        ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
         result: object = await self._patch(
             _path("/v1/agents/{}/archives/detach/{}", agent_id, archive_id),
             options=_options(
@@ -2114,7 +2124,9 @@ class AgentsIdentitiesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Attach Identity To Agent: ``PATCH /v1/agents/{agent_id}/identities/attach/{identity_id}``."""
+        """Attach Identity To Agent:
+
+        ``PATCH /v1/agents/{agent_id}/identities/attach/{identity_id}``."""
         result: object = await self._patch(
             _path("/v1/agents/{}/identities/attach/{}", agent_id, identity_id),
             options=_options(
@@ -2137,7 +2149,9 @@ class AgentsIdentitiesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Detach Identity From Agent: ``PATCH /v1/agents/{agent_id}/identities/detach/{identity_id}``."""
+        """Detach Identity From Agent:
+
+        ``PATCH /v1/agents/{agent_id}/identities/detach/{identity_id}``."""
         result: object = await self._patch(
             _path("/v1/agents/{}/identities/detach/{}", agent_id, identity_id),
             options=_options(

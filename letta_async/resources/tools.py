@@ -567,7 +567,9 @@ class ToolsMcpServersResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Execute Mcp Tool: ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
+        """Execute Mcp Tool:
+
+        ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
         result: object = await self._post(
             _path("/v1/tools/mcp/servers/{}/tools/{}/execute", mcp_server_name, tool_name),
             body={"args": args},
