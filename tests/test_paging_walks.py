@@ -8,8 +8,10 @@ page ends a walk without asking for the empty page after it, and no item is hand
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from letta_async import AsyncLetta
 from letta_async.testing import LettaTestServer
@@ -70,3 +72,37 @@ async def test_a_short_page_ends_the_walk(server: LettaTestServer) -> None:
         items = [m async for m in client.agents.messages.list(agent_id, limit=1000)]
     assert items
     assert len(_history_gets(server)) == 1  # fewer than `limit` items: no second request
+
+
+def _item(n: int) -> dict[str, Any]:
+    return {"id": f"message-{n}", "date": "2026-11-22T02:01:49+00:00", "name": None,
+            "message_type": "assistant_message", "otid": None, "sender_id": None,
+            "step_id": None, "is_err": None, "seq_id": None, "run_id": None,
+            "content": f"text {n}"}  # fmt: skip
+
+
+async def test_an_item_on_two_pages_is_handed_out_once() -> None:
+    """A history page can end with the item the next page starts with (one stored message
+    expands into several items): the walk hands each id out once."""
+    pages = {
+        None: [_item(3), _item(4)],
+        "message-3": [_item(2), _item(3)],
+        "message-2": [_item(1)],
+    }
+
+    async def history(request: web.Request) -> web.Response:
+        return web.json_response(pages[request.query.get("before")])
+
+    app = web.Application()
+    app.router.add_get("/v1/agents/{agent}/messages", history)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with AsyncLetta(base_url=f"http://127.0.0.1:{port}") as client:
+            ids = [m.id async for m in client.agents.messages.list("agent-1", limit=2)]
+    finally:
+        await runner.cleanup()
+    assert sorted(ids) == ["message-1", "message-2", "message-3", "message-4"]

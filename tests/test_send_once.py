@@ -11,6 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 
 from letta_async import (
@@ -73,19 +74,29 @@ async def test_llm_500_on_a_blocking_create_runs_the_agent_once(
     assert (error.run_exists, error.run_id, error.run_status) == (True, run.id, "failed")
     assert error.may_have_applied is True
     assert f"holds run {run.id}" in str(error) and "not sent again" in error.message
+    assert "found by its message's otid" in str(error)
 
 
 async def test_run_found_by_time_when_the_history_has_no_message(
     server: LettaTestServer, client: AsyncLetta, agent_id: str
 ) -> None:
-    """Letta stores the input only after a successful step: the run list must answer."""
+    """Letta stores the input only after a successful step: the run list must answer.
+
+    An earlier run of the same agent, finished more than a second before the send, is not
+    taken for this one; the failing run takes over a second, so only a window that starts
+    at the send (not at its answer) finds it.
+    """
+    await client.agents.messages.create(agent_id, messages=say("hi"))
+    (earlier,) = server.state.runs
+    await anyio.sleep(1.1)
     server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
     with pytest.raises(InternalServerError) as caught:
-        await client.agents.messages.create(agent_id, messages=say("hi [error500]"))
-    (run,) = server.state.runs.values()
+        await client.agents.messages.create(agent_id, messages=say("hi [delay=1.1] [error500]"))
+    (run,) = [r for r in server.state.runs.values() if r.id != earlier]
     assert caught.value.run_exists is True and caught.value.run_id == run.id
     assert "runs started since it was sent" in str(caught.value)
-    assert len(posts(server)) == 1
+    assert "other runs" not in str(caught.value)
+    assert len(posts(server)) == 2
 
 
 async def test_conversation_send_with_llm_500_runs_once(
@@ -139,6 +150,10 @@ async def test_a_cut_before_the_answer_asks_first_then_sends_again(
     reply = await client.agents.messages.create(agent_id, messages=say("hi"))
     assert reply.messages
     assert len(posts(server)) == 2 and len(server.state.runs) == 1
+    # The connection was made, so the request may have arrived: asked before re-sending.
+    order = [(r.method, r.path) for r in server.requests]
+    second_post = [i for i, (m, p) in enumerate(order) if m == "POST"][1]
+    assert ("GET", "/v1/runs/") in order[:second_post]
 
 
 async def test_a_foreground_stream_refused_before_its_first_byte_asks_first(

@@ -20,6 +20,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
 from aiohttp import web
 
@@ -238,9 +239,35 @@ async def test_keepalive_pings_are_no_progress(
     settings = ResumeSettings(max_attempts=3, **QUICK)
     async with AsyncLetta(base_url=base_url, resume=settings) as client:
         stream = client.agents.messages.stream("agent-1", messages=say("hi"), background=True)
-        with pytest.raises(StreamResumeError):
+        with pytest.raises(StreamResumeError), anyio.fail_after(10):
             await stream.until_done()
     assert resumes == [2, 2, 2]
+
+
+async def test_last_seq_id_moves_with_the_events_handed_out(
+    mini: Callable[[Handler, Handler], Awaitable[str]],
+) -> None:
+    """The whole run arrives in one read; progress still moves one event at a time, so a
+    caller that saves ``last_seq_id`` after each event never skips one it did not handle."""
+
+    async def send(request: web.Request) -> web.StreamResponse:
+        return await sse(request, [b"".join(data for _, data in RUN_FRAMES)])
+
+    async def resume(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPNotFound()
+
+    base_url = await mini(send, resume)
+    async with AsyncLetta(base_url=base_url) as client:
+        stream = client.agents.messages.stream("agent-1", messages=say("hi"), background=True)
+        progress = [(event.message_type, stream.last_seq_id) async for event in stream]
+    assert progress == [
+        ("ping", 1),
+        ("assistant_message", 2),
+        ("assistant_message", 3),
+        ("stop_reason", 4),
+        ("usage_statistics", 5),
+    ]
+    assert stream.last_seq_id == 6
 
 
 async def test_a_replayed_frame_numbered_starting_after_is_dropped(

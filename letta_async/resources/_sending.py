@@ -233,10 +233,9 @@ class _Sending(APIResource):
                 errors_as_events=errors_as_events,
             )
             return await stream
+        # Here `streaming` is false or the route does not stream by default; either way the
+        # body says what the caller said (a route that streams by default got streaming=False).
         sent, otids = self._prepare_body(body)
-        if self._streams_by_default:
-            # The route streams unless told not to.
-            sent["streaming"] = False
         prepared = self._funnel.prepare(
             "POST",
             route,
