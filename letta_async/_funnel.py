@@ -28,6 +28,7 @@ from ._pagination import (
     CursorRule,
 )
 from ._response import AsyncAPIResponse, response_mode
+from ._retry import Locator, RequestKind
 from ._transport import PreparedRequest, decode_body, encode_json
 from ._types import NotGiven, Omit, RequestOptions, not_given
 from .types import LettaResponse, LettaStreamingResponse, StreamEvent
@@ -136,8 +137,14 @@ class Funnel:
         content: bytes | None = None,
         content_type: str | None = None,
         stream: bool = False,
+        kind: RequestKind | None = None,
+        locate: Locator | None = None,
     ) -> PreparedRequest:
-        """A :class:`PreparedRequest` with the per-call options applied."""
+        """A :class:`PreparedRequest` with the per-call options applied.
+
+        ``kind`` says what sending it twice would do (see :mod:`letta_async._retry`); left
+        out, the method decides, and a ``POST`` counts as creating something.
+        """
         opts = options or {}
         headers: dict[str, str] = {}
         dropped: set[str] = set()
@@ -170,6 +177,8 @@ class Funnel:
             drop_headers=frozenset(dropped),
             timeout=None if isinstance(timeout, NotGiven) else Timeout.coerce(timeout),
             max_retries=opts.get("max_retries"),
+            kind=kind,
+            locate=locate,
         )
 
     # --- decoding the answer ----------------------------------------------------------------
@@ -208,10 +217,19 @@ class Funnel:
         content: bytes | None = None,
         content_type: str | None = None,
         post_parser: Callable[[Any], Any] | None = None,
+        kind: RequestKind | None = None,
+        locate: Locator | None = None,
     ) -> Any:
         """Send, check, decode; or hand out a raw response when a wrapper asked for one."""
         request = self.prepare(
-            method, path, body=body, options=options, content=content, content_type=content_type
+            method,
+            path,
+            body=body,
+            options=options,
+            content=content,
+            content_type=content_type,
+            kind=kind,
+            locate=locate,
         )
         url = str(self._transport.url(path))
 
@@ -285,6 +303,7 @@ class Funnel:
                 body=body,
                 options=call_options,
                 post_parser=lambda decoded: paginator.adopt(build(decoded, url), params),
+                kind="read",  # a listing, whatever its method: searches are POSTs
             )
 
         paginator: AsyncPaginator[Any, Any] = AsyncPaginator(load, first_params, rule=rule)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._pagination import AsyncPaginator, CursorRule
 from ._response import AsyncAPIResponse, AsyncResponseContextManager, response_mode
+from ._retry import RequestKind
 from ._types import RequestOptions
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ class APIResource:
         options: RequestOptions | None = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        kind: RequestKind | None = None,
     ) -> Any:
+        """``kind``: ``"read"`` or ``"idempotent"`` for a POST that creates nothing, so that
+        it is retried like a GET (see :mod:`letta_async._retry`)."""
         return await self._funnel.request(
             "POST",
             path,
@@ -62,6 +66,7 @@ class APIResource:
             options=options,
             content=content,
             content_type=content_type,
+            kind=kind,
         )
 
     async def _patch(
@@ -125,9 +130,7 @@ async def _as_raw(call: Callable[[], Any], mode: str) -> Any:
     token = response_mode.set(mode)  # type: ignore[arg-type]
     try:
         result = call()
-        if isinstance(result, AsyncPaginator | Awaitable) and not isinstance(
-            result, MessageStream
-        ):
+        if isinstance(result, AsyncPaginator | Awaitable) and not isinstance(result, MessageStream):
             result = await result
         if isinstance(result, MessageStream):
             stream = await result

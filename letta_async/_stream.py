@@ -431,6 +431,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
 
     def _consume(self, chunk: bytes) -> None:
         queue = self._queue
+        progress = self._received_seq
         before = len(queue)
         decode = self._decoder.decode
         numbered = self._background
@@ -473,7 +474,11 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             queue.append(message)
             if numbered:
                 self._queued_seqs.append(self._received_seq)
-        if len(queue) > before:
+        if self._received_seq != progress or (len(queue) > before and not numbered):
+            # The run moved on, so the resume budget is whole again: a long stream may be
+            # cut any number of times as long as each connection brings something new. A
+            # keep-alive ping is no progress (a server that pings and drops every
+            # connection must still exhaust the budget).
             self._resume_attempts = 0
 
     def _count_unnumbered(self) -> None:
@@ -643,6 +648,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             path("/v1/runs/{}/stream", self.run_id),
             body=encode_json(body),
             stream=True,
+            kind="read",  # a replay: it starts nothing on the server
         )
         try:
             self._response = await self._transport.open_stream(request, max_retries=0)

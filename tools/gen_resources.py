@@ -335,10 +335,8 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
         if paginated:
             page_cls = paginated["page"].split("[", 1)[0]
             paginated = {"page": f"{page_cls}[{paginated['item']}]", "item": paginated["item"]}
-            entry = {
-                **entry,
-                "returns": f"AsyncPaginator[{paginated['item']}, {paginated['page']}]",
-            }
+            returns = f"AsyncPaginator[{paginated['item']}, {paginated['page']}]"
+            entry = {**entry, "returns": returns}
         methods.append(
             Method(
                 dotted=entry["path"],
@@ -533,9 +531,8 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
     out: list[str] = []
     custom = method.custom
     returns = res.official(method.returns, imports, param=False) if official else method.returns
-    is_async = not method.page and not (
-        custom and custom["impl"] in ("_open_stream", "_follow_run")
-    )
+    streams = custom is not None and custom["impl"] in ("_open_stream", "_follow_run")
+    is_async = not method.page and not streams
     prefix = "async def" if is_async else "def"
     overloads = (custom or {}).get("overloads")
     if overloads:
@@ -572,10 +569,19 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
     out.append(f"    {prefix} {method.name}(")
     out += [f"        {line}" for line in sig]
     out.append(f"    ) -> {returns}:")
-    out.append(f'        """{method.doc}"""')
+    out += _docstring(method.doc)
     out += [f"        {line}" for line in _body(method, res, imports, official=official)]
     out.append("")
     return out
+
+
+def _docstring(doc: str) -> list[str]:
+    """A method docstring within the line limit: the route goes on a line of its own."""
+    line = f'        """{doc}"""'
+    if len(line) <= 100 or ": ``" not in doc:
+        return [line]
+    summary, _, route = doc.partition(": ``")
+    return [f'        """{summary}:', "", f'        ``{route}"""']
 
 
 def _require(sig: list[str], name: str) -> list[str]:
@@ -599,9 +605,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         for name, _, _ in custom.get("extras", ()):  # type: ignore[attr-defined]
             args.append(f"{name}={name}")
         if impl in ("_send_async", "_upload"):
-            cast = (
-                res.official(method.cast_to, imports, param=False) if official else method.cast_to
-            )
+            cast = method.cast_to
+            if official:
+                cast = res.official(method.cast_to, imports, param=False)
             args.append(f"cast_to={cast}")
         call = f"self.{impl}({', '.join(args)})"
         if impl in ("_open_stream", "_follow_run"):
@@ -612,9 +618,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         return [f"result: {returns} = await {call}", "return result"]
     if method.page:
         page = res.official(method.page, imports, param=False) if official else method.page
-        item = (
-            res.official(method.item or "object", imports, param=False) if official else method.item
-        )
+        item = method.item
+        if official:
+            item = res.official(method.item or "object", imports, param=False)
         rule = "message_history" if method.dotted in resource_map.MESSAGE_HISTORY else "ordered"
         extra = ""
         if method.http_method != "GET":
@@ -637,8 +643,14 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         args.append(f"body={_dict(body_params)}")
     args.append(f"options={_options(method)}")
     args.append(f"cast_to={cast}")
-    declared = "None" if cast == "type(None)" else cast
-    return [f"result: {declared} = await self.{verb}({', '.join(args)})", "return result"]
+    kind = resource_map.POST_KINDS.get(method.dotted)
+    if kind is not None and method.http_method == "POST":
+        args.append(f"kind={kind!r}")
+    annotation = cast if cast != "type(None)" else "None"
+    return [
+        f"result: {annotation} = await self.{verb}({', '.join(args)})",
+        "return result",
+    ]
 
 
 def render_module(
@@ -650,8 +662,11 @@ def render_module(
     imports = Imports()
     classes: list[str] = []
     known = set(tree) | set(children) | {c for cs in children.values() for c in cs}
-    mine = (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top)
-    owners = sorted(mine, key=lambda owner: (len(owner), owner))
+    # Sorted by depth, then name: set order varies between runs (hash seeds), the output must not.
+    owners = sorted(
+        (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top),
+        key=lambda o: (len(o), o),
+    )
     for owner in reversed(owners):
         spec = resource_map.MIXINS.get(owner)
         mixin = spec.split(":")[1] if spec else None
@@ -764,9 +779,6 @@ def _format(files: dict[str, str]) -> dict[str, str]:
             cwd=ROOT,
             check=True,
         ).stdout
-        if any(len(line) > 100 for line in text.splitlines()):
-            # Routes in docstrings and the official parameter names cannot be wrapped.
-            text = "# ruff: noqa: E501\n" + text
         out[name] = text
     return out
 
