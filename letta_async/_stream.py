@@ -562,7 +562,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         assert self.run_id is not None
         try:
             run: Run = await self._transport.request(
-                PreparedRequest("GET", path("/v1/runs/{}", self.run_id)), Run
+                PreparedRequest("GET", path("/v1/runs/{run_id}", self.run_id)), Run
             )
         except APIError as exc:
             logger.debug("probing run %s failed: %s", self.run_id, exc)
@@ -645,7 +645,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             body["batch_size"] = self._resume.batch_size
         request = PreparedRequest(
             "POST",
-            path("/v1/runs/{}/stream", self.run_id),
+            path("/v1/runs/{run_id}/stream", self.run_id),
             body=encode_json(body),
             stream=True,
             kind="read",  # a replay: it starts nothing on the server

@@ -464,8 +464,8 @@ def _route_expr(method: Method) -> str:
             param = next(p for p in method.params if p.where == "path" and name in p.name)
         args.append(param.name)
     del by_key
-    template = re.sub(r"{\w+}", "{}", method.route)
-    return f"_path({template!r}, {', '.join(args)})"
+    # The named template goes in as it is: the path built from it carries it to tracing.
+    return f"_path({method.route!r}, {', '.join(args)})"
 
 
 def _signature(

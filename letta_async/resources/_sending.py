@@ -314,13 +314,13 @@ def _message_union() -> Any:
 class AgentMessageSending(_Sending):
     """Sending to an agent: ``client.agents.messages``."""
 
-    _owner_template = "/v1/agents/{}"
+    _owner_template = "/v1/agents/{agent_id}"
     _owner_filter = "agent_id"
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         return await self._funnel.request(
             "POST",
-            path("/v1/agents/{}/messages/cancel", owner_id),
+            path("/v1/agents/{agent_id}/messages/cancel", owner_id),
             cast_to=object,
             body={"run_ids": [run_id]},
         )
@@ -333,13 +333,13 @@ class ConversationMessageSending(_Sending):
     official SDK's ``create`` follows it: it returns a stream by default.
     """
 
-    _owner_template = "/v1/conversations/{}"
+    _owner_template = "/v1/conversations/{conversation_id}"
     _owner_filter = "conversation_id"
     _streams_by_default = True
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         return await self._funnel.request(
-            "POST", path("/v1/conversations/{}/cancel", owner_id), cast_to=object
+            "POST", path("/v1/conversations/{conversation_id}/cancel", owner_id), cast_to=object
         )
 
     def _follow_run(
@@ -400,7 +400,7 @@ class RunFollowing(APIResource):
             body["batch_size"] = batch_size
         return _follow(
             self,
-            path("/v1/runs/{}/stream", run_id),
+            path("/v1/runs/{run_id}/stream", run_id),
             body=body,
             options={},
             resume=resume,
@@ -420,7 +420,7 @@ class RunFollowing(APIResource):
         started = time.monotonic()
         with anyio.move_on_after(timeout) as scope:
             while True:
-                run: Run = await self._get(path("/v1/runs/{}", run_id), cast_to=Run)
+                run: Run = await self._get(path("/v1/runs/{run_id}", run_id), cast_to=Run)
                 if run.status in _FINISHED:
                     return run
                 await anyio.sleep(poll_interval)
@@ -472,12 +472,12 @@ def _follow(
     async def canceller(target: str) -> Any:
         from ..types import Run
 
-        run: Run = await funnel.request("GET", path("/v1/runs/{}", target), cast_to=Run)
+        run: Run = await funnel.request("GET", path("/v1/runs/{run_id}", target), cast_to=Run)
         if run.agent_id is None:
             raise RuntimeError(f"run {target} has no agent to cancel through")
         return await funnel.request(
             "POST",
-            path("/v1/agents/{}/messages/cancel", run.agent_id),
+            path("/v1/agents/{agent_id}/messages/cancel", run.agent_id),
             cast_to=object,
             body={"run_ids": [target]},
         )

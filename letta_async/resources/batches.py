@@ -40,7 +40,7 @@ class BatchesResource(BatchSending, APIResource):
     ) -> object:
         """Cancel Batch: ``PATCH /v1/messages/batches/{batch_id}/cancel``."""
         result: object = await self._patch(
-            _path("/v1/messages/batches/{}/cancel", batch_id),
+            _path("/v1/messages/batches/{batch_id}/cancel", batch_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -96,7 +96,7 @@ class BatchesResource(BatchSending, APIResource):
     ) -> object:
         """Retrieve Batch: ``GET /v1/messages/batches/{batch_id}``."""
         result: object = await self._get(
-            _path("/v1/messages/batches/{}", batch_id),
+            _path("/v1/messages/batches/{batch_id}", batch_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -128,7 +128,7 @@ class BatchesMessagesResource(APIResource):
     ) -> object:
         """List Messages For Batch: ``GET /v1/messages/batches/{batch_id}/messages``."""
         result: object = await self._get(
-            _path("/v1/messages/batches/{}/messages", batch_id),
+            _path("/v1/messages/batches/{batch_id}/messages", batch_id),
             options=_options(
                 query={
                     "before": before,

@@ -49,7 +49,7 @@ class McpServersResource(APIResource):
     ) -> object:
         """Connect Mcp Server: ``GET /v1/mcp-servers/connect/{mcp_server_id}``."""
         result: object = await self._get(
-            _path("/v1/mcp-servers/connect/{}", mcp_server_id),
+            _path("/v1/mcp-servers/connect/{mcp_server_id}", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -97,7 +97,7 @@ class McpServersResource(APIResource):
     ) -> None:
         """Delete Mcp Server: ``DELETE /v1/mcp-servers/{mcp_server_id}``."""
         result: None = await self._delete(
-            _path("/v1/mcp-servers/{}", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -141,7 +141,7 @@ class McpServersResource(APIResource):
     ) -> object:
         """Refresh Mcp Server Tools: ``PATCH /v1/mcp-servers/{mcp_server_id}/refresh``."""
         result: object = await self._patch(
-            _path("/v1/mcp-servers/{}/refresh", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/refresh", mcp_server_id),
             options=_options(
                 query={"agent_id": agent_id},
                 extra_headers=extra_headers,
@@ -164,7 +164,7 @@ class McpServersResource(APIResource):
     ) -> McpServerCreateResponse:
         """Retrieve Mcp Server: ``GET /v1/mcp-servers/{mcp_server_id}``."""
         result: McpServerCreateResponse = await self._get(
-            _path("/v1/mcp-servers/{}", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -190,7 +190,7 @@ class McpServersResource(APIResource):
     ) -> McpServerCreateResponse:
         """Update Mcp Server: ``PATCH /v1/mcp-servers/{mcp_server_id}``."""
         result: McpServerCreateResponse = await self._patch(
-            _path("/v1/mcp-servers/{}", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             body={"config": config, "server_name": server_name},
             options=_options(
                 extra_headers=extra_headers,
@@ -217,7 +217,7 @@ class McpServersToolsResource(APIResource):
     ) -> builtins.list[Tool]:
         """List Tools For Mcp Server: ``GET /v1/mcp-servers/{mcp_server_id}/tools``."""
         result: list[Tool] = await self._get(
-            _path("/v1/mcp-servers/{}/tools", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/tools", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -240,7 +240,7 @@ class McpServersToolsResource(APIResource):
     ) -> Tool:
         """Retrieve Mcp Tool: ``GET /v1/mcp-servers/{mcp_server_id}/tools/{tool_id}``."""
         result: Tool = await self._get(
-            _path("/v1/mcp-servers/{}/tools/{}", mcp_server_id, tool_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/tools/{tool_id}", mcp_server_id, tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -264,7 +264,7 @@ class McpServersToolsResource(APIResource):
     ) -> _agents.ToolExecutionResult:
         """Run Mcp Tool: ``POST /v1/mcp-servers/{mcp_server_id}/tools/{tool_id}/run``."""
         result: _agents.ToolExecutionResult = await self._post(
-            _path("/v1/mcp-servers/{}/tools/{}/run", mcp_server_id, tool_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/tools/{tool_id}/run", mcp_server_id, tool_id),
             body={"args": args},
             options=_options(
                 extra_headers=extra_headers,

@@ -154,7 +154,7 @@ class ToolsResource(APIResource):
     ) -> object:
         """Delete Tool: ``DELETE /v1/tools/{tool_id}``."""
         result: object = await self._delete(
-            _path("/v1/tools/{}", tool_id),
+            _path("/v1/tools/{tool_id}", tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -282,7 +282,7 @@ class ToolsResource(APIResource):
     ) -> Tool:
         """Retrieve Tool: ``GET /v1/tools/{tool_id}``."""
         result: Tool = await self._get(
-            _path("/v1/tools/{}", tool_id),
+            _path("/v1/tools/{tool_id}", tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -391,7 +391,7 @@ class ToolsResource(APIResource):
     ) -> Tool:
         """Modify Tool: ``PATCH /v1/tools/{tool_id}``."""
         result: Tool = await self._patch(
-            _path("/v1/tools/{}", tool_id),
+            _path("/v1/tools/{tool_id}", tool_id),
             body={
                 "args_json_schema": args_json_schema,
                 "default_requires_approval": default_requires_approval,
@@ -500,7 +500,11 @@ class ToolsMcpServersResource(APIResource):
     ) -> Tool:
         """Add Mcp Tool: ``POST /v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}``."""
         result: Tool = await self._post(
-            _path("/v1/tools/mcp/servers/{}/{}", mcp_server_name, mcp_tool_name),
+            _path(
+                "/v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}",
+                mcp_server_name,
+                mcp_tool_name,
+            ),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -545,7 +549,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> list[object]:
         """Delete Mcp Server From Config: ``DELETE /v1/tools/mcp/servers/{mcp_server_name}``."""
         result: list[object] = await self._delete(
-            _path("/v1/tools/mcp/servers/{}", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}", mcp_server_name),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -571,7 +575,11 @@ class ToolsMcpServersResource(APIResource):
 
         ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
         result: object = await self._post(
-            _path("/v1/tools/mcp/servers/{}/tools/{}/execute", mcp_server_name, tool_name),
+            _path(
+                "/v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute",
+                mcp_server_name,
+                tool_name,
+            ),
             body={"args": args},
             options=_options(
                 extra_headers=extra_headers,
@@ -615,7 +623,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> list[object]:
         """List Mcp Tools By Server: ``GET /v1/tools/mcp/servers/{mcp_server_name}/tools``."""
         result: list[object] = await self._get(
-            _path("/v1/tools/mcp/servers/{}/tools", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}/tools", mcp_server_name),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -638,7 +646,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> object:
         """Resync Mcp Server Tools: ``POST /v1/tools/mcp/servers/{mcp_server_name}/resync``."""
         result: object = await self._post(
-            _path("/v1/tools/mcp/servers/{}/resync", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}/resync", mcp_server_name),
             options=_options(
                 query={"agent_id": agent_id},
                 extra_headers=extra_headers,
@@ -687,7 +695,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> object:
         """Update Mcp Server: ``PATCH /v1/tools/mcp/servers/{mcp_server_name}``."""
         result: object = await self._patch(
-            _path("/v1/tools/mcp/servers/{}", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}", mcp_server_name),
             body=body,
             options=_options(
                 extra_headers=extra_headers,
