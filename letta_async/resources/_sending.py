@@ -29,6 +29,7 @@ import msgspec
 from .._config import Timeout
 from .._errors import APIConnectionError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
+from .._observe import StreamOrigin
 from .._resource import APIResource
 from .._retry import Locator, is_no_redis
 from .._stream import MessageStream, ResumeSettings
@@ -138,7 +139,7 @@ class _Sending(APIResource):
         locate = self._locator(owner_id, otids)
         first_sent: list[float] = []
 
-        def request() -> PreparedRequest:
+        def request(stream: MessageStream) -> PreparedRequest:
             payload = dict(sent, streaming=True)
             if state["background"] or "background" in sent:
                 payload["background"] = state["background"]
@@ -152,6 +153,7 @@ class _Sending(APIResource):
                 locate=locate,
             )
             prepared.omit_user_agent = True
+            prepared.trace = stream._trace
             return prepared
 
         async def opener(stream: MessageStream) -> aiohttp.ClientResponse:
@@ -161,7 +163,7 @@ class _Sending(APIResource):
             try:
                 # A send that fails after it may have reached the server is not re-sent
                 # blindly: the server is asked for the run it may have started first.
-                return await transport.open_stream(request())
+                return await transport.open_stream(request(stream))
             except APIConnectionError as exc:
                 if exc.run_id is not None:
                     stream.run_id = exc.run_id  # found by asking: resume it, do not re-send
@@ -177,7 +179,7 @@ class _Sending(APIResource):
                     )
                 state["background"] = False
                 stream.fall_back_to_foreground()
-                return await transport.open_stream(request())
+                return await transport.open_stream(request(stream))
 
         async def recover_run_id() -> str | None:
             found = await self._find_run_by_otid(owner_id, otids)
@@ -201,6 +203,7 @@ class _Sending(APIResource):
             recover_run_id=recover_run_id if otids else None,
             cancel_on_exit=cancel_on_exit,
             errors_as_events=errors_as_events,
+            origin=StreamOrigin("POST", route, sends=True, **{self._owner_filter: owner_id}),
         )
 
     async def _send(
@@ -467,6 +470,7 @@ def _follow(
             "POST", route, body=sent, options=options, stream=True, kind="read"
         )
         prepared.omit_user_agent = True
+        prepared.trace = stream._trace
         return await transport.open_stream(prepared)
 
     async def canceller(target: str) -> Any:
@@ -492,7 +496,18 @@ def _follow(
         resume=settings,
         canceller=canceller,
         errors_as_events=errors_as_events,
+        origin=StreamOrigin("POST", route, conversation_id=_conversation_of(route), sends=False),
     )
+
+
+def _conversation_of(route: str) -> str | None:
+    """The conversation a ``/v1/conversations/{id}/stream`` route follows, if it is one."""
+    parts = route.split("/")
+    if len(parts) >= 4 and parts[2] == "conversations":
+        from urllib.parse import unquote
+
+        return unquote(parts[3])
+    return None
 
 
 def _run_id_of(route: str, body: Mapping[str, Any]) -> str | None:
