@@ -13,10 +13,20 @@ nox.options.sessions = ["tests"]
 PYTHON = os.environ.get("LETTA_ASYNC_NOX_PYTHON", "python3")
 
 
+# The OpenTelemetry versions letta_async.otel is tested with (the SDK gives the tests their
+# in-memory exporters; the extra itself needs only the API and the instrumentation base).
+OTEL_TEST_PINS = (
+    "opentelemetry-api==1.45.2",
+    "opentelemetry-sdk==1.45.2",
+    "opentelemetry-instrumentation==0.66b2",
+    "opentelemetry-semantic-conventions==0.66b2",
+)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Lint, format check, strict typing, then the whole test suite."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,otel]", *OTEL_TEST_PINS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "letta_async")
