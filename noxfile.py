@@ -80,12 +80,13 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Every benchmark side by side with the official SDK; writes benchmarks/results/latest.*
 
-    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time and
-    request rate (benchmarks/README.md). The official SDK and matplotlib (for the chart) are
-    installed here only: neither is ever a dependency of the package. Arguments after ``--``
-    go to ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
+    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time,
+    request rate and OpenTelemetry overhead (benchmarks/README.md). The official SDK,
+    matplotlib (for the chart) and the OpenTelemetry SDK are installed here only: none of them
+    is ever a dependency of the package. Arguments after ``--`` go to
+    ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
     """
-    session.install(".", "letta-client==1.12.1", "matplotlib==3.11.2")
+    session.install(".[otel]", "letta-client==1.12.1", "matplotlib==3.11.2", *OTEL_TEST_PINS)
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 

@@ -110,7 +110,9 @@ class _Exchange:
         try:
             if not self.url_seen:
                 self.url_seen = True
-                full = url.with_user(None)  # credentials never go into a span
+                full = url
+                if url.raw_user is not None:  # credentials never go into a span
+                    full = url.with_user(None)
                 if params:
                     full = full.with_query(params)
                 self.span.set_attribute(N.URL_FULL, str(full))
