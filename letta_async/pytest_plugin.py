@@ -113,6 +113,7 @@ def letta_agent(letta_server: BackgroundLettaServer) -> AgentState:
 async def _letta_client(
     letta_server: BackgroundLettaServer, letta_client_options: dict[str, Any]
 ) -> AsyncIterator[AsyncLetta]:
+    """An ``AsyncLetta`` connected to ``letta_server``, closed (pool and all) after the test."""
     from letta_async import AsyncLetta, ResumeSettings
 
     options: dict[str, Any] = {
@@ -125,7 +126,6 @@ async def _letta_client(
 
 
 letta_client = pytest.fixture(name="letta_client")(_letta_client)
-"""An ``AsyncLetta`` connected to ``letta_server``, closed (pool and all) after the test."""
 
 _ASYNC_FIXTURES = frozenset({_letta_client})
 

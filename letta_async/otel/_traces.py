@@ -107,6 +107,7 @@ class _Exchange:
     def attempt(
         self, url: yarl.URL, params: list[tuple[str, str]] | None, headers: dict[str, str]
     ) -> None:
+        """Note the first attempt's URL and put the span's context into ``headers``."""
         try:
             if not self.url_seen:
                 self.url_seen = True
@@ -121,9 +122,11 @@ class _Exchange:
             logger.exception("letta_async tracing failed to describe an attempt")
 
     def answered(self, status: int) -> None:
+        """Keep the latest status: the one the call or stream ends with."""
         self.status = status
 
     def retry(self, attempt: int, delay: float, error: BaseException) -> None:
+        """A ``letta.retry`` span event for the failed attempt about to be sent again."""
         self.resends = attempt
         attributes: Attributes = {
             N.RETRY_ATTEMPT: attempt,
@@ -170,6 +173,7 @@ class ApiCall(_Exchange):
         self.token = context.attach(self.context)
 
     def end(self, error: BaseException | None) -> None:
+        """Record the outcome and the duration, leave the span's context, end the span."""
         try:
             outcome = self.outcome(error)
             self.instruments.request_duration.record(
@@ -213,6 +217,7 @@ class StreamCall(_Exchange):
         instruments.active_streams.add(1, self.metric_attributes)
 
     def received(self, queue: deque[Any], before: int) -> None:
+        """Count a read's events; the first that is not a ping marks the first chunk."""
         self.received_total += len(queue) - before
         if self.first_chunk is None:
             for event in islice(queue, before, None):
@@ -221,6 +226,7 @@ class StreamCall(_Exchange):
                     break
 
     def resumed(self, run_id: str, starting_after: int | None, attempt: int) -> None:
+        """A ``letta.resume`` span event and one more on the resumes counter."""
         self.resumes += 1
         attributes: Attributes = {N.LETTA_RUN_ID: run_id, N.RESUME_ATTEMPT: attempt}
         if starting_after is not None:
@@ -232,6 +238,7 @@ class StreamCall(_Exchange):
         )
 
     def finish(self, stream: MessageStream, error: BaseException | None) -> None:
+        """Describe the ended stream on its span and in the metrics, then end the span."""
         try:
             self._describe(stream, error)
         except Exception:
