@@ -11,7 +11,11 @@ spans, and a ``MeterProvider`` with an in-memory reader):
   not, alternating; the difference of the medians divided by the events is the cost per event
   (the span and its metrics spread over a stream's events);
 - **requests**: ``client.runs.retrieve`` one at a time, traced and not: the cost per API call
-  (a span, the context in the headers, a histogram point).
+  (a span, the context in the headers, a histogram point);
+- **hooks**: the same work without any network, timed call by call: a stream trace's hook for
+  one network read, a stream's span and metrics from start to finish, an API call's span.
+  Loopback timings move with whatever else the machine does; these do not, and they bound
+  the cost per event: (hook per read x reads per event) + (per stream / events per stream).
 
 The instrumentor is switched on and off between runs of the same client, so both sides share
 the connection pool and everything else.
@@ -107,6 +111,67 @@ async def traced_and_not(
     return times
 
 
+def per_call_us(action: Callable[[], None], count: int) -> float:
+    """Median over five batches of the microseconds one ``action()`` takes."""
+    batches = []
+    for _ in range(5):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(count):
+            action()
+        batches.append((time.perf_counter() - start) / count * 1e6)
+    return median(batches)
+
+
+def hook_costs(client: Any, tracing: Tracing) -> dict[str, float]:
+    """What each hook costs with instrumentation on, timed without any I/O."""
+    from collections import deque
+
+    from letta_async import _observe
+    from letta_async._observe import StreamOrigin
+    from letta_async._stream import MessageStream
+    from letta_async._urls import path
+    from letta_async.types import LettaStopReason
+
+    transport = client.client._transport
+    route = path("/v1/agents/{agent_id}/messages/stream", "agent-1")
+    origin = StreamOrigin("POST", route, agent_id="agent-1", sends=True)
+    url = transport.url(path("/v1/runs/{run_id}", "run-1"))
+    tracing.on()
+    try:
+        observer = _observe.observer
+        assert observer is not None
+        stream = MessageStream(transport, opener=None, background=False)  # type: ignore[arg-type]
+        trace = observer.stream(stream, origin)
+        assert trace is not None
+        queue: deque[Any] = deque([LettaStopReason(stop_reason="end_turn")])
+
+        def read() -> None:
+            trace.received(queue, 0)
+
+        def whole_stream() -> None:
+            one = observer.stream(stream, origin)
+            assert one is not None
+            one.received(queue, 0)
+            one.finish(stream, None)
+
+        def call() -> None:
+            one = observer.call("GET", "/v1/runs/{run_id}", url)
+            assert one is not None
+            one.attempt(url, None, {})
+            one.answered(200)
+            one.end(None)
+
+        return {
+            "read": per_call_us(read, 20000),
+            "stream": per_call_us(whole_stream, 2000),
+            "call": per_call_us(call, 2000),
+        }
+    finally:
+        trace.finish(stream, None)
+        tracing.off()
+
+
 async def measure(base_url: str, events: int, reps: int, calls: int) -> dict[str, Any]:
     tracing = Tracing()
     client = Ours(base_url)
@@ -134,6 +199,12 @@ async def measure(base_url: str, events: int, reps: int, calls: int) -> dict[str
         times = await traced_and_not(requests, tracing, reps)
         out["requests"] = {side: summary(values) for side, values in times.items()}
         print_line(f"{calls} runs.retrieve calls", times, calls, "call")
+        out["hooks"] = hooks = hook_costs(client, tracing)
+        print(
+            f"hooks, instrumentation on: {hooks['read']:.2f} us per network read, "
+            f"{hooks['stream']:.1f} us per stream (span and metrics), "
+            f"{hooks['call']:.1f} us per API call"
+        )
     finally:
         await client.close()
         tracing.close()

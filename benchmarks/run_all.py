@@ -479,6 +479,25 @@ def otel_section(report: Report, data: dict[str, Any]) -> None:
     body = table(
         ["workload", "off median ms", "on median ms", "change", "cost", "spread off / on"], rows
     )
+    hooks = data.get("hooks")
+    if hooks:
+        events = data["events"]
+        bound = hooks["read"] + hooks["stream"] / events
+        body += "\n\n" + table(
+            ["hook, instrumentation on", "us"],
+            [
+                ["a stream's hook, per network read", f"{hooks['read']:.2f}"],
+                ["a stream's span and metrics, once per stream", f"{hooks['stream']:.1f}"],
+                ["an API call's span, context and histogram point", f"{hooks['call']:.1f}"],
+            ],
+        )
+        body += (
+            f"\n\n- Cost per event, at most one network read per event: **{bound:.2f} us** "
+            f"({hooks['read']:.2f} us per read + {hooks['stream']:.0f} us per stream / "
+            f"{events:,} events); with many events per read it approaches "
+            f"{hooks['stream'] / events:.3f} us.\n"
+            "- Off, each hook is one `is None` check: parts 1 and 2 run in that state."
+        )
     report.add(
         "7. OpenTelemetry overhead",
         f"`bench_otel.py`: the {data['events']:,}-event stream over loopback and "
