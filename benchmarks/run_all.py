@@ -507,7 +507,14 @@ def otel_section(report: Report, data: dict[str, Any]) -> None:
         "(on - off) / events or calls. A stream's span and metrics are paid once per stream "
         "and its hook once per network read, so the cost per event is the per-stream cost "
         "spread over the events; a call pays for one span and one histogram point. Off is "
-        "the client's normal state: one `is None` check per hook.",
+        "the client's normal state: one `is None` check per hook. On a busy machine the "
+        "loopback difference can be smaller than its spread, even negative: the hook timings, "
+        "made without I/O, bound the cost instead."
+        + (
+            f" Measured at commit {data['machine']['commit']}."
+            if data.get("machine", {}).get("commit")
+            else ""
+        ),
         body,
     )
 
