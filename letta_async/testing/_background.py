@@ -7,7 +7,7 @@ loop the client under test runs on, sync tests included, and its life is that of
 ``with`` block.
 
 What crosses threads: the fault queue (thread-safe by design), the request log (appended by
-the server, read by the test), and the helpers below, which run on the server's loop and wait
+the server, read by the test), and the methods below that run on the server's loop and wait
 for the result, so that seeding an agent never races a request being served.
 """
 
@@ -111,7 +111,7 @@ class BackgroundLettaServer:
 
     @property
     def server(self) -> LettaTestServer:
-        """The server object itself; touch its state only through the helpers here."""
+        """The server object itself; touch its state only through the methods here."""
         if self._server is None:
             raise RuntimeError("server not started")
         return self._server
@@ -143,7 +143,7 @@ class BackgroundLettaServer:
 
     @property
     def state(self) -> ServerState:
-        """Agents, conversations and runs; read it, seed through the helpers."""
+        """Agents, conversations and runs; read it, seed through the methods here."""
         return self.server.state
 
     def requests_to(
@@ -152,7 +152,7 @@ class BackgroundLettaServer:
         """Logged requests whose path matches the regex ``path`` and whose method is ``method``."""
         return self.server.requests_to(path, method)
 
-    # --- helpers that run on the server's loop -------------------------------------------
+    # --- methods that run on the server's loop -------------------------------------------
 
     def _on_loop(self, action: Callable[[], T]) -> T:
         loop = self._loop
