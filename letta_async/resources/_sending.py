@@ -479,13 +479,13 @@ class BatchSending(APIResource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
         timeout: float | Timeout | None | NotGiven = not_given,
-    ) -> Any:
+    ) -> object:
         """Submit one request per agent; ``callback_url`` is POSTed the job when it finishes.
 
-        Each request's messages get ``otid``s, as single sends do.
+        Each request's messages get ``otid``s, as single sends do. The job comes back as the
+        server's JSON, like every ``client.batches`` answer (the official SDK has no batch
+        type).
         """
-        from ..types import BatchJob
-
         prepared = []
         for item in requests:
             if isinstance(item, msgspec.Struct):
@@ -497,7 +497,7 @@ class BatchSending(APIResource):
         return await self._funnel.request(
             "POST",
             "/v1/messages/batches",
-            cast_to=BatchJob,
+            cast_to=object,
             body={"requests": prepared, "callback_url": callback_url},
             options=make_request_options(
                 extra_headers=extra_headers,
