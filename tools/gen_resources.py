@@ -644,7 +644,12 @@ def render_module(
     imports = Imports()
     classes: list[str] = []
     known = set(tree) | set(children) | {c for cs in children.values() for c in cs}
-    owners = sorted((o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top), key=len)
+    # Longest (innermost) first once reversed; ties by name, so the output never depends on
+    # set order (which changes with the hash seed of each run).
+    owners = sorted(
+        (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top),
+        key=lambda o: (len(o), o),
+    )
     for owner in reversed(owners):
         spec = resource_map.MIXINS.get(owner)
         mixin = spec.split(":")[1] if spec else None

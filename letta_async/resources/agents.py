@@ -1292,128 +1292,6 @@ class AgentsFoldersResource(APIResource):
         )
 
 
-class AgentsScheduleResource(APIResource):
-    """``client.agents.schedule``."""
-
-    async def create(
-        self,
-        agent_id: str,
-        *,
-        messages: Iterable[Mapping[str, object]],
-        schedule: Mapping[str, object] | Mapping[str, object],
-        callback_url: str | Omit = omit,
-        include_return_message_types: builtins.list[
-            Literal[
-                "system_message",
-                "user_message",
-                "assistant_message",
-                "reasoning_message",
-                "hidden_reasoning_message",
-                "tool_call_message",
-                "tool_return_message",
-                "approval_request_message",
-                "approval_response_message",
-            ]
-        ]
-        | Omit = omit,
-        max_steps: float | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleCreateResponse:
-        """``POST /v1/agents/{agent_id}/schedule``."""
-        result: _agents.ScheduleCreateResponse = await self._post(
-            _path("/v1/agents/{}/schedule", agent_id),
-            body={
-                "messages": messages,
-                "schedule": schedule,
-                "callback_url": callback_url,
-                "include_return_message_types": include_return_message_types,
-                "max_steps": max_steps,
-            },
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleCreateResponse,
-        )
-        return result
-
-    async def delete(
-        self,
-        scheduled_message_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleDeleteResponse:
-        """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
-        result: _agents.ScheduleDeleteResponse = await self._delete(
-            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleDeleteResponse,
-        )
-        return result
-
-    async def list(
-        self,
-        agent_id: str,
-        *,
-        after: str | Omit = omit,
-        limit: str | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleListResponse:
-        """``GET /v1/agents/{agent_id}/schedule``."""
-        result: _agents.ScheduleListResponse = await self._get(
-            _path("/v1/agents/{}/schedule", agent_id),
-            options=_options(
-                query={"after": after, "limit": limit},
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleListResponse,
-        )
-        return result
-
-    async def retrieve(
-        self,
-        scheduled_message_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.ScheduleRetrieveResponse:
-        """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
-        result: _agents.ScheduleRetrieveResponse = await self._get(
-            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.ScheduleRetrieveResponse,
-        )
-        return result
-
-
 class AgentsArchivesResource(APIResource):
     """``client.agents.archives``."""
 
@@ -1460,129 +1338,6 @@ class AgentsArchivesResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
-        )
-        return result
-
-
-class AgentsPassagesResource(APIResource):
-    """``client.agents.passages``."""
-
-    async def create(
-        self,
-        agent_id: str,
-        *,
-        text: str,
-        created_at: str | datetime | Omit | None = omit,
-        tags: SequenceNotStr[str] | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[Passage]:
-        """Create Passage: ``POST /v1/agents/{agent_id}/archival-memory``."""
-        result: list[Passage] = await self._post(
-            _path("/v1/agents/{}/archival-memory", agent_id),
-            body={"text": text, "created_at": created_at, "tags": tags},
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[Passage],
-        )
-        return result
-
-    async def delete(
-        self,
-        memory_id: str,
-        *,
-        agent_id: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
-        """Delete Passage: ``DELETE /v1/agents/{agent_id}/archival-memory/{memory_id}``."""
-        result: object = await self._delete(
-            _path("/v1/agents/{}/archival-memory/{}", agent_id, memory_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=object,
-        )
-        return result
-
-    async def list(
-        self,
-        agent_id: str,
-        *,
-        after: str | Omit | None = omit,
-        ascending: bool | Omit | None = omit,
-        before: str | Omit | None = omit,
-        limit: int | Omit | None = omit,
-        search: str | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[Passage]:
-        """List Passages: ``GET /v1/agents/{agent_id}/archival-memory``."""
-        result: list[Passage] = await self._get(
-            _path("/v1/agents/{}/archival-memory", agent_id),
-            options=_options(
-                query={
-                    "after": after,
-                    "ascending": ascending,
-                    "before": before,
-                    "limit": limit,
-                    "search": search,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[Passage],
-        )
-        return result
-
-    async def search(
-        self,
-        agent_id: str,
-        *,
-        query: str,
-        end_datetime: str | datetime | Omit | None = omit,
-        start_datetime: str | datetime | Omit | None = omit,
-        tag_match_mode: Literal["any", "all"] | Omit = omit,
-        tags: SequenceNotStr[str] | Omit | None = omit,
-        top_k: int | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _agents.PassageSearchResponse:
-        """Search Archival Memory: ``GET /v1/agents/{agent_id}/archival-memory/search``."""
-        result: _agents.PassageSearchResponse = await self._get(
-            _path("/v1/agents/{}/archival-memory/search", agent_id),
-            options=_options(
-                query={
-                    "query": query,
-                    "end_datetime": end_datetime,
-                    "start_datetime": start_datetime,
-                    "tag_match_mode": tag_match_mode,
-                    "tags": tags,
-                    "top_k": top_k,
-                },
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_agents.PassageSearchResponse,
         )
         return result
 
@@ -2095,6 +1850,251 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
             resume=resume,
             errors_as_events=errors_as_events,
         )
+
+
+class AgentsPassagesResource(APIResource):
+    """``client.agents.passages``."""
+
+    async def create(
+        self,
+        agent_id: str,
+        *,
+        text: str,
+        created_at: str | datetime | Omit | None = omit,
+        tags: SequenceNotStr[str] | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> builtins.list[Passage]:
+        """Create Passage: ``POST /v1/agents/{agent_id}/archival-memory``."""
+        result: list[Passage] = await self._post(
+            _path("/v1/agents/{}/archival-memory", agent_id),
+            body={"text": text, "created_at": created_at, "tags": tags},
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[Passage],
+        )
+        return result
+
+    async def delete(
+        self,
+        memory_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> object:
+        """Delete Passage: ``DELETE /v1/agents/{agent_id}/archival-memory/{memory_id}``."""
+        result: object = await self._delete(
+            _path("/v1/agents/{}/archival-memory/{}", agent_id, memory_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=object,
+        )
+        return result
+
+    async def list(
+        self,
+        agent_id: str,
+        *,
+        after: str | Omit | None = omit,
+        ascending: bool | Omit | None = omit,
+        before: str | Omit | None = omit,
+        limit: int | Omit | None = omit,
+        search: str | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> builtins.list[Passage]:
+        """List Passages: ``GET /v1/agents/{agent_id}/archival-memory``."""
+        result: list[Passage] = await self._get(
+            _path("/v1/agents/{}/archival-memory", agent_id),
+            options=_options(
+                query={
+                    "after": after,
+                    "ascending": ascending,
+                    "before": before,
+                    "limit": limit,
+                    "search": search,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[Passage],
+        )
+        return result
+
+    async def search(
+        self,
+        agent_id: str,
+        *,
+        query: str,
+        end_datetime: str | datetime | Omit | None = omit,
+        start_datetime: str | datetime | Omit | None = omit,
+        tag_match_mode: Literal["any", "all"] | Omit = omit,
+        tags: SequenceNotStr[str] | Omit | None = omit,
+        top_k: int | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.PassageSearchResponse:
+        """Search Archival Memory: ``GET /v1/agents/{agent_id}/archival-memory/search``."""
+        result: _agents.PassageSearchResponse = await self._get(
+            _path("/v1/agents/{}/archival-memory/search", agent_id),
+            options=_options(
+                query={
+                    "query": query,
+                    "end_datetime": end_datetime,
+                    "start_datetime": start_datetime,
+                    "tag_match_mode": tag_match_mode,
+                    "tags": tags,
+                    "top_k": top_k,
+                },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.PassageSearchResponse,
+        )
+        return result
+
+
+class AgentsScheduleResource(APIResource):
+    """``client.agents.schedule``."""
+
+    async def create(
+        self,
+        agent_id: str,
+        *,
+        messages: Iterable[Mapping[str, object]],
+        schedule: Mapping[str, object] | Mapping[str, object],
+        callback_url: str | Omit = omit,
+        include_return_message_types: builtins.list[
+            Literal[
+                "system_message",
+                "user_message",
+                "assistant_message",
+                "reasoning_message",
+                "hidden_reasoning_message",
+                "tool_call_message",
+                "tool_return_message",
+                "approval_request_message",
+                "approval_response_message",
+            ]
+        ]
+        | Omit = omit,
+        max_steps: float | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleCreateResponse:
+        """``POST /v1/agents/{agent_id}/schedule``."""
+        result: _agents.ScheduleCreateResponse = await self._post(
+            _path("/v1/agents/{}/schedule", agent_id),
+            body={
+                "messages": messages,
+                "schedule": schedule,
+                "callback_url": callback_url,
+                "include_return_message_types": include_return_message_types,
+                "max_steps": max_steps,
+            },
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleCreateResponse,
+        )
+        return result
+
+    async def delete(
+        self,
+        scheduled_message_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleDeleteResponse:
+        """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
+        result: _agents.ScheduleDeleteResponse = await self._delete(
+            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleDeleteResponse,
+        )
+        return result
+
+    async def list(
+        self,
+        agent_id: str,
+        *,
+        after: str | Omit = omit,
+        limit: str | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleListResponse:
+        """``GET /v1/agents/{agent_id}/schedule``."""
+        result: _agents.ScheduleListResponse = await self._get(
+            _path("/v1/agents/{}/schedule", agent_id),
+            options=_options(
+                query={"after": after, "limit": limit},
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleListResponse,
+        )
+        return result
+
+    async def retrieve(
+        self,
+        scheduled_message_id: str,
+        *,
+        agent_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _agents.ScheduleRetrieveResponse:
+        """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
+        result: _agents.ScheduleRetrieveResponse = await self._get(
+            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_agents.ScheduleRetrieveResponse,
+        )
+        return result
 
 
 class AgentsIdentitiesResource(APIResource):

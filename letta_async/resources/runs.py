@@ -155,60 +155,6 @@ class RunsResource(RunFollowing, APIResource):
         return result
 
 
-class RunsUsageResource(APIResource):
-    """``client.runs.usage``."""
-
-    async def retrieve(
-        self,
-        run_id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> _runs.UsageRetrieveResponse:
-        """Retrieve Usage For Run: ``GET /v1/runs/{run_id}/usage``."""
-        result: _runs.UsageRetrieveResponse = await self._get(
-            _path("/v1/runs/{}/usage", run_id),
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=_runs.UsageRetrieveResponse,
-        )
-        return result
-
-
-class RunsTraceResource(APIResource):
-    """``client.runs.trace``."""
-
-    async def retrieve(
-        self,
-        run_id: str,
-        *,
-        limit: int | Omit = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> list[dict[str, object]]:
-        """Retrieve Trace For Run: ``GET /v1/runs/{run_id}/trace``."""
-        result: list[dict[str, object]] = await self._get(
-            _path("/v1/runs/{}/trace", run_id),
-            options=_options(
-                query={"limit": limit},
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=list[dict[str, object]],
-        )
-        return result
-
-
 class RunsStepsResource(APIResource):
     """``client.runs.steps``."""
 
@@ -246,6 +192,60 @@ class RunsStepsResource(APIResource):
             ),
             rule="ordered",
         )
+
+
+class RunsTraceResource(APIResource):
+    """``client.runs.trace``."""
+
+    async def retrieve(
+        self,
+        run_id: str,
+        *,
+        limit: int | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> list[dict[str, object]]:
+        """Retrieve Trace For Run: ``GET /v1/runs/{run_id}/trace``."""
+        result: list[dict[str, object]] = await self._get(
+            _path("/v1/runs/{}/trace", run_id),
+            options=_options(
+                query={"limit": limit},
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=list[dict[str, object]],
+        )
+        return result
+
+
+class RunsUsageResource(APIResource):
+    """``client.runs.usage``."""
+
+    async def retrieve(
+        self,
+        run_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> _runs.UsageRetrieveResponse:
+        """Retrieve Usage For Run: ``GET /v1/runs/{run_id}/usage``."""
+        result: _runs.UsageRetrieveResponse = await self._get(
+            _path("/v1/runs/{}/usage", run_id),
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=_runs.UsageRetrieveResponse,
+        )
+        return result
 
 
 class RunsMetricsResource(APIResource):

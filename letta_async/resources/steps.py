@@ -201,6 +201,35 @@ class StepsMetricsResource(APIResource):
         return result
 
 
+class StepsFeedbackResource(APIResource):
+    """``client.steps.feedback``."""
+
+    async def create(
+        self,
+        step_id: str,
+        *,
+        feedback: Literal["positive", "negative"] | Omit | None = omit,
+        tags: SequenceNotStr[str] | Omit | None = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> Step:
+        """Modify Feedback For Step: ``PATCH /v1/steps/{step_id}/feedback``."""
+        result: Step = await self._patch(
+            _path("/v1/steps/{}/feedback", step_id),
+            body={"feedback": feedback, "tags": tags},
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=Step,
+        )
+        return result
+
+
 class StepsMessagesResource(APIResource):
     """``client.steps.messages``."""
 
@@ -238,32 +267,3 @@ class StepsMessagesResource(APIResource):
             ),
             rule="ordered",
         )
-
-
-class StepsFeedbackResource(APIResource):
-    """``client.steps.feedback``."""
-
-    async def create(
-        self,
-        step_id: str,
-        *,
-        feedback: Literal["positive", "negative"] | Omit | None = omit,
-        tags: SequenceNotStr[str] | Omit | None = omit,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> Step:
-        """Modify Feedback For Step: ``PATCH /v1/steps/{step_id}/feedback``."""
-        result: Step = await self._patch(
-            _path("/v1/steps/{}/feedback", step_id),
-            body={"feedback": feedback, "tags": tags},
-            options=_options(
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                timeout=timeout,
-            ),
-            cast_to=Step,
-        )
-        return result
