@@ -414,9 +414,17 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
         schema = response.get("application/json", {}).get("schema")
         returns = res.schema(schema, imports, param=False) if schema else "object"
         page = item = None
-        if dotted in resource_map.EXTRA_PAGINATED and returns.startswith("List["):
-            item = returns[len("List[") : -1]
-            page = f"AsyncArrayPage[{item}]"
+        if dotted in resource_map.EXTRA_PAGINATED:
+            wrapped = _resolve(spec, schema or {}).get("properties", {})
+            if returns.startswith("List["):
+                item = returns[len("List[") : -1]
+                page = f"AsyncArrayPage[{item}]"
+            elif set(wrapped) == {"messages"} and wrapped["messages"].get("type") == "array":
+                # ``{"messages": [...]}``: the official SDK's object page.
+                item = res.schema(wrapped["messages"].get("items", {}), imports, param=False)
+                page = f"AsyncObjectPage[{item}]"
+            else:
+                raise SystemExit(f"{dotted} is in EXTRA_PAGINATED but its answer is no listing")
             returns = f"AsyncPaginator[{item}, {page}]"
         methods.append(
             Method(
@@ -689,7 +697,10 @@ def render_module(
     head.append("")
     head.append("from .._config import Timeout")
     head.append("from .._funnel import make_request_options as _options")
-    head.append("from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncPaginator")
+    head.append(
+        "from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncObjectPage, "
+        "AsyncPaginator"
+    )
     head.append("from .._resource import APIResource")
     head.append("from .._stream import MessageStream, ResumeSettings")
     head.append(
