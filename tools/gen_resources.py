@@ -372,6 +372,11 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_CLIENT_HEADERS = frozenset({"user_id", "user-agent", "x-project-id", "x-project"})
+"""Header parameters every operation lists that the client sets itself (``project_id=``,
+``project=``) or never sends."""
+
+
 def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
     ops = _operations(spec)
     methods = []
@@ -395,6 +400,13 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
                         raw["name"],
                     )
                 )
+            elif raw["in"] == "header" and raw["name"].lower() not in _CLIENT_HEADERS:
+                # A header the operation itself reads (``storage-unit``): a keyword, named as
+                # the official SDK names header parameters.
+                ann = res.schema(raw.get("schema", {}), imports, param=True)
+                ann = ann.removesuffix(" | None")  # a header has no null
+                name = raw["name"].lower().replace("-", "_")
+                params.append(Param(name, ann + " | Omit", "omit", "header", raw["name"]))
         body = op.get("requestBody", {}).get("content", {}).get("application/json")
         if body is not None:
             schema = _resolve(spec, body["schema"])
