@@ -410,6 +410,10 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
         body = op.get("requestBody", {}).get("content", {}).get("application/json")
         if body is not None:
             schema = _resolve(spec, body["schema"])
+            members = [m for m in schema.get("anyOf", ()) if m.get("type") != "null"]
+            if len(members) == 1:
+                # An optional body (``ExportAgentRequest | null``): its fields, all optional.
+                schema = {**_resolve(spec, members[0]), "required": []}
             required = set(schema.get("required", ()))
             for prop, prop_schema in schema.get("properties", {}).items():
                 ann = res.schema(prop_schema, imports, param=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 EXTRA_METHODS: dict[str, str] = {
     # This client's names for routes the official SDK lacks: dotted name -> operationId.
     "agents.count": "count_agents",
+    "agents.export_with_skills": "export_agent_with_skills",
     "agents.generate": "generate_completion",
     "agents.groups.list": "list_groups_for_agent",
     "agents.messages.preview_raw_payload": "preview_model_request",
