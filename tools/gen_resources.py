@@ -384,9 +384,13 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
         http_method, route, op = ops[op_id]
         params: list[Param] = []
         imports = Imports()
+        # As in the official SDK: the last id of the route is positional, the ids before it
+        # are keyword-only (``add_tool(mcp_tool_name, mcp_server_name=...)``).
+        last_id = re.findall(r"{(\w+)}", route)[-1:]
         for raw in op.get("parameters", []):
             if raw["in"] == "path":
-                params.append(Param(raw["name"], "str", None, "path", raw["name"], True))
+                positional = [raw["name"]] == last_id
+                params.append(Param(raw["name"], "str", None, "path", raw["name"], positional))
             elif raw["in"] == "query":
                 ann = res.schema(raw.get("schema", {}), imports, param=True)
                 if not raw.get("required"):

@@ -487,9 +487,9 @@ class ToolsMcpServersResource(APIResource):
 
     async def add_tool(
         self,
-        mcp_server_name: str,
         mcp_tool_name: str,
         *,
+        mcp_server_name: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -555,9 +555,9 @@ class ToolsMcpServersResource(APIResource):
 
     async def execute_tool(
         self,
-        mcp_server_name: str,
         tool_name: str,
         *,
+        mcp_server_name: str,
         args: Mapping[str, object] | Omit = omit,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
