@@ -457,6 +457,7 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
                 doc=_doc(http_method, route, op),
                 page=page,
                 item=item,
+                custom=resource_map.CUSTOM.get(dotted),  # type: ignore[arg-type]
             )
         )
     return methods
@@ -555,11 +556,19 @@ def _options(method: Method, *, query: bool = True) -> str:
     return "_options(" + ", ".join(parts) + ")"
 
 
+_STREAM_IMPLS = ("_open_stream", "_follow_run", "_json_events")
+"""Hand-written methods that return a stream without I/O (plain ``def``)."""
+
+
 def render_method(method: Method, res: Resolver, imports: Imports, *, official: bool) -> list[str]:
     out: list[str] = []
     custom = method.custom
     returns = res.official(method.returns, imports, param=False) if official else method.returns
-    is_async = not method.page and not (custom and custom["impl"] in ("_open_stream", "_follow_run"))
+    is_async = not method.page and not (custom and custom["impl"] in _STREAM_IMPLS)
+    if custom and custom["impl"] == "_json_events":
+        imports.extra.add("from ._json_stream import JsonEventStream")
+        imports.typing.add("Dict")
+        returns = "JsonEventStream[Dict[str, object]]"
     prefix = "async def" if is_async else "def"
     overloads = (custom or {}).get("overloads")
     if overloads:
@@ -626,7 +635,13 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
             cast = res.official(method.cast_to, imports, param=False) if official else method.cast_to
             args.append(f"cast_to={cast}")
         call = f"self.{impl}({', '.join(args)})"
-        if impl in ("_open_stream", "_follow_run"):
+        if impl == "_json_events":
+            whole = [p for p in method.params if p.where == "whole"]
+            body = whole[0].name if whole else _dict(body_params)
+            args[1] = f"body={body}"
+            args.append(f"method={method.http_method!r}")
+            call = f"self.{impl}({', '.join(args)})"
+        if impl in _STREAM_IMPLS:
             return [f"return {call}"]
         returns = res.official(method.returns, imports, param=False)
         if custom.get("overloads"):

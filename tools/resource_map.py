@@ -167,6 +167,9 @@ CUSTOM: dict[str, dict[str, object]] = {
     "conversations.messages.stream": {"impl": "_follow_run", "extras": _STREAM_EXTRAS[3:4]},
     "runs.messages.stream": {"impl": "_follow_run", "extras": _STREAM_EXTRAS[3:4]},
     "folders.files.upload": {"impl": "_upload"},
+    # Routes that answer with server-sent JSON events (the MCP OAuth connect flow).
+    "mcp_servers.connect": {"impl": "_json_events"},
+    "tools.mcp_servers.connect_server": {"impl": "_json_events"},
     "agents.import_file": {"impl": "_upload"},
 }
 
@@ -178,6 +181,8 @@ MIXINS: dict[str, str] = {
     "chat.completions": "_chat:ChatCompletionSending",
     "conversations.messages": "_sending:ConversationMessageSending",
     "folders.files": "_sending:Uploading",
+    "mcp_servers": "_json_stream:EventStreaming",
     "runs": "_sending:RunFollowing",
     "runs.messages": "_sending:StreamFollowing",
+    "tools.mcp_servers": "_json_stream:EventStreaming",
 }

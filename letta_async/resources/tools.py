@@ -25,6 +25,7 @@ from ..types import (
     ToolReturnMessage,
     ToolSearchResult,
 )
+from ._json_stream import EventStreaming, JsonEventStream
 
 __all__ = ["ToolsMcpServersResource", "ToolsResource"]
 
@@ -459,7 +460,7 @@ class ToolsResource(APIResource):
         return result
 
 
-class ToolsMcpServersResource(APIResource):
+class ToolsMcpServersResource(EventStreaming, APIResource):
     """``client.tools.mcp_servers``."""
 
     async def add_server(
@@ -508,7 +509,7 @@ class ToolsMcpServersResource(APIResource):
         )
         return result
 
-    async def connect_server(
+    def connect_server(
         self,
         *,
         body: Mapping[str, object],
@@ -516,9 +517,9 @@ class ToolsMcpServersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``POST /v1/tools/mcp/servers/connect``."""
-        result: object = await self._post(
+        return self._json_events(
             "/v1/tools/mcp/servers/connect",
             body=body,
             options=_options(
@@ -527,9 +528,8 @@ class ToolsMcpServersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            method="POST",
         )
-        return result
 
     async def delete_server(
         self,
