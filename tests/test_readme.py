@@ -128,7 +128,7 @@ async def test_resume_is_logged_and_hooked_without_the_key(
     caplog.set_level(logging.DEBUG, logger="letta_async")
     async with LettaTestServer(api_key=key) as server:
         agent = server.create_agent(name="observed")
-        server.faults.add(Fault(path=r"/messages$", cut="after_frames", frames=3))
+        server.faults.add(Fault(path=r"/messages/stream$", cut="after_frames", frames=3))
         async with AsyncLetta(server.base_url, api_key=key, hooks=hooks) as client:
             stream = client.agents.messages.stream(
                 agent["id"], messages=[{"role": "user", "content": "hi"}], background=True
@@ -166,4 +166,7 @@ async def test_trace_configs_reach_the_aiohttp_session() -> None:
             await client.agents.messages.stream(
                 agent["id"], messages=[{"role": "user", "content": "hi"}]
             ).until_done()
-    assert starts == [f"GET /v1/agents/{agent['id']}", f"POST /v1/agents/{agent['id']}/messages"]
+    assert starts == [
+        f"GET /v1/agents/{agent['id']}",
+        f"POST /v1/agents/{agent['id']}/messages/stream",
+    ]
