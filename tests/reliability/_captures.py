@@ -142,7 +142,8 @@ class CaptureServer:
 
     async def handle(self, request: Request, ex: Exchange) -> None:
         parts = request.path.strip("/").split("/")
-        if request.method == "POST" and parts[:2] == ["v1", "agents"] and parts[3:] == ["messages"]:
+        sends = request.method == "POST" and parts[3:] == ["messages", "stream"]
+        if sends and parts[:2] == ["v1", "agents"]:
             case = case_of_agent(parts[2])
             self.otids[case] = request.json()["messages"][0]["otid"]
             body = LIVE.replace(RUN.encode(), run_for(case).encode())
