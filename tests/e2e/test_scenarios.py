@@ -213,14 +213,19 @@ async def test_history_pagination_both_directions(
     for word in ("one", "two", "three", "four"):
         await client.agents.messages.create(agent_id, messages=user(word))
 
-    newest_first = [m async for m in client.agents.messages.list(agent_id, limit=3)]
+    # desc (the default) walks back in time: each page holds the newest messages not seen
+    # yet, oldest to newest, so the pages in reverse order are the whole history.
+    first = await client.agents.messages.list(agent_id, limit=3)
+    desc_pages = [ids(page.items) async for page in first.iter_pages()]
     oldest_first = [m async for m in client.agents.messages.list(agent_id, limit=3, order="asc")]
 
-    ids_desc = ids(newest_first)
     ids_asc = ids(oldest_first)
+    ids_desc = [i for page in desc_pages for i in page]
     # One stored message can expand into several items sharing its id, never across pages.
     assert len(ids_desc) == len(ids_asc) >= 8
-    assert ids_desc == list(reversed(ids_asc)), "desc must be exactly asc reversed"
+    assert [i for page in reversed(desc_pages) for i in page] == ids_asc
+    walked = ids([m async for m in client.agents.messages.list(agent_id, limit=3)])
+    assert walked == ids_desc, "async for walks the same pages, no item twice"
     said = [text_of(m.content) for m in of_kind(oldest_first, "user_message")]
     assert [s for s in said if s in {"one", "two", "three", "four"}] == [
         "one",
@@ -231,11 +236,11 @@ async def test_history_pagination_both_directions(
 
     # Cursor by hand: a first page, then the pages before and after a known item.
     page = await client.agents.messages.list(agent_id, limit=3)
-    assert ids(page) == ids_desc[: len(page)]
+    assert ids(page.items) == desc_pages[0]
     pivot = ids_asc[3]
     earlier = ids([m async for m in client.agents.messages.list(agent_id, before=pivot)])
     later = ids([m async for m in client.agents.messages.list(agent_id, after=pivot, order="asc")])
-    assert earlier == list(reversed(ids_asc[:3]))
+    assert earlier == ids_asc[:3]
     assert later == ids_asc[4:]
 
 
@@ -383,13 +388,15 @@ async def test_http_401_on_secure_server(secure_server: LettaServer) -> None:
         base_url=secure_server.base_url, api_key=secure_server.password
     ) as good:
         page = await good.agents.list(limit=1)
-        assert isinstance(page, list)
+        assert isinstance(page.items, list)
 
 
 async def test_llm_500_is_a_typed_error_event(
     client: letta_async.AsyncLetta, agent_id: str
 ) -> None:
-    stream = client.agents.messages.stream(agent_id, messages=user("hi [error500]"))
+    stream = client.agents.messages.stream(
+        agent_id, messages=user("hi [error500]"), errors_as_events=True
+    )
     events = [event async for event in stream]
 
     errors = of_kind(events, "error_message")
@@ -399,9 +406,16 @@ async def test_llm_500_is_a_typed_error_event(
     assert stream.error is errors[0]
     assert stream.stop_reason == "llm_api_error"
 
+    # By default the error is raised after the events before it, as the official SDK does.
+    before: list[Any] = []
     with pytest.raises(letta_async.StreamError) as caught:
-        await client.agents.messages.stream(agent_id, messages=user("hi [error500]")).until_done()
+        async for event in client.agents.messages.stream(agent_id, messages=user("hi [error500]")):
+            before.append(event)
     assert caught.value.run_id is not None
+    assert caught.value.status_code == 200
+    assert isinstance(caught.value, letta_async.APIStatusError)
+    assert caught.value.error.error_type == "llm_error"
+    assert "error_message" not in kinds(before)
 
     with pytest.raises(letta_async.InternalServerError) as http_error:
         await client.agents.messages.create(agent_id, messages=user("hi [error500]"))
@@ -413,7 +427,7 @@ async def test_broken_llm_stream(
     client: letta_async.AsyncLetta, agent_id: str, marker: str
 ) -> None:
     stream = client.agents.messages.stream(
-        agent_id, messages=user(f"hi {marker}"), stream_tokens=True
+        agent_id, messages=user(f"hi {marker}"), stream_tokens=True, errors_as_events=True
     )
     events = [event async for event in stream]
 
@@ -435,7 +449,8 @@ async def test_conversation_stream(client: letta_async.AsyncLetta, agent_id: str
     assert conversation.id.startswith("conv-")
     assert conversation.agent_id == agent_id
 
-    stream = client.conversations.messages.stream(conversation.id, messages=user("hi"))
+    # Sending in a conversation streams by default, as with the official SDK.
+    stream = await client.conversations.messages.create(conversation.id, messages=user("hi"))
     events = [event async for event in stream]
 
     assert [text_of(a.content) for a in of_kind(events, "assistant_message")] == [REPLY_TEXT]
