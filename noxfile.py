@@ -49,6 +49,17 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Apply each mistake of tools/mutants.json to a scratch copy and check the tests fail.
+
+    Prints one line per mutant and the score; fails below 95% of non-equivalent mutants
+    killed. ``-- --only stream,sse`` limits it to some modules, ``-- --list`` lists them.
+    """
+    session.install("-e", ".[dev]")
+    session.run("python", "tools/mutation.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """A live stream against the bundled local server, or $LETTA_BASE_URL when set."""
     session.install(".")

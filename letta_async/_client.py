@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 
-from ._config import Limits, RetryPolicy, Timeout, resolve_base_url
+from ._config import DEFAULT_TIMEOUT, Limits, RetryPolicy, Timeout, resolve_base_url
 from ._funnel import Funnel, make_request_options
 from ._hooks import Hooks
 from ._pagination import AsyncPaginator
@@ -27,7 +27,6 @@ from ._resource import ResponseProxy
 from ._stream import ResumeSettings
 from ._transport import Transport, check_header_value
 from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, not_given
-from ._version import __version__
 
 if TYPE_CHECKING:
     from .resources import (
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
         EmbeddingsResource,
         EnvironmentsResource,
         FoldersResource,
-        ServerResource,
         IdentitiesResource,
         JobsResource,
         McpServersResource,
@@ -51,6 +49,7 @@ if TYPE_CHECKING:
         ProvidersResource,
         RunsResource,
         SandboxConfigResource,
+        ServerResource,
         StepsResource,
         TagsResource,
         TemplatesResource,
@@ -110,13 +109,13 @@ class AsyncLetta:
 
     def __init__(
         self,
-        base_url: str | None | NotGiven = not_given,
+        base_url: str | NotGiven | None = not_given,
         api_key: str | None = None,
         *,
         project_id: str | None = None,
         project: str | None = None,
         environment: Literal["cloud", "local"] | NotGiven = not_given,
-        timeout: float | Timeout | None | NotGiven = not_given,
+        timeout: float | Timeout | NotGiven | None = not_given,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
@@ -146,7 +145,12 @@ class AsyncLetta:
         self.project_id = project_id
         self.project = project
         self.max_retries = max_retries
-        self.timeout = Timeout.coerce(Timeout() if isinstance(timeout, NotGiven) else timeout)
+        # What was passed, as the official SDK keeps it (``client.timeout`` reads back 45.0);
+        # the deadlines it means are resolved once, for the transport.
+        self.timeout: float | Timeout | None = (
+            DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
+        )
+        self._deadlines = Timeout.coerce(self.timeout)
         self._custom_headers = {**_custom_headers_from_env(), **dict(default_headers or {})}
         self._custom_query = dict(default_query or {})
         self.limits = limits or Limits()
@@ -161,7 +165,7 @@ class AsyncLetta:
         self._transport: Transport = Transport(
             base_url=self.base_url,
             headers=self._all_headers(),
-            timeout=self.timeout,
+            timeout=self._deadlines,
             retry=RetryPolicy(max_retries=max_retries),
             limits=self.limits,
             session=session,
@@ -241,7 +245,7 @@ class AsyncLetta:
         project: str | None = None,
         environment: Literal["cloud", "local"] | None = None,
         base_url: str | None = None,
-        timeout: float | Timeout | None | NotGiven = not_given,
+        timeout: float | Timeout | NotGiven | None = not_given,
         http_client: Any = None,
         max_retries: int | NotGiven = not_given,
         default_headers: Mapping[str, str] | None = None,
@@ -397,7 +401,7 @@ class AsyncLetta:
         extra_headers: Mapping[str, str | Omit] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
-        timeout: float | Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
     ) -> HealthResponse:
         """Ask the server whether it is up (``GET /v1/health/``)."""
         from .types import HealthResponse
@@ -586,7 +590,7 @@ def _no_files(files: Any) -> None:
 def _route(path: str) -> str:
     """``path`` as given to ``client.get/post/...``: relative to the base URL."""
     if path.startswith(("http://", "https://")):
-        raise ValueError("pass a path relative to base_url (\"/v1/...\"), not a full URL")
+        raise ValueError('pass a path relative to base_url ("/v1/..."), not a full URL')
     return path if path.startswith("/") else "/" + path
 
 

@@ -103,7 +103,7 @@ class APIError(LettaError):
     """
 
     message: str
-    request: HTTPRequest | None
+    request: HTTPRequest
     body: object | None
 
     def __init__(
@@ -117,16 +117,41 @@ class APIError(LettaError):
     ) -> None:
         super().__init__(message)
         self.message = message
-        if request is None and method is not None and url is not None:
-            request = HTTPRequest(method, url)
+        if request is None:
+            # Always a request, as in the official SDK (``e.request.method``); an error
+            # raised before any request was made carries an empty one.
+            request = HTTPRequest(method or "", url or "")
         self.request = request
         self.body = body
-        self.method = method if method is not None else (request.method if request else None)
-        self.url = url if url is not None else (request.url if request else None)
+        self.method = method if method is not None else (request.method or None)
+        self.url = url if url is not None else (request.url or None)
+        self.run_exists: bool | None = None
+        """For a request that starts a run (a message send) that failed in doubt: ``True``
+        when the server holds a run this request started, ``False`` when asking the server
+        found none, ``None`` when it was not asked or could not tell."""
+        self.run_id: str | None = None
+        """That run, when the server named it (see also :attr:`run_exists`)."""
+        self.run_status: str | None = None
+        """That run's status when it was looked up (``failed``, ``running``, ...)."""
+        self.may_have_applied: bool | None = None
+        """``True`` when this request is not idempotent, may have been acted on by the server,
+        and was therefore not sent again (look before you send it yourself)."""
+
+    def note(self, text: str) -> None:
+        """Add a sentence to the message (``str(error)`` and ``error.message`` both show it)."""
+        self.message = f"{self.message} [{text}]"
+        self.args = (self.message, *self.args[1:])
 
 
 class APIConnectionError(APIError):
-    """No usable answer: connect failure, reset, truncated body, protocol violation."""
+    """No usable answer: connect failure, reset, truncated body, protocol violation.
+
+    ``connect_failed`` is ``True`` when no connection was ever established (refused, DNS,
+    connect timeout): the server cannot have seen the request, so any request may be sent
+    again, a message too.
+    """
+
+    connect_failed: bool = False
 
 
 class APITimeoutError(APIConnectionError):
@@ -231,8 +256,25 @@ class APIStatusError(APIError):
 
     @property
     def detail(self) -> str | None:
-        """The server's reason, whichever error shape it used."""
+        """The server's reason, whichever error shape it used.
+
+        A body that is not JSON (a proxy's HTML page, say) gives its content type and first
+        meaningful words on one line, never the page itself.
+        """
+        if isinstance(self.body, str):
+            kind = _content_kind(self.headers.get("content-type", ""))
+            text = _first_text(self.body, kind)
+            return f"{kind}: {text}" if text else None
         return error_detail(self.body)
+
+    @property
+    def from_letta(self) -> bool:
+        """Whether the answer looks like Letta's own: Letta reports every error as JSON.
+
+        ``False`` for an HTML or plain-text page, typically from a proxy, or from another
+        server that ``base_url`` points at by mistake (its 404 says nothing about agents).
+        """
+        return isinstance(self.body, dict | list)
 
 
 class BadRequestError(APIStatusError):
@@ -329,6 +371,10 @@ def _first_text(raw: str, content_type: str) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
+def _content_kind(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip() or "no content type"
+
+
 def status_error_message(status_code: int, body: object, *, content_type: str, raw: str) -> str:
     """One line saying what the server answered.
 
@@ -340,7 +386,7 @@ def status_error_message(status_code: int, body: object, *, content_type: str, r
     """
     if not isinstance(body, str) and body is not None:
         return f"Error code: {status_code} - {body}"
-    kind = content_type.split(";", 1)[0].strip() or "no content type"
+    kind = _content_kind(content_type)
     text = _first_text(raw, kind)
     message = f"Error code: {status_code} - {kind}" + (f": {text}" if text else ", empty body")
     if status_code == 404:
@@ -385,7 +431,7 @@ class StreamError(APIStatusError):
         )
         self.error = error
         self.stop_reason = stop_reason
-        self.run_id: str | None = getattr(error, "run_id", None)
+        self.run_id = getattr(error, "run_id", None)
 
 
 def _frame_body(error: Any) -> object:

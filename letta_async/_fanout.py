@@ -157,7 +157,8 @@ class FanOut(Generic[K, T]):
         return key, item[0]
 
     def statistics(self) -> MemoryObjectStreamStatistics:
-        """The event buffer's state: ``current_buffer_used`` never exceeds ``buffer``."""
+        """The buffer's state: ``current_buffer_used`` (batches, see :func:`fan_out`) never
+        exceeds ``buffer``."""
         if self._receive is None:
             raise RuntimeError("the fan-out has not started")
         return self._receive.statistics()
@@ -280,8 +281,11 @@ def fan_out(
     ``requests`` maps each key to a zero-argument callable returning a stream (usually a
     :class:`~letta_async.MessageStream`; any async iterable works), or is an iterable of
     ``(key, callable)`` pairs, consumed lazily. At most ``limit`` streams run at once (or
-    pass an :class:`anyio.CapacityLimiter` to share a budget); at most ``buffer`` events wait
-    for the consumer, after which the streams wait too.
+    pass an :class:`anyio.CapacityLimiter` to share a budget); at most ``buffer`` batches
+    wait for the consumer, after which the streams wait too. A batch is what one network read
+    of a :class:`~letta_async.MessageStream` decoded (all its events, handed over at once,
+    which is what makes a thousand streams cheap), or one event of any other async iterable;
+    so ``buffer`` bounds memory in reads, each no larger than one read's worth of events.
 
     ::
 

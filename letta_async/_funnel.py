@@ -28,6 +28,7 @@ from ._pagination import (
     CursorRule,
 )
 from ._response import AsyncAPIResponse, response_mode
+from ._retry import Locator, RequestKind
 from ._transport import PreparedRequest, decode_body, encode_json
 from ._types import NotGiven, Omit, RequestOptions, not_given
 from .types import LettaResponse, LettaStreamingResponse, StreamEvent
@@ -60,7 +61,7 @@ def make_request_options(
     extra_headers: Mapping[str, str | Omit] | None = None,
     extra_query: Mapping[str, object] | None = None,
     extra_body: object | None = None,
-    timeout: float | Timeout | None | NotGiven = not_given,
+    timeout: float | Timeout | NotGiven | None = not_given,
 ) -> RequestOptions:
     """The per-call part of a request, as every resource method passes it on."""
     options: RequestOptions = {}
@@ -98,6 +99,16 @@ def _is_message_union(model: Any) -> bool:
     return model in _MESSAGE_UNIONS
 
 
+def _wants_response(cast_to: Any) -> bool:
+    """``HTTPResponse``, or an httpx ``Response`` class (as official programs pass)."""
+    if cast_to is HTTPResponse:
+        return True
+    return (
+        getattr(cast_to, "__name__", None) == "Response"
+        and str(getattr(cast_to, "__module__", "")).split(".")[0] == "httpx"
+    )
+
+
 class _FilesPageBody(msgspec.Struct, kw_only=True):
     files: list[msgspec.Raw]
     next_cursor: str | None = None
@@ -126,8 +137,14 @@ class Funnel:
         content: bytes | None = None,
         content_type: str | None = None,
         stream: bool = False,
+        kind: RequestKind | None = None,
+        locate: Locator | None = None,
     ) -> PreparedRequest:
-        """A :class:`PreparedRequest` with the per-call options applied."""
+        """A :class:`PreparedRequest` with the per-call options applied.
+
+        ``kind`` says what sending it twice would do (see :mod:`letta_async._retry`); left
+        out, the method decides, and a ``POST`` counts as creating something.
+        """
         opts = options or {}
         headers: dict[str, str] = {}
         dropped: set[str] = set()
@@ -160,6 +177,8 @@ class Funnel:
             drop_headers=frozenset(dropped),
             timeout=None if isinstance(timeout, NotGiven) else Timeout.coerce(timeout),
             max_retries=opts.get("max_retries"),
+            kind=kind,
+            locate=locate,
         )
 
     # --- decoding the answer ----------------------------------------------------------------
@@ -198,10 +217,19 @@ class Funnel:
         content: bytes | None = None,
         content_type: str | None = None,
         post_parser: Callable[[Any], Any] | None = None,
+        kind: RequestKind | None = None,
+        locate: Locator | None = None,
     ) -> Any:
         """Send, check, decode; or hand out a raw response when a wrapper asked for one."""
         request = self.prepare(
-            method, path, body=body, options=options, content=content, content_type=content_type
+            method,
+            path,
+            body=body,
+            options=options,
+            content=content,
+            content_type=content_type,
+            kind=kind,
+            locate=locate,
         )
         url = str(self._transport.url(path))
 
@@ -211,9 +239,13 @@ class Funnel:
 
         mode = response_mode.get()
         if mode == "parsed":
+            if _wants_response(cast_to):
+                # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
+                _, snapshot = await self._transport.request_raw(request)
+                return snapshot
             return parse(await self._transport.request_bytes(request))
         if mode == "raw":
-            raw, snapshot = await self._transport.request_raw(request)
+            _, snapshot = await self._transport.request_raw(request)
             return AsyncAPIResponse(http_response=snapshot, parser=parse)
         live, snapshot = await self._transport.open_raw(request)
         return AsyncAPIResponse(http_response=snapshot, parser=parse, live=live)
@@ -271,6 +303,7 @@ class Funnel:
                 body=body,
                 options=call_options,
                 post_parser=lambda decoded: paginator.adopt(build(decoded, url), params),
+                kind="read",  # a listing, whatever its method: searches are POSTs
             )
 
         paginator: AsyncPaginator[Any, Any] = AsyncPaginator(load, first_params, rule=rule)

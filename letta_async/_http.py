@@ -27,12 +27,10 @@ class HeaderMap(Mapping[str, str]):
     Repeated headers keep their first value for ``[]``; :meth:`get_all` gives every value.
     """
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        pairs: list[tuple[str, str]] = list(
-            items.items() if isinstance(items, Mapping) else items
-        )
+        pairs: list[tuple[str, str]] = list(items.items() if isinstance(items, Mapping) else items)
         self._items = pairs
         self._index: dict[str, str] = {}
         for key, value in pairs:

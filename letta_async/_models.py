@@ -17,11 +17,18 @@ import datetime as _dt
 import decimal
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
-__all__ = ["BaseModel", "to_plain"]
+__all__ = ["ABSENT", "BaseModel", "to_plain"]
+
+ABSENT: Any = None
+"""Default of a field the official SDK types as always present but the server may leave out.
+
+Type checkers see the field as the official SDK declares it (``id: str``, not
+``str | None``), so code written for the official SDK type-checks the same; a reply that
+lacks the field still decodes, and the attribute then holds None."""
 
 _M = TypeVar("_M", bound="BaseModel")
 
@@ -37,6 +44,40 @@ def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
     if fields is None:
         fields = _FIELDS[cls] = msgspec.structs.fields(cls)
     return fields
+
+
+_ORDERED: dict[type[Any], tuple[tuple[str, msgspec.structs.FieldInfo | None], ...]] = {}
+
+
+def _dump_order(
+    cls: type[msgspec.Struct],
+) -> tuple[tuple[str, msgspec.structs.FieldInfo | None], ...]:
+    """The fields (and the tag, as ``None``) in the official SDK's declaration order.
+
+    The order is kept in the generated ``letta_async.types._order``; a class it does not
+    name keeps its own order, the tag first.
+    """
+    cached = _ORDERED.get(cls)
+    if cached is not None:
+        return cached
+    from .types._order import ORDER
+
+    fields = {f.name: f for f in _fields(cls)}
+    tag = cls.__struct_config__.tag_field
+    official = ORDER.get(f"{cls.__module__}.{cls.__qualname__}", ())
+    ordered: list[tuple[str, msgspec.structs.FieldInfo | None]] = []
+    for name in official:
+        if name in fields:
+            ordered.append((name, fields.pop(name)))
+        elif name == tag:
+            ordered.append((name, None))
+            tag = None
+    if tag is not None:
+        ordered.insert(0, (tag, None))
+    ordered.extend(fields.items())
+    result = tuple(ordered)
+    _ORDERED[cls] = result
+    return result
 
 
 def _is_default(field: msgspec.structs.FieldInfo, value: Any) -> bool:
@@ -64,9 +105,10 @@ def to_plain(
         cls = type(value)
         out: dict[str, Any] = {}
         config = cls.__struct_config__
-        if config.tag_field is not None:
-            out[config.tag_field] = config.tag
-        for field in _fields(cls):
+        for name, field in _dump_order(cls):
+            if field is None:
+                out[name] = config.tag
+                continue
             item = getattr(value, field.name)
             if item is msgspec.UNSET:
                 continue
@@ -124,8 +166,22 @@ def _filter(
     return data
 
 
+class _FieldsOfClass:
+    """``Model.model_fields``: the fields by name, read from the class (or an instance)."""
+
+    def __get__(self, instance: object, owner: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
+        return {field.name: field for field in _fields(owner)}
+
+
 class BaseModel(msgspec.Struct, kw_only=True):
     """A msgspec struct that also answers to the pydantic-style calls programs use."""
+
+    model_fields: ClassVar[_FieldsOfClass] = _FieldsOfClass()
+
+    @property
+    def model_fields_set(self) -> set[str]:
+        """The fields that hold a value; every decoded field counts as set (see the module)."""
+        return {f.name for f in _fields(type(self)) if getattr(self, f.name) is not msgspec.UNSET}
 
     # --- turning a model into data ---------------------------------------------------------
 

@@ -111,8 +111,7 @@ class BasePage(Generic[T]):
         params.pop("before", None)
         params.pop("after", None)
         params.update(info.params)
-        page = await self._fetch(params)
-        return page  # type: ignore[return-value]
+        return await self._fetch(params)  # type: ignore[return-value]
 
     def _is_last(self) -> bool:
         """A short page ends a walk without asking for the (empty) page after it."""
@@ -226,8 +225,7 @@ class AsyncPaginator(Generic[T, PageT]):
         return page
 
     async def _first_page(self) -> PageT:
-        page = await self._fetch(dict(self._params))
-        return page  # type: ignore[return-value]
+        return await self._fetch(dict(self._params))  # type: ignore[return-value]
 
     def __await__(self) -> Generator[Any, None, PageT]:
         return self._first_page().__await__()

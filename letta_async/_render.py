@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from .types import (
     ApprovalRequestMessage,
@@ -144,7 +144,8 @@ class StreamRenderer:
         elif isinstance(event, ApprovalRequestMessage):
             self._calls("approval", event, "approval needed: ", _YELLOW)
         elif isinstance(event, ToolReturnMessage):
-            status = event.status or "?"
+            # Typed as always present (as officially), yet a frame may lack it.
+            status = cast("str | None", event.status) or "?"
             colour = _GREEN if status == "success" else _RED
             name = f"{event.name} " if event.name else ""
             shown = _one_line(_text_of(event.tool_return), self.max_tool_return)

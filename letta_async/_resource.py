@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._pagination import AsyncPaginator, CursorRule
 from ._response import AsyncAPIResponse, AsyncResponseContextManager, response_mode
+from ._retry import RequestKind
 from ._types import RequestOptions
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ class APIResource:
         options: RequestOptions | None = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        kind: RequestKind | None = None,
     ) -> Any:
+        """``kind``: ``"read"`` or ``"idempotent"`` for a POST that creates nothing, so that
+        it is retried like a GET (see :mod:`letta_async._retry`)."""
         return await self._funnel.request(
             "POST",
             path,
@@ -62,6 +66,7 @@ class APIResource:
             options=options,
             content=content,
             content_type=content_type,
+            kind=kind,
         )
 
     async def _patch(
@@ -114,19 +119,26 @@ class APIResource:
 
 
 async def _as_raw(call: Callable[[], Any], mode: str) -> Any:
-    """Run one method call with the funnel in ``mode``; await whatever the method returned."""
+    """Run one method call with the funnel in ``mode``; await whatever the method returned.
+
+    A stream has no body to parse into a model: its raw response carries the connection
+    that opened it, unread, so ``iter_lines()`` sees the server-sent events and ``parse()``
+    gives the stream itself.
+    """
     from ._stream import MessageStream
 
     token = response_mode.set(mode)  # type: ignore[arg-type]
     try:
         result = call()
+        if isinstance(result, AsyncPaginator | Awaitable) and not isinstance(result, MessageStream):
+            result = await result
         if isinstance(result, MessageStream):
             stream = await result
             return AsyncAPIResponse(
-                http_response=stream.response, parser=lambda _raw: stream, live=None
+                http_response=stream.response,
+                parser=lambda _raw: stream,
+                live=stream._response,
             )
-        if isinstance(result, AsyncPaginator) or isinstance(result, Awaitable):
-            result = await result
         return result
     finally:
         response_mode.reset(token)

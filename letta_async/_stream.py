@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
 from collections import deque
-import json
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -106,6 +106,17 @@ class AsyncStream(Generic[_T_co]):
 
     async def close(self) -> None:
         raise NotImplementedError
+
+    async def __aenter__(self) -> AsyncStream[_T_co]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 class MessageStream(AsyncStream["LettaStreamingResponse"]):
@@ -420,6 +431,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
 
     def _consume(self, chunk: bytes) -> None:
         queue = self._queue
+        progress = self._received_seq
         before = len(queue)
         decode = self._decoder.decode
         numbered = self._background
@@ -455,16 +467,18 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
                     if not self._errors_as_events:
                         # The server's last word: what came before is handed out first,
                         # then the error is raised; nothing after it is read.
-                        error = StreamError(
-                            message, stop_reason=self.stop_reason, body=_json(data)
-                        )
+                        error = StreamError(message, stop_reason=self.stop_reason, body=_json(data))
                         self._fail(error)
                         self._deferred = error
                         break
             queue.append(message)
             if numbered:
                 self._queued_seqs.append(self._received_seq)
-        if len(queue) > before:
+        if self._received_seq != progress or (len(queue) > before and not numbered):
+            # The run moved on, so the resume budget is whole again: a long stream may be
+            # cut any number of times as long as each connection brings something new. A
+            # keep-alive ping is no progress (a server that pings and drops every
+            # connection must still exhaust the budget).
             self._resume_attempts = 0
 
     def _count_unnumbered(self) -> None:
@@ -634,6 +648,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             path("/v1/runs/{}/stream", self.run_id),
             body=encode_json(body),
             stream=True,
+            kind="read",  # a replay: it starts nothing on the server
         )
         try:
             self._response = await self._transport.open_stream(request, max_retries=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import io
 import logging
 import random
 import re
@@ -36,8 +37,9 @@ from ._errors import (
     status_error_class,
     status_error_message,
 )
-from ._http import HTTPRequest, HTTPResponse
 from ._hooks import Hooks
+from ._http import HTTPRequest, HTTPResponse
+from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
 
 __all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
@@ -46,12 +48,20 @@ logger = logging.getLogger("letta_async")
 
 T = TypeVar("T")
 
-USER_AGENT = f"letta-async/{__version__}"
+CLIENT_HEADER = f"letta-async/{__version__}"
+"""Sent as ``X-Letta-Client`` on every request, so a server's logs can tell this client.
+
+No User-Agent is sent by default: Letta 0.16 shapes several answers (streams at all, what
+an agent read includes, what an attach returns) by whether the caller counts as a v1 SDK,
+and a request without a User-Agent counts as one, which gives exactly the answers the
+official SDK gets. ``default_headers={"User-Agent": ...}`` still sets one."""
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_ERROR_BODY = 1024 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _json_encoder = msgspec.json.Encoder()
+# aiohttp's own timeout for establishing a connection (3.10+); older versions cannot tell.
+_CONNECT_TIMEOUT: Any = getattr(aiohttp, "ConnectionTimeoutError", ())
 _json_any = msgspec.json.Decoder()
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 
@@ -101,6 +111,14 @@ class PreparedRequest:
     """This call's deadlines, when they differ from the client's."""
     max_retries: int | None = None
     """This call's retry budget, when it differs from the client's."""
+    kind: RequestKind | None = None
+    """What sending this twice would do (see :mod:`._retry`); ``None``: as its method says."""
+    locate: Locator | None = None
+    """For a message send: asks the server about the run a failed attempt may have started."""
+
+    @property
+    def retry_kind(self) -> RequestKind:
+        return self.kind or kind_of(self.method)
 
 
 @asynccontextmanager
@@ -111,7 +129,11 @@ async def map_aiohttp_errors(method: str, url: str) -> AsyncIterator[None]:
     except APIError:
         raise
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise APITimeoutError(f"timed out during {method} {url}", method=method, url=url) from exc
+        error: APIConnectionError = APITimeoutError(
+            f"timed out during {method} {url}", method=method, url=url
+        )
+        error.connect_failed = isinstance(exc, _CONNECT_TIMEOUT)
+        raise error from exc
     except aiohttp.ClientPayloadError as exc:
         raise APIConnectionError(
             f"response body broken off during {method} {url}: {exc.__class__.__name__}",
@@ -119,11 +141,14 @@ async def map_aiohttp_errors(method: str, url: str) -> AsyncIterator[None]:
             url=url,
         ) from exc
     except (aiohttp.ClientError, OSError) as exc:
-        raise APIConnectionError(
+        error = APIConnectionError(
             f"connection failed during {method} {url}: {exc.__class__.__name__}: {exc}",
             method=method,
             url=url,
-        ) from exc
+        )
+        # Refused, unresolvable, TLS handshake failed: no request left this machine.
+        error.connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
+        raise error from exc
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
@@ -257,15 +282,14 @@ class Transport:
 
     def _request_headers(self, request: PreparedRequest) -> dict[str, str]:
         headers = dict(self._headers)
+        headers.setdefault("X-Letta-Client", CLIENT_HEADER)
         if request.stream:
             headers["Accept"] = "text/event-stream"
         else:
             headers.setdefault("Accept", "application/json")
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        if not request.omit_user_agent:
-            headers.setdefault("User-Agent", USER_AGENT)
-        else:
+        if request.omit_user_agent:
             headers.pop("User-Agent", None)
         if request.drop_headers:
             for name in [n for n in headers if n.lower() in request.drop_headers]:
@@ -297,7 +321,8 @@ class Transport:
         body = request.body
         headers = self._request_headers(request)
         params = _clean_params(
-            {**self.default_params, **request.params} if self.default_params and request.params
+            {**self.default_params, **request.params}
+            if self.default_params and request.params
             else request.params or self.default_params
         )
         timeout = self._client_timeout(request)
@@ -310,7 +335,7 @@ class Transport:
                     method,
                     url,
                     params=params,
-                    data=body,
+                    data=_payload(body),
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
@@ -402,12 +427,15 @@ class Transport:
 
     # --- retries ---------------------------------------------------------------------------
 
-    def should_retry(self, exc: APIError) -> bool:
-        if isinstance(exc, RefusedRedirectError):
-            return False
-        if isinstance(exc, APIStatusError):
-            return exc.status_code >= 500 or exc.status_code in self.retry.retry_statuses
-        return isinstance(exc, APIConnectionError)
+    def verdict(self, exc: APIError) -> Verdict:
+        """:func:`._retry.verdict`, with the policy's extra statuses counted as "unsent"."""
+        if isinstance(exc, APIStatusError) and exc.status_code in self.retry.retry_statuses:
+            return "unsent"
+        return verdict(exc)
+
+    def should_retry(self, exc: APIError, kind: RequestKind = "read") -> bool:
+        """Whether ``exc`` may be retried without asking the server (see :mod:`._retry`)."""
+        return decide(kind, self.verdict(exc), can_ask=False) == "retry"
 
     def retry_delay(self, attempt: int, exc: APIError | None) -> float:
         """Server's Retry-After when given (capped), else exponential backoff with jitter."""
@@ -424,25 +452,34 @@ class Transport:
         *,
         what: str,
         max_retries: int | None = None,
-        retry_connection_errors: bool = True,
-        final: Callable[[APIError], bool] | None = None,
+        kind: RequestKind = "read",
+        locate: Locator | None = None,
     ) -> T:
         """Run ``attempt_fn`` until it succeeds, fails for good, or retries run out.
 
-        ``final`` marks errors that a retry cannot fix although their status says otherwise
-        (a 503 that means "this server has no Redis", say).
+        Whether a failure is tried again follows the send-once rule of :mod:`._retry`: a
+        request that may already have been acted on is sent again only when that cannot
+        duplicate anything, and a message send asks the server (``locate``) first.
         """
         limit = self.retry.max_retries if max_retries is None else max_retries
         attempt = 0
+        first_sent = time.monotonic()
         while True:
             try:
                 return await attempt_fn()
             except APIError as exc:
-                if attempt >= limit or not self.should_retry(exc):
-                    raise
-                if not retry_connection_errors and isinstance(exc, APIConnectionError):
-                    raise
-                if final is not None and final(exc):
+                found = self.verdict(exc)
+                choice = decide(kind, found, can_ask=locate is not None)
+                if choice == "ask":
+                    assert locate is not None
+                    facts = await locate(first_sent)
+                    if facts.exists is not False or attempt >= limit:
+                        annotate(exc, kind, facts)
+                        raise
+                    choice = "retry"
+                elif choice == "raise" and found != "final":
+                    annotate(exc, kind, None)
+                if choice != "retry" or attempt >= limit:
                     raise
                 delay = self.retry_delay(attempt, exc)
                 attempt += 1
@@ -479,6 +516,8 @@ class Transport:
             attempt,
             what=f"{request.method} {request.path}",
             max_retries=request.max_retries if max_retries is None else max_retries,
+            kind=request.retry_kind,
+            locate=request.locate,
         )
 
     def _snapshot(
@@ -510,7 +549,11 @@ class Transport:
             return raw, self._snapshot(response, request, raw)
 
         return await self.with_retries(
-            attempt, what=f"{request.method} {request.path}", max_retries=request.max_retries
+            attempt,
+            what=f"{request.method} {request.path}",
+            max_retries=request.max_retries,
+            kind=request.retry_kind,
+            locate=request.locate,
         )
 
     async def open_raw(
@@ -523,7 +566,11 @@ class Transport:
             return response, self._snapshot(response, request)
 
         return await self.with_retries(
-            attempt, what=f"{request.method} {request.path}", max_retries=request.max_retries
+            attempt,
+            what=f"{request.method} {request.path}",
+            max_retries=request.max_retries,
+            kind=request.retry_kind,
+            locate=request.locate,
         )
 
     async def request(
@@ -536,12 +583,7 @@ class Transport:
         return decode_body(raw, cast_to, request.method, str(self.url(request.path)))
 
     async def open_stream(
-        self,
-        request: PreparedRequest,
-        *,
-        max_retries: int | None = None,
-        retry_connection_errors: bool = True,
-        final: Callable[[APIError], bool] | None = None,
+        self, request: PreparedRequest, *, max_retries: int | None = None
     ) -> aiohttp.ClientResponse:
         """Open an event stream, retrying only before its first byte has been read."""
 
@@ -567,9 +609,24 @@ class Transport:
             attempt,
             what=f"{request.method} {request.path}",
             max_retries=request.max_retries if max_retries is None else max_retries,
-            retry_connection_errors=retry_connection_errors,
-            final=final,
+            kind=request.retry_kind,
+            locate=request.locate,
         )
+
+
+_LARGE_BODY = 256 * 1024
+
+
+def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
+    """A body as aiohttp should get it: large ones as a file-like object.
+
+    Handed raw bytes over 1 MiB, aiohttp warns (ResourceWarning) that writing them might
+    block the event loop; a ``BytesIO`` is written in chunks and sized without copying. A
+    new one per attempt, since a retry or a redirect reads it from the start again.
+    """
+    if body is None or len(body) <= _LARGE_BODY:
+        return body
+    return io.BytesIO(body)
 
 
 def decode_body(raw: bytes, cast_to: Any, method: str, url: str) -> Any:

@@ -92,7 +92,9 @@ async def test_python_block_runs(
     monkeypatch.setenv("LETTA_BASE_URL", server.base_url)
     monkeypatch.setenv("LETTA_AGENT_ID", agent["id"])
     monkeypatch.delenv("LETTA_API_KEY", raising=False)
-    compiled = compile(code, f"README block ({_title(code)})", "exec")
+    # dont_inherit: this module's `from __future__ import annotations` must not leak into the
+    # snippet, or its annotations would never be evaluated (a misspelt type would pass).
+    compiled = compile(code, f"README block ({_title(code)})", "exec", dont_inherit=True)
 
     def run() -> None:
         exec(compiled, {"__name__": "__main__"})

@@ -129,9 +129,7 @@ def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         except (TypeError, ValueError):
             out.append((dotted, "yes", "?", "?", REASONS.get(dotted, "")))
             continue
-        ours = {
-            name: p for name, p in signature.parameters.items() if not name.startswith("_")
-        }
+        ours = {name: p for name, p in signature.parameters.items() if not name.startswith("_")}
         theirs = [p for p in entry["parameters"] if not p["name"].startswith("_")]
         problems = []
         for index, param in enumerate(theirs):

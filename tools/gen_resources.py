@@ -159,8 +159,7 @@ class Resolver:
             return self._name(match.group(0), imports, param=param)
 
         text = _IDENT.sub(swap, text)
-        text = re.sub(r"\x00(\d+)\x00", lambda m: strings[int(m.group(1))], text)
-        return text
+        return re.sub(r"\x00(\d+)\x00", lambda m: strings[int(m.group(1))], text)
 
     def _name(self, name: str, imports: Imports, *, param: bool) -> str:
         if name in ("list", "dict"):
@@ -336,7 +335,8 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
         if paginated:
             page_cls = paginated["page"].split("[", 1)[0]
             paginated = {"page": f"{page_cls}[{paginated['item']}]", "item": paginated["item"]}
-            entry = {**entry, "returns": f"AsyncPaginator[{paginated['item']}, {paginated['page']}]"}
+            returns = f"AsyncPaginator[{paginated['item']}, {paginated['page']}]"
+            entry = {**entry, "returns": returns}
         methods.append(
             Method(
                 dotted=entry["path"],
@@ -564,7 +564,8 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
     out: list[str] = []
     custom = method.custom
     returns = res.official(method.returns, imports, param=False) if official else method.returns
-    is_async = not method.page and not (custom and custom["impl"] in _STREAM_IMPLS)
+    streams = custom is not None and custom["impl"] in _STREAM_IMPLS
+    is_async = not method.page and not streams
     if custom and custom["impl"] == "_json_events":
         imports.extra.add("from ._json_stream import JsonEventStream")
         imports.typing.add("Dict")
@@ -605,10 +606,19 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
     out.append(f"    {prefix} {method.name}(")
     out += [f"        {line}" for line in sig]
     out.append(f"    ) -> {returns}:")
-    out.append(f'        """{method.doc}"""')
+    out += _docstring(method.doc)
     out += [f"        {line}" for line in _body(method, res, imports, official=official)]
     out.append("")
     return out
+
+
+def _docstring(doc: str) -> list[str]:
+    """A method docstring within the line limit: the route goes on a line of its own."""
+    line = f'        """{doc}"""'
+    if len(line) <= 100 or ": ``" not in doc:
+        return [line]
+    summary, _, route = doc.partition(": ``")
+    return [f'        """{summary}:', "", f'        ``{route}"""']
 
 
 def _require(sig: list[str], name: str) -> list[str]:
@@ -632,7 +642,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         for name, _, _ in custom.get("extras", ()):  # type: ignore[attr-defined]
             args.append(f"{name}={name}")
         if impl in ("_send_async", "_upload"):
-            cast = res.official(method.cast_to, imports, param=False) if official else method.cast_to
+            cast = method.cast_to
+            if official:
+                cast = res.official(method.cast_to, imports, param=False)
             args.append(f"cast_to={cast}")
         call = f"self.{impl}({', '.join(args)})"
         if impl == "_json_events":
@@ -649,7 +661,9 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         return [f"result: {returns} = await {call}", "return result"]
     if method.page:
         page = res.official(method.page, imports, param=False) if official else method.page
-        item = res.official(method.item or "object", imports, param=False) if official else method.item
+        item = method.item
+        if official:
+            item = res.official(method.item or "object", imports, param=False)
         rule = "message_history" if method.dotted in resource_map.MESSAGE_HISTORY else "ordered"
         extra = ""
         if method.http_method != "GET":
@@ -672,8 +686,12 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         args.append(f"body={_dict(body_params)}")
     args.append(f"options={_options(method)}")
     args.append(f"cast_to={cast}")
+    kind = resource_map.POST_KINDS.get(method.dotted)
+    if kind is not None and method.http_method == "POST":
+        args.append(f"kind={kind!r}")
+    annotation = cast if cast != "type(None)" else "None"
     return [
-        f"result: {cast if cast != 'type(None)' else 'None'} = await self.{verb}({', '.join(args)})",
+        f"result: {annotation} = await self.{verb}({', '.join(args)})",
         "return result",
     ]
 
@@ -687,8 +705,7 @@ def render_module(
     imports = Imports()
     classes: list[str] = []
     known = set(tree) | set(children) | {c for cs in children.values() for c in cs}
-    # Longest (innermost) first once reversed; ties by name, so the output never depends on
-    # set order (which changes with the hash seed of each run).
+    # Sorted by depth, then name: set order varies between runs (hash seeds), the output must not.
     owners = sorted(
         (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top),
         key=lambda o: (len(o), o),
@@ -726,7 +743,7 @@ def render_module(
         if wanted:
             head.append(f"from typing import {', '.join(wanted)}")
     for line in sorted(imports.extra):
-        if line.startswith("from typing") or line.startswith("from datetime"):
+        if line.startswith(("from typing", "from datetime")):
             head.append(line)
     head.append("from functools import cached_property")
     head.append("")
@@ -739,8 +756,7 @@ def render_module(
     head.append("from .._resource import APIResource")
     head.append("from .._stream import MessageStream, ResumeSettings")
     head.append(
-        "from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, "
-        "not_given, omit"
+        "from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit"
     )
     head.append("from .._urls import path as _path")
     for package in sorted(imports.subpackages):
@@ -801,7 +817,7 @@ def _format(files: dict[str, str]) -> dict[str, str]:
             cwd=ROOT,
             check=True,
         ).stdout
-        out[name] = subprocess.run(
+        text = subprocess.run(
             [sys.executable, "-m", "ruff", "format", "--quiet", "-"],
             input=fixed,
             capture_output=True,
@@ -809,6 +825,7 @@ def _format(files: dict[str, str]) -> dict[str, str]:
             cwd=ROOT,
             check=True,
         ).stdout
+        out[name] = text
     return out
 
 

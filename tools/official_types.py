@@ -406,6 +406,9 @@ class Field:
     wire: str
     type: T
     required: bool
+    declared: bool = False
+    """The official model requires it: typed without ``None`` even when the server may omit it
+    (then the attribute holds None at run time, as a default, and decoding never fails)."""
 
 
 @dataclass
@@ -703,7 +706,7 @@ class Generator:
             if schema_name is not None and prop is not None:
                 is_required = is_required and wire in required
             typ = self.annotation(f["annotation"])
-            fields.append(Field(f["name"], wire, typ, is_required))
+            fields.append(Field(f["name"], wire, typ, is_required, bool(f["required"])))
         for wire, prop in props.items():
             if wire in seen or (tag is not None and wire == tag[0]):
                 continue
@@ -886,8 +889,9 @@ class Module:
                 continue
             target = checking if module in lazy else local
             target.setdefault(module, set()).add(word)
-        if "BaseModel" in words:
-            local.setdefault("_models_root", set()).add("BaseModel")
+        for root_name in ("BaseModel", "ABSENT"):
+            if root_name in words:
+                local.setdefault("_models_root", set()).add(root_name)
         if local:
             lines.append("")
         for module in sorted(local):
@@ -935,6 +939,7 @@ class Renderer:
         for entry in gen.entries.values():
             self.where.setdefault(entry.py, entry.module)
         self.where["BaseModel"] = "_models_root"
+        self.where["ABSENT"] = "_models_root"
 
     def modules(self) -> dict[str, str]:
         gen = self.gen
@@ -986,11 +991,18 @@ class Renderer:
         module.use(["BaseModel"])
         if model.tag is not None:
             field_name, value = model.tag
+            # Typed as the official model types the tag (often Optional), so code written
+            # for it type-checks the same (an ``or`` default after it is not unreachable).
+            official = next(
+                (f for f in entry.fields if f.get("alias", f["name"]) == field_name), None
+            )
+            optional = official is not None and "None" in str(official["annotation"])
+            tag_type = f"Literal[{json.dumps(value)}]" + (" | None" if optional else "")
             lines.extend(
                 [
                     "",
                     "    if TYPE_CHECKING:",
-                    f"        {field_name}: Literal[{json.dumps(value)}] = {json.dumps(value)}",
+                    f"        {field_name}: {tag_type} = {json.dumps(value)}",
                     "    else:",
                     f"        {field_name}: ClassVar[str] = {json.dumps(value)}",
                 ]
@@ -1002,17 +1014,20 @@ class Renderer:
             f for f in model.fields if not f.required
         ]
         for f in ordered:
-            typ = f.type if f.required else union([f.type, NONE])
+            typ = f.type if f.required or f.declared else union([f.type, NONE])
             clash = (typ.words & names) | ({"type"} & names if model.tag else set())
             text = self._shadow(module, typ, clash)
             module.use(typ.words)
             line = f"    {f.name}: {text}"
+            absent = "ABSENT" if f.declared else "None"
             if f.name != f.wire:
-                default = "" if f.required else "default=None, "
+                default = "" if f.required else f"default={absent}, "
                 line += f" = msgspec.field({default}name={json.dumps(f.wire)})"
                 module.use(["msgspec"])
             elif not f.required:
-                line += " = None"
+                line += f" = {absent}"
+            if not f.required and f.declared:
+                module.use(["ABSENT"])
             lines.append(line)
         module.body.extend(lines)
         module.exports.append(entry.py)
@@ -1189,6 +1204,101 @@ def _render_init(package: str, exports: dict[str, tuple[str, str]]) -> str:
 # --- entry points -------------------------------------------------------------------------
 
 
+def official_modules(gen: Generator) -> dict[Path, str]:
+    """One module per official module that defines public names, at the official path.
+
+    Programs import from them directly (``from letta_client.types.agents.
+    letta_streaming_response import LettaPing``: ``LettaPing`` has no shorter public path),
+    so each official module becomes one here that re-exports, under the official names, the
+    classes generated or written for what the official module defines.
+    """
+    data = json.loads(SURFACE.read_text(encoding="utf-8"))
+    defined: dict[str, dict[str, str]] = {}
+    for item in data["types"]:
+        # Aliases have no ``__module__``; the official SDK keeps each in its own module
+        # named after it (``StopReasonType`` in ``stop_reason_type``).
+        where = item.get("defined_in") or item["module"] + "." + _snake(item["name"])
+        defined.setdefault(where, {})[item["name"]] = item["qualname"]
+    for item in data["helpers"]:
+        where = item.get("module") or ""
+        defined.setdefault(where, {})[item["qualname"].rsplit(".", 1)[1]] = item["qualname"]
+    files: dict[Path, str] = {}
+    for module, names in sorted(defined.items()):
+        if not module.startswith("letta_client.types."):
+            continue
+        parts = module.split(".")[2:]
+        if parts[-1] == "__init__" or len(parts) > 2:
+            continue
+        if len(parts) == 1 and parts[0] in SUBPACKAGES:
+            continue
+        path = TYPES.joinpath(*parts).with_suffix(".py")
+        up = "." * len(parts)
+        imports: dict[str, list[str]] = {}
+        for name, qualname in sorted(names.items()):
+            entry = gen.entries.get(qualname)
+            if entry is None or not entry.py or not entry.module:
+                continue
+            alias = name if entry.py == name else f"{entry.py} as {name}"
+            imports.setdefault(entry.module, []).append(
+                f"{alias} as {name}" if entry.py == name else alias
+            )
+        if not imports:
+            continue
+        official = ".".join(["letta_client", "types", *parts])
+        lines = [
+            HEADER.format(doc=f"The names of ``{official}``, at the same path."),
+            "from __future__ import annotations",
+            "",
+        ]
+        exported = []
+        for source, aliases in sorted(imports.items()):
+            for alias in aliases:
+                lines.append(f"from {up}{source} import {alias}")
+                exported.append(alias.rsplit(" as ", 1)[-1])
+        lines += ["", "__all__ = ["] + [f'    "{n}",' for n in sorted(exported)] + ["]", ""]
+        files[path] = "\n".join(lines)
+    return files
+
+
+def _snake(name: str) -> str:
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", spaced).lower()
+
+
+def _format_many(files: dict[Path, str]) -> dict[Path, str]:
+    """Format many small generated modules with one ruff run over a scratch copy."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        for path, text in files.items():
+            target = base / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        for args in (["check", "--fix-only", "--select", "I,F401", "-q"], ["format", "-q"]):
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ruff",
+                    *args,
+                    "--config",
+                    str(ROOT / "pyproject.toml"),
+                    str(base),
+                ],
+                capture_output=True,
+                check=False,
+                cwd=ROOT,
+            )
+        out = {}
+        for path in files:
+            text = (base / path.relative_to(ROOT)).read_text(encoding="utf-8")
+            if any(len(line) > WIDTH for line in text.splitlines()):
+                text = "# ruff: noqa: E501\n" + text
+            out[path] = text
+        return out
+
+
 def outputs() -> dict[Path, str]:
     """Every generated file with its formatted text."""
     surface = load_surface()
@@ -1200,7 +1310,34 @@ def outputs() -> dict[Path, str]:
     for package, text in init_modules(gen).items():
         path = TYPES / package / "__init__.py" if package else TYPES / "__init__.py"
         files[path] = text
-    return {path: format_source(text, path) for path, text in files.items()}
+    files[TYPES / "_order.py"] = order_module(gen)
+    formatted = {path: format_source(text, path) for path, text in files.items()}
+    formatted.update(_format_many(official_modules(gen)))
+    return formatted
+
+
+def order_module(gen: Generator) -> str:
+    """``_order.py``: each official model's fields in the official declaration order.
+
+    ``model_dump()`` and friends emit keys in this order, so a dict or JSON printed from a
+    model reads as it does with the official SDK.
+    """
+    lines = [
+        HEADER.format(doc="The official field order of each model, for ``model_dump()``."),
+        "from __future__ import annotations",
+        "",
+        "ORDER: dict[str, tuple[str, ...]] = {",
+    ]
+    rows = {}
+    for entry in gen.entries.values():
+        if entry.kind != "model" or not entry.module or not entry.py:
+            continue
+        names = tuple(f["name"] for f in entry.fields)
+        rows[f"letta_async.types.{entry.module}.{entry.py}"] = names
+    for key, names in sorted(rows.items()):
+        lines.append(f"    {key!r}: {names!r},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def format_source(source: str, path: Path) -> str:

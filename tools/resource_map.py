@@ -69,7 +69,9 @@ EXTRA_METHODS: dict[str, str] = {
     "sandbox_config.create_default_local": (
         "create_default_local_sandbox_config_v1_sandbox_config_local_default_post"
     ),
-    "sandbox_config.create_local": "create_custom_local_sandbox_config_v1_sandbox_config_local_post",
+    "sandbox_config.create_local": (
+        "create_custom_local_sandbox_config_v1_sandbox_config_local_post"
+    ),
     "sandbox_config.delete": "delete_sandbox_config_v1_sandbox_config__sandbox_config_id__delete",
     "sandbox_config.environment_variables.create": (
         "create_sandbox_env_var_v1_sandbox_config__sandbox_config_id__environment_variable_post"
@@ -135,6 +137,30 @@ MESSAGE_HISTORY: frozenset[str] = frozenset(
         "batches.messages.list",
     }
 )
+
+POST_KINDS: dict[str, str] = {
+    # POST routes that create nothing, so that a failed attempt may be sent again like a GET
+    # (letta_async._retry). Every other POST counts as creating something and is re-sent
+    # only when the server cannot have acted on it.
+    # Reads: searches, previews, checks and pure computations.
+    "agents.messages.preview_raw_payload": "read",
+    "agents.messages.search": "read",
+    "conversations.messages.preview_raw_payload": "read",
+    "messages.search": "read",
+    "passages.search": "read",
+    "providers.check": "read",
+    "providers.check_existing": "read",
+    "tools.generate_json_schema": "read",
+    "tools.mcp_servers.test_server": "read",
+    "tools.search": "read",
+    # Idempotent: a second request leaves the same state as the first.
+    "agents.messages.cancel": "idempotent",
+    "agents.recompile": "idempotent",
+    "conversations.cancel": "idempotent",
+    "conversations.recompile": "idempotent",
+    "tools.add_base_tools": "idempotent",
+    "tools.mcp_servers.resync_tools": "idempotent",
+}
 
 OURS = "ours"
 """Marks a parameter that the official SDK does not have (a keyword of this client's own)."""

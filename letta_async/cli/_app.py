@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import msgspec
 
@@ -86,6 +86,32 @@ class _Session:
 # --- argument parsing ----------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line, as every other failure here is.
+
+    The stock ``error`` prints the whole usage block before the message; in a script's log
+    that block buries the one line that says what was wrong.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """Options accepted both before and after the command name.
 
@@ -132,7 +158,7 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, as one argparse tree."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Stream from Letta agents and manage their runs from the shell.",
         epilog="Examples:\n"
@@ -163,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in the background: the stream resumes by itself if the connection drops",
     )
-    stream.add_argument("--max-steps", type=int, metavar="N", help="cap the agent's steps")
+    stream.add_argument("--max-steps", type=_count(1), metavar="N", help="cap the agent's steps")
     stream.set_defaults(handler=_cmd_stream)
 
     runs = commands.add_parser("runs", help="follow, inspect or cancel runs")
@@ -177,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("run_id", metavar="RUN_ID")
     tail.add_argument(
         "--after",
-        type=int,
+        type=_count(0),
         default=None,
         metavar="SEQ",
         help="start after this seq_id (as printed by an interrupted stream)",
@@ -197,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = agents_commands.add_parser("list", help="list agents, newest first")
     _common_options(listing, top=False)
     listing.add_argument("--name", help="only agents with this name")
-    listing.add_argument("--limit", type=int, metavar="N", help="show at most N agents")
+    listing.add_argument("--limit", type=_count(1), metavar="N", help="show at most N agents")
     listing.set_defaults(handler=_cmd_agents_list)
     return parser
 
@@ -263,6 +289,10 @@ async def _cmd_stream(session: _Session) -> int:
         text = sys.stdin.read()
         if not text.strip():
             raise _Usage("no message text on stdin")
+    elif not text.strip():
+        # Checked here rather than left to the server, which answers with a 422 whose text
+        # names a schema field instead of the argument.
+        raise _Usage("the message TEXT is empty")
     async with session.client() as client:
         stream = client.agents.messages.stream(
             args.agent_id,
@@ -278,9 +308,7 @@ async def _cmd_stream(session: _Session) -> int:
 async def _cmd_runs_tail(session: _Session) -> int:
     args = session.args
     async with session.client() as client:
-        stream = client.runs.stream(
-            args.run_id, starting_after=args.after, errors_as_events=True
-        )
+        stream = client.runs.stream(args.run_id, starting_after=args.after, errors_as_events=True)
         return await _consume(session, stream)
 
 
@@ -383,8 +411,7 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
     except BrokenPipeError:
         raise  # the reader of our output went away; main() treats that as the end
     except _Usage as exc:
-        _print_error(session, str(exc))
-        parser.print_usage(session.stderr)
+        _print_error(session, f"{exc} (see {PROG} --help)")
         return EXIT_USAGE
     except (_Failure, LettaError, ValueError, OSError) as exc:
         # Expected failures: a bad URL, an HTTP error, a refused connection, a failed run.

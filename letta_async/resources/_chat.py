@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 
 import msgspec
 
+from .._resource import APIResource
 from .._transport import PreparedRequest, encode_json
 from ..types._spec import (
     ChatCompletion,
@@ -26,7 +27,6 @@ from ..types._spec import (
     Choice,
     CompletionUsage,
 )
-from .._resource import APIResource
 from ._json_stream import JsonEventStream
 
 __all__ = [
@@ -123,19 +123,19 @@ class ChatCompletionSending(APIResource):
         sent on the first ``async for`` step. Use ``async with`` to release the connection
         when leaving early.
         """
-        given = dict(
-            model=model,
-            messages=messages,
-            temperature=temperature,
-            top_p=top_p,
-            n=n,
-            stream=True,
-            stop=stop,
-            max_tokens=max_tokens,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            user=user,
-        )
+        given = {
+            "model": model,
+            "messages": messages,
+            "temperature": temperature,
+            "top_p": top_p,
+            "n": n,
+            "stream": True,
+            "stop": stop,
+            "max_tokens": max_tokens,
+            "presence_penalty": presence_penalty,
+            "frequency_penalty": frequency_penalty,
+            "user": user,
+        }
         body = {k: v for k, v in given.items() if v is not None}
         if extra_body:
             body.update(extra_body)

@@ -26,15 +26,17 @@ import aiohttp
 import anyio
 import msgspec
 
-from .._decode import shared_decoder
-from .._errors import APIError, APIStatusError, APITimeoutError
+from .._config import Timeout
+from .._errors import APIConnectionError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
 from .._resource import APIResource
+from .._retry import Locator, is_no_redis
 from .._stream import MessageStream, ResumeSettings
-from .._transport import PreparedRequest, encode_json
-from .._config import Timeout
+from .._transport import PreparedRequest
 from .._types import NotGiven, Omit, RequestOptions, not_given, omit
 from .._urls import path
+from ..types import LettaResponse
+from ._locate import make_locator, runs_since
 from ._upload import read_file
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ _FINISHED = frozenset({"completed", "failed", "cancelled"})
 _no_redis_logged = False
 
 
-def with_otids(messages: Any) -> tuple[list[Any] | None | Omit, list[str]]:
+def with_otids(messages: Any) -> tuple[list[Any] | Omit | None, list[str]]:
     """Give each message an ``otid`` unless it has one, and return the ids in use."""
     if messages is None or isinstance(messages, Omit):
         return messages, []
@@ -89,19 +91,20 @@ def with_otids(messages: Any) -> tuple[list[Any] | None | Omit, list[str]]:
     return prepared, otids
 
 
-def _is_no_redis(exc: APIError) -> bool:
-    """The server's answer to a background request when it runs without Redis."""
-    return (
-        isinstance(exc, APIStatusError)
-        and exc.status_code == 503
-        and "redis" in (exc.detail or "").lower()
-    )
-
-
 class _Sending(APIResource):
-    """Request building shared by agent and conversation messages."""
+    """Request building shared by agent and conversation messages.
+
+    Every send is a ``send`` request (:mod:`letta_async._retry`): sent again only when the
+    server cannot have acted on it, or after asking the server (``_locator``) showed that it
+    started no run.
+    """
 
     _owner_template: str
+    _owner_filter: str
+
+    def _locator(self, owner_id: str, otids: list[str]) -> Locator:
+        owner = path(self._owner_template, owner_id)
+        return make_locator(self._transport, owner, {self._owner_filter: owner_id}, otids)
 
     def _prepare_body(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         sent = strip_omitted(body)
@@ -132,27 +135,39 @@ class _Sending(APIResource):
         funnel = self._funnel
         transport = self._transport
         state = {"background": background or resumable}
+        locate = self._locator(owner_id, otids)
+        first_sent: list[float] = []
 
         def request() -> PreparedRequest:
             payload = dict(sent, streaming=True)
             if state["background"] or "background" in sent:
                 payload["background"] = state["background"]
-            prepared = funnel.prepare("POST", route, body=payload, options=options, stream=True)
+            prepared = funnel.prepare(
+                "POST",
+                route,
+                body=payload,
+                options=options,
+                stream=True,
+                kind="send",
+                locate=locate,
+            )
             prepared.omit_user_agent = True
             return prepared
 
         async def opener(stream: MessageStream) -> aiohttp.ClientResponse:
             global _no_redis_logged
+            if not first_sent:
+                first_sent.append(time.monotonic())
             try:
-                # A background POST that fails mid-flight is not re-sent blindly: the stream
-                # first looks for the run it may have started (see recover_run_id).
-                return await transport.open_stream(
-                    request(),
-                    retry_connection_errors=not state["background"],
-                    final=_is_no_redis if resumable else None,
-                )
+                # A send that fails after it may have reached the server is not re-sent
+                # blindly: the server is asked for the run it may have started first.
+                return await transport.open_stream(request())
+            except APIConnectionError as exc:
+                if exc.run_id is not None:
+                    stream.run_id = exc.run_id  # found by asking: resume it, do not re-send
+                raise
             except APIStatusError as exc:
-                if not (resumable and not background and _is_no_redis(exc)):
+                if not (resumable and not background and is_no_redis(exc)):
                     raise
                 if not _no_redis_logged:
                     _no_redis_logged = True
@@ -165,7 +180,16 @@ class _Sending(APIResource):
                 return await transport.open_stream(request())
 
         async def recover_run_id() -> str | None:
-            return await self._find_run_by_otid(owner_id, otids)
+            found = await self._find_run_by_otid(owner_id, otids)
+            if found is not None or not first_sent:
+                return found
+            # Letta stores the message only once the run's first step succeeded; the run
+            # itself exists from the start.
+            try:
+                rows = await runs_since(transport, {self._owner_filter: owner_id}, first_sent[0])
+            except (APIStatusError, APIConnectionError, ValueError, msgspec.DecodeError):
+                return None
+            return rows[0].id if rows else None
 
         return MessageStream(
             transport,
@@ -209,13 +233,18 @@ class _Sending(APIResource):
                 errors_as_events=errors_as_events,
             )
             return await stream
-        sent, _ = self._prepare_body(body)
-        if self._streams_by_default:
-            sent["streaming"] = False
-        raw = await self._transport.request_bytes(
-            self._funnel.prepare("POST", route, body=sent, options=options)
+        # Here `streaming` is false or the route does not stream by default; either way the
+        # body says what the caller said (a route that streams by default got streaming=False).
+        sent, otids = self._prepare_body(body)
+        return await self._funnel.request(
+            "POST",
+            route,
+            cast_to=LettaResponse,
+            body=sent,
+            options=options,
+            kind="send",
+            locate=self._locator(owner_id, otids),
         )
-        return shared_decoder().decode_response(raw)
 
     _streams_by_default = False
 
@@ -228,8 +257,16 @@ class _Sending(APIResource):
         owner_id: str,
         cast_to: Any,
     ) -> Any:
-        sent, _ = self._prepare_body(body)
-        return await self._funnel.request("POST", route, cast_to=cast_to, body=sent, options=options)
+        sent, otids = self._prepare_body(body)
+        return await self._funnel.request(
+            "POST",
+            route,
+            cast_to=cast_to,
+            body=sent,
+            options=options,
+            kind="send",
+            locate=self._locator(owner_id, otids),
+        )
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         raise NotImplementedError
@@ -278,6 +315,7 @@ class AgentMessageSending(_Sending):
     """Sending to an agent: ``client.agents.messages``."""
 
     _owner_template = "/v1/agents/{}"
+    _owner_filter = "agent_id"
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         return await self._funnel.request(
@@ -296,6 +334,7 @@ class ConversationMessageSending(_Sending):
     """
 
     _owner_template = "/v1/conversations/{}"
+    _owner_filter = "conversation_id"
     _streams_by_default = True
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
@@ -312,7 +351,6 @@ class ConversationMessageSending(_Sending):
         resume: ResumeSettings | None = None,
     ) -> MessageStream:
         return _follow(self, route, body=body, options=options, resume=resume)
-
 
 
 class StreamFollowing(APIResource):
@@ -424,7 +462,10 @@ def _follow(
     transport = resource._transport
 
     async def opener(stream: MessageStream) -> aiohttp.ClientResponse:
-        prepared = funnel.prepare("POST", route, body=sent, options=options, stream=True)
+        # Replaying a run's stream changes nothing on the server: retried like a GET.
+        prepared = funnel.prepare(
+            "POST", route, body=sent, options=options, stream=True, kind="read"
+        )
         prepared.omit_user_agent = True
         return await transport.open_stream(prepared)
 
@@ -474,18 +515,18 @@ class BatchSending(APIResource):
         self,
         *,
         requests: Sequence[Mapping[str, Any] | msgspec.Struct],
-        callback_url: str | None | Omit = omit,
+        callback_url: str | Omit | None = omit,
         extra_headers: Mapping[str, str | Omit] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
-        timeout: float | Timeout | None | NotGiven = not_given,
-    ) -> object:
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> Any:
         """Submit one request per agent; ``callback_url`` is POSTed the job when it finishes.
 
-        Each request's messages get ``otid``s, as single sends do. The job comes back as the
-        server's JSON, like every ``client.batches`` answer (the official SDK has no batch
-        type).
+        Each request's messages get ``otid``s, as single sends do.
         """
+        from ..types._spec import BatchJob
+
         prepared = []
         for item in requests:
             if isinstance(item, msgspec.Struct):
@@ -497,7 +538,7 @@ class BatchSending(APIResource):
         return await self._funnel.request(
             "POST",
             "/v1/messages/batches",
-            cast_to=object,
+            cast_to=BatchJob,
             body={"requests": prepared, "callback_url": callback_url},
             options=make_request_options(
                 extra_headers=extra_headers,

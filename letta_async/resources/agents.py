@@ -609,6 +609,7 @@ class AgentsResource(Uploading, APIResource):
                 timeout=timeout,
             ),
             cast_to=str,
+            kind="idempotent",
         )
         return result
 
@@ -1044,7 +1045,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> AgentState:
-        """Attach Block To Agent: ``PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}``."""
+        """Attach Block To Agent:
+
+        ``PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}``."""
         result: AgentState = await self._patch(
             _path("/v1/agents/{}/core-memory/blocks/attach/{}", agent_id, block_id),
             options=_options(
@@ -1067,7 +1070,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> AgentState:
-        """Detach Block From Agent: ``PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}``."""
+        """Detach Block From Agent:
+
+        ``PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}``."""
         result: AgentState = await self._patch(
             _path("/v1/agents/{}/core-memory/blocks/detach/{}", agent_id, block_id),
             options=_options(
@@ -1125,7 +1130,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> BlockResponse:
-        """Retrieve Block For Agent: ``GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
+        """Retrieve Block For Agent:
+
+        ``GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
         result: BlockResponse = await self._get(
             _path("/v1/agents/{}/core-memory/blocks/{}", agent_id, block_label),
             options=_options(
@@ -1164,7 +1171,9 @@ class AgentsBlocksResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> BlockResponse:
-        """Modify Block For Agent: ``PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
+        """Modify Block For Agent:
+
+        ``PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
         result: BlockResponse = await self._patch(
             _path("/v1/agents/{}/core-memory/blocks/{}", agent_id, block_label),
             body={
@@ -1358,7 +1367,9 @@ class AgentsArchivesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Detach Archive From Agent: ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
+        """Detach Archive From Agent:
+
+        ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
         result: object = await self._patch(
             _path("/v1/agents/{}/archives/detach/{}", agent_id, archive_id),
             options=_options(
@@ -1396,6 +1407,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="idempotent",
         )
         return result
 
@@ -1734,6 +1746,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="read",
         )
         return result
 
@@ -1805,6 +1818,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
                 timeout=timeout,
             ),
             cast_to=list[object],
+            kind="read",
         )
         return result
 
@@ -2140,7 +2154,9 @@ class AgentsIdentitiesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Attach Identity To Agent: ``PATCH /v1/agents/{agent_id}/identities/attach/{identity_id}``."""
+        """Attach Identity To Agent:
+
+        ``PATCH /v1/agents/{agent_id}/identities/attach/{identity_id}``."""
         result: object = await self._patch(
             _path("/v1/agents/{}/identities/attach/{}", agent_id, identity_id),
             options=_options(
@@ -2163,7 +2179,9 @@ class AgentsIdentitiesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Detach Identity From Agent: ``PATCH /v1/agents/{agent_id}/identities/detach/{identity_id}``."""
+        """Detach Identity From Agent:
+
+        ``PATCH /v1/agents/{agent_id}/identities/detach/{identity_id}``."""
         result: object = await self._patch(
             _path("/v1/agents/{}/identities/detach/{}", agent_id, identity_id),
             options=_options(

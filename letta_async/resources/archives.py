@@ -289,7 +289,9 @@ class ArchivesPassagesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> None:
-        """Delete Passage From Archive: ``DELETE /v1/archives/{archive_id}/passages/{passage_id}``."""
+        """Delete Passage From Archive:
+
+        ``DELETE /v1/archives/{archive_id}/passages/{passage_id}``."""
         result: None = await self._delete(
             _path("/v1/archives/{}/passages/{}", archive_id, passage_id),
             options=_options(

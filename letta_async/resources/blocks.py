@@ -358,7 +358,9 @@ class BlocksIdentitiesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> BlockResponse:
-        """Attach Identity To Block: ``PATCH /v1/blocks/{block_id}/identities/attach/{identity_id}``."""
+        """Attach Identity To Block:
+
+        ``PATCH /v1/blocks/{block_id}/identities/attach/{identity_id}``."""
         result: BlockResponse = await self._patch(
             _path("/v1/blocks/{}/identities/attach/{}", block_id, identity_id),
             options=_options(
@@ -381,7 +383,9 @@ class BlocksIdentitiesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> BlockResponse:
-        """Detach Identity From Block: ``PATCH /v1/blocks/{block_id}/identities/detach/{identity_id}``."""
+        """Detach Identity From Block:
+
+        ``PATCH /v1/blocks/{block_id}/identities/detach/{identity_id}``."""
         result: BlockResponse = await self._patch(
             _path("/v1/blocks/{}/identities/detach/{}", block_id, identity_id),
             options=_options(

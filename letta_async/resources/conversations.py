@@ -70,6 +70,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="idempotent",
         )
         return result
 
@@ -237,6 +238,7 @@ class ConversationsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=str,
+            kind="idempotent",
         )
         return result
 
@@ -623,7 +625,9 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> dict[str, object]:
-        """Preview Conversation Model Request: ``POST /v1/conversations/{conversation_id}/messages/preview-raw-payload``."""
+        """Preview Conversation Model Request:
+
+        ``POST /v1/conversations/{conversation_id}/messages/preview-raw-payload``."""
         result: dict[str, object] = await self._post(
             _path("/v1/conversations/{}/messages/preview-raw-payload", conversation_id),
             body={
@@ -656,6 +660,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="read",
         )
         return result
 

@@ -116,5 +116,6 @@ class MessagesResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=MessageSearchResponse,
+            kind="read",
         )
         return result

@@ -58,5 +58,6 @@ class PassagesResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=PassageSearchResponse,
+            kind="read",
         )
         return result

@@ -80,6 +80,7 @@ class ProvidersResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
+            kind="read",
         )
         return result
 
@@ -102,6 +103,7 @@ class ProvidersResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
+            kind="read",
         )
         return result
 

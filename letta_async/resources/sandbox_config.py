@@ -234,7 +234,9 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Create Sandbox Env Var: ``POST /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
+        """Create Sandbox Env Var:
+
+        ``POST /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
         result: object = await self._post(
             _path("/v1/sandbox-config/{}/environment-variable", sandbox_config_id),
             body={"key": key, "value": value, "description": description},
@@ -257,7 +259,9 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Delete Sandbox Env Var: ``DELETE /v1/sandbox-config/environment-variable/{env_var_id}``."""
+        """Delete Sandbox Env Var:
+
+        ``DELETE /v1/sandbox-config/environment-variable/{env_var_id}``."""
         result: object = await self._delete(
             _path("/v1/sandbox-config/environment-variable/{}", env_var_id),
             options=_options(
@@ -281,7 +285,9 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
-        """List Sandbox Env Vars: ``GET /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
+        """List Sandbox Env Vars:
+
+        ``GET /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
         return self._get_api_list(
             _path("/v1/sandbox-config/{}/environment-variable", sandbox_config_id),
             page=AsyncArrayPage[object],
@@ -308,7 +314,9 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Update Sandbox Env Var: ``PATCH /v1/sandbox-config/environment-variable/{env_var_id}``."""
+        """Update Sandbox Env Var:
+
+        ``PATCH /v1/sandbox-config/environment-variable/{env_var_id}``."""
         result: object = await self._patch(
             _path("/v1/sandbox-config/environment-variable/{}", env_var_id),
             body={"key": key, "value": value, "description": description},

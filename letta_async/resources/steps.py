@@ -135,7 +135,9 @@ class StepsResource(APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> Step:
-        """Update Step Transaction Id: ``PATCH /v1/steps/{step_id}/transaction/{transaction_id}``."""
+        """Update Step Transaction Id:
+
+        ``PATCH /v1/steps/{step_id}/transaction/{transaction_id}``."""
         result: Step = await self._patch(
             _path("/v1/steps/{}/transaction/{}", step_id, transaction_id),
             options=_options(

@@ -56,6 +56,7 @@ class ToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=list[Tool],
+            kind="idempotent",
         )
         return result
 
@@ -219,6 +220,7 @@ class ToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=dict[str, object],
+            kind="read",
         )
         return result
 
@@ -363,6 +365,7 @@ class ToolsResource(APIResource):
                 timeout=timeout,
             ),
             cast_to=list[ToolSearchResult],
+            kind="read",
         )
         return result
 
@@ -564,7 +567,9 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
     ) -> object:
-        """Execute Mcp Tool: ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
+        """Execute Mcp Tool:
+
+        ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
         result: object = await self._post(
             _path("/v1/tools/mcp/servers/{}/tools/{}/execute", mcp_server_name, tool_name),
             body={"args": args},
@@ -642,6 +647,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
+            kind="idempotent",
         )
         return result
 
@@ -665,6 +671,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
                 timeout=timeout,
             ),
             cast_to=object,
+            kind="read",
         )
         return result
 

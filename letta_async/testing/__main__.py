@@ -13,20 +13,50 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import NoReturn
 
 from ._server import LettaTestServer
 
+PROG = "python -m letta_async.testing"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments in one line (the stock parser prints the whole usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {port}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m letta_async.testing",
+    parser = _Parser(
+        prog=PROG,
         description="Serve a local Letta-compatible server with a scripted agent.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8283, help="TCP port (8283; 0 = any free)")
+    parser.add_argument("--port", type=_port, default=8283, help="TCP port (8283; 0 = any free)")
     parser.add_argument(
         "--keepalive-interval",
-        type=float,
+        type=_seconds,
         default=2.0,
         help="seconds of silence before a keep-alive ping (2.0)",
     )
@@ -68,8 +98,17 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args))
+    except OSError as exc:
+        # A busy port, an address this machine does not have: one line, not a traceback.
+        reason = (exc.strerror or str(exc)).rsplit("): ", 1)[-1]
+        print(
+            f"{PROG}: error: cannot listen on {args.host}:{args.port}: {reason}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

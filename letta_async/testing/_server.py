@@ -22,8 +22,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from . import _frames as F
 from ._agent import ApprovalDecision, execute_run
 from ._crud import CrudRoutes
-from ._platform import PlatformRoutes
 from ._faults import Fault, FaultQueue
+from ._platform import PlatformRoutes
 from ._script import parse_script
 from ._state import (
     AgentRecord,

@@ -33,7 +33,7 @@ class MessageTagged(BaseModel, kw_only=True, tag_field="message_type"):
     """
 
     if TYPE_CHECKING:
-        message_type: str
+        message_type: str | None
     else:
         message_type: ClassVar[str]
 

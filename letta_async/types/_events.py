@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .._models import BaseModel
+from .._models import ABSENT, BaseModel
 from ._base import Envelope, MessageTagged
 from ._messages import LettaMessageUnion
 from ._usage import LettaUsageStatistics
@@ -28,7 +28,7 @@ class LettaPing(Envelope, tag="ping", kw_only=True, gc=False):
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["ping"] = "ping"
+        message_type: Literal["ping"] | None = "ping"
     else:
         message_type: ClassVar[str] = "ping"
 
@@ -47,7 +47,7 @@ class LettaErrorMessage(MessageTagged, tag="error_message", kw_only=True, gc=Fal
 
     error_type: str
     message: str
-    run_id: str | None = None
+    run_id: str = ABSENT
     detail: str | None = None
     seq_id: int | None = None
 
@@ -79,7 +79,7 @@ class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["stop_reason"] = "stop_reason"
+        message_type: Literal["stop_reason"] | None = "stop_reason"
     else:
         message_type: ClassVar[str] = "stop_reason"
 

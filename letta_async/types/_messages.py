@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .._models import BaseModel
+from .._models import ABSENT, BaseModel
 from ._base import Envelope
 from ._content import LettaAssistantMessageContentUnion, LettaUserMessageContentUnion
 from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn
@@ -58,7 +58,7 @@ class SystemMessage(LettaMessage, tag="system_message", kw_only=True, gc=False):
     """The system prompt as stored; only listings return it, streams never do."""
 
     if TYPE_CHECKING:
-        message_type: Literal["system_message"] = "system_message"
+        message_type: Literal["system_message"] | None = "system_message"
     else:
         message_type: ClassVar[str] = "system_message"
 
@@ -69,7 +69,7 @@ class UserMessage(LettaMessage, tag="user_message", kw_only=True, gc=False):
     """What the user sent, as stored; streams echo it only in listings and replays."""
 
     if TYPE_CHECKING:
-        message_type: Literal["user_message"] = "user_message"
+        message_type: Literal["user_message"] | None = "user_message"
     else:
         message_type: ClassVar[str] = "user_message"
 
@@ -84,7 +84,7 @@ class ReasoningMessage(LettaMessage, tag="reasoning_message", kw_only=True, gc=F
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["reasoning_message"] = "reasoning_message"
+        message_type: Literal["reasoning_message"] | None = "reasoning_message"
     else:
         message_type: ClassVar[str] = "reasoning_message"
 
@@ -97,7 +97,7 @@ class HiddenReasoningMessage(LettaMessage, tag="hidden_reasoning_message", kw_on
     """Reasoning happened but is not shown: ``state`` says whether redacted or omitted."""
 
     if TYPE_CHECKING:
-        message_type: Literal["hidden_reasoning_message"] = "hidden_reasoning_message"
+        message_type: Literal["hidden_reasoning_message"] | None = "hidden_reasoning_message"
     else:
         message_type: ClassVar[str] = "hidden_reasoning_message"
 
@@ -115,11 +115,11 @@ class ToolCallMessage(LettaMessage, tag="tool_call_message", kw_only=True, gc=Fa
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["tool_call_message"] = "tool_call_message"
+        message_type: Literal["tool_call_message"] | None = "tool_call_message"
     else:
         message_type: ClassVar[str] = "tool_call_message"
 
-    tool_call: ToolCallDelta | None = None
+    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
 
 
@@ -132,13 +132,17 @@ class ToolReturnMessage(LettaMessage, tag="tool_return_message", kw_only=True, g
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["tool_return_message"] = "tool_return_message"
+        message_type: Literal["tool_return_message"] | None = "tool_return_message"
     else:
         message_type: ClassVar[str] = "tool_return_message"
 
-    tool_return: str | None = None
-    status: str | None = None
-    tool_call_id: str | None = None
+    tool_return: str = ABSENT
+    if TYPE_CHECKING:
+        status: Literal["success", "error"] = ABSENT
+    else:
+        # Decoded as any string: a newer server's status must not make the frame undecodable.
+        status: str | None = None
+    tool_call_id: str = ABSENT
     stdout: list[str] | None = None
     stderr: list[str] | None = None
     tool_returns: list[ToolReturn] | None = None
@@ -148,7 +152,7 @@ class AssistantMessage(LettaMessage, tag="assistant_message", kw_only=True, gc=F
     """What the agent says to the user; in token streams, one fragment of it per frame."""
 
     if TYPE_CHECKING:
-        message_type: Literal["assistant_message"] = "assistant_message"
+        message_type: Literal["assistant_message"] | None = "assistant_message"
     else:
         message_type: ClassVar[str] = "assistant_message"
 
@@ -163,11 +167,11 @@ class ApprovalRequestMessage(LettaMessage, tag="approval_request_message", kw_on
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["approval_request_message"] = "approval_request_message"
+        message_type: Literal["approval_request_message"] | None = "approval_request_message"
     else:
         message_type: ClassVar[str] = "approval_request_message"
 
-    tool_call: ToolCallDelta | None = None
+    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
 
 
@@ -181,7 +185,7 @@ class ApprovalResponseMessage(
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["approval_response_message"] = "approval_response_message"
+        message_type: Literal["approval_response_message"] | None = "approval_response_message"
     else:
         message_type: ClassVar[str] = "approval_response_message"
 
@@ -206,7 +210,7 @@ class SummaryMessage(LettaMessage, tag="summary_message", kw_only=True, gc=False
     """A summary that replaced older messages in the agent's context."""
 
     if TYPE_CHECKING:
-        message_type: Literal["summary_message"] = "summary_message"
+        message_type: Literal["summary_message"] | None = "summary_message"
     else:
         message_type: ClassVar[str] = "summary_message"
 
@@ -231,7 +235,7 @@ class EventMessage(LettaMessage, tag="event_message", kw_only=True):
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["event_message"] = "event_message"
+        message_type: Literal["event_message"] | None = "event_message"
     else:
         message_type: ClassVar[str] = "event_message"
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 import msgspec
 
-from letta_async._models import BaseModel
+from letta_async._models import ABSENT, BaseModel
 
 from ._aliases import (
     AgentType,
@@ -366,9 +366,9 @@ class AgentState(BaseModel, kw_only=True):
     system: str
     tags: list[str]
     tools: list[Tool]
-    llm_config: LlmConfig | None = None
-    memory: AgentStateMemory | None = None
-    sources: list[AgentStateSource] | None = None
+    llm_config: LlmConfig = ABSENT
+    memory: AgentStateMemory = ABSENT
+    sources: list[AgentStateSource] = ABSENT
     base_template_id: str | None = None
     compaction_settings: AgentStateCompactionSettings | None = None
     created_at: datetime | None = None
@@ -432,7 +432,7 @@ class AgentStateCompactionSettingsModelSettingsBasetenModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["baseten"] = "baseten"
+        provider_type: Literal["baseten"] | None = "baseten"
     else:
         provider_type: ClassVar[str] = "baseten"
 
@@ -449,7 +449,7 @@ class AgentStateCompactionSettingsModelSettingsChatGptoAuthModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["chatgpt_oauth"] = "chatgpt_oauth"
+        provider_type: Literal["chatgpt_oauth"] | None = "chatgpt_oauth"
     else:
         provider_type: ClassVar[str] = "chatgpt_oauth"
 
@@ -480,7 +480,7 @@ class AgentStateCompactionSettingsModelSettingsMoonshotCodingModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["moonshot_coding"] = "moonshot_coding"
+        provider_type: Literal["moonshot_coding"] | None = "moonshot_coding"
     else:
         provider_type: ClassVar[str] = "moonshot_coding"
 
@@ -518,7 +518,7 @@ class AgentStateCompactionSettingsModelSettingsMoonshotModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["moonshot"] = "moonshot"
+        provider_type: Literal["moonshot"] | None = "moonshot"
     else:
         provider_type: ClassVar[str] = "moonshot"
 
@@ -540,7 +540,7 @@ class AgentStateCompactionSettingsModelSettingsOpenRouterModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["openrouter"] = "openrouter"
+        provider_type: Literal["openrouter"] | None = "openrouter"
     else:
         provider_type: ClassVar[str] = "openrouter"
 
@@ -560,7 +560,7 @@ class AgentStateCompactionSettingsModelSettingsSgLangModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["sglang"] = "sglang"
+        provider_type: Literal["sglang"] | None = "sglang"
     else:
         provider_type: ClassVar[str] = "sglang"
 
@@ -593,7 +593,7 @@ class AgentStateCompactionSettingsModelSettingsZaiModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["zai"] = "zai"
+        provider_type: Literal["zai"] | None = "zai"
     else:
         provider_type: ClassVar[str] = "zai"
 
@@ -621,9 +621,9 @@ class AgentStateIdentity(BaseModel, kw_only=True):
     identifier_key: str
     identity_type: Literal["org", "user", "other"]
     name: str
-    id: str | None = None
-    agent_ids: list[str] | None = None
-    block_ids: list[str] | None = None
+    id: str = ABSENT
+    agent_ids: list[str] = ABSENT
+    block_ids: list[str] = ABSENT
     project_id: str | None = None
     properties: list[AgentStateIdentityProperty] | None = None
     organization_id: str | None = None
@@ -678,7 +678,7 @@ class AgentStateMemoryFileBlock(BaseModel, kw_only=True):
     file_id: str
     is_open: bool
     value: str
-    source_id: str | None = None
+    source_id: str = ABSENT
     id: str | None = None
     base_template_id: str | None = None
     created_by_id: str | None = None
@@ -708,7 +708,7 @@ class AgentStateModelSettingsBasetenModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["baseten"] = "baseten"
+        provider_type: Literal["baseten"] | None = "baseten"
     else:
         provider_type: ClassVar[str] = "baseten"
 
@@ -725,7 +725,7 @@ class AgentStateModelSettingsChatGptoAuthModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["chatgpt_oauth"] = "chatgpt_oauth"
+        provider_type: Literal["chatgpt_oauth"] | None = "chatgpt_oauth"
     else:
         provider_type: ClassVar[str] = "chatgpt_oauth"
 
@@ -751,7 +751,7 @@ class AgentStateModelSettingsMoonshotCodingModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["moonshot_coding"] = "moonshot_coding"
+        provider_type: Literal["moonshot_coding"] | None = "moonshot_coding"
     else:
         provider_type: ClassVar[str] = "moonshot_coding"
 
@@ -782,7 +782,7 @@ class AgentStateModelSettingsMoonshotModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["moonshot"] = "moonshot"
+        provider_type: Literal["moonshot"] | None = "moonshot"
     else:
         provider_type: ClassVar[str] = "moonshot"
 
@@ -802,7 +802,7 @@ class AgentStateModelSettingsOpenRouterModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["openrouter"] = "openrouter"
+        provider_type: Literal["openrouter"] | None = "openrouter"
     else:
         provider_type: ClassVar[str] = "openrouter"
 
@@ -820,7 +820,7 @@ class AgentStateModelSettingsSgLangModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["sglang"] = "sglang"
+        provider_type: Literal["sglang"] | None = "sglang"
     else:
         provider_type: ClassVar[str] = "sglang"
 
@@ -847,7 +847,7 @@ class AgentStateModelSettingsZaiModelSettings(
     """The official ``agent_state.ModelSettingsZaiModelSettings`` (schema ``ZAIModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["zai"] = "zai"
+        provider_type: Literal["zai"] | None = "zai"
     else:
         provider_type: ClassVar[str] = "zai"
 
@@ -895,7 +895,7 @@ class AgentStateSource(BaseModel, kw_only=True):
 
     embedding_config: EmbeddingConfig
     name: str
-    id: str | None = None
+    id: str = ABSENT
     created_at: datetime | None = None
     created_by_id: str | None = None
     description: str | None = None
@@ -918,7 +918,7 @@ class AnthropicModelSettings(BaseModel, kw_only=True, tag_field="provider_type",
     """The official ``AnthropicModelSettings`` (schema ``AnthropicModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["anthropic"] = "anthropic"
+        provider_type: Literal["anthropic"] | None = "anthropic"
     else:
         provider_type: ClassVar[str] = "anthropic"
 
@@ -944,7 +944,7 @@ class Archive(BaseModel, kw_only=True):
 
     created_at: datetime
     name: str
-    id: str | None = None
+    id: str = ABSENT
     created_by_id: str | None = None
     description: str | None = None
     embedding_config: EmbeddingConfig | None = None
@@ -959,7 +959,7 @@ class AzureModelSettings(BaseModel, kw_only=True, tag_field="provider_type", tag
     """The official ``AzureModelSettings`` (schema ``AzureModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["azure"] = "azure"
+        provider_type: Literal["azure"] | None = "azure"
     else:
         provider_type: ClassVar[str] = "azure"
 
@@ -973,7 +973,7 @@ class BedrockModelSettings(BaseModel, kw_only=True, tag_field="provider_type", t
     """The official ``BedrockModelSettings`` (schema ``BedrockModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["bedrock"] = "bedrock"
+        provider_type: Literal["bedrock"] | None = "bedrock"
     else:
         provider_type: ClassVar[str] = "bedrock"
 
@@ -1035,7 +1035,7 @@ class ChildToolRule(BaseModel, kw_only=True, tag_field="type", tag="constrain_ch
     """The official ``ChildToolRule`` (schema ``ChildToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["constrain_child_tools"] = "constrain_child_tools"
+        type: Literal["constrain_child_tools"] | None = "constrain_child_tools"
     else:
         type: ClassVar[str] = "constrain_child_tools"
 
@@ -1064,7 +1064,7 @@ class ConditionalToolRule(BaseModel, kw_only=True, tag_field="type", tag="condit
     """The official ``ConditionalToolRule`` (schema ``ConditionalToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["conditional"] = "conditional"
+        type: Literal["conditional"] | None = "conditional"
     else:
         type: ClassVar[str] = "conditional"
 
@@ -1079,7 +1079,7 @@ class ContinueToolRule(BaseModel, kw_only=True, tag_field="type", tag="continue_
     """The official ``ContinueToolRule`` (schema ``ContinueToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["continue_loop"] = "continue_loop"
+        type: Literal["continue_loop"] | None = "continue_loop"
     else:
         type: ClassVar[str] = "continue_loop"
 
@@ -1118,7 +1118,7 @@ class ConversationModelSettingsBasetenModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["baseten"] = "baseten"
+        provider_type: Literal["baseten"] | None = "baseten"
     else:
         provider_type: ClassVar[str] = "baseten"
 
@@ -1135,7 +1135,7 @@ class ConversationModelSettingsChatGptoAuthModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["chatgpt_oauth"] = "chatgpt_oauth"
+        provider_type: Literal["chatgpt_oauth"] | None = "chatgpt_oauth"
     else:
         provider_type: ClassVar[str] = "chatgpt_oauth"
 
@@ -1161,7 +1161,7 @@ class ConversationModelSettingsMoonshotCodingModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["moonshot_coding"] = "moonshot_coding"
+        provider_type: Literal["moonshot_coding"] | None = "moonshot_coding"
     else:
         provider_type: ClassVar[str] = "moonshot_coding"
 
@@ -1194,7 +1194,7 @@ class ConversationModelSettingsMoonshotModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["moonshot"] = "moonshot"
+        provider_type: Literal["moonshot"] | None = "moonshot"
     else:
         provider_type: ClassVar[str] = "moonshot"
 
@@ -1214,7 +1214,7 @@ class ConversationModelSettingsOpenRouterModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["openrouter"] = "openrouter"
+        provider_type: Literal["openrouter"] | None = "openrouter"
     else:
         provider_type: ClassVar[str] = "openrouter"
 
@@ -1232,7 +1232,7 @@ class ConversationModelSettingsSgLangModelSettings(
     """
 
     if TYPE_CHECKING:
-        provider_type: Literal["sglang"] = "sglang"
+        provider_type: Literal["sglang"] | None = "sglang"
     else:
         provider_type: ClassVar[str] = "sglang"
 
@@ -1259,7 +1259,7 @@ class ConversationModelSettingsZaiModelSettings(
     """The official ``conversation.ModelSettingsZaiModelSettings`` (schema ``ZAIModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["zai"] = "zai"
+        provider_type: Literal["zai"] | None = "zai"
     else:
         provider_type: ClassVar[str] = "zai"
 
@@ -1281,7 +1281,7 @@ class DeepseekModelSettings(BaseModel, kw_only=True, tag_field="provider_type", 
     """The official ``DeepseekModelSettings`` (schema ``DeepseekModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["deepseek"] = "deepseek"
+        provider_type: Literal["deepseek"] | None = "deepseek"
     else:
         provider_type: ClassVar[str] = "deepseek"
 
@@ -1334,31 +1334,28 @@ class EmbeddingModel(BaseModel, kw_only=True):
     name: str
     provider_name: str
     provider_type: ProviderType
-    embedding_endpoint_type: (
-        Literal[
-            "openai",
-            "anthropic",
-            "bedrock",
-            "google_ai",
-            "google_vertex",
-            "azure",
-            "groq",
-            "ollama",
-            "webui",
-            "webui-legacy",
-            "lmstudio",
-            "lmstudio-legacy",
-            "llamacpp",
-            "koboldcpp",
-            "vllm",
-            "hugging-face",
-            "mistral",
-            "together",
-            "pinecone",
-        ]
-        | None
-    ) = None
-    embedding_model: str | None = None
+    embedding_endpoint_type: Literal[
+        "openai",
+        "anthropic",
+        "bedrock",
+        "google_ai",
+        "google_vertex",
+        "azure",
+        "groq",
+        "ollama",
+        "webui",
+        "webui-legacy",
+        "lmstudio",
+        "lmstudio-legacy",
+        "llamacpp",
+        "koboldcpp",
+        "vllm",
+        "hugging-face",
+        "mistral",
+        "together",
+        "pinecone",
+    ] = ABSENT
+    embedding_model: str = ABSENT
     azure_deployment: str | None = None
     azure_endpoint: str | None = None
     azure_version: str | None = None
@@ -1463,8 +1460,8 @@ class FileListResponse(BaseModel, kw_only=True):
 class FileRetrieveResponse(BaseModel, kw_only=True):
     """The official ``folders.FileRetrieveResponse`` (schema ``FileMetadata``)."""
 
-    id: str | None = None
-    source_id: str | None = None
+    id: str = ABSENT
+    source_id: str = ABSENT
     chunks_embedded: int | None = None
     content: str | None = None
     created_at: datetime | None = None
@@ -1487,8 +1484,8 @@ class FileRetrieveResponse(BaseModel, kw_only=True):
 class FileUploadResponse(BaseModel, kw_only=True):
     """The official ``folders.FileUploadResponse`` (schema ``FileMetadata``)."""
 
-    id: str | None = None
-    source_id: str | None = None
+    id: str = ABSENT
+    source_id: str = ABSENT
     chunks_embedded: int | None = None
     content: str | None = None
     created_at: datetime | None = None
@@ -1513,7 +1510,7 @@ class Folder(BaseModel, kw_only=True):
 
     embedding_config: EmbeddingConfig
     name: str
-    id: str | None = None
+    id: str = ABSENT
     created_at: datetime | None = None
     created_by_id: str | None = None
     description: str | None = None
@@ -1529,7 +1526,7 @@ class FolderListResponse(BaseModel, kw_only=True):
 
     embedding_config: EmbeddingConfig
     name: str
-    id: str | None = None
+    id: str = ABSENT
     created_at: datetime | None = None
     created_by_id: str | None = None
     description: str | None = None
@@ -1544,8 +1541,8 @@ class FolderListResponse(BaseModel, kw_only=True):
 class FoldersFileListResponse(BaseModel, kw_only=True):
     """The official ``folders.FileListResponse`` (schema ``FileMetadata``)."""
 
-    id: str | None = None
-    source_id: str | None = None
+    id: str = ABSENT
+    source_id: str = ABSENT
     chunks_embedded: int | None = None
     content: str | None = None
     created_at: datetime | None = None
@@ -1569,7 +1566,7 @@ class GoogleAIModelSettings(BaseModel, kw_only=True, tag_field="provider_type", 
     """The official ``GoogleAIModelSettings`` (schema ``GoogleAIModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["google_ai"] = "google_ai"
+        provider_type: Literal["google_ai"] | None = "google_ai"
     else:
         provider_type: ClassVar[str] = "google_ai"
 
@@ -1593,7 +1590,7 @@ class GoogleVertexModelSettings(
     """The official ``GoogleVertexModelSettings`` (schema ``GoogleVertexModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["google_vertex"] = "google_vertex"
+        provider_type: Literal["google_vertex"] | None = "google_vertex"
     else:
         provider_type: ClassVar[str] = "google_vertex"
 
@@ -1617,7 +1614,7 @@ class GroqModelSettings(BaseModel, kw_only=True, tag_field="provider_type", tag=
     """The official ``GroqModelSettings`` (schema ``GroqModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["groq"] = "groq"
+        provider_type: Literal["groq"] | None = "groq"
     else:
         provider_type: ClassVar[str] = "groq"
 
@@ -1638,7 +1635,7 @@ class InitToolRule(BaseModel, kw_only=True, tag_field="type", tag="run_first"):
     """The official ``InitToolRule`` (schema ``InitToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["run_first"] = "run_first"
+        type: Literal["run_first"] | None = "run_first"
     else:
         type: ClassVar[str] = "run_first"
 
@@ -1651,7 +1648,7 @@ class InternalMessage(BaseModel, kw_only=True):
     """The official ``agents.InternalMessage`` (schema ``Message``)."""
 
     role: MessageRole
-    id: str | None = None
+    id: str = ABSENT
     agent_id: str | None = None
     approval_request_id: str | None = None
     approvals: list[InternalMessageApproval] | None = None
@@ -1701,7 +1698,7 @@ class InternalMessageContentSummarizedReasoningContent(
     """
 
     if TYPE_CHECKING:
-        type: Literal["summarized_reasoning"] = "summarized_reasoning"
+        type: Literal["summarized_reasoning"] | None = "summarized_reasoning"
     else:
         type: ClassVar[str] = "summarized_reasoning"
 
@@ -1754,7 +1751,7 @@ class JsonObjectResponseFormat(BaseModel, kw_only=True, tag_field="type", tag="j
     """The official ``JsonObjectResponseFormat`` (schema ``JsonObjectResponseFormat``)."""
 
     if TYPE_CHECKING:
-        type: Literal["json_object"] = "json_object"
+        type: Literal["json_object"] | None = "json_object"
     else:
         type: ClassVar[str] = "json_object"
 
@@ -1763,7 +1760,7 @@ class JsonSchemaResponseFormat(BaseModel, kw_only=True, tag_field="type", tag="j
     """The official ``JsonSchemaResponseFormat`` (schema ``JsonSchemaResponseFormat``)."""
 
     if TYPE_CHECKING:
-        type: Literal["json_schema"] = "json_schema"
+        type: Literal["json_schema"] | None = "json_schema"
     else:
         type: ClassVar[str] = "json_schema"
 
@@ -1837,7 +1834,7 @@ class MaxCountPerStepToolRule(BaseModel, kw_only=True, tag_field="type", tag="ma
     """The official ``MaxCountPerStepToolRule`` (schema ``MaxCountPerStepToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["max_count_per_step"] = "max_count_per_step"
+        type: Literal["max_count_per_step"] | None = "max_count_per_step"
     else:
         type: ClassVar[str] = "max_count_per_step"
 
@@ -1854,7 +1851,7 @@ class MessageSearchResponseItemAssistantMessageListResult(
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["assistant_message"] = "assistant_message"
+        message_type: Literal["assistant_message"] | None = "assistant_message"
     else:
         message_type: ClassVar[str] = "assistant_message"
 
@@ -1873,7 +1870,7 @@ class MessageSearchResponseItemReasoningMessageListResult(
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["reasoning_message"] = "reasoning_message"
+        message_type: Literal["reasoning_message"] | None = "reasoning_message"
     else:
         message_type: ClassVar[str] = "reasoning_message"
 
@@ -1892,7 +1889,7 @@ class MessageSearchResponseItemSystemMessageListResult(
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["system_message"] = "system_message"
+        message_type: Literal["system_message"] | None = "system_message"
     else:
         message_type: ClassVar[str] = "system_message"
 
@@ -1911,7 +1908,7 @@ class MessageSearchResponseItemUserMessageListResult(
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["user_message"] = "user_message"
+        message_type: Literal["user_message"] | None = "user_message"
     else:
         message_type: ClassVar[str] = "user_message"
 
@@ -1946,42 +1943,39 @@ class Model(BaseModel, kw_only=True):
     max_context_window: int
     name: str
     provider_type: ProviderType
-    context_window: int | None = None
-    model: str | None = None
-    api_model_endpoint_type: (
-        Literal[
-            "openai",
-            "anthropic",
-            "google_ai",
-            "google_vertex",
-            "azure",
-            "groq",
-            "ollama",
-            "webui",
-            "webui-legacy",
-            "lmstudio",
-            "lmstudio-legacy",
-            "lmstudio-chatcompletions",
-            "llamacpp",
-            "koboldcpp",
-            "vllm",
-            "hugging-face",
-            "baseten",
-            "minimax",
-            "moonshot",
-            "moonshot_coding",
-            "mistral",
-            "together",
-            "bedrock",
-            "deepseek",
-            "xai",
-            "zai",
-            "zai_coding",
-            "openrouter",
-            "chatgpt_oauth",
-        ]
-        | None
-    ) = msgspec.field(default=None, name="model_endpoint_type")
+    context_window: int = ABSENT
+    model: str = ABSENT
+    api_model_endpoint_type: Literal[
+        "openai",
+        "anthropic",
+        "google_ai",
+        "google_vertex",
+        "azure",
+        "groq",
+        "ollama",
+        "webui",
+        "webui-legacy",
+        "lmstudio",
+        "lmstudio-legacy",
+        "lmstudio-chatcompletions",
+        "llamacpp",
+        "koboldcpp",
+        "vllm",
+        "hugging-face",
+        "baseten",
+        "minimax",
+        "moonshot",
+        "moonshot_coding",
+        "mistral",
+        "together",
+        "bedrock",
+        "deepseek",
+        "xai",
+        "zai",
+        "zai_coding",
+        "openrouter",
+        "chatgpt_oauth",
+    ] = msgspec.field(default=ABSENT, name="model_endpoint_type")
     compatibility_type: Literal["gguf", "mlx"] | None = None
     display_name: str | None = None
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
@@ -2020,7 +2014,7 @@ class OpenAIModelSettings(BaseModel, kw_only=True, tag_field="provider_type", ta
     """The official ``OpenAIModelSettings`` (schema ``OpenAIModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["openai"] = "openai"
+        provider_type: Literal["openai"] | None = "openai"
     else:
         provider_type: ClassVar[str] = "openai"
 
@@ -2042,7 +2036,7 @@ class ParentToolRule(BaseModel, kw_only=True, tag_field="type", tag="parent_last
     """The official ``ParentToolRule`` (schema ``ParentToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["parent_last_tool"] = "parent_last_tool"
+        type: Literal["parent_last_tool"] | None = "parent_last_tool"
     else:
         type: ClassVar[str] = "parent_last_tool"
 
@@ -2138,7 +2132,7 @@ class RequiredBeforeExitToolRule(
     """The official ``RequiredBeforeExitToolRule`` (schema ``RequiredBeforeExitToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["required_before_exit"] = "required_before_exit"
+        type: Literal["required_before_exit"] | None = "required_before_exit"
     else:
         type: ClassVar[str] = "required_before_exit"
 
@@ -2150,7 +2144,7 @@ class RequiresApprovalToolRule(BaseModel, kw_only=True, tag_field="type", tag="r
     """The official ``RequiresApprovalToolRule`` (schema ``RequiresApprovalToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["requires_approval"] = "requires_approval"
+        type: Literal["requires_approval"] | None = "requires_approval"
     else:
         type: ClassVar[str] = "requires_approval"
 
@@ -2238,7 +2232,7 @@ class ScheduleListResponseScheduledMessageMessageMessageContentUnionMember0Union
     """
 
     if TYPE_CHECKING:
-        type: Literal["text"] = "text"
+        type: Literal["text"] | None = "text"
     else:
         type: ClassVar[str] = "text"
 
@@ -2284,7 +2278,7 @@ class ScheduleListResponseScheduledMessageScheduleUnionMember0(
     """
 
     if TYPE_CHECKING:
-        type: Literal["one-time"] = "one-time"
+        type: Literal["one-time"] | None = "one-time"
     else:
         type: ClassVar[str] = "one-time"
 
@@ -2389,7 +2383,7 @@ class ScheduleRetrieveResponseMessageMessageContentUnionMember0UnionMember0(
     """
 
     if TYPE_CHECKING:
-        type: Literal["text"] = "text"
+        type: Literal["text"] | None = "text"
     else:
         type: ClassVar[str] = "text"
 
@@ -2435,7 +2429,7 @@ class ScheduleRetrieveResponseScheduleUnionMember0(
     """
 
     if TYPE_CHECKING:
-        type: Literal["one-time"] = "one-time"
+        type: Literal["one-time"] | None = "one-time"
     else:
         type: ClassVar[str] = "one-time"
 
@@ -2461,7 +2455,7 @@ class SseMcpServer(BaseModel, kw_only=True, tag_field="mcp_server_type", tag="ss
     """The official ``SseMcpServer`` (schema ``SSEMCPServer``)."""
 
     if TYPE_CHECKING:
-        mcp_server_type: Literal["sse"] = "sse"
+        mcp_server_type: Literal["sse"] | None = "sse"
     else:
         mcp_server_type: ClassVar[str] = "sse"
 
@@ -2477,7 +2471,7 @@ class StdioMcpServer(BaseModel, kw_only=True, tag_field="mcp_server_type", tag="
     """The official ``StdioMcpServer`` (schema ``StdioMCPServer``)."""
 
     if TYPE_CHECKING:
-        mcp_server_type: Literal["stdio"] = "stdio"
+        mcp_server_type: Literal["stdio"] | None = "stdio"
     else:
         mcp_server_type: ClassVar[str] = "stdio"
 
@@ -2530,7 +2524,7 @@ class StreamableHTTPMcpServer(
     """The official ``StreamableHTTPMcpServer`` (schema ``StreamableHTTPMCPServer``)."""
 
     if TYPE_CHECKING:
-        mcp_server_type: Literal["streamable_http"] = "streamable_http"
+        mcp_server_type: Literal["streamable_http"] | None = "streamable_http"
     else:
         mcp_server_type: ClassVar[str] = "streamable_http"
 
@@ -2592,7 +2586,7 @@ class TerminalToolRule(BaseModel, kw_only=True, tag_field="type", tag="exit_loop
     """The official ``TerminalToolRule`` (schema ``TerminalToolRule``)."""
 
     if TYPE_CHECKING:
-        type: Literal["exit_loop"] = "exit_loop"
+        type: Literal["exit_loop"] | None = "exit_loop"
     else:
         type: ClassVar[str] = "exit_loop"
 
@@ -2604,7 +2598,7 @@ class TextResponseFormat(BaseModel, kw_only=True, tag_field="type", tag="text"):
     """The official ``TextResponseFormat`` (schema ``TextResponseFormat``)."""
 
     if TYPE_CHECKING:
-        type: Literal["text"] = "text"
+        type: Literal["text"] | None = "text"
     else:
         type: ClassVar[str] = "text"
 
@@ -2613,7 +2607,7 @@ class TogetherModelSettings(BaseModel, kw_only=True, tag_field="provider_type", 
     """The official ``TogetherModelSettings`` (schema ``TogetherModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["together"] = "together"
+        provider_type: Literal["together"] | None = "together"
     else:
         provider_type: ClassVar[str] = "together"
 
@@ -2626,7 +2620,7 @@ class TogetherModelSettings(BaseModel, kw_only=True, tag_field="provider_type", 
 class Tool(BaseModel, kw_only=True):
     """The official ``Tool`` (schema ``Tool``)."""
 
-    id: str | None = None
+    id: str = ABSENT
     args_json_schema: dict[str, Any] | None = None
     created_by_id: str | None = None
     default_requires_approval: bool | None = None
@@ -2699,7 +2693,7 @@ class XaiModelSettings(BaseModel, kw_only=True, tag_field="provider_type", tag="
     """The official ``XaiModelSettings`` (schema ``XAIModelSettings``)."""
 
     if TYPE_CHECKING:
-        provider_type: Literal["xai"] = "xai"
+        provider_type: Literal["xai"] | None = "xai"
     else:
         provider_type: ClassVar[str] = "xai"
 

@@ -24,7 +24,7 @@ class LettaUsageStatistics(MessageTagged, tag="usage_statistics", kw_only=True, 
     """
 
     if TYPE_CHECKING:
-        message_type: Literal["usage_statistics"] = "usage_statistics"
+        message_type: Literal["usage_statistics"] | None = "usage_statistics"
     else:
         message_type: ClassVar[str] = "usage_statistics"
 

@@ -128,6 +128,16 @@ def secure_server(stack: Stack) -> Iterator[LettaServer]:
         server.process.stop()
 
 
+@pytest.fixture(scope="session")
+def server_without_redis(stack: Stack) -> Iterator[LettaServer]:
+    """A server with no Redis, started only when a test asks for it."""
+    server = stack.start_letta_without_redis()
+    try:
+        yield server
+    finally:
+        server.process.stop()
+
+
 def agent_body(name: str | None = None, **extra: Any) -> dict[str, Any]:
     """The agent every scenario uses: the fake model and a hosted-name embedding config."""
     body: dict[str, Any] = {

@@ -606,11 +606,15 @@ class Stack:
 
     # Letta -------------------------------------------------------------------------------
 
-    def start_letta(self, name: str, *, password: str | None = None) -> LettaServer:
+    def start_letta(
+        self, name: str, *, password: str | None = None, redis: bool = True
+    ) -> LettaServer:
         """Start one Letta server against the shared Postgres, Redis and fake LLM.
 
         With ``password`` the server runs with ``LETTA_SERVER_SECURE`` and wants
-        ``Authorization: Bearer <password>`` on everything but ``/v1/health/``.
+        ``Authorization: Bearer <password>`` on everything but ``/v1/health/``. With
+        ``redis=False`` it is not told where Redis is, and runs as a server without Redis
+        does: background streams answer 503.
         """
         port = free_port()
         home = self.state / f"home-{name}"
@@ -631,6 +635,8 @@ class Stack:
             "LETTA_KEEPALIVE_INTERVAL": "2",
             "NO_PROXY": "127.0.0.1,localhost",
         }
+        if not redis:
+            del env["LETTA_REDIS_HOST"], env["LETTA_REDIS_PORT"]
         if password is not None:
             env["LETTA_SERVER_SECURE"] = "true"
             env["LETTA_SERVER_PASSWORD"] = password
@@ -657,6 +663,10 @@ class Stack:
     def start_secure_letta(self) -> LettaServer:
         """A second server in secure mode, sharing this stack's Postgres and Redis."""
         return self.start_letta("letta-secure", password=secrets.token_urlsafe(16))
+
+    def start_letta_without_redis(self) -> LettaServer:
+        """A second server that shares Postgres but has no Redis (no background streams)."""
+        return self.start_letta("letta-noredis", redis=False)
 
     # teardown ----------------------------------------------------------------------------
 

@@ -13,11 +13,15 @@ import os
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
-__all__ = ["TALLY", "Category", "Tally", "event_key"]
+from letta_async._models import to_plain
+from letta_async.types import UnknownMessage
+
+__all__ = ["TALLY", "Category", "Tally", "event_key", "wire_key"]
 
 
 @dataclass
@@ -120,9 +124,41 @@ class Tally:
 
 TALLY = Tally()
 
-_encoder = msgspec.json.Encoder()
+_encoder = msgspec.json.Encoder(order="sorted")
 
 
 def event_key(event: Any) -> bytes:
-    """A hashable, field-complete identity for an event: its JSON encoding."""
-    return _encoder.encode(event)
+    """A hashable, field-complete identity for an event, comparable across decoders.
+
+    ``event`` is either what the client delivered (a struct) or what the server sent, read
+    with ``json.loads`` (a dict). Both become the same plain form: fields whose value is
+    null dropped (a struct has every field, the wire only some), timestamps in one ISO
+    form, keys sorted. Expected values are built from the wire with ``json.loads`` and never
+    from this client's decoder, so a field the decoder loses or changes shows up as a
+    mismatch instead of disappearing from both sides.
+    """
+    if isinstance(event, dict):
+        plain = event
+    elif isinstance(event, UnknownMessage):
+        plain = event.data
+    else:
+        plain = to_plain(event, mode="json")
+    return _encoder.encode(_normal(plain))
+
+
+def wire_key(payload: str | bytes) -> bytes:
+    """:func:`event_key` of one frame's data as the server sent it."""
+    return event_key(json.loads(payload))
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            return value
+    return value

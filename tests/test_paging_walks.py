@@ -1,0 +1,108 @@
+"""Walking listings page by page: Letta's message-history cursors and ordinary ones.
+
+Letta returns the newest ``limit`` messages of a ``desc`` history page oldest-to-newest, so the
+next page back is ``before=<first id>``; ``asc`` pages go on with ``after=<last id>``. A short
+page ends a walk without asking for the empty page after it, and no item is handed out twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from letta_async import AsyncLetta
+from letta_async.testing import LettaTestServer
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LettaTestServer]:
+    async with LettaTestServer(keepalive_interval=0.05, shutdown_timeout=0.2) as s:
+        yield s
+
+
+async def _history(server: LettaTestServer, client: AsyncLetta) -> str:
+    agent_id = str(server.create_agent(name="pages")["id"])
+    for n in range(3):
+        await client.agents.messages.create(
+            agent_id, messages=[{"role": "user", "content": f"message {n}"}]
+        )
+    return agent_id
+
+
+def _history_gets(server: LettaTestServer) -> list[dict[str, str]]:
+    return [r.query for r in server.requests_to(r"/messages$", "GET")]
+
+
+async def test_desc_history_walks_back_with_before(server: LettaTestServer) -> None:
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = await _history(server, client)
+        everything = [m async for m in client.agents.messages.list(agent_id, limit=100)]
+        server.requests.clear()
+        paged = [m async for m in client.agents.messages.list(agent_id, limit=2)]
+    ids = [m.id for m in paged]
+    assert len(ids) == len(set(ids)) == len({m.id for m in everything})
+    queries = _history_gets(server)
+    assert "before" not in queries[0] and "after" not in queries[0]
+    assert all("before" in q and "after" not in q for q in queries[1:])
+    # Each page back starts before the oldest item of the page before it.
+    first_page = [m.id for m in everything][-2:]
+    assert queries[1]["before"] == first_page[0]
+
+
+async def test_asc_history_walks_forward_with_after(server: LettaTestServer) -> None:
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = await _history(server, client)
+        server.requests.clear()
+        paged = [m async for m in client.agents.messages.list(agent_id, limit=2, order="asc")]
+    queries = _history_gets(server)
+    assert all("after" in q and "before" not in q for q in queries[1:])
+    assert queries[1]["after"] == paged[1].id
+    assert len({m.id for m in paged}) == len(paged)
+
+
+async def test_a_short_page_ends_the_walk(server: LettaTestServer) -> None:
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = await _history(server, client)
+        server.requests.clear()
+        items = [m async for m in client.agents.messages.list(agent_id, limit=1000)]
+    assert items
+    assert len(_history_gets(server)) == 1  # fewer than `limit` items: no second request
+
+
+def _item(n: int) -> dict[str, Any]:
+    return {"id": f"message-{n}", "date": "2026-11-22T02:01:49+00:00", "name": None,
+            "message_type": "assistant_message", "otid": None, "sender_id": None,
+            "step_id": None, "is_err": None, "seq_id": None, "run_id": None,
+            "content": f"text {n}"}  # fmt: skip
+
+
+async def test_an_item_on_two_pages_is_handed_out_once() -> None:
+    """A history page can end with the item the next page starts with (one stored message
+    expands into several items): the walk hands each id out once."""
+    pages = {
+        None: [_item(3), _item(4)],
+        "message-3": [_item(2), _item(3)],
+        "message-2": [_item(1)],
+    }
+
+    async def history(request: web.Request) -> web.Response:
+        return web.json_response(pages[request.query.get("before")])
+
+    app = web.Application()
+    app.router.add_get("/v1/agents/{agent}/messages", history)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with AsyncLetta(base_url=f"http://127.0.0.1:{port}") as client:
+            ids = [m.id async for m in client.agents.messages.list("agent-1", limit=2)]
+    finally:
+        await runner.cleanup()
+    assert sorted(ids) == ["message-1", "message-2", "message-3", "message-4"]

@@ -1,0 +1,351 @@
+"""The send-once rule, request by request, against the local Letta-compatible server.
+
+Each test counts what the server really received and stored: how many POSTs, how many runs,
+which ``otid`` each carried. The rule itself is in ``letta_async/_retry.py``; the README's
+"Retries: what is sent again" section is the same table in prose.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from letta_async import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncLetta,
+    ConflictError,
+    InternalServerError,
+    RateLimitError,
+    Timeout,
+)
+from letta_async._retry import decide, kind_of, verdict
+from letta_async.testing import Fault, LettaTestServer
+
+pytestmark = pytest.mark.anyio
+
+SEND = r"/v1/agents/[^/]+/messages$"
+
+
+def say(text: str, **extra: Any) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text, **extra}]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LettaTestServer]:
+    async with LettaTestServer(keepalive_interval=0.05, shutdown_timeout=0.2) as s:
+        yield s
+
+
+@pytest.fixture
+async def client(server: LettaTestServer) -> AsyncIterator[AsyncLetta]:
+    async with AsyncLetta(base_url=server.base_url, max_retries=2) as c:
+        # No waiting between attempts: the tests count requests, not seconds.
+        c._transport.retry = type(c._transport.retry)(initial_delay=0.0, max_delay=0.0)
+        yield c
+
+
+@pytest.fixture
+def agent_id(server: LettaTestServer) -> str:
+    return str(server.create_agent(name="send-once")["id"])
+
+
+def posts(server: LettaTestServer, pattern: str = SEND) -> list[Any]:
+    return server.requests_to(pattern, "POST")
+
+
+# --- a message send whose agent step ran ----------------------------------------------------
+
+
+async def test_llm_500_on_a_blocking_create_runs_the_agent_once(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.messages.create(agent_id, messages=say("hi [error500]"))
+    error = caught.value
+    assert len(posts(server)) == 1
+    assert len(server.state.runs) == 1
+    (run,) = server.state.runs.values()
+    assert (error.run_exists, error.run_id, error.run_status) == (True, run.id, "failed")
+    assert error.may_have_applied is True
+    assert f"holds run {run.id}" in str(error) and "not sent again" in error.message
+    assert "found by its message's otid" in str(error)
+
+
+async def test_run_found_by_time_when_the_history_has_no_message(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """Letta stores the input only after a successful step: the run list must answer.
+
+    An earlier run of the same agent, finished more than a second before the send, is not
+    taken for this one; the failing run takes over a second, so only a window that starts
+    at the send (not at its answer) finds it.
+    """
+    await client.agents.messages.create(agent_id, messages=say("hi"))
+    (earlier,) = server.state.runs
+    await anyio.sleep(1.1)
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.messages.create(agent_id, messages=say("hi [delay=1.1] [error500]"))
+    (run,) = [r for r in server.state.runs.values() if r.id != earlier]
+    assert caught.value.run_exists is True and caught.value.run_id == run.id
+    assert "runs started since it was sent" in str(caught.value)
+    assert "other runs" not in str(caught.value)
+    assert len(posts(server)) == 2
+
+
+async def test_conversation_send_with_llm_500_runs_once(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    conversation = server.create_conversation(agent_id)
+    # As on a real server, the failed run's message is not in the history: the run list of
+    # the conversation has to answer.
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    with pytest.raises(InternalServerError) as caught:
+        await client.conversations.messages.create(
+            conversation["id"], messages=say("hi [error500]"), streaming=False
+        )
+    assert len(server.state.runs) == 1
+    assert caught.value.run_exists is True
+    assert len(posts(server, r"/v1/conversations/[^/]+/messages$")) == 1
+
+
+async def test_when_the_server_cannot_be_asked_nothing_is_sent_again(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault.http_status(502, method="POST", path=SEND))
+    server.faults.add(Fault.http_status(500, method="GET", path=r"/messages$", times=None))
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert caught.value.status_code == 502
+    assert caught.value.run_exists is None and caught.value.may_have_applied is True
+    assert "could not ask the server" in str(caught.value)
+    assert len(posts(server)) == 1
+
+
+async def test_a_gateway_500_before_the_server_acted_is_sent_again_with_the_same_otid(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """The server holds no run for the message, so sending it again cannot duplicate one."""
+    server.faults.add(Fault.html(502, method="POST", path=SEND))
+    reply = await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert reply.stop_reason.stop_reason == "end_turn"
+    sent = posts(server)
+    assert len(sent) == 2 and len(server.state.runs) == 1
+    otids = [r.json["messages"][0]["otid"] for r in sent]
+    assert otids[0] == otids[1]
+    # Asked before sending again: history by otid, then the runs since the send.
+    assert server.requests_to(r"/v1/runs/$", "GET")
+
+
+async def test_a_cut_before_the_answer_asks_first_then_sends_again(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault(method="POST", path=SEND, cut="before_headers"))
+    reply = await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert reply.messages
+    assert len(posts(server)) == 2 and len(server.state.runs) == 1
+    # The connection was made, so the request may have arrived: asked before re-sending.
+    order = [(r.method, r.path) for r in server.requests]
+    second_post = [i for i, (m, p) in enumerate(order) if m == "POST"][1]
+    assert ("GET", "/v1/runs/") in order[:second_post]
+
+
+async def test_a_foreground_stream_refused_before_its_first_byte_asks_first(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    route = r"/v1/agents/[^/]+/messages/stream$"
+    server.faults.add(Fault.http_status(500, method="POST", path=route))
+    events = await client.agents.messages.stream(agent_id, messages=say("hi")).until_done()
+    assert events and len(posts(server, route)) == 2
+    assert len(server.state.runs) == 1
+
+
+async def test_create_async_is_not_sent_twice_when_its_run_exists(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """The run was started, the answer lost: asking finds it, nothing is re-sent."""
+    route = r"/messages/async$"
+    server.faults.add(Fault(method="POST", path=route, cut="after_headers"))
+    with pytest.raises(APIConnectionError) as caught:
+        await client.agents.messages.create_async(agent_id, messages=say("hi [delay=0.3]"))
+    (run,) = server.state.runs.values()
+    assert caught.value.run_exists is True and caught.value.run_id == run.id
+    assert len(posts(server, route)) == 1
+
+
+async def test_a_429_is_sent_again_without_asking(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault.http_status(429, method="POST", path=SEND, retry_after=0))
+    await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert len(posts(server)) == 2
+    assert not server.requests_to(r"/v1/runs/$", "GET")
+
+
+async def test_a_gateway_503_with_retry_after_is_sent_again(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault.http_status(503, method="POST", path=SEND, retry_after=0))
+    await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert len(posts(server)) == 2 and len(server.state.runs) == 1
+
+
+async def test_a_callers_otid_reaches_the_wire_unchanged(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    mine = "11111111-2222-4333-8444-555555555555"
+    await client.agents.messages.create(agent_id, messages=say("hi", otid=mine))
+    await client.agents.messages.stream(agent_id, messages=say("hi", otid=mine)).until_done()
+    bodies = [r.json for r in server.requests if r.method == "POST" and r.json]
+    assert [b["messages"][0]["otid"] for b in bodies] == [mine, mine]
+
+
+# --- statuses a retry cannot fix ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [501, 505, 400, 404, 409, 422])
+async def test_a_status_that_cannot_succeed_is_not_retried(
+    server: LettaTestServer, client: AsyncLetta, status: int
+) -> None:
+    server.faults.add(Fault.http_status(status, method="GET", path=r"/v1/tags/?$"))
+    with pytest.raises(Exception) as caught:
+        await client.tags.list()
+    assert getattr(caught.value, "status_code", None) == status
+    assert len(server.requests_to(r"/v1/tags/?$", "GET")) == 1
+
+
+async def test_no_redis_503_is_raised_at_once(server: LettaTestServer, agent_id: str) -> None:
+    server.redis = False
+    async with AsyncLetta(base_url=server.base_url) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client.agents.messages.stream(agent_id, messages=say("hi"), background=True)
+    assert caught.value.status_code == 503
+    assert len(posts(server, r"/messages/stream$")) == 1
+
+
+# --- the other kinds ---------------------------------------------------------------------------
+
+
+async def test_reads_are_retried_on_a_500(server: LettaTestServer, client: AsyncLetta) -> None:
+    server.faults.add(Fault.http_status(500, method="GET", path=r"/v1/tags/?$", times=2))
+    assert await client.tags.list() is not None
+    assert len(server.requests_to(r"/v1/tags/?$", "GET")) == 3
+
+
+async def test_a_read_only_post_is_retried_like_a_get(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault.http_status(500, method="POST", path=r"/v1/tools/search$"))
+    # The local server has no search route: the retry is answered 405, and that is final.
+    with pytest.raises(APIStatusError) as caught:
+        await client.tools.search(query="x")
+    assert caught.value.status_code == 405
+    assert len(server.requests_to(r"/v1/tools/search$", "POST")) == 2
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+async def test_idempotent_methods_are_retried_on_a_500(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str, method: str
+) -> None:
+    route = rf"/v1/agents/{agent_id}/?$"
+    server.faults.add(Fault.http_status(500, method=method, path=route))
+    if method == "PATCH":
+        await client.agents.update(agent_id, name="renamed")
+    else:
+        await client.agents.delete(agent_id)
+    assert len(server.requests_to(route, method)) == 2
+
+
+async def test_a_creating_post_is_not_sent_twice_after_a_500(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    server.faults.add(Fault.http_status(500, method="POST", path=r"/v1/agents/?$"))
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.create(name="one", model="openai/gpt-4o-mini")
+    assert caught.value.may_have_applied is True
+    assert "not sent again" in str(caught.value)
+    assert len(server.requests_to(r"/v1/agents/?$", "POST")) == 1
+
+
+async def test_a_creating_post_is_not_sent_twice_after_a_timeout(server: LettaTestServer) -> None:
+    server.faults.add(Fault(method="POST", path=r"/v1/agents/?$", delay=0.5))
+    async with AsyncLetta(base_url=server.base_url, timeout=Timeout(read=0.1)) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client.agents.create(name="one", model="openai/gpt-4o-mini")
+    assert caught.value.may_have_applied is True and not caught.value.connect_failed
+    assert len(server.requests_to(r"/v1/agents/?$", "POST")) == 1
+
+
+async def test_a_creating_post_is_sent_again_after_a_429(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    server.faults.add(Fault.http_status(429, method="POST", path=r"/v1/agents/?$", retry_after=0))
+    await client.agents.create(name="one", model="openai/gpt-4o-mini")
+    assert len(server.requests_to(r"/v1/agents/?$", "POST")) == 2
+
+
+async def test_a_batch_is_not_sent_twice_after_a_500(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    server.faults.add(Fault.http_status(500, method="POST", path=r"/v1/messages/batches$"))
+    with pytest.raises(InternalServerError):
+        await client.batches.create(requests=[{"agent_id": agent_id, "messages": say("hi")}])
+    assert len(server.requests_to(r"/v1/messages/batches$", "POST")) == 1
+
+
+async def test_a_refused_connection_is_known_not_to_have_reached_a_server() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with AsyncLetta(base_url=f"http://127.0.0.1:{port}", max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.agents.create(name="x")
+    assert caught.value.connect_failed is True
+    assert verdict(caught.value) == "unsent"
+    assert caught.value.may_have_applied is None
+
+
+def test_the_rule_table() -> None:
+    """Every row of the README table, as the function that decides it."""
+    assert [kind_of(m) for m in ("GET", "PUT", "PATCH", "DELETE", "POST")] == [
+        "read",
+        "idempotent",
+        "idempotent",
+        "idempotent",
+        "create",
+    ]
+    for kind in ("read", "idempotent", "create", "send"):
+        assert decide(kind, "final", can_ask=True) == "raise"
+        assert decide(kind, "unsent", can_ask=True) == "retry"
+    for found in ("answered", "pending"):
+        assert decide("read", found, can_ask=False) == "retry"
+        assert decide("idempotent", found, can_ask=False) == "retry"
+        assert decide("create", found, can_ask=True) == "raise"
+        assert decide("send", found, can_ask=True) == "ask"
+        assert decide("send", found, can_ask=False) == "raise"
+
+
+def test_verdicts_of_statuses() -> None:
+    def status(code: int, **headers: str) -> Any:
+        cls = {409: ConflictError, 429: RateLimitError}.get(code, InternalServerError)
+        return cls("x", status_code=code, headers=headers)
+
+    assert verdict(status(429)) == "unsent"
+    assert verdict(status(409)) == "final"
+    assert verdict(status(503, **{"Retry-After": "1"})) == "unsent"
+    assert verdict(status(503)) == "answered"
+    assert verdict(status(500)) == "answered"
+    assert verdict(status(502)) == "answered"
+    assert verdict(status(504)) == "pending"
+    assert verdict(status(501)) == "final"
+    assert verdict(status(505)) == "final"
+    no_redis = InternalServerError(
+        "x", status_code=503, body={"detail": "Background streaming requires Redis"}
+    )
+    assert verdict(no_redis) == "final"
