@@ -404,11 +404,18 @@ async def test_client_errors_are_not_retried(
 async def test_stream_retried_before_first_byte(replay: ReplayServer, client: AsyncLetta) -> None:
     busy = json_answer({"detail": "busy"}, status=502, headers={"retry-after-ms": "1"})
     replay.on("POST", STREAM, busy, sse_answer(fixture_bytes("stream_steps.sse")))
+    # Before sending again, the client asks whether the first try started a run: no message
+    # carries its otid and no run started since, so the server never saw it.
+    replay.on("GET", MESSAGES, always=json_answer([]))
+    replay.on("GET", "/v1/runs/", always=json_answer([]))
     events = await client.agents.messages.stream(AGENT, messages=HI).until_done()
     assert isinstance(events[-1], LettaUsageStatistics)
     attempts = replay.seen("POST", STREAM)
     assert len(attempts) == 2
     assert attempts[0].json() == attempts[1].json()
+    asked = [(r.method, r.path) for r in replay.requests[1:-1]]
+    assert [replay.requests[0].path, replay.requests[-1].path] == [STREAM, STREAM]
+    assert set(asked) == {("GET", MESSAGES), ("GET", "/v1/runs/")}
 
 
 async def test_connection_refused_is_a_connection_error() -> None:
@@ -427,7 +434,10 @@ async def test_create_decodes_letta_response(replay: ReplayServer, client: Async
     assert any(isinstance(m, AssistantMessage) for m in response.messages)
     (seen,) = replay.seen("POST", MESSAGES)
     assert seen.json() == {"input": "hi"}
-    assert seen.headers["User-Agent"].startswith("letta-async/")
+    # No User-Agent (the server then answers as to the official SDK); the client names itself
+    # in X-Letta-Client.
+    assert "User-Agent" not in seen.headers
+    assert seen.headers["X-Letta-Client"].startswith("letta-async/")
 
 
 async def test_message_history_desc_pages_walk_back_in_time(

@@ -105,7 +105,9 @@ async def test_python_block_runs(
     print(out)  # shown by pytest -rP when a block's output needs a look
     assert out.strip(), "every block shows something"
     if "Quickstart" in _title(code):
-        assert out == REPLY + "\n"
+        # The streamed reply, then the first page of agents (newest first) and whether the
+        # page names a next one (it does whenever it has items, as in the official SDK).
+        assert out == REPLY + "\n" + "['quickstart', 'readme'] True\n"
 
 
 # --- what the Observability section promises -----------------------------------------------

@@ -27,6 +27,7 @@ from letta_async.types import (
     Step,
     Tool,
 )
+from letta_async.types._spec import BatchJob
 from letta_async.types.folders import FileUploadResponse
 
 pytestmark = pytest.mark.anyio
@@ -337,9 +338,8 @@ async def test_batches(client: AsyncLetta, server: LettaTestServer) -> None:
         requests=[{"agent_id": agent["id"], "messages": [{"role": "user", "content": "hi"}]}],
         callback_url="https://example.invalid/done",
     )
-    assert isinstance(batch, dict)
-    assert (batch["status"], batch["job_type"]) == ("created", "batch")
-    batch_id = batch["id"]
+    assert isinstance(batch, BatchJob) and (batch.status, batch.job_type) == ("created", "batch")
+    batch_id = batch.id or ""
     sent = last(server, "POST", r"^/v1/messages/batches$").json
     otid = sent["requests"][0]["messages"][0].pop("otid")
     assert isinstance(otid, str) and len(otid) >= 32, "batched messages get otids too"

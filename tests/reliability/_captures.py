@@ -170,6 +170,14 @@ class CaptureServer:
             ex.head(200, JSON_HEADERS, length=len(payload))
             ex.raw(payload)
             ex.finish()
+        elif request.method == "GET" and parts[:2] == ["v1", "runs"] and len(parts) == 3:
+            # The run the lost send started: still going, as the server would say.
+            case = case_of_run(parts[2])
+            run = {"id": run_for(case), "status": "running", "agent_id": agent_for(case)}
+            payload = json.dumps(run).encode()
+            ex.head(200, JSON_HEADERS, length=len(payload))
+            ex.raw(payload)
+            ex.finish()
         elif request.method == "POST" and parts[:2] == ["v1", "runs"] and parts[3:] == ["stream"]:
             case = case_of_run(parts[2])
             after = int(request.json().get("starting_after", 0))
