@@ -4,6 +4,7 @@ what an error carries about the request and the answer."""
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from letta_async import (
