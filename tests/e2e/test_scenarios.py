@@ -113,7 +113,10 @@ async def test_create_agent(client: letta_async.AsyncLetta) -> None:
     assert agent.name == body["name"]
     again = await client.agents.retrieve(agent.id)
     assert again.id == agent.id
-    assert {b.label for b in again.blocks} >= {"human", "persona"}
+    # The server answers as to the official SDK: relationships only when asked for.
+    assert again.blocks == []
+    full = await client.agents.retrieve(agent.id, include=["agent.blocks"])
+    assert {b.label for b in full.blocks} >= {"human", "persona"}
 
 
 async def test_stream_steps(client: letta_async.AsyncLetta, agent_id: str) -> None:
