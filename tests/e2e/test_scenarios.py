@@ -111,12 +111,12 @@ async def test_create_agent(client: letta_async.AsyncLetta) -> None:
     )
     assert agent.id.startswith("agent-")
     assert agent.name == body["name"]
-    again = await client.agents.retrieve(agent.id)
+    again = await client.agents.retrieve(agent.id, include=["agent.blocks"])
     assert again.id == agent.id
-    # The server answers as to the official SDK: relationships only when asked for.
-    assert again.blocks == []
-    full = await client.agents.retrieve(agent.id, include=["agent.blocks"])
-    assert {b.label for b in full.blocks} >= {"human", "persona"}
+    assert {b.label for b in again.blocks} >= {"human", "persona"}
+    # Without include= the server leaves relationships out, as it does for the official SDK.
+    plain = await client.agents.retrieve(agent.id)
+    assert plain.blocks == []
 
 
 async def test_stream_steps(client: letta_async.AsyncLetta, agent_id: str) -> None:
@@ -216,19 +216,20 @@ async def test_history_pagination_both_directions(
     for word in ("one", "two", "three", "four"):
         await client.agents.messages.create(agent_id, messages=user(word))
 
-    # desc (the default) walks back in time: each page holds the newest messages not seen
-    # yet, oldest to newest, so the pages in reverse order are the whole history.
-    first = await client.agents.messages.list(agent_id, limit=3)
-    desc_pages = [ids(page.items) async for page in first.iter_pages()]
+    desc_pages = [
+        ids(page.items)
+        async for page in (await client.agents.messages.list(agent_id, limit=3)).iter_pages()
+    ]
     oldest_first = [m async for m in client.agents.messages.list(agent_id, limit=3, order="asc")]
-
     ids_asc = ids(oldest_first)
-    ids_desc = [i for page in desc_pages for i in page]
-    # One stored message can expand into several items sharing its id, never across pages.
-    assert len(ids_desc) == len(ids_asc) >= 8
+    # Each desc page is the newest messages before the previous one, in the server's order
+    # (oldest to newest within the page); together they are the asc walk, page by page.
+    assert all(page for page in desc_pages[:-1])
     assert [i for page in reversed(desc_pages) for i in page] == ids_asc
-    walked = ids([m async for m in client.agents.messages.list(agent_id, limit=3)])
-    assert walked == ids_desc, "async for walks the same pages, no item twice"
+    newest_first = [m async for m in client.agents.messages.list(agent_id, limit=3)]
+    assert ids(newest_first) == [i for page in desc_pages for i in page]
+    # One stored message can expand into several items sharing its id, never across pages.
+    assert len(ids_asc) >= 8
     said = [text_of(m.content) for m in of_kind(oldest_first, "user_message")]
     assert [s for s in said if s in {"one", "two", "three", "four"}] == [
         "one",
@@ -397,6 +398,19 @@ async def test_http_401_on_secure_server(secure_server: LettaServer) -> None:
 async def test_llm_500_is_a_typed_error_event(
     client: letta_async.AsyncLetta, agent_id: str
 ) -> None:
+    # The official form: the events before the error, then StreamError (an APIStatusError).
+    stream = client.agents.messages.stream(agent_id, messages=user("hi [error500]"))
+    before: list[object] = []
+    with pytest.raises(letta_async.StreamError) as raised:
+        async for event in stream:
+            before.append(event)
+    assert isinstance(raised.value, letta_async.APIStatusError)
+    assert raised.value.status_code == 200
+    assert isinstance(raised.value.body, dict)
+    assert raised.value.body["error_type"] == "llm_error"
+    assert of_kind(before, "stop_reason") and not of_kind(before, "error_message")
+
+    # The in-band form, on request.
     stream = client.agents.messages.stream(
         agent_id, messages=user("hi [error500]"), errors_as_events=True
     )
@@ -409,16 +423,9 @@ async def test_llm_500_is_a_typed_error_event(
     assert stream.error is errors[0]
     assert stream.stop_reason == "llm_api_error"
 
-    # By default the error is raised after the events before it, as the official SDK does.
-    before: list[Any] = []
     with pytest.raises(letta_async.StreamError) as caught:
-        async for event in client.agents.messages.stream(agent_id, messages=user("hi [error500]")):
-            before.append(event)
+        await client.agents.messages.stream(agent_id, messages=user("hi [error500]")).until_done()
     assert caught.value.run_id is not None
-    assert caught.value.status_code == 200
-    assert isinstance(caught.value, letta_async.APIStatusError)
-    assert caught.value.error.error_type == "llm_error"
-    assert "error_message" not in kinds(before)
 
     with pytest.raises(letta_async.InternalServerError) as http_error:
         await client.agents.messages.create(agent_id, messages=user("hi [error500]"))
@@ -452,7 +459,7 @@ async def test_conversation_stream(client: letta_async.AsyncLetta, agent_id: str
     assert conversation.id.startswith("conv-")
     assert conversation.agent_id == agent_id
 
-    # Sending in a conversation streams by default, as with the official SDK.
+    # The official create streams by default in a conversation.
     stream = await client.conversations.messages.create(conversation.id, messages=user("hi"))
     events = [event async for event in stream]
 
