@@ -80,24 +80,8 @@ def test_every_exception_is_in_the_error_tree() -> None:
     assert missing == []
 
 
-STALE_STREAM_ROUTE = 'Fault(path=r"/messages$"'
-"""A fault on ``/messages$`` no longer touches ``agents.messages.stream``, which posts to
-``/messages/stream``: a block that still cuts that route cannot show a resume. Such a block
-is an expected failure until the README names the stream route (the mark then goes away by
-itself, since it applies only to blocks that contain the stale route)."""
-
-
-def _block(code: str) -> Any:
-    if STALE_STREAM_ROUTE in code and "stream(" in code:
-        reason = "README block cuts /messages$; stream() posts to /messages/stream"
-        return pytest.param(
-            code, id=_title(code), marks=pytest.mark.xfail(reason=reason, strict=True)
-        )
-    return pytest.param(code, id=_title(code))
-
-
 @pytest.mark.usefixtures("_restore_logging")
-@pytest.mark.parametrize("code", [_block(b) for b in BLOCKS])
+@pytest.mark.parametrize("code", BLOCKS, ids=[_title(b) for b in BLOCKS])
 async def test_python_block_runs(
     code: str,
     server: LettaTestServer,
