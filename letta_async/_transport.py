@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 import aiohttp
@@ -165,6 +166,8 @@ def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
         for item in values:
             if isinstance(item, bool):
                 out.append((key, "true" if item else "false"))
+            elif isinstance(item, date):  # datetimes too: ISO 8601, as the official SDK sends
+                out.append((key, item.isoformat()))
             else:
                 out.append((key, str(item)))
     return out

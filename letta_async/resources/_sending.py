@@ -580,7 +580,11 @@ class Uploading(APIResource):
 
         fields = strip_omitted(form)
         file = fields.pop("file")
-        named = await read_file(file, default_name=str(fields.get("name") or "upload"))
+        if route == "/v1/agents/import":
+            default_name = "agent.af"  # ``name`` there is the new agent's, not the file's
+        else:
+            default_name = str(fields.get("name") or "upload")
+        named = await read_file(file, default_name=default_name)
         content, content_type = encode_multipart(fields, {"file": named})
         return await self._funnel.request(
             "POST",

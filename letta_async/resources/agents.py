@@ -395,6 +395,36 @@ class AgentsResource(Uploading, APIResource):
         )
         return result
 
+    async def export_with_skills(
+        self,
+        agent_id: str,
+        *,
+        skills: Iterable[Mapping[str, object]] | Omit = omit,
+        conversation_id: str | Omit | None = omit,
+        scrub_messages: bool | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> str:
+        """Export Agent With Skills: ``POST /v1/agents/{agent_id}/export``."""
+        result: str = await self._post(
+            _path("/v1/agents/{agent_id}/export", agent_id),
+            body={
+                "skills": skills,
+                "conversation_id": conversation_id,
+                "scrub_messages": scrub_messages,
+            },
+            options=_options(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=str,
+        )
+        return result
+
     async def generate(
         self,
         agent_id: str,

@@ -351,8 +351,8 @@ class BlocksIdentitiesResource(APIResource):
     async def attach(
         self,
         identity_id: str,
-        block_id: str,
         *,
+        block_id: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -376,8 +376,8 @@ class BlocksIdentitiesResource(APIResource):
     async def detach(
         self,
         identity_id: str,
-        block_id: str,
         *,
+        block_id: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,

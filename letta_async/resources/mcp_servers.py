@@ -26,11 +26,12 @@ from ..types import (
     UpdateStreamableHTTPMcpServerParam,
 )
 from ..types import agents as _agents
+from ._json_stream import EventStreaming, JsonEventStream
 
 __all__ = ["McpServersResource", "McpServersToolsResource"]
 
 
-class McpServersResource(APIResource):
+class McpServersResource(EventStreaming, APIResource):
     """``client.mcp_servers``."""
 
     @cached_property
@@ -38,7 +39,7 @@ class McpServersResource(APIResource):
         """``client.mcp_servers.tools``."""
         return McpServersToolsResource(self._client)
 
-    async def connect(
+    def connect(
         self,
         mcp_server_id: str,
         *,
@@ -46,19 +47,19 @@ class McpServersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``GET /v1/mcp-servers/connect/{mcp_server_id}``."""
-        result: object = await self._get(
+        return self._json_events(
             _path("/v1/mcp-servers/connect/{mcp_server_id}", mcp_server_id),
+            body={},
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            method="GET",
         )
-        return result
 
     async def create(
         self,

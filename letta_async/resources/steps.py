@@ -128,8 +128,8 @@ class StepsResource(APIResource):
     async def update_transaction_id(
         self,
         transaction_id: str,
-        step_id: str,
         *,
+        step_id: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,

@@ -25,6 +25,7 @@ from ..types import (
     ToolReturnMessage,
     ToolSearchResult,
 )
+from ._json_stream import EventStreaming, JsonEventStream
 
 __all__ = ["ToolsMcpServersResource", "ToolsResource"]
 
@@ -462,7 +463,7 @@ class ToolsResource(APIResource):
         return result
 
 
-class ToolsMcpServersResource(APIResource):
+class ToolsMcpServersResource(EventStreaming, APIResource):
     """``client.tools.mcp_servers``."""
 
     async def add_server(
@@ -490,9 +491,9 @@ class ToolsMcpServersResource(APIResource):
 
     async def add_tool(
         self,
-        mcp_server_name: str,
         mcp_tool_name: str,
         *,
+        mcp_server_name: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -515,7 +516,7 @@ class ToolsMcpServersResource(APIResource):
         )
         return result
 
-    async def connect_server(
+    def connect_server(
         self,
         *,
         body: Mapping[str, object],
@@ -523,9 +524,9 @@ class ToolsMcpServersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``POST /v1/tools/mcp/servers/connect``."""
-        result: object = await self._post(
+        return self._json_events(
             "/v1/tools/mcp/servers/connect",
             body=body,
             options=_options(
@@ -534,9 +535,8 @@ class ToolsMcpServersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            method="POST",
         )
-        return result
 
     async def delete_server(
         self,
@@ -562,9 +562,9 @@ class ToolsMcpServersResource(APIResource):
 
     async def execute_tool(
         self,
-        mcp_server_name: str,
         tool_name: str,
         *,
+        mcp_server_name: str,
         args: Mapping[str, object] | Omit = omit,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
