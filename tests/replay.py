@@ -21,6 +21,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def plain(value: Any) -> Any:
+    """A decoded answer as JSON data with the wire names, leaving out fields that are None.
+
+    Typed results compare with the JSON a test served this way: what the server sent (and
+    no field it left out) must come back.
+    """
+    from letta_async._models import to_plain
+
+    return to_plain(value, mode="json", by_alias=True, exclude_none=True)
+
+
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 

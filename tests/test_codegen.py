@@ -49,8 +49,14 @@ def _check(script: str, *, seeds: tuple[str, ...] = ("0",)) -> None:
         )
         for seed in seeds
     ]
-    for seed, run in zip(seeds, runs, strict=True):
-        out, _ = run.communicate(timeout=120)
+    # Collect every run before judging any: a failed assertion must not leave the other
+    # process (and its pipe) behind for a later test to trip over.
+    outputs = []
+    for run in runs:
+        with run:
+            out, _ = run.communicate(timeout=120)
+        outputs.append(out)
+    for seed, run, out in zip(seeds, runs, outputs, strict=True):
         assert run.returncode == 0, f"{script} --check (PYTHONHASHSEED={seed}): {out.decode()}"
 
 

@@ -27,7 +27,7 @@ from letta_async.types import (
     Step,
     Tool,
 )
-from letta_async.types._spec import BatchJob
+from letta_async.types._spec import BatchJob, Provider
 from letta_async.types.folders import FileUploadResponse
 
 pytestmark = pytest.mark.anyio
@@ -58,9 +58,10 @@ async def test_health_and_readiness(client: AsyncLetta, server: LettaTestServer)
     health = await client.health()
     assert isinstance(health, HealthResponse)
     assert (health.status, health.version) == ("ok", "0.16.8")
-    # client.server covers the routes the official SDK has no resource for, as plain JSON.
-    assert await client.server.check() == {"version": "0.16.8", "status": "ok"}
-    assert (await client.server.ready())["status"] == "ok"  # type: ignore[index]
+    # client.server covers the routes the official SDK has no resource for.
+    check = await client.server.check()
+    assert (check.version, check.status) == ("0.16.8", "ok")
+    assert (await client.server.ready()).status == "ok"
     assert last(server, "GET", r"^/v1/ready/$").query == {}
 
 
@@ -313,18 +314,18 @@ async def test_providers(client: AsyncLetta, server: LettaTestServer) -> None:
         "provider_type": "openai",
         "api_key": "sk-test",
     }
-    # Routes the official SDK lacks answer with the server's JSON as plain data.
-    provider: Any = await client.providers.create(
+    # Routes the official SDK lacks decode into the structs of the server's schemas.
+    provider = await client.providers.create(
         name="mine", provider_type="anthropic", api_key="sk-ant"
     )
-    assert isinstance(provider, dict) and provider["provider_category"] == "byok"
-    provider_id = provider["id"]
-    assert (await client.providers.retrieve(provider_id))["name"] == "mine"  # type: ignore[index]
-    assert [p["name"] async for p in client.providers.list(provider_type="anthropic")] == ["mine"]
-    updated: Any = await client.providers.update(provider_id, api_key="sk-new", region="eu")
-    assert updated["region"] == "eu"
+    assert isinstance(provider, Provider) and provider.provider_category == "byok"
+    provider_id = provider.id or ""
+    assert (await client.providers.retrieve(provider_id)).name == "mine"
+    assert [p.name async for p in client.providers.list(provider_type="anthropic")] == ["mine"]
+    updated = await client.providers.update(provider_id, api_key="sk-new", region="eu")
+    assert updated.region == "eu"
     assert last(server, "PATCH", r"^/v1/providers/").json == {"api_key": "sk-new", "region": "eu"}
-    assert (await client.providers.refresh(provider_id))["id"] == provider_id  # type: ignore[index]
+    assert (await client.providers.refresh(provider_id)).id == provider_id
     await client.providers.delete(provider_id)
     assert [p async for p in client.providers.list()] == []
 
@@ -347,13 +348,13 @@ async def test_batches(client: AsyncLetta, server: LettaTestServer) -> None:
         "requests": [{"agent_id": agent["id"], "messages": [{"role": "user", "content": "hi"}]}],
         "callback_url": "https://example.invalid/done",
     }
-    retrieved: Any = await client.batches.retrieve(batch_id)
-    assert retrieved["callback_url"] == "https://example.invalid/done"
-    assert [b["id"] async for b in client.batches.list()] == [batch_id]
+    retrieved = await client.batches.retrieve(batch_id)
+    assert retrieved.callback_url == "https://example.invalid/done"
+    assert [b.id async for b in client.batches.list()] == [batch_id]
     assert [m async for m in client.batches.messages.list(batch_id, agent_id=agent["id"])] == []
     assert last(server, "GET", r"/messages$").query == {"agent_id": agent["id"]}
     await client.batches.cancel(batch_id)
-    assert (await client.batches.retrieve(batch_id))["status"] == "cancelled"  # type: ignore[index]
+    assert (await client.batches.retrieve(batch_id)).status == "cancelled"
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -373,5 +374,5 @@ async def test_steps_of_a_finished_run(client: AsyncLetta, server: LettaTestServ
     rated = await client.steps.feedback.create(step.id, feedback="positive", tags=["good"])
     assert rated.feedback == "positive" and rated.tags == ["good"]
     assert last(server, "PATCH", r"/feedback$").json == {"feedback": "positive", "tags": ["good"]}
-    run_metrics: Any = await client.runs.metrics.retrieve(step.run_id or "")
-    assert run_metrics["id"] == step.run_id and run_metrics["num_steps"] == len(steps)
+    run_metrics = await client.runs.metrics.retrieve(step.run_id or "")
+    assert run_metrics.id == step.run_id and run_metrics.num_steps == len(steps)

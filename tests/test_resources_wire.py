@@ -25,7 +25,7 @@ from letta_async.types import (
     UserMessage,
 )
 from letta_async.types.steps import MetricRetrieveResponse
-from tests.replay import Handler, ReplayServer, fixture_bytes, json_answer, sse_answer
+from tests.replay import Handler, ReplayServer, fixture_bytes, json_answer, plain, sse_answer
 
 pytestmark = pytest.mark.anyio
 
@@ -156,9 +156,10 @@ async def test_agent_generate_recompile_search_and_preview(
         f"/v1/agents/{AGENT}/messages/preview-raw-payload",
         json_answer({"model": "m", "messages": []}),
     )
-    # Routes outside the official SDK answer with the server's JSON.
+    # Routes outside the official SDK decode into the structs of their schemas.
     generated = await client.agents.generate(AGENT, prompt="say hi", override_model="x/y")
-    assert generated == {"content": "hi", "model": "m", "usage": {"total_tokens": 3}}
+    assert (generated.content, generated.model) == ("hi", "m")
+    assert generated.usage is not None and generated.usage.total_tokens == 3
     assert replay.seen("POST", f"/v1/agents/{AGENT}/generate")[0].json() == {
         "prompt": "say hi",
         "override_model": "x/y",
@@ -167,11 +168,9 @@ async def test_agent_generate_recompile_search_and_preview(
     assert await client.agents.recompile(AGENT, dry_run=True) == '"new prompt"'
     assert replay.seen("POST", f"/v1/agents/{AGENT}/recompile")[0].query == {"dry_run": "true"}
     found = await client.agents.messages.search(query="hello", roles=["user"], limit=5)
-    assert found[0] == {
-        "embedded_text": "hello",
-        "message": {"id": "message-1", "role": "user"},
-        "rrf_score": 0.5,
-    }
+    hit = found[0]
+    assert (hit.embedded_text, hit.message.id, hit.message.role) == ("hello", "message-1", "user")
+    assert hit.rrf_score == 0.5
     assert replay.seen("POST", "/v1/agents/messages/search")[0].json() == {
         "query": "hello",
         "roles": ["user"],
@@ -218,7 +217,7 @@ async def test_agent_tools_identities_groups(replay: ReplayServer, client: Async
     await client.agents.identities.attach("identity-1", agent_id=AGENT)
     await client.agents.identities.detach("identity-1", agent_id=AGENT)
     groups = await client.agents.groups.list(AGENT, manager_type="round_robin")
-    assert groups.items[0]["manager_type"] == "round_robin"  # type: ignore[index]
+    assert groups.items[0].manager_type == "round_robin"
     assert replay.seen("GET", f"{base}/groups")[0].query == {"manager_type": "round_robin"}
 
 
@@ -415,7 +414,7 @@ async def test_steps_messages_trace_transaction_and_run_trace(
     assert await client.runs.trace.retrieve("run-1", limit=10) == [{"name": "span"}]
     assert replay.seen("GET", "/v1/runs/run-1/trace")[0].query == {"limit": "10"}
     run_metrics = await client.runs.metrics.retrieve("run-1")
-    assert run_metrics == {"id": "run-1", "num_steps": 2}  # outside the official SDK: JSON
+    assert plain(run_metrics) == {"id": "run-1", "num_steps": 2}
 
 
 # --- chat completions ----------------------------------------------------------------------
@@ -569,7 +568,7 @@ async def test_legacy_mcp_routes_by_server_name(replay: ReplayServer, client: As
     assert await legacy.add_server(body=config) == [config]
     assert replay.seen("PUT", "/v1/tools/mcp/servers")[0].json() == config
     assert await legacy.test_server(body=config) == {"status": "success"}
-    assert (await legacy.list_tools("local"))[0] == {"name": "t", "inputSchema": {}}
+    assert plain((await legacy.list_tools("local"))[0]) == {"name": "t", "inputSchema": {}}
     assert (await legacy.add_tool("t", mcp_server_name="local")).id == "tool-1"
     await legacy.resync_tools("local", agent_id=AGENT)
     assert await legacy.execute_tool("t", mcp_server_name="local", args={"a": 1}) == {"result": 1}
@@ -614,7 +613,7 @@ async def test_tool_helpers(replay: ReplayServer, client: AsyncLetta) -> None:
     assert isinstance(ran, ToolReturnMessage) and ran.tool_return == "4"
     assert await client.tools.generate_json_schema(code="def roll(): ...") == {"name": "roll"}
     made = await client.tools.generate(tool_name="roll", prompt="roll dice", validation_errors=[])
-    assert made == {"tool": tool, "sample_args": {}, "response": "ok"}
+    assert plain(made) == {"tool": tool, "sample_args": {}, "response": "ok"}
 
 
 async def test_block_identities_and_passage_search(
@@ -645,7 +644,7 @@ async def test_folder_metadata_storage_size_and_provider_check(
     replay.on("GET", "/v1/embeddings/total_storage_size", json_answer(1.5))
     replay.on("POST", "/v1/providers/provider-1/check", json_answer({"message": "Valid"}))
     stats = await client.folders.retrieve_metadata(include_detailed_per_source_metadata=True)
-    assert stats == {"total_sources": 2, "total_files": 3}
+    assert plain(stats) == {"total_sources": 2, "total_files": 3}
     assert await client.embeddings.total_storage_size(storage_unit="MB") == 1.5
     assert (
         replay.seen("GET", "/v1/embeddings/total_storage_size")[0].headers["storage-unit"] == "MB"
@@ -675,13 +674,11 @@ async def test_sandbox_config_and_env_vars(replay: ReplayServer, client: AsyncLe
         "DELETE", "/v1/sandbox-config/environment-variable/env-1", json_answer(None, status=204)
     )
 
-    # Routes outside the official SDK: plain JSON both ways.
+    # Routes outside the official SDK: JSON out, the schemas' structs back.
     made = await client.sandbox_config.create(config={"use_venv": True})
-    assert made == config
+    assert plain(made) == config
     assert replay.seen("POST", "/v1/sandbox-config/")[0].json() == {"config": {"use_venv": True}}
-    assert [c["id"] async for c in client.sandbox_config.list(sandbox_type="local")] == [  # type: ignore[index]
-        "sandbox-1"
-    ]
+    assert [c.id async for c in client.sandbox_config.list(sandbox_type="local")] == ["sandbox-1"]
     assert [r.query for r in replay.seen("GET", "/v1/sandbox-config/")] == [
         {"sandbox_type": "local"},
         {"sandbox_type": "local", "after": "sandbox-1"},
@@ -698,9 +695,9 @@ async def test_sandbox_config_and_env_vars(replay: ReplayServer, client: AsyncLe
     created = await client.sandbox_config.environment_variables.create(
         "sandbox-1", key="K", value="V"
     )
-    assert created == var
+    assert plain(created) == var
     listed = client.sandbox_config.environment_variables.list("sandbox-1")
-    keys = [v["key"] async for v in listed]  # type: ignore[index]
+    keys = [v.key async for v in listed]
     assert keys == ["K"]
     await client.sandbox_config.environment_variables.update("env-1", value="W")
     assert replay.seen("PATCH", "/v1/sandbox-config/environment-variable/env-1")[0].json() == {
@@ -715,8 +712,8 @@ async def test_jobs(replay: ReplayServer, client: AsyncLetta) -> None:
     replay.on("GET", "/v1/jobs/job-1", json_answer(job))
     replay.on("PATCH", "/v1/jobs/job-1/cancel", json_answer({**job, "status": "cancelled"}))
     replay.on("DELETE", "/v1/jobs/job-1", json_answer(job))
-    assert [j async for j in client.jobs.list(active=True)] == [job]
+    assert [plain(j) async for j in client.jobs.list(active=True)] == [job]
     assert replay.seen("GET", "/v1/jobs/")[0].query == {"active": "true"}
-    assert await client.jobs.retrieve("job-1") == job
-    assert await client.jobs.cancel("job-1") == {**job, "status": "cancelled"}
-    assert await client.jobs.delete("job-1") == job
+    assert plain(await client.jobs.retrieve("job-1")) == job
+    assert plain(await client.jobs.cancel("job-1")) == {**job, "status": "cancelled"}
+    assert plain(await client.jobs.delete("job-1")) == job

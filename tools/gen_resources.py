@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import resource_map  # noqa: E402
+from codegen import RENAMES as _SPEC_RENAMES  # noqa: E402
 
 SPEC = ROOT / "tests" / "fixtures" / "openapi.json"
 SURFACE = ROOT / "tools" / "official_surface.json"
@@ -128,8 +129,10 @@ class Resolver:
         }
         self.schemas: dict[str, Any] = spec["components"]["schemas"]
         import letta_async.types as types_pkg
+        import letta_async.types._spec as spec_module
 
         self._types = types_pkg
+        self._spec_names = frozenset(spec_module.__all__)
         self._exported = set(getattr(types_pkg, "__all__", ()))
 
     def exported(self, name: str) -> bool:
@@ -185,6 +188,9 @@ class Resolver:
             return "MessageInput"
         if name in self.helpers:
             return self._helper(name, imports, param=param)
+        if name.startswith("_spec."):
+            imports.extra.add("from ..types import _spec")
+            return name
         if "." in name:
             package, _, leaf = name.partition(".")
             if "." in leaf:
@@ -218,6 +224,12 @@ class Resolver:
             if self.exported(name):
                 imports.types.add(name)
                 return name
+            spec_name = _SPEC_RENAMES.get(name, name)
+            if spec_name in self._spec_names:
+                # A shape only this client's extra routes return: the struct generated for
+                # its schema, named through the module so it never shadows an official name.
+                imports.extra.add("from ..types import _spec")
+                return f"_spec.{spec_name}"
             return "object"
         for key in ("anyOf", "oneOf"):
             if key in schema:
@@ -227,6 +239,11 @@ class Resolver:
                     if rendered not in parts:
                         parts.append(rendered)
                 if "object" in parts and len(parts) > 1:
+                    return "object"
+                structs = [p for p in parts if p.startswith("_spec.") or self.exported(p)]
+                if not param and len(structs) > 1:
+                    # msgspec tells structs in a union apart only by a tag these schemas
+                    # lack: such an answer is plain JSON.
                     return "object"
                 return " | ".join(p for p in parts if p != "None") + (
                     " | None" if "None" in parts else ""
@@ -761,6 +778,8 @@ def render_module(
     head.append("from .._urls import path as _path")
     for package in sorted(imports.subpackages):
         head.append(f"from ..types import {package} as _{package}")
+    if "from ..types import _spec" in imports.extra:
+        head.append("from ..types import _spec")
     if imports.types:
         head.append(f"from ..types import {', '.join(sorted(imports.types))}")
     head.append("from ._upload import FileInput")

@@ -55,6 +55,7 @@ from ..types import (
     TogetherModelSettingsParam,
     Tool,
     XaiModelSettingsParam,
+    _spec,
 )
 from ..types import agents as _agents
 from ..types import conversations as _conversations
@@ -437,9 +438,9 @@ class AgentsResource(Uploading, APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.GenerateResponse:
         """Generate Completion: ``POST /v1/agents/{agent_id}/generate``."""
-        result: object = await self._post(
+        result: _spec.GenerateResponse = await self._post(
             _path("/v1/agents/{agent_id}/generate", agent_id),
             body={
                 "prompt": prompt,
@@ -453,7 +454,7 @@ class AgentsResource(Uploading, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.GenerateResponse,
         )
         return result
 
@@ -1222,12 +1223,12 @@ class AgentsGroupsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[_spec.Group, AsyncArrayPage[_spec.Group]]:
         """List Groups For Agent: ``GET /v1/agents/{agent_id}/groups``."""
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/groups", agent_id),
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[_spec.Group],
+            model=_spec.Group,
             options=_options(
                 query={
                     "manager_type": manager_type,
@@ -1795,9 +1796,9 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> builtins.list[object]:
+    ) -> builtins.list[_spec.MessageSearchResult]:
         """Search Messages: ``POST /v1/agents/messages/search``."""
-        result: list[object] = await self._post(
+        result: list[_spec.MessageSearchResult] = await self._post(
             "/v1/agents/messages/search",
             body={
                 "query": query,
@@ -1817,7 +1818,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[object],
+            cast_to=list[_spec.MessageSearchResult],
             kind="read",
         )
         return result

@@ -16,6 +16,7 @@ from .._pagination import AsyncArrayPage, AsyncObjectPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
+from ..types import _spec
 from ._sending import BatchSending
 
 __all__ = ["BatchesMessagesResource", "BatchesResource"]
@@ -63,12 +64,12 @@ class BatchesResource(BatchSending, APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[_spec.BatchJob, AsyncArrayPage[_spec.BatchJob]]:
         """List Batches: ``GET /v1/messages/batches``."""
         return self._get_api_list(
             "/v1/messages/batches",
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[_spec.BatchJob],
+            model=_spec.BatchJob,
             options=_options(
                 query={
                     "before": before,
@@ -93,9 +94,9 @@ class BatchesResource(BatchSending, APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.BatchJob:
         """Retrieve Batch: ``GET /v1/messages/batches/{batch_id}``."""
-        result: object = await self._get(
+        result: _spec.BatchJob = await self._get(
             _path("/v1/messages/batches/{batch_id}", batch_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -103,7 +104,7 @@ class BatchesResource(BatchSending, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.BatchJob,
         )
         return result
 
@@ -125,12 +126,12 @@ class BatchesMessagesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncObjectPage[object]]:
+    ) -> AsyncPaginator[_spec.Message, AsyncObjectPage[_spec.Message]]:
         """List Messages For Batch: ``GET /v1/messages/batches/{batch_id}/messages``."""
         return self._get_api_list(
             _path("/v1/messages/batches/{batch_id}/messages", batch_id),
-            page=AsyncObjectPage[object],
-            model=object,
+            page=AsyncObjectPage[_spec.Message],
+            model=_spec.Message,
             options=_options(
                 query={
                     "before": before,

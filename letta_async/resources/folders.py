@@ -17,7 +17,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import EmbeddingConfigParam, Folder, Passage
+from ..types import EmbeddingConfigParam, Folder, Passage, _spec
 from ..types import folders as _folders
 from ._sending import Uploading
 from ._upload import FileInput
@@ -194,9 +194,9 @@ class FoldersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.OrganizationSourcesStats:
         """Retrieve Metadata: ``GET /v1/folders/metadata``."""
-        result: object = await self._get(
+        result: _spec.OrganizationSourcesStats = await self._get(
             "/v1/folders/metadata",
             options=_options(
                 query={
@@ -207,7 +207,7 @@ class FoldersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.OrganizationSourcesStats,
         )
         return result
 

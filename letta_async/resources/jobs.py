@@ -15,6 +15,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
+from ..types import _spec
 
 __all__ = ["JobsResource"]
 
@@ -30,9 +31,9 @@ class JobsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Job:
         """Cancel Job: ``PATCH /v1/jobs/{job_id}/cancel``."""
-        result: object = await self._patch(
+        result: _spec.Job = await self._patch(
             _path("/v1/jobs/{job_id}/cancel", job_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -40,7 +41,7 @@ class JobsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Job,
         )
         return result
 
@@ -52,9 +53,9 @@ class JobsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Job:
         """Delete Job: ``DELETE /v1/jobs/{job_id}``."""
-        result: object = await self._delete(
+        result: _spec.Job = await self._delete(
             _path("/v1/jobs/{job_id}", job_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -62,7 +63,7 @@ class JobsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Job,
         )
         return result
 
@@ -81,12 +82,12 @@ class JobsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[_spec.Job, AsyncArrayPage[_spec.Job]]:
         """List Jobs: ``GET /v1/jobs/``."""
         return self._get_api_list(
             "/v1/jobs/",
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[_spec.Job],
+            model=_spec.Job,
             options=_options(
                 query={
                     "source_id": source_id,
@@ -114,9 +115,9 @@ class JobsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Job:
         """Retrieve Job: ``GET /v1/jobs/{job_id}``."""
-        result: object = await self._get(
+        result: _spec.Job = await self._get(
             _path("/v1/jobs/{job_id}", job_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -124,6 +125,6 @@ class JobsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Job,
         )
         return result

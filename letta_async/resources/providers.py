@@ -15,6 +15,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
+from ..types import _spec
 
 __all__ = ["ProvidersResource"]
 
@@ -147,9 +148,9 @@ class ProvidersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Provider:
         """Create Provider: ``POST /v1/providers/``."""
-        result: object = await self._post(
+        result: _spec.Provider = await self._post(
             "/v1/providers/",
             body={
                 "name": name,
@@ -166,7 +167,7 @@ class ProvidersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Provider,
         )
         return result
 
@@ -234,12 +235,12 @@ class ProvidersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[_spec.Provider, AsyncArrayPage[_spec.Provider]]:
         """List Providers: ``GET /v1/providers/``."""
         return self._get_api_list(
             "/v1/providers/",
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[_spec.Provider],
+            model=_spec.Provider,
             options=_options(
                 query={
                     "before": before,
@@ -266,9 +267,9 @@ class ProvidersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Provider:
         """Refresh Provider Models: ``PATCH /v1/providers/{provider_id}/refresh``."""
-        result: object = await self._patch(
+        result: _spec.Provider = await self._patch(
             _path("/v1/providers/{provider_id}/refresh", provider_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -276,7 +277,7 @@ class ProvidersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Provider,
         )
         return result
 
@@ -288,9 +289,9 @@ class ProvidersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Provider:
         """Retrieve Provider: ``GET /v1/providers/{provider_id}``."""
-        result: object = await self._get(
+        result: _spec.Provider = await self._get(
             _path("/v1/providers/{provider_id}", provider_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -298,7 +299,7 @@ class ProvidersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Provider,
         )
         return result
 
@@ -315,9 +316,9 @@ class ProvidersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Provider:
         """Modify Provider: ``PATCH /v1/providers/{provider_id}``."""
-        result: object = await self._patch(
+        result: _spec.Provider = await self._patch(
             _path("/v1/providers/{provider_id}", provider_id),
             body={
                 "api_key": api_key,
@@ -332,6 +333,6 @@ class ProvidersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Provider,
         )
         return result

@@ -17,7 +17,7 @@ from .._resource import APIResource
 from .._stream import MessageStream, ResumeSettings
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import Step, StopReasonType
+from ..types import Step, StopReasonType, _spec
 from ..types import agents as _agents
 from ..types import runs as _runs
 from ._sending import RunFollowing, StreamFollowing
@@ -259,9 +259,9 @@ class RunsMetricsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.RunMetrics:
         """Retrieve Metrics For Run: ``GET /v1/runs/{run_id}/metrics``."""
-        result: object = await self._get(
+        result: _spec.RunMetrics = await self._get(
             _path("/v1/runs/{run_id}/metrics", run_id),
             options=_options(
                 extra_headers=extra_headers,
@@ -269,7 +269,7 @@ class RunsMetricsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.RunMetrics,
         )
         return result
 

@@ -17,6 +17,7 @@ from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
+from ..types import _spec
 
 __all__ = ["SandboxConfigEnvironmentVariablesResource", "SandboxConfigResource"]
 
@@ -37,9 +38,9 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxConfig:
         """Create Sandbox Config: ``POST /v1/sandbox-config/``."""
-        result: object = await self._post(
+        result: _spec.SandboxConfig = await self._post(
             "/v1/sandbox-config/",
             body={"config": config},
             options=_options(
@@ -48,7 +49,7 @@ class SandboxConfigResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxConfig,
         )
         return result
 
@@ -59,9 +60,9 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxConfig:
         """Create Default E2B Sandbox Config: ``POST /v1/sandbox-config/e2b/default``."""
-        result: object = await self._post(
+        result: _spec.SandboxConfig = await self._post(
             "/v1/sandbox-config/e2b/default",
             options=_options(
                 extra_headers=extra_headers,
@@ -69,7 +70,7 @@ class SandboxConfigResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxConfig,
         )
         return result
 
@@ -80,9 +81,9 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxConfig:
         """Create Default Local Sandbox Config: ``POST /v1/sandbox-config/local/default``."""
-        result: object = await self._post(
+        result: _spec.SandboxConfig = await self._post(
             "/v1/sandbox-config/local/default",
             options=_options(
                 extra_headers=extra_headers,
@@ -90,7 +91,7 @@ class SandboxConfigResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxConfig,
         )
         return result
 
@@ -105,9 +106,9 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxConfig:
         """Create Custom Local Sandbox Config: ``POST /v1/sandbox-config/local``."""
-        result: object = await self._post(
+        result: _spec.SandboxConfig = await self._post(
             "/v1/sandbox-config/local",
             body={
                 "sandbox_dir": sandbox_dir,
@@ -121,7 +122,7 @@ class SandboxConfigResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxConfig,
         )
         return result
 
@@ -157,12 +158,12 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[_spec.SandboxConfig, AsyncArrayPage[_spec.SandboxConfig]]:
         """List Sandbox Configs: ``GET /v1/sandbox-config/``."""
         return self._get_api_list(
             "/v1/sandbox-config/",
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[_spec.SandboxConfig],
+            model=_spec.SandboxConfig,
             options=_options(
                 query={"limit": limit, "after": after, "sandbox_type": sandbox_type},
                 extra_headers=extra_headers,
@@ -180,9 +181,9 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxConfig:
         """Force Recreate Local Sandbox Venv: ``POST /v1/sandbox-config/local/recreate-venv``."""
-        result: object = await self._post(
+        result: _spec.SandboxConfig = await self._post(
             "/v1/sandbox-config/local/recreate-venv",
             options=_options(
                 extra_headers=extra_headers,
@@ -190,7 +191,7 @@ class SandboxConfigResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxConfig,
         )
         return result
 
@@ -203,9 +204,9 @@ class SandboxConfigResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxConfig:
         """Update Sandbox Config: ``PATCH /v1/sandbox-config/{sandbox_config_id}``."""
-        result: object = await self._patch(
+        result: _spec.SandboxConfig = await self._patch(
             _path("/v1/sandbox-config/{sandbox_config_id}", sandbox_config_id),
             body={"config": config},
             options=_options(
@@ -214,7 +215,7 @@ class SandboxConfigResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxConfig,
         )
         return result
 
@@ -233,11 +234,11 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxEnvironmentVariable:
         """Create Sandbox Env Var:
 
         ``POST /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
-        result: object = await self._post(
+        result: _spec.SandboxEnvironmentVariable = await self._post(
             _path("/v1/sandbox-config/{sandbox_config_id}/environment-variable", sandbox_config_id),
             body={"key": key, "value": value, "description": description},
             options=_options(
@@ -246,7 +247,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxEnvironmentVariable,
         )
         return result
 
@@ -284,14 +285,16 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
+    ) -> AsyncPaginator[
+        _spec.SandboxEnvironmentVariable, AsyncArrayPage[_spec.SandboxEnvironmentVariable]
+    ]:
         """List Sandbox Env Vars:
 
         ``GET /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
         return self._get_api_list(
             _path("/v1/sandbox-config/{sandbox_config_id}/environment-variable", sandbox_config_id),
-            page=AsyncArrayPage[object],
-            model=object,
+            page=AsyncArrayPage[_spec.SandboxEnvironmentVariable],
+            model=_spec.SandboxEnvironmentVariable,
             options=_options(
                 query={"limit": limit, "after": after},
                 extra_headers=extra_headers,
@@ -313,11 +316,11 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.SandboxEnvironmentVariable:
         """Update Sandbox Env Var:
 
         ``PATCH /v1/sandbox-config/environment-variable/{env_var_id}``."""
-        result: object = await self._patch(
+        result: _spec.SandboxEnvironmentVariable = await self._patch(
             _path("/v1/sandbox-config/environment-variable/{env_var_id}", env_var_id),
             body={"key": key, "value": value, "description": description},
             options=_options(
@@ -326,6 +329,6 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.SandboxEnvironmentVariable,
         )
         return result

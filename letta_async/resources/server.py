@@ -11,6 +11,7 @@ from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Query, not_given
+from ..types import _spec
 
 __all__ = ["ServerResource"]
 
@@ -25,9 +26,9 @@ class ServerResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Health:
         """Check Health: ``GET /v1/health/``."""
-        result: object = await self._get(
+        result: _spec.Health = await self._get(
             "/v1/health/",
             options=_options(
                 extra_headers=extra_headers,
@@ -35,7 +36,7 @@ class ServerResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Health,
         )
         return result
 
@@ -46,9 +47,9 @@ class ServerResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.Health:
         """Check Readiness: ``GET /v1/ready/``."""
-        result: object = await self._get(
+        result: _spec.Health = await self._get(
             "/v1/ready/",
             options=_options(
                 extra_headers=extra_headers,
@@ -56,6 +57,6 @@ class ServerResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.Health,
         )
         return result

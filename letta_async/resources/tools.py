@@ -24,6 +24,7 @@ from ..types import (
     Tool,
     ToolReturnMessage,
     ToolSearchResult,
+    _spec,
 )
 from ._json_stream import EventStreaming, JsonEventStream
 
@@ -178,9 +179,9 @@ class ToolsResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> _spec.GenerateToolOutput:
         """Generate Tool From Prompt: ``POST /v1/tools/generate-tool``."""
-        result: object = await self._post(
+        result: _spec.GenerateToolOutput = await self._post(
             "/v1/tools/generate-tool",
             body={
                 "tool_name": tool_name,
@@ -195,7 +196,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            cast_to=_spec.GenerateToolOutput,
         )
         return result
 
@@ -620,9 +621,9 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> list[object]:
+    ) -> list[_spec.MCPTool]:
         """List Mcp Tools By Server: ``GET /v1/tools/mcp/servers/{mcp_server_name}/tools``."""
-        result: list[object] = await self._get(
+        result: list[_spec.MCPTool] = await self._get(
             _path("/v1/tools/mcp/servers/{mcp_server_name}/tools", mcp_server_name),
             options=_options(
                 extra_headers=extra_headers,
@@ -630,7 +631,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[object],
+            cast_to=list[_spec.MCPTool],
         )
         return result
 
