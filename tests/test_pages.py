@@ -16,7 +16,7 @@ import pytest
 from letta_async import AsyncLetta
 from letta_async.pagination import AsyncArrayPage, AsyncNextFilesPage
 from letta_async.types.agents import Message
-from tests.replay import ReplayServer, fixture_bytes, json_answer
+from tests.replay import ReplayServer, fixture_bytes, json_answer, plain
 
 pytestmark = pytest.mark.anyio
 
@@ -175,8 +175,8 @@ async def test_batch_messages_come_in_object_pages(
         json_answer({"messages": []}),
     )
     page = await client.batches.messages.list("batch-1", limit=2)
-    assert page.messages == first
-    walked = [m async for m in client.batches.messages.list("batch-1", limit=2)]
+    assert [plain(m) for m in page.messages] == first
+    walked = [plain(m) async for m in client.batches.messages.list("batch-1", limit=2)]
     assert walked == first
     # Histories walk back from the first item, desc being the default order.
     assert replay.seen("GET", route)[-1].query == {"limit": "2", "before": "message-1"}
