@@ -9,8 +9,9 @@ mkdocstrings does, and warns, which ``mkdocs build --strict`` turns into a faile
   ``letta_async``, each of its modules and packages whose name has no leading underscore
   (``cli`` aside: the command line is documented as a command), and the subpackages of
   ``letta_async.types``; a module's public names are its ``__all__``;
-- when a rendered module, class, function, method or property has no docstring, and when a
-  rendered module-level attribute (a constant) has none. Fields of classes need none: the
+- when a rendered module, class, function, method or property has no docstring (an override
+  shows the docstring of what it overrides, as ``help()`` does), and when a rendered
+  module-level attribute (a constant) has none. Fields of classes need none: the
   class docstring describes them, and the generated types take theirs from the server.
 
 What a block renders follows the handler options of ``mkdocs.yml`` that decide it: names
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from griffe import Alias, GriffeLoader, Module, Object
+from griffe import Alias, GriffeLoader, Module, Object, load_extensions
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import get_plugin_logger
 from mkdocs.structure.files import Files
@@ -170,7 +171,9 @@ def _public_modules(package: Module) -> list[Module]:
 
 def check(root: Path, blocks: list[Block]) -> list[str]:
     """The problems of the reference that ``blocks`` render, one line each."""
-    loader = GriffeLoader(search_paths=[str(root)])
+    # As mkdocstrings renders it: an override without a docstring shows the one it overrides.
+    extensions = load_extensions(f"{root / 'tools' / 'docs_griffe.py'}:InheritedDocstrings")
+    loader = GriffeLoader(search_paths=[str(root)], extensions=extensions)
     package = loader.load(PACKAGE)
     loader.resolve_aliases(implicit=False, external=False)
     if not isinstance(package, Module):

@@ -8,6 +8,9 @@ target (``~a.b.C`` shows ``C``), a ``::`` block into a fenced Python block, and 
 list (a term, its definition indented below it) into a bulleted list. Field lists
 (``:param x:``) are left for the ``sphinx`` docstring parser.
 
+``InheritedDocstrings``: a method or property that overrides a documented one of a base class
+and has no docstring of its own shows the base's, as ``help()`` does (``inspect.getdoc``).
+
 ``PrivateParameters``: a parameter whose name starts with an underscore (such as the one
 ``AsyncLetta.copy`` uses to share its pool) is internal, and is left out of the rendered
 signature like any other private name.
@@ -19,7 +22,7 @@ import re
 import textwrap
 from typing import Any
 
-from griffe import Extension, Function, GriffeLoader, Object, Parameters
+from griffe import Class, Docstring, Extension, Function, GriffeLoader, Object, Parameters
 
 ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj|const):`(?P<target>[^`]+)`")
 
@@ -125,3 +128,30 @@ class PrivateParameters(Extension):
         """Keep only the public parameters of a function or method."""
         if isinstance(obj, Function) and any(p.name.startswith("_") for p in obj.parameters):
             obj.parameters = Parameters(*(p for p in obj.parameters if not p.name.startswith("_")))
+
+
+class InheritedDocstrings(Extension):
+    """Gives an undocumented override the docstring of the member it overrides."""
+
+    def on_object(self, *, obj: Object, loader: GriffeLoader, **kwargs: Any) -> None:
+        """Copy the nearest base class's docstring of the same member, if there is one."""
+        owner = obj.parent
+        if obj.docstring is not None or not isinstance(owner, Class) or obj.is_class:
+            return
+        try:
+            bases = owner.mro()
+        except Exception:  # a base outside the loaded packages: nothing to inherit from
+            return
+        for base in bases:
+            member = base.members.get(obj.name)
+            inherited = member.docstring if member is not None else None
+            if inherited is not None:
+                obj.docstring = Docstring(
+                    inherited.value,
+                    lineno=inherited.lineno,
+                    endlineno=inherited.endlineno,
+                    parent=obj,
+                    parser=inherited.parser,
+                    parser_options=inherited.parser_options,
+                )
+                return
