@@ -27,12 +27,13 @@ import argparse
 import asyncio
 import json
 import re
-import socket
 import sys
 import threading
 from pathlib import Path
 
 from aiohttp import web
+
+from letta_async.testing import bind_free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -174,9 +175,8 @@ async def serve(backlog: int, warm: list[str]) -> None:
     app = create_app(bodies)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    # Below the ephemeral range, where no outgoing connection can take the port.
+    sock = bind_free_port("127.0.0.1")
     # The listen backlog must hold a burst of 1,000 connects (the kernel caps it at somaxconn).
     site = web.SockSite(runner, sock, backlog=backlog)
     await site.start()

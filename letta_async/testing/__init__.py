@@ -33,6 +33,7 @@ Public API
 
 :class:`LettaTestServer` ``(*, host="127.0.0.1", port=0, keepalive_interval=2.0, api_key=None,
 sdk_gate=True, async_stream_timeout=30.0, shutdown_timeout=1.0, redis=True)``
+    ``port=0`` means a free port below 32768 (:func:`free_port`, :func:`bind_free_port`).
     ``start()``, ``close()``, ``async with``; ``base_url``, ``port``; ``faults``
     (:class:`FaultQueue`); ``requests`` (list of :class:`RecordedRequest`) and
     ``requests_to(path_regex, method)``; ``state`` (:class:`ServerState`: ``agents``, ``runs``,
@@ -62,6 +63,7 @@ returns, which keeps tests fast.
 from __future__ import annotations
 
 from ._faults import CutPoint, Fault, FaultQueue
+from ._ports import bind_free_port, free_port
 from ._script import REASONING, REPLY, TOOL_ANSWER, Script, parse_script
 from ._server import SERVER_KEY, LettaTestServer, RecordedRequest, create_app
 from ._state import (
@@ -90,6 +92,8 @@ __all__ = [
     "RunRecord",
     "Script",
     "ServerState",
+    "bind_free_port",
     "create_app",
+    "free_port",
     "parse_script",
 ]

@@ -24,6 +24,7 @@ from ._agent import ApprovalDecision, execute_run
 from ._crud import CrudRoutes
 from ._faults import Fault, FaultQueue
 from ._platform import PlatformRoutes
+from ._ports import bind_free_port
 from ._script import parse_script
 from ._state import (
     AgentRecord,
@@ -234,7 +235,12 @@ class LettaTestServer:
             shutdown_timeout=self.shutdown_timeout,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
+        site: web.BaseSite
+        if self._requested_port == 0:
+            # Port 0 means "any free port": one below the ephemeral range (see _ports).
+            site = web.SockSite(runner, bind_free_port(self.host))
+        else:
+            site = web.TCPSite(runner, self.host, self._requested_port)
         try:
             await site.start()
         except BaseException:

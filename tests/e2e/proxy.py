@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from letta_async.testing import bind_free_port
+
 __all__ = ["CuttingProxy"]
 
 
@@ -41,7 +43,7 @@ class CuttingProxy:
         return f"http://127.0.0.1:{port}"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, sock=bind_free_port())
 
     async def close(self) -> None:
         """Stop listening and close every open connection; wait for the relay tasks."""

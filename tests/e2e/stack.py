@@ -112,10 +112,15 @@ def cache_root() -> Path:
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on right now, below the ephemeral range.
+
+    The servers started here (Postgres, Redis, Letta, the fake LLM) bind it a moment later,
+    in another process; a port the OS hands out for 0 could meanwhile go to an outgoing
+    connection, one below 32768 cannot.
+    """
+    from letta_async.testing import free_port as low_free_port
+
+    return low_free_port("127.0.0.1")
 
 
 # --- the server virtualenv ----------------------------------------------------------------
@@ -456,12 +461,19 @@ class Stack:
     # fake LLM ----------------------------------------------------------------------------
 
     def _start_fake_llm(self) -> None:
-        """Start the scripted LLM on a port it picks itself and reports in a file."""
+        """Start the scripted LLM on a free port; it reports the port in a file once it listens."""
         port_file = self.state / "fake_llm.port"
         proc = self._spawn(
             "fake_llm",
             # The server venv's interpreter: it always has aiohttp, whatever runs this module.
-            [str(self.venv.python), str(HERE / "fake_llm.py"), "--port-file", str(port_file)],
+            [
+                str(self.venv.python),
+                str(HERE / "fake_llm.py"),
+                "--port",
+                str(free_port()),
+                "--port-file",
+                str(port_file),
+            ],
         )
         wait_for(port_file.exists, proc=proc, timeout=30, what="listening")
         port = int(port_file.read_text().strip())

@@ -48,7 +48,7 @@ async def test_agent_crud(client: letta_async.AsyncLetta) -> None:
     agent_id = await new_agent(client)
     assert (await client.agents.retrieve(agent_id)).id == agent_id
     renamed = f"e2e-renamed-{uuid.uuid4().hex[:6]}"
-    assert (await client.agents.modify(agent_id, name=renamed)).name == renamed
+    assert (await client.agents.update(agent_id, name=renamed)).name == renamed
     listed = [a.id async for a in client.agents.list(name=renamed)]
     assert listed == [agent_id]
     await client.agents.delete(agent_id)
@@ -93,7 +93,7 @@ async def test_tools_create_attach_list_detach(client: letta_async.AsyncLetta) -
 async def test_batches_list_and_typed_refusal(client: letta_async.AsyncLetta) -> None:
     # Listing works on any server; creating needs an LLM provider with a batch API, which the
     # scripted LLM is not, so 0.16.8 answers 500 and the client raises the typed error.
-    assert isinstance(await client.batches.list(limit=5), list)
+    assert isinstance((await client.batches.list(limit=5)).items, list)
     agent_id = await new_agent(client)
     try:
         with pytest.raises(letta_async.InternalServerError):

@@ -111,9 +111,12 @@ async def test_create_agent(client: letta_async.AsyncLetta) -> None:
     )
     assert agent.id.startswith("agent-")
     assert agent.name == body["name"]
-    again = await client.agents.retrieve(agent.id)
+    again = await client.agents.retrieve(agent.id, include=["agent.blocks"])
     assert again.id == agent.id
     assert {b.label for b in again.blocks} >= {"human", "persona"}
+    # Without include= the server leaves relationships out, as it does for the official SDK.
+    plain = await client.agents.retrieve(agent.id)
+    assert plain.blocks == []
 
 
 async def test_stream_steps(client: letta_async.AsyncLetta, agent_id: str) -> None:
@@ -213,14 +216,20 @@ async def test_history_pagination_both_directions(
     for word in ("one", "two", "three", "four"):
         await client.agents.messages.create(agent_id, messages=user(word))
 
-    newest_first = [m async for m in client.agents.messages.list(agent_id, limit=3)]
+    desc_pages = [
+        ids(page.items)
+        async for page in (await client.agents.messages.list(agent_id, limit=3)).iter_pages()
+    ]
     oldest_first = [m async for m in client.agents.messages.list(agent_id, limit=3, order="asc")]
-
-    ids_desc = ids(newest_first)
     ids_asc = ids(oldest_first)
+    # Each desc page is the newest messages before the previous one, in the server's order
+    # (oldest to newest within the page); together they are the asc walk, page by page.
+    assert all(page for page in desc_pages[:-1])
+    assert [i for page in reversed(desc_pages) for i in page] == ids_asc
+    newest_first = [m async for m in client.agents.messages.list(agent_id, limit=3)]
+    assert ids(newest_first) == [i for page in desc_pages for i in page]
     # One stored message can expand into several items sharing its id, never across pages.
-    assert len(ids_desc) == len(ids_asc) >= 8
-    assert ids_desc == list(reversed(ids_asc)), "desc must be exactly asc reversed"
+    assert len(ids_asc) >= 8
     said = [text_of(m.content) for m in of_kind(oldest_first, "user_message")]
     assert [s for s in said if s in {"one", "two", "three", "four"}] == [
         "one",
@@ -231,11 +240,11 @@ async def test_history_pagination_both_directions(
 
     # Cursor by hand: a first page, then the pages before and after a known item.
     page = await client.agents.messages.list(agent_id, limit=3)
-    assert ids(page) == ids_desc[: len(page)]
+    assert ids(page.items) == desc_pages[0]
     pivot = ids_asc[3]
     earlier = ids([m async for m in client.agents.messages.list(agent_id, before=pivot)])
     later = ids([m async for m in client.agents.messages.list(agent_id, after=pivot, order="asc")])
-    assert earlier == list(reversed(ids_asc[:3]))
+    assert earlier == ids_asc[:3]
     assert later == ids_asc[4:]
 
 
@@ -383,13 +392,28 @@ async def test_http_401_on_secure_server(secure_server: LettaServer) -> None:
         base_url=secure_server.base_url, api_key=secure_server.password
     ) as good:
         page = await good.agents.list(limit=1)
-        assert isinstance(page, list)
+        assert isinstance(page.items, list)
 
 
 async def test_llm_500_is_a_typed_error_event(
     client: letta_async.AsyncLetta, agent_id: str
 ) -> None:
+    # The official form: the events before the error, then StreamError (an APIStatusError).
     stream = client.agents.messages.stream(agent_id, messages=user("hi [error500]"))
+    before: list[object] = []
+    with pytest.raises(letta_async.StreamError) as raised:
+        async for event in stream:
+            before.append(event)
+    assert isinstance(raised.value, letta_async.APIStatusError)
+    assert raised.value.status_code == 200
+    assert isinstance(raised.value.body, dict)
+    assert raised.value.body["error_type"] == "llm_error"
+    assert of_kind(before, "stop_reason") and not of_kind(before, "error_message")
+
+    # The in-band form, on request.
+    stream = client.agents.messages.stream(
+        agent_id, messages=user("hi [error500]"), errors_as_events=True
+    )
     events = [event async for event in stream]
 
     errors = of_kind(events, "error_message")
@@ -413,7 +437,7 @@ async def test_broken_llm_stream(
     client: letta_async.AsyncLetta, agent_id: str, marker: str
 ) -> None:
     stream = client.agents.messages.stream(
-        agent_id, messages=user(f"hi {marker}"), stream_tokens=True
+        agent_id, messages=user(f"hi {marker}"), stream_tokens=True, errors_as_events=True
     )
     events = [event async for event in stream]
 
@@ -435,7 +459,8 @@ async def test_conversation_stream(client: letta_async.AsyncLetta, agent_id: str
     assert conversation.id.startswith("conv-")
     assert conversation.agent_id == agent_id
 
-    stream = client.conversations.messages.stream(conversation.id, messages=user("hi"))
+    # The official create streams by default in a conversation.
+    stream = await client.conversations.messages.create(conversation.id, messages=user("hi"))
     events = [event async for event in stream]
 
     assert [text_of(a.content) for a in of_kind(events, "assistant_message")] == [REPLY_TEXT]
