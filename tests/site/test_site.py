@@ -9,11 +9,9 @@ come from the site itself.
 
 from __future__ import annotations
 
-import errno
 import functools
 import inspect
 import os
-import random
 import shutil
 import subprocess
 import tempfile
@@ -29,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 import letta_async
+from letta_async.testing import bind_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "site"
@@ -113,14 +112,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def _listen(directory: Path) -> ThreadingHTTPServer:
     """A server for ``directory`` on 127.0.0.1, on a free port below 32768."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    ports = random.sample(range(20000, 32000), 50)
-    for port in ports:
-        try:
-            return ThreadingHTTPServer(("127.0.0.1", port), handler)
-        except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise
-    raise RuntimeError(f"no free port among {len(ports)} tried")
+    sock = bind_free_port("127.0.0.1")
+    sock.setblocking(True)
+    server = ThreadingHTTPServer(sock.getsockname(), handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = sock
+    return server
 
 
 @pytest.fixture(scope="module")
