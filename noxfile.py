@@ -13,10 +13,20 @@ nox.options.sessions = ["tests"]
 PYTHON = os.environ.get("LETTA_ASYNC_NOX_PYTHON", "python3")
 
 
+# The OpenTelemetry versions letta_async.otel is tested with (the SDK gives the tests their
+# in-memory exporters; the extra itself needs only the API and the instrumentation base).
+OTEL_TEST_PINS = (
+    "opentelemetry-api==1.45.2",
+    "opentelemetry-sdk==1.45.2",
+    "opentelemetry-instrumentation==0.66b2",
+    "opentelemetry-semantic-conventions==0.66b2",
+)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Lint, format check, strict typing, then the whole test suite."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,otel]", *OTEL_TEST_PINS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "letta_async")
@@ -70,12 +80,13 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Every benchmark side by side with the official SDK; writes benchmarks/results/latest.*
 
-    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time and
-    request rate (benchmarks/README.md). The official SDK and matplotlib (for the chart) are
-    installed here only: neither is ever a dependency of the package. Arguments after ``--``
-    go to ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
+    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time,
+    request rate and OpenTelemetry overhead (benchmarks/README.md). The official SDK,
+    matplotlib (for the chart) and the OpenTelemetry SDK are installed here only: none of them
+    is ever a dependency of the package. Arguments after ``--`` go to
+    ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
     """
-    session.install(".", "letta-client==1.12.1", "matplotlib==3.11.2")
+    session.install(".[otel]", "letta-client==1.12.1", "matplotlib==3.11.2", *OTEL_TEST_PINS)
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 

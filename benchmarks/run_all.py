@@ -14,7 +14,8 @@ The parts, each described in its own script:
    big message of 1 to 16 MiB;
 3. ``bench_fanout.py``: 1,000 concurrent streams from one process, each run a fresh process;
 4. ``bench_requests.py``: small JSON GETs on a kept-alive pool, one at a time and 50 at once;
-5. ``bench_import.py``: import time in fresh interpreters.
+5. ``bench_import.py``: import time in fresh interpreters;
+6. ``bench_otel.py``: what OpenTelemetry instrumentation costs per event and per call.
 
 Usage: ``python benchmarks/run_all.py [--quick] [--only decode,stream,...] [--check]
 [--render-only]``.
@@ -58,6 +59,7 @@ PARTS: dict[str, tuple[str, list[str], list[str]]] = {
     "fanout": ("bench_fanout.py", ["--reps", "5", "--official-reps", "3"], ["--reps", "1"]),
     "requests": ("bench_requests.py", ["--reps", "5"], ["--reps", "1"]),
     "import": ("bench_import.py", ["--reps", "11"], ["--reps", "3"]),
+    "otel": ("bench_otel.py", ["--reps", "9"], ["--reps", "2", "--calls", "100"]),
 }
 
 
@@ -454,6 +456,69 @@ def import_section(report: Report, data: dict[str, Any]) -> None:
     )
 
 
+def otel_section(report: Report, data: dict[str, Any]) -> None:
+    labels = {"frame": "stream, one frame per write", "64k": "stream, 64 KiB writes"}
+    rows = []
+
+    def row(label: str, sides: dict[str, Any], count: int, unit: str) -> None:
+        off, on = sides["off"]["median"], sides["on"]["median"]
+        rows.append(
+            [
+                label,
+                ms(off),
+                ms(on),
+                f"{on / off - 1:+.1%}",
+                f"{(on - off) / count * 1e6:+.2f} us per {unit}",
+                f"{pct(sides['off']['spread'])} / {pct(sides['on']['spread'])}",
+            ]
+        )
+
+    for mode, sides in data["streams"].items():
+        row(labels.get(mode, mode), sides, data["events"], "event")
+    row(f"{data['calls']} `runs.retrieve` calls", data["requests"], data["calls"], "call")
+    body = table(
+        ["workload", "off median ms", "on median ms", "change", "cost", "spread off / on"], rows
+    )
+    hooks = data.get("hooks")
+    if hooks:
+        events = data["events"]
+        bound = hooks["read"] + hooks["stream"] / events
+        body += "\n\n" + table(
+            ["hook, instrumentation on", "us"],
+            [
+                ["a stream's hook, per network read", f"{hooks['read']:.2f}"],
+                ["a stream's span and metrics, once per stream", f"{hooks['stream']:.1f}"],
+                ["an API call's span, context and histogram point", f"{hooks['call']:.1f}"],
+            ],
+        )
+        body += (
+            f"\n\n- Cost per event, at most one network read per event: **{bound:.2f} us** "
+            f"({hooks['read']:.2f} us per read + {hooks['stream']:.0f} us per stream / "
+            f"{events:,} events); with many events per read it approaches "
+            f"{hooks['stream'] / events:.3f} us.\n"
+            "- Off, each hook is one `is None` check: parts 1 and 2 run in that state."
+        )
+    report.add(
+        "7. OpenTelemetry overhead",
+        f"`bench_otel.py`: the {data['events']:,}-event stream over loopback and "
+        f"{data['calls']} API calls, each with `LettaAsyncInstrumentor` off and on (the SDK's "
+        "`TracerProvider` with a batch processor whose exporter drops spans, and a "
+        "`MeterProvider` with an in-memory reader), alternating on one client; cost = "
+        "(on - off) / events or calls. A stream's span and metrics are paid once per stream "
+        "and its hook once per network read, so the cost per event is the per-stream cost "
+        "spread over the events; a call pays for one span and one histogram point. Off is "
+        "the client's normal state: one `is None` check per hook. On a busy machine the "
+        "loopback difference can be smaller than its spread, even negative: the hook timings, "
+        "made without I/O, bound the cost instead."
+        + (
+            f" Measured at commit {data['machine']['commit']}."
+            if data.get("machine", {}).get("commit")
+            else ""
+        ),
+        body,
+    )
+
+
 # --- chart ----------------------------------------------------------------------------------
 
 
@@ -622,6 +687,8 @@ def main() -> int:
         import_section(report, data["import"])
     if data.get("requests"):
         requests_section(report, data["requests"])
+    if data.get("otel"):
+        otel_section(report, data["otel"])
     missing = [name for name in wanted if data.get(name) is None]
     text = render(report, machine, seconds, quick)
     if missing:

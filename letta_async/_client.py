@@ -27,6 +27,7 @@ from ._resource import ResponseProxy
 from ._stream import ResumeSettings
 from ._transport import Transport, check_header_value
 from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, not_given
+from ._urls import opaque
 
 if TYPE_CHECKING:
     from .resources import (
@@ -615,10 +616,13 @@ def _no_files(files: Any) -> None:
 
 
 def _route(path: str) -> str:
-    """``path`` as given to ``client.get/post/...``: relative to the base URL."""
+    """``path`` as given to ``client.get/post/...``: relative to the base URL.
+
+    Its route is unknown (it may hold ids), so tracing names it by its method alone.
+    """
     if path.startswith(("http://", "https://")):
         raise ValueError('pass a path relative to base_url ("/v1/..."), not a full URL')
-    return path if path.startswith("/") else "/" + path
+    return opaque(path if path.startswith("/") else "/" + path)
 
 
 AsyncClient = AsyncLetta

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from . import _observe
 from ._config import Timeout
 from ._decode import shared_decoder
 from ._errors import APIResponseValidationError
@@ -31,6 +32,7 @@ from ._response import AsyncAPIResponse, response_mode
 from ._retry import Locator, RequestKind
 from ._transport import PreparedRequest, decode_body, encode_json
 from ._types import NotGiven, Omit, RequestOptions, not_given
+from ._urls import template_of
 from .types import LettaResponse, LettaStreamingResponse, StreamEvent
 
 if TYPE_CHECKING:
@@ -231,24 +233,39 @@ class Funnel:
             kind=kind,
             locate=locate,
         )
-        url = str(self._transport.url(path))
+        full_url = self._transport.url(path)
+        url = str(full_url)
 
         def parse(raw: bytes) -> Any:
             result = self.decode(raw, cast_to, request.method, url)
             return post_parser(result) if post_parser is not None else result
 
-        mode = response_mode.get()
-        if mode == "parsed":
-            if _wants_response(cast_to):
-                # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
+        watcher = _observe.observer
+        trace = None
+        if watcher is not None:
+            trace = request.trace = watcher.call(request.method, template_of(path), full_url)
+        result: Any
+        try:
+            mode = response_mode.get()
+            if mode == "parsed":
+                if _wants_response(cast_to):
+                    # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
+                    _, result = await self._transport.request_raw(request)
+                else:
+                    result = parse(await self._transport.request_bytes(request))
+            elif mode == "raw":
                 _, snapshot = await self._transport.request_raw(request)
-                return snapshot
-            return parse(await self._transport.request_bytes(request))
-        if mode == "raw":
-            _, snapshot = await self._transport.request_raw(request)
-            return AsyncAPIResponse(http_response=snapshot, parser=parse)
-        live, snapshot = await self._transport.open_raw(request)
-        return AsyncAPIResponse(http_response=snapshot, parser=parse, live=live)
+                result = AsyncAPIResponse(http_response=snapshot, parser=parse)
+            else:
+                live, snapshot = await self._transport.open_raw(request)
+                result = AsyncAPIResponse(http_response=snapshot, parser=parse, live=live)
+        except BaseException as exc:
+            if trace is not None:
+                trace.end(exc)
+            raise
+        if trace is not None:
+            trace.end(None)
+        return result
 
     # --- listings ---------------------------------------------------------------------------
 

@@ -138,6 +138,7 @@ async def _as_raw(call: Callable[[], Any], mode: str) -> Any:
                 http_response=stream.response,
                 parser=lambda _raw: stream,
                 live=stream._response,
+                body_is_stream=True,
             )
         return result
     finally:

@@ -51,11 +51,14 @@ class AsyncAPIResponse(Generic[R]):
         parser: Callable[[bytes], Awaitable[R] | R],
         retries_taken: int = 0,
         live: aiohttp.ClientResponse | None = None,
+        body_is_stream: bool = False,
     ) -> None:
         self.http_response = http_response
         self.retries_taken = retries_taken
         self._parser = parser
         self._live = live
+        self._body_is_stream = body_is_stream
+        """The body is the stream ``parse()`` hands out: parsing must not read it first."""
         self._content: bytes | None = None if live is not None else http_response.content
         self._parsed: Any = _UNPARSED
 
@@ -166,7 +169,7 @@ class AsyncAPIResponse(Generic[R]):
 
             return decoder_for(to).decode(await self.read())  # type: ignore[no-any-return]
         if self._parsed is _UNPARSED:
-            result = self._parser(await self.read())
+            result = self._parser(b"" if self._body_is_stream else await self.read())
             if hasattr(result, "__await__"):
                 result = await result
             self._parsed = result

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import aiohttp
 import anyio
 
+from . import _observe
 from ._config import Limits
 from ._decode import shared_decoder
 from ._errors import (
@@ -45,6 +46,7 @@ from .sse import SSEDecoder
 from .types import LettaErrorMessage, LettaStopReason, LettaUsageStatistics, Run
 
 if TYPE_CHECKING:
+    from ._observe import StreamOrigin, StreamTrace
     from .types import LettaStreamingResponse, StreamEvent
 
 __all__ = ["AsyncStream", "MessageStream", "ResumeSettings"]
@@ -144,8 +146,11 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         cancel_on_exit: bool = False,
         limits: Limits | None = None,
         errors_as_events: bool = False,
+        origin: StreamOrigin | None = None,
     ) -> None:
         self._transport = transport
+        self._origin = origin
+        self._trace: StreamTrace | None = None
         self._errors_as_events = errors_as_events
         self._opening: aiohttp.ClientResponse | None = None
         self._opener = opener
@@ -252,10 +257,14 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         while not queue:
             if self._deferred is not None:
                 error, self._deferred = self._deferred, None
+                if self._trace is not None:
+                    self._end_trace(error)
                 raise error
             if self._finished:
                 if self._background:
                     self.last_seq_id = self._received_seq
+                if self._trace is not None:
+                    self._end_trace(None)
                 raise StopAsyncIteration
             await self._advance()
         if self._background:
@@ -310,6 +319,8 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         """Drop the connection now. Events already received stay available to iterate."""
         self._finished = True
         self._close_response()
+        if self._trace is not None:
+            self._end_trace(None)
 
     async def close(self) -> None:
         """The official SDK's name for :meth:`aclose`."""
@@ -380,40 +391,56 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             self._response = None
             with contextlib.suppress(Exception):  # interpreter shutdown
                 response.close()
+        if self._trace is not None:
+            with contextlib.suppress(Exception):
+                self._end_trace(None)
+
+    def _end_trace(self, error: BaseException | None) -> None:
+        """Hand the finished stream to its trace, once; later ends find no trace."""
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            trace.finish(self, error)
 
     async def _advance(self) -> None:
         """One step: connect, or read one chunk, or react to the end of a connection."""
-        response = self._response
-        if response is None:
-            await self._connect()
-            return
         try:
-            chunk = await response.content.readany()
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            self._close_response()
-            if self._finished:
-                return  # aclose() from another task broke this read: the caller stopped
-            self._end_of_connection()
-            await self._on_broken(_map_read_error(exc, response))
-            return
-        except BaseException:
-            self._fail(RuntimeError("interrupted"))
-            raise
-        if chunk:
+            response = self._response
+            if response is None:
+                await self._connect()
+                return
             try:
-                self._consume(chunk)
-            except Exception as exc:
-                # Events decoded before the bad one are still handed out first; the error
-                # follows them, so nothing the server sent in order is skipped.
-                self._fail(exc)
-                self._deferred = exc
-            return
-        response.release()
-        self._response = None
-        if self._finished:
-            return
-        self._end_of_connection()
-        await self._on_eof()
+                chunk = await response.content.readany()
+            except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+                self._close_response()
+                if self._finished:
+                    return  # aclose() from another task broke this read: the caller stopped
+                self._end_of_connection()
+                await self._on_broken(_map_read_error(exc, response))
+                return
+            except BaseException:
+                self._fail(RuntimeError("interrupted"))
+                raise
+            if chunk:
+                try:
+                    self._consume(chunk)
+                except Exception as exc:
+                    # Events decoded before the bad one are still handed out first; the error
+                    # follows them, so nothing the server sent in order is skipped.
+                    self._fail(exc)
+                    self._deferred = exc
+                return
+            response.release()
+            self._response = None
+            if self._finished:
+                return
+            self._end_of_connection()
+            await self._on_eof()
+        except BaseException as exc:
+            # Whatever ended the stream ends its trace; an interruption that leaves the
+            # stream usable (a cancelled back-off sleep) does not.
+            if self._trace is not None and self._finished:
+                self._end_trace(exc)
+            raise
 
     def _end_of_connection(self) -> None:
         """Raise the limit error the SSE decoder held back for its next call, if any.
@@ -475,6 +502,9 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             queue.append(message)
             if numbered:
                 self._queued_seqs.append(self._received_seq)
+        trace = self._trace
+        if trace is not None and len(queue) > before:
+            trace.received(queue, before)
         if self._received_seq != progress or (len(queue) > before and not numbered):
             # The run moved on, so the resume budget is whole again: a long stream may be
             # cut any number of times as long as each connection brings something new. A
@@ -563,7 +593,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         assert self.run_id is not None
         try:
             run: Run = await self._transport.request(
-                PreparedRequest("GET", path("/v1/runs/{}", self.run_id)), Run
+                PreparedRequest("GET", path("/v1/runs/{run_id}", self.run_id)), Run
             )
         except APIError as exc:
             logger.debug("probing run %s failed: %s", self.run_id, exc)
@@ -574,6 +604,9 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         if not self._started:
             self._started = True
             self._started_at = time.monotonic()
+            watcher = _observe.observer
+            if watcher is not None:
+                self._trace = watcher.stream(self, self._origin)
             try:
                 self._response = self._opening = await self._opener(self)
                 self._opened = True
@@ -633,6 +666,8 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             self._received_seq,
             self._resume_attempts,
         )
+        if self._trace is not None:
+            self._trace.resumed(self.run_id, self._received_seq, self._resume_attempts)
         await self._transport.hooks.emit_resume(
             self.run_id, self._received_seq, self._resume_attempts
         )
@@ -646,10 +681,11 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             body["batch_size"] = self._resume.batch_size
         request = PreparedRequest(
             "POST",
-            path("/v1/runs/{}/stream", self.run_id),
+            path("/v1/runs/{run_id}/stream", self.run_id),
             body=encode_json(body),
             stream=True,
             kind="read",  # a replay: it starts nothing on the server
+            trace=self._trace,
         )
         try:
             self._response = await self._transport.open_stream(request, max_retries=0)

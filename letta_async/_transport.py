@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 import aiohttp
@@ -38,6 +39,7 @@ from ._errors import (
 )
 from ._hooks import Hooks
 from ._http import HTTPRequest, HTTPResponse
+from ._observe import CallTrace
 from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
 
@@ -114,6 +116,8 @@ class PreparedRequest:
     """What sending this twice would do (see :mod:`._retry`); ``None``: as its method says."""
     locate: Locator | None = None
     """For a message send: asks the server about the run a failed attempt may have started."""
+    trace: CallTrace | None = None
+    """The trace this request reports its attempts to, when tracing is on (see ``_observe``)."""
 
     @property
     def retry_kind(self) -> RequestKind:
@@ -162,6 +166,8 @@ def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
         for item in values:
             if isinstance(item, bool):
                 out.append((key, "true" if item else "false"))
+            elif isinstance(item, date):  # datetimes too: ISO 8601, as the official SDK sends
+                out.append((key, item.isoformat()))
             else:
                 out.append((key, str(item)))
     return out
@@ -324,6 +330,9 @@ class Transport:
         )
         timeout = self._client_timeout(request)
         skip = ("User-Agent",) if request.omit_user_agent else ()
+        trace = request.trace
+        if trace is not None:
+            trace.attempt(url, params, headers)
         await self.hooks.emit_request(method, str(url))
         logger.debug("request %s %s", method, url)
         for _ in range(_MAX_REDIRECTS + 1):
@@ -338,6 +347,8 @@ class Transport:
                     allow_redirects=False,
                     skip_auto_headers=skip,
                 )
+            if trace is not None:
+                trace.answered(response.status)
             if response.status in _REDIRECT_STATUSES:
                 target = self._redirect_target(response, url)
                 response.release()
@@ -451,6 +462,7 @@ class Transport:
         max_retries: int | None = None,
         kind: RequestKind = "read",
         locate: Locator | None = None,
+        trace: CallTrace | None = None,
     ) -> T:
         """Run ``attempt_fn`` until it succeeds, fails for good, or retries run out.
 
@@ -488,6 +500,8 @@ class Transport:
                     limit,
                     exc.__class__.__name__,
                 )
+                if trace is not None:
+                    trace.retry(attempt, delay, exc)
                 await self.hooks.emit_retry(what, attempt, delay, exc)
                 await anyio.sleep(delay)
 
@@ -515,6 +529,7 @@ class Transport:
             max_retries=request.max_retries if max_retries is None else max_retries,
             kind=request.retry_kind,
             locate=request.locate,
+            trace=request.trace,
         )
 
     def _snapshot(
@@ -551,6 +566,7 @@ class Transport:
             max_retries=request.max_retries,
             kind=request.retry_kind,
             locate=request.locate,
+            trace=request.trace,
         )
 
     async def open_raw(
@@ -568,6 +584,7 @@ class Transport:
             max_retries=request.max_retries,
             kind=request.retry_kind,
             locate=request.locate,
+            trace=request.trace,
         )
 
     async def request(
@@ -608,6 +625,7 @@ class Transport:
             max_retries=request.max_retries if max_retries is None else max_retries,
             kind=request.retry_kind,
             locate=request.locate,
+            trace=request.trace,
         )
 
 

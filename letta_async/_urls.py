@@ -2,13 +2,31 @@
 
 An id such as ``../admin`` or ``a?b`` must stay one path segment; quoting here, in one place,
 means no resource can forget it.
+
+A built path remembers the template it came from (``/v1/agents/{agent_id}``): tracing names
+spans and metrics after the route, never after the ids in it, and the template travels with
+the path for free instead of through every signature between a resource and the transport.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
-__all__ = ["path"]
+__all__ = ["Route", "opaque", "path", "template_of"]
+
+_NAMED = re.compile(r"\{\w*\}")
+_positional: dict[str, str] = {}
+
+
+class Route(str):
+    """A request path that knows its route template.
+
+    ``template`` is ``None`` when the route is unknown (a path handed to ``client.get(...)``
+    as it is), so that nothing high-cardinality is ever reported as a template.
+    """
+
+    template: str | None
 
 
 def segment(value: str) -> str:
@@ -21,6 +39,29 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def path(template: str, *ids: str) -> str:
-    """Fill ``{}`` placeholders in ``template`` with quoted ids."""
-    return template.format(*(segment(i) for i in ids))
+def path(template: str, *ids: str) -> Route:
+    """Fill the placeholders of ``template`` (``{agent_id}`` or ``{}``) in order with quoted ids."""
+    fmt = _positional.get(template)
+    if fmt is None:
+        fmt = _positional[template] = _NAMED.sub("{}", template)
+    route = Route(fmt.format(*(segment(i) for i in ids)))
+    route.template = template
+    return route
+
+
+def opaque(raw: str) -> Route:
+    """A path whose route is not known: reported by its method alone."""
+    route = Route(raw)
+    route.template = None
+    return route
+
+
+def template_of(raw: str) -> str | None:
+    """The route template of a path: its own, or the path itself when it has no ids in it.
+
+    Resources pass constant paths (``/v1/agents/``) as plain strings: those are their own
+    template.
+    """
+    if isinstance(raw, Route):
+        return raw.template
+    return raw

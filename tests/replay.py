@@ -35,6 +35,8 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     raw_path: str = ""
+    raw_query: str = ""
+    """The query string as sent (repeated keys and their order kept)."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -85,6 +87,7 @@ class ReplayServer:
                 dict(request.headers),
                 body,
                 request.rel_url.raw_path,
+                request.rel_url.raw_query_string,
             )
         )
         key = (request.method, request.path)

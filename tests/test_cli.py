@@ -157,7 +157,7 @@ async def test_message_text_from_stdin(
 async def test_background_stream_shows_resume_and_loses_nothing(
     server: LettaTestServer, agent_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.faults.add(Fault(path=r"/messages$", cut="after_frames", frames=5))
+    server.faults.add(Fault(path=r"/messages/stream$", cut="after_frames", frames=5))
     code, out, err = await cli(
         capsys,
         "--base-url",
@@ -178,7 +178,7 @@ async def test_background_stream_shows_resume_and_loses_nothing(
 async def test_background_json_has_contiguous_sequence_numbers(
     server: LettaTestServer, agent_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.faults.add(Fault(path=r"/messages$", cut="after_frames", frames=4))
+    server.faults.add(Fault(path=r"/messages/stream$", cut="after_frames", frames=4))
     code, out, err = await cli(
         capsys,
         "--json",
@@ -281,7 +281,7 @@ async def test_env_vars_supply_url_and_key(
         monkeypatch.setenv("LETTA_API_KEY", "wrong")
         code, out, err = await cli(capsys, "agents", "list")
         assert code == 1 and out == ""
-        assert err.startswith("letta-async: error: 401") and "sekrit" not in err
+        assert err.startswith("letta-async: error: Error code: 401 - ") and "sekrit" not in err
         assert err.count("\n") == 1
 
         code, _, _ = await cli(capsys, "--api-key", "sekrit", "agents", "list")
@@ -297,7 +297,8 @@ async def test_errors_are_one_line_without_traceback(
     missing = "agent-00000000-0000-4000-8000-000000000000"
     code, out, err = await cli(capsys, "--base-url", server.base_url, "stream", missing, "hi")
     assert code == 1 and out == ""
-    assert err.startswith("letta-async: error: 404 Not Found: Agent with ID")
+    assert err.startswith("letta-async: error: Error code: 404 - ")
+    assert f"Agent with ID {missing} not found" in err
     assert err.count("\n") == 1 and "Traceback" not in err
 
     code, _, err = await cli(capsys, "--base-url", "http://127.0.0.1:9", "agents", "list")
@@ -390,7 +391,7 @@ async def test_python_dash_m_entry_point(server: LettaTestServer, agent_id: str)
             check=False,
         )
     assert failed.returncode == 1
-    assert failed.stderr.decode().startswith("letta-async: error: 404")
+    assert failed.stderr.decode().startswith("letta-async: error: Error code: 404 - ")
     assert b"Traceback" not in failed.stderr
 
 

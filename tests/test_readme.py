@@ -105,7 +105,9 @@ async def test_python_block_runs(
     print(out)  # shown by pytest -rP when a block's output needs a look
     assert out.strip(), "every block shows something"
     if "Quickstart" in _title(code):
-        assert out == REPLY + "\n"
+        # The streamed reply, then the first page of agents (newest first) and whether the
+        # page names a next one (it does whenever it has items, as in the official SDK).
+        assert out == REPLY + "\n" + "['quickstart', 'readme'] True\n"
 
 
 # --- what the Observability section promises -----------------------------------------------
@@ -130,7 +132,7 @@ async def test_resume_is_logged_and_hooked_without_the_key(
     caplog.set_level(logging.DEBUG, logger="letta_async")
     async with LettaTestServer(api_key=key) as server:
         agent = server.create_agent(name="observed")
-        server.faults.add(Fault(path=r"/messages$", cut="after_frames", frames=3))
+        server.faults.add(Fault(path=r"/messages/stream$", cut="after_frames", frames=3))
         async with AsyncLetta(server.base_url, api_key=key, hooks=hooks) as client:
             stream = client.agents.messages.stream(
                 agent["id"], messages=[{"role": "user", "content": "hi"}], background=True
@@ -168,4 +170,7 @@ async def test_trace_configs_reach_the_aiohttp_session() -> None:
             await client.agents.messages.stream(
                 agent["id"], messages=[{"role": "user", "content": "hi"}]
             ).until_done()
-    assert starts == [f"GET /v1/agents/{agent['id']}", f"POST /v1/agents/{agent['id']}/messages"]
+    assert starts == [
+        f"GET /v1/agents/{agent['id']}",
+        f"POST /v1/agents/{agent['id']}/messages/stream",
+    ]

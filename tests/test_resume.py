@@ -23,6 +23,7 @@ pytestmark = pytest.mark.anyio
 
 AGENT = "agent-b05cfaca-a5c5-4c77-9066-a0c1994b3f13"
 MESSAGES = f"/v1/agents/{AGENT}/messages"
+STREAM = f"{MESSAGES}/stream"
 RUN = "run-92a0164b-8c60-49e2-859b-1b3ac5b2c43c"
 RESUME = f"/v1/runs/{RUN}/stream"
 HI = [{"role": "user", "content": "hi [tool]"}]
@@ -90,7 +91,7 @@ def otid_lookup_handler(server: ReplayServer) -> Any:
     """Message history holding the user message our POST created (with its otid)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        posts = server.seen("POST", MESSAGES)
+        posts = server.seen("POST", STREAM)
         otid = posts[-1].json()["messages"][0]["otid"] if posts else None
         items = [
             {
@@ -144,7 +145,7 @@ async def test_resume_after_cut_delivers_every_event_once(
     replay: ReplayServer, client: AsyncLetta, cut: tuple[str, int]
 ) -> None:
     _, offset = cut
-    replay.on("POST", MESSAGES, sse_answer(LIVE, cut_at=offset))
+    replay.on("POST", STREAM, sse_answer(LIVE, cut_at=offset))
     replay.on("POST", RESUME, always=resume_handler(replay))
     replay.on("GET", MESSAGES, always=otid_lookup_handler(replay))
     stream = client.agents.messages.stream(AGENT, messages=HI, stream_tokens=True, background=True)
@@ -156,7 +157,7 @@ async def test_resume_after_cut_delivers_every_event_once(
     resumes = replay.seen("POST", RESUME)
     assert len(resumes) == 1
     assert resumes[0].json()["starting_after"] == numbered_last_before(offset)
-    assert len(replay.seen("POST", MESSAGES)) == 1, "the run was never started twice"
+    assert len(replay.seen("POST", STREAM)) == 1, "the run was never started twice"
 
 
 def numbered_last_before(offset: int) -> int:
@@ -172,7 +173,7 @@ def numbered_last_before(offset: int) -> int:
 
 
 async def test_resume_survives_503_then_succeeds(replay: ReplayServer, client: AsyncLetta) -> None:
-    replay.on("POST", MESSAGES, sse_answer(LIVE, cut_at=named_cuts()["mid-run"]))
+    replay.on("POST", STREAM, sse_answer(LIVE, cut_at=named_cuts()["mid-run"]))
     replay.on("POST", RESUME, always=resume_handler(replay, fail_first=2))
     events = [
         signature(e)
@@ -183,7 +184,7 @@ async def test_resume_survives_503_then_succeeds(replay: ReplayServer, client: A
 
 
 async def test_resume_gives_up_with_run_id_and_seq(replay: ReplayServer) -> None:
-    replay.on("POST", MESSAGES, sse_answer(LIVE, cut_at=named_cuts()["mid-run"]))
+    replay.on("POST", STREAM, sse_answer(LIVE, cut_at=named_cuts()["mid-run"]))
     replay.on("POST", RESUME, always=json_answer({"detail": "down"}, status=503))
     from letta_async import ResumeSettings
 
@@ -201,7 +202,7 @@ async def test_resume_gives_up_with_run_id_and_seq(replay: ReplayServer) -> None
 async def test_resume_refused_for_good_is_not_retried(
     replay: ReplayServer, client: AsyncLetta
 ) -> None:
-    replay.on("POST", MESSAGES, sse_answer(LIVE, cut_at=named_cuts()["mid-run"]))
+    replay.on("POST", STREAM, sse_answer(LIVE, cut_at=named_cuts()["mid-run"]))
     replay.on(
         "POST",
         RESUME,
@@ -215,7 +216,7 @@ async def test_resume_refused_for_good_is_not_retried(
 
 async def test_idle_background_stream_probes_run_and_keeps_waiting(replay: ReplayServer) -> None:
     offset = named_cuts()["mid-run"]
-    replay.on("POST", MESSAGES, sse_answer(LIVE, stall_at=offset, stall=3))
+    replay.on("POST", STREAM, sse_answer(LIVE, stall_at=offset, stall=3))
     running = json.loads(fixture_bytes("run_retrieve.json"))
     running.update(id=RUN, status="running", stop_reason=None)
     replay.on("GET", f"/v1/runs/{RUN}", always=json_answer(running))
@@ -252,7 +253,7 @@ async def test_seq_zero_and_one_are_real_values(replay: ReplayServer, client: As
 
 async def test_overall_deadline_stops_resuming(replay: ReplayServer) -> None:
     offset = named_cuts()["mid-run"]
-    replay.on("POST", MESSAGES, sse_answer(LIVE, stall_at=offset, stall=5))
+    replay.on("POST", STREAM, sse_answer(LIVE, stall_at=offset, stall=5))
     running = json.loads(fixture_bytes("run_retrieve.json"))
     running.update(id=RUN, status="running", stop_reason=None)
     replay.on("GET", f"/v1/runs/{RUN}", always=json_answer(running))

@@ -372,6 +372,11 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_CLIENT_HEADERS = frozenset({"user_id", "user-agent", "x-project-id", "x-project"})
+"""Header parameters every operation lists that the client sets itself (``project_id=``,
+``project=``) or never sends."""
+
+
 def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
     ops = _operations(spec)
     methods = []
@@ -379,9 +384,13 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
         http_method, route, op = ops[op_id]
         params: list[Param] = []
         imports = Imports()
+        # As in the official SDK: the last id of the route is positional, the ids before it
+        # are keyword-only (``add_tool(mcp_tool_name, mcp_server_name=...)``).
+        last_id = re.findall(r"{(\w+)}", route)[-1:]
         for raw in op.get("parameters", []):
             if raw["in"] == "path":
-                params.append(Param(raw["name"], "str", None, "path", raw["name"], True))
+                positional = [raw["name"]] == last_id
+                params.append(Param(raw["name"], "str", None, "path", raw["name"], positional))
             elif raw["in"] == "query":
                 ann = res.schema(raw.get("schema", {}), imports, param=True)
                 if not raw.get("required"):
@@ -395,9 +404,20 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
                         raw["name"],
                     )
                 )
+            elif raw["in"] == "header" and raw["name"].lower() not in _CLIENT_HEADERS:
+                # A header the operation itself reads (``storage-unit``): a keyword, named as
+                # the official SDK names header parameters.
+                ann = res.schema(raw.get("schema", {}), imports, param=True)
+                ann = ann.removesuffix(" | None")  # a header has no null
+                name = raw["name"].lower().replace("-", "_")
+                params.append(Param(name, ann + " | Omit", "omit", "header", raw["name"]))
         body = op.get("requestBody", {}).get("content", {}).get("application/json")
         if body is not None:
             schema = _resolve(spec, body["schema"])
+            members = [m for m in schema.get("anyOf", ()) if m.get("type") != "null"]
+            if len(members) == 1:
+                # An optional body (``ExportAgentRequest | null``): its fields, all optional.
+                schema = {**_resolve(spec, members[0]), "required": []}
             required = set(schema.get("required", ()))
             for prop, prop_schema in schema.get("properties", {}).items():
                 ann = res.schema(prop_schema, imports, param=True)
@@ -414,9 +434,17 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
         schema = response.get("application/json", {}).get("schema")
         returns = res.schema(schema, imports, param=False) if schema else "object"
         page = item = None
-        if dotted in resource_map.EXTRA_PAGINATED and returns.startswith("List["):
-            item = returns[len("List[") : -1]
-            page = f"AsyncArrayPage[{item}]"
+        if dotted in resource_map.EXTRA_PAGINATED:
+            wrapped = _resolve(spec, schema or {}).get("properties", {})
+            if returns.startswith("List["):
+                item = returns[len("List[") : -1]
+                page = f"AsyncArrayPage[{item}]"
+            elif set(wrapped) == {"messages"} and wrapped["messages"].get("type") == "array":
+                # ``{"messages": [...]}``: the official SDK's object page.
+                item = res.schema(wrapped["messages"].get("items", {}), imports, param=False)
+                page = f"AsyncObjectPage[{item}]"
+            else:
+                raise SystemExit(f"{dotted} is in EXTRA_PAGINATED but its answer is no listing")
             returns = f"AsyncPaginator[{item}, {page}]"
         methods.append(
             Method(
@@ -429,6 +457,7 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
                 doc=_doc(http_method, route, op),
                 page=page,
                 item=item,
+                custom=resource_map.CUSTOM.get(dotted),  # type: ignore[arg-type]
             )
         )
     return methods
@@ -464,8 +493,8 @@ def _route_expr(method: Method) -> str:
             param = next(p for p in method.params if p.where == "path" and name in p.name)
         args.append(param.name)
     del by_key
-    template = re.sub(r"{\w+}", "{}", method.route)
-    return f"_path({template!r}, {', '.join(args)})"
+    # The named template goes in as it is: the path built from it carries it to tracing.
+    return f"_path({method.route!r}, {', '.join(args)})"
 
 
 def _signature(
@@ -527,12 +556,20 @@ def _options(method: Method, *, query: bool = True) -> str:
     return "_options(" + ", ".join(parts) + ")"
 
 
+_STREAM_IMPLS = ("_open_stream", "_follow_run", "_json_events")
+"""Hand-written methods that return a stream without I/O (plain ``def``)."""
+
+
 def render_method(method: Method, res: Resolver, imports: Imports, *, official: bool) -> list[str]:
     out: list[str] = []
     custom = method.custom
     returns = res.official(method.returns, imports, param=False) if official else method.returns
-    streams = custom is not None and custom["impl"] in ("_open_stream", "_follow_run")
+    streams = custom is not None and custom["impl"] in _STREAM_IMPLS
     is_async = not method.page and not streams
+    if custom and custom["impl"] == "_json_events":
+        imports.extra.add("from ._json_stream import JsonEventStream")
+        imports.typing.add("Dict")
+        returns = "JsonEventStream[Dict[str, object]]"
     prefix = "async def" if is_async else "def"
     overloads = (custom or {}).get("overloads")
     if overloads:
@@ -610,7 +647,13 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
                 cast = res.official(method.cast_to, imports, param=False)
             args.append(f"cast_to={cast}")
         call = f"self.{impl}({', '.join(args)})"
-        if impl in ("_open_stream", "_follow_run"):
+        if impl == "_json_events":
+            whole = [p for p in method.params if p.where == "whole"]
+            body = whole[0].name if whole else _dict(body_params)
+            args[1] = f"body={body}"
+            args.append(f"method={method.http_method!r}")
+            call = f"self.{impl}({', '.join(args)})"
+        if impl in _STREAM_IMPLS:
             return [f"return {call}"]
         returns = res.official(method.returns, imports, param=False)
         if custom.get("overloads"):
@@ -706,7 +749,10 @@ def render_module(
     head.append("")
     head.append("from .._config import Timeout")
     head.append("from .._funnel import make_request_options as _options")
-    head.append("from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncPaginator")
+    head.append(
+        "from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncObjectPage, "
+        "AsyncPaginator"
+    )
     head.append("from .._resource import APIResource")
     head.append("from .._stream import MessageStream, ResumeSettings")
     head.append(

@@ -19,6 +19,7 @@ from __future__ import annotations
 EXTRA_METHODS: dict[str, str] = {
     # This client's names for routes the official SDK lacks: dotted name -> operationId.
     "agents.count": "count_agents",
+    "agents.export_with_skills": "export_agent_with_skills",
     "agents.generate": "generate_completion",
     "agents.groups.list": "list_groups_for_agent",
     "agents.messages.preview_raw_payload": "preview_model_request",
@@ -192,6 +193,9 @@ CUSTOM: dict[str, dict[str, object]] = {
     "conversations.messages.stream": {"impl": "_follow_run", "extras": _STREAM_EXTRAS[3:4]},
     "runs.messages.stream": {"impl": "_follow_run", "extras": _STREAM_EXTRAS[3:4]},
     "folders.files.upload": {"impl": "_upload"},
+    # Routes that answer with server-sent JSON events (the MCP OAuth connect flow).
+    "mcp_servers.connect": {"impl": "_json_events"},
+    "tools.mcp_servers.connect_server": {"impl": "_json_events"},
     "agents.import_file": {"impl": "_upload"},
 }
 
@@ -203,6 +207,8 @@ MIXINS: dict[str, str] = {
     "chat.completions": "_chat:ChatCompletionSending",
     "conversations.messages": "_sending:ConversationMessageSending",
     "folders.files": "_sending:Uploading",
+    "mcp_servers": "_json_stream:EventStreaming",
     "runs": "_sending:RunFollowing",
     "runs.messages": "_sending:StreamFollowing",
+    "tools.mcp_servers": "_json_stream:EventStreaming",
 }

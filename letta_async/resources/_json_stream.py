@@ -21,10 +21,13 @@ import aiohttp
 import msgspec
 
 from .._errors import APIResponseValidationError, StreamError, StreamTruncatedError
+from .._funnel import strip_omitted
+from .._resource import APIResource
 from .._transport import PreparedRequest, Transport, decoder_for, map_aiohttp_errors
+from .._types import RequestOptions
 from ..sse import SSEDecoder
 
-__all__ = ["JsonEventStream"]
+__all__ = ["EventStreaming", "JsonEventStream"]
 
 T = TypeVar("T")
 
@@ -187,3 +190,21 @@ def _error_of(data: str) -> Any:
         detail=payload.get("detail"),
         run_id=payload.get("run_id"),
     )
+
+
+class EventStreaming(APIResource):
+    """Routes that answer with server-sent JSON events (``client.mcp_servers.connect``)."""
+
+    def _json_events(
+        self,
+        route: str,
+        *,
+        body: Any,
+        options: RequestOptions,
+        method: str,
+    ) -> JsonEventStream[dict[str, object]]:
+        sent = strip_omitted(body) if isinstance(body, dict) else body
+        request = self._funnel.prepare(
+            method, route, body=sent or None, options=options, stream=True
+        )
+        return JsonEventStream(self._transport, request, dict[str, object])

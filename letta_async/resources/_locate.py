@@ -127,6 +127,6 @@ def make_locator(
 
 async def _status(transport: Transport, run_id: str) -> str | None:
     raw = await transport.request_bytes(
-        PreparedRequest("GET", path("/v1/runs/{}", run_id), max_retries=0)
+        PreparedRequest("GET", path("/v1/runs/{run_id}", run_id), max_retries=0)
     )
     return _run.decode(raw).status

@@ -29,6 +29,7 @@ import msgspec
 from .._config import Timeout
 from .._errors import APIConnectionError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
+from .._observe import StreamOrigin
 from .._resource import APIResource
 from .._retry import Locator, is_no_redis
 from .._stream import MessageStream, ResumeSettings
@@ -138,7 +139,7 @@ class _Sending(APIResource):
         locate = self._locator(owner_id, otids)
         first_sent: list[float] = []
 
-        def request() -> PreparedRequest:
+        def request(stream: MessageStream) -> PreparedRequest:
             payload = dict(sent, streaming=True)
             if state["background"] or "background" in sent:
                 payload["background"] = state["background"]
@@ -152,6 +153,7 @@ class _Sending(APIResource):
                 locate=locate,
             )
             prepared.omit_user_agent = True
+            prepared.trace = stream._trace
             return prepared
 
         async def opener(stream: MessageStream) -> aiohttp.ClientResponse:
@@ -161,7 +163,7 @@ class _Sending(APIResource):
             try:
                 # A send that fails after it may have reached the server is not re-sent
                 # blindly: the server is asked for the run it may have started first.
-                return await transport.open_stream(request())
+                return await transport.open_stream(request(stream))
             except APIConnectionError as exc:
                 if exc.run_id is not None:
                     stream.run_id = exc.run_id  # found by asking: resume it, do not re-send
@@ -177,7 +179,7 @@ class _Sending(APIResource):
                     )
                 state["background"] = False
                 stream.fall_back_to_foreground()
-                return await transport.open_stream(request())
+                return await transport.open_stream(request(stream))
 
         async def recover_run_id() -> str | None:
             found = await self._find_run_by_otid(owner_id, otids)
@@ -201,6 +203,7 @@ class _Sending(APIResource):
             recover_run_id=recover_run_id if otids else None,
             cancel_on_exit=cancel_on_exit,
             errors_as_events=errors_as_events,
+            origin=StreamOrigin("POST", route, sends=True, **{self._owner_filter: owner_id}),
         )
 
     async def _send(
@@ -314,13 +317,13 @@ def _message_union() -> Any:
 class AgentMessageSending(_Sending):
     """Sending to an agent: ``client.agents.messages``."""
 
-    _owner_template = "/v1/agents/{}"
+    _owner_template = "/v1/agents/{agent_id}"
     _owner_filter = "agent_id"
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         return await self._funnel.request(
             "POST",
-            path("/v1/agents/{}/messages/cancel", owner_id),
+            path("/v1/agents/{agent_id}/messages/cancel", owner_id),
             cast_to=object,
             body={"run_ids": [run_id]},
         )
@@ -333,13 +336,13 @@ class ConversationMessageSending(_Sending):
     official SDK's ``create`` follows it: it returns a stream by default.
     """
 
-    _owner_template = "/v1/conversations/{}"
+    _owner_template = "/v1/conversations/{conversation_id}"
     _owner_filter = "conversation_id"
     _streams_by_default = True
 
     async def _cancel_run(self, owner_id: str, run_id: str) -> Any:
         return await self._funnel.request(
-            "POST", path("/v1/conversations/{}/cancel", owner_id), cast_to=object
+            "POST", path("/v1/conversations/{conversation_id}/cancel", owner_id), cast_to=object
         )
 
     def _follow_run(
@@ -400,7 +403,7 @@ class RunFollowing(APIResource):
             body["batch_size"] = batch_size
         return _follow(
             self,
-            path("/v1/runs/{}/stream", run_id),
+            path("/v1/runs/{run_id}/stream", run_id),
             body=body,
             options={},
             resume=resume,
@@ -420,7 +423,7 @@ class RunFollowing(APIResource):
         started = time.monotonic()
         with anyio.move_on_after(timeout) as scope:
             while True:
-                run: Run = await self._get(path("/v1/runs/{}", run_id), cast_to=Run)
+                run: Run = await self._get(path("/v1/runs/{run_id}", run_id), cast_to=Run)
                 if run.status in _FINISHED:
                     return run
                 await anyio.sleep(poll_interval)
@@ -467,17 +470,18 @@ def _follow(
             "POST", route, body=sent, options=options, stream=True, kind="read"
         )
         prepared.omit_user_agent = True
+        prepared.trace = stream._trace
         return await transport.open_stream(prepared)
 
     async def canceller(target: str) -> Any:
         from ..types import Run
 
-        run: Run = await funnel.request("GET", path("/v1/runs/{}", target), cast_to=Run)
+        run: Run = await funnel.request("GET", path("/v1/runs/{run_id}", target), cast_to=Run)
         if run.agent_id is None:
             raise RuntimeError(f"run {target} has no agent to cancel through")
         return await funnel.request(
             "POST",
-            path("/v1/agents/{}/messages/cancel", run.agent_id),
+            path("/v1/agents/{agent_id}/messages/cancel", run.agent_id),
             cast_to=object,
             body={"run_ids": [target]},
         )
@@ -492,7 +496,18 @@ def _follow(
         resume=settings,
         canceller=canceller,
         errors_as_events=errors_as_events,
+        origin=StreamOrigin("POST", route, conversation_id=_conversation_of(route), sends=False),
     )
+
+
+def _conversation_of(route: str) -> str | None:
+    """The conversation a ``/v1/conversations/{id}/stream`` route follows, if it is one."""
+    parts = route.split("/")
+    if len(parts) >= 4 and parts[2] == "conversations":
+        from urllib.parse import unquote
+
+        return unquote(parts[3])
+    return None
 
 
 def _run_id_of(route: str, body: Mapping[str, Any]) -> str | None:
@@ -565,7 +580,11 @@ class Uploading(APIResource):
 
         fields = strip_omitted(form)
         file = fields.pop("file")
-        named = await read_file(file, default_name=str(fields.get("name") or "upload"))
+        if route == "/v1/agents/import":
+            default_name = "agent.af"  # ``name`` there is the new agent's, not the file's
+        else:
+            default_name = str(fields.get("name") or "upload")
+        named = await read_file(file, default_name=default_name)
         content, content_type = encode_multipart(fields, {"file": named})
         return await self._funnel.request(
             "POST",

@@ -59,7 +59,7 @@ class AccessTokensResource(APIResource):
     ) -> object:
         """``DELETE /v1/client-side-access-tokens/{token}``."""
         result: object = await self._delete(
-            _path("/v1/client-side-access-tokens/{}", token),
+            _path("/v1/client-side-access-tokens/{token}", token),
             body=body,
             options=_options(
                 extra_headers=extra_headers,

@@ -352,7 +352,7 @@ class AgentsResource(Uploading, APIResource):
     ) -> object:
         """Delete Agent: ``DELETE /v1/agents/{agent_id}``."""
         result: object = await self._delete(
-            _path("/v1/agents/{}", agent_id),
+            _path("/v1/agents/{agent_id}", agent_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -378,7 +378,7 @@ class AgentsResource(Uploading, APIResource):
     ) -> str:
         """Export Agent: ``GET /v1/agents/{agent_id}/export``."""
         result: str = await self._get(
-            _path("/v1/agents/{}/export", agent_id),
+            _path("/v1/agents/{agent_id}/export", agent_id),
             options=_options(
                 query={
                     "conversation_id": conversation_id,
@@ -386,6 +386,36 @@ class AgentsResource(Uploading, APIResource):
                     "scrub_messages": scrub_messages,
                     "use_legacy_format": use_legacy_format,
                 },
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+            cast_to=str,
+        )
+        return result
+
+    async def export_with_skills(
+        self,
+        agent_id: str,
+        *,
+        skills: Iterable[Mapping[str, object]] | Omit = omit,
+        conversation_id: str | Omit | None = omit,
+        scrub_messages: bool | Omit = omit,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: float | Timeout | NotGiven | None = not_given,
+    ) -> str:
+        """Export Agent With Skills: ``POST /v1/agents/{agent_id}/export``."""
+        result: str = await self._post(
+            _path("/v1/agents/{agent_id}/export", agent_id),
+            body={
+                "skills": skills,
+                "conversation_id": conversation_id,
+                "scrub_messages": scrub_messages,
+            },
+            options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -410,7 +440,7 @@ class AgentsResource(Uploading, APIResource):
     ) -> object:
         """Generate Completion: ``POST /v1/agents/{agent_id}/generate``."""
         result: object = await self._post(
-            _path("/v1/agents/{}/generate", agent_id),
+            _path("/v1/agents/{agent_id}/generate", agent_id),
             body={
                 "prompt": prompt,
                 "system_prompt": system_prompt,
@@ -570,7 +600,7 @@ class AgentsResource(Uploading, APIResource):
     ) -> str:
         """Recompile Agent: ``POST /v1/agents/{agent_id}/recompile``."""
         result: str = await self._post(
-            _path("/v1/agents/{}/recompile", agent_id),
+            _path("/v1/agents/{agent_id}/recompile", agent_id),
             options=_options(
                 query={"dry_run": dry_run, "update_timestamp": update_timestamp},
                 extra_headers=extra_headers,
@@ -609,7 +639,7 @@ class AgentsResource(Uploading, APIResource):
     ) -> AgentState:
         """Retrieve Agent: ``GET /v1/agents/{agent_id}``."""
         result: AgentState = await self._get(
-            _path("/v1/agents/{}", agent_id),
+            _path("/v1/agents/{agent_id}", agent_id),
             options=_options(
                 query={"include": include, "include_relationships": include_relationships},
                 extra_headers=extra_headers,
@@ -703,7 +733,7 @@ class AgentsResource(Uploading, APIResource):
     ) -> AgentState:
         """Modify Agent: ``PATCH /v1/agents/{agent_id}``."""
         result: AgentState = await self._patch(
-            _path("/v1/agents/{}", agent_id),
+            _path("/v1/agents/{agent_id}", agent_id),
             body={
                 "base_template_id": base_template_id,
                 "block_ids": block_ids,
@@ -769,7 +799,7 @@ class AgentsFilesResource(APIResource):
     ) -> object:
         """Close File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/close``."""
         result: object = await self._patch(
-            _path("/v1/agents/{}/files/{}/close", agent_id, file_id),
+            _path("/v1/agents/{agent_id}/files/{file_id}/close", agent_id, file_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -791,7 +821,7 @@ class AgentsFilesResource(APIResource):
     ) -> builtins.list[str]:
         """Close All Files For Agent: ``PATCH /v1/agents/{agent_id}/files/close-all``."""
         result: list[str] = await self._patch(
-            _path("/v1/agents/{}/files/close-all", agent_id),
+            _path("/v1/agents/{agent_id}/files/close-all", agent_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -820,7 +850,7 @@ class AgentsFilesResource(APIResource):
     ) -> AsyncPaginator[_agents.FileListResponse, AsyncNextFilesPage[_agents.FileListResponse]]:
         """List Files For Agent: ``GET /v1/agents/{agent_id}/files``."""
         return self._get_api_list(
-            _path("/v1/agents/{}/files", agent_id),
+            _path("/v1/agents/{agent_id}/files", agent_id),
             page=AsyncNextFilesPage[_agents.FileListResponse],
             model=_agents.FileListResponse,
             options=_options(
@@ -853,7 +883,7 @@ class AgentsFilesResource(APIResource):
     ) -> builtins.list[str]:
         """Open File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/open``."""
         result: list[str] = await self._patch(
-            _path("/v1/agents/{}/files/{}/open", agent_id, file_id),
+            _path("/v1/agents/{agent_id}/files/{file_id}/open", agent_id, file_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -880,7 +910,7 @@ class AgentsToolsResource(APIResource):
     ) -> AgentState | None:
         """Attach Tool To Agent: ``PATCH /v1/agents/{agent_id}/tools/attach/{tool_id}``."""
         result: AgentState | None = await self._patch(
-            _path("/v1/agents/{}/tools/attach/{}", agent_id, tool_id),
+            _path("/v1/agents/{agent_id}/tools/attach/{tool_id}", agent_id, tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -903,7 +933,7 @@ class AgentsToolsResource(APIResource):
     ) -> AgentState | None:
         """Detach Tool From Agent: ``PATCH /v1/agents/{agent_id}/tools/detach/{tool_id}``."""
         result: AgentState | None = await self._patch(
-            _path("/v1/agents/{}/tools/detach/{}", agent_id, tool_id),
+            _path("/v1/agents/{agent_id}/tools/detach/{tool_id}", agent_id, tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -930,7 +960,7 @@ class AgentsToolsResource(APIResource):
     ) -> AsyncPaginator[Tool, AsyncArrayPage[Tool]]:
         """List Tools For Agent: ``GET /v1/agents/{agent_id}/tools``."""
         return self._get_api_list(
-            _path("/v1/agents/{}/tools", agent_id),
+            _path("/v1/agents/{agent_id}/tools", agent_id),
             page=AsyncArrayPage[Tool],
             model=Tool,
             options=_options(
@@ -962,7 +992,7 @@ class AgentsToolsResource(APIResource):
     ) -> _agents.ToolExecutionResult:
         """Run Tool For Agent: ``POST /v1/agents/{agent_id}/tools/{tool_name}/run``."""
         result: _agents.ToolExecutionResult = await self._post(
-            _path("/v1/agents/{}/tools/{}/run", agent_id, tool_name),
+            _path("/v1/agents/{agent_id}/tools/{tool_name}/run", agent_id, tool_name),
             body={"args": args},
             options=_options(
                 extra_headers=extra_headers,
@@ -988,7 +1018,7 @@ class AgentsToolsResource(APIResource):
     ) -> AgentState | None:
         """Modify Approval For Tool: ``PATCH /v1/agents/{agent_id}/tools/approval/{tool_name}``."""
         result: AgentState | None = await self._patch(
-            _path("/v1/agents/{}/tools/approval/{}", agent_id, tool_name),
+            _path("/v1/agents/{agent_id}/tools/approval/{tool_name}", agent_id, tool_name),
             body={"requires_approval": body_requires_approval},
             options=_options(
                 query={"requires_approval": query_requires_approval},
@@ -1019,7 +1049,7 @@ class AgentsBlocksResource(APIResource):
 
         ``PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}``."""
         result: AgentState = await self._patch(
-            _path("/v1/agents/{}/core-memory/blocks/attach/{}", agent_id, block_id),
+            _path("/v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}", agent_id, block_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1044,7 +1074,7 @@ class AgentsBlocksResource(APIResource):
 
         ``PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}``."""
         result: AgentState = await self._patch(
-            _path("/v1/agents/{}/core-memory/blocks/detach/{}", agent_id, block_id),
+            _path("/v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}", agent_id, block_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1071,7 +1101,7 @@ class AgentsBlocksResource(APIResource):
     ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
         """List Blocks For Agent: ``GET /v1/agents/{agent_id}/core-memory/blocks``."""
         return self._get_api_list(
-            _path("/v1/agents/{}/core-memory/blocks", agent_id),
+            _path("/v1/agents/{agent_id}/core-memory/blocks", agent_id),
             page=AsyncArrayPage[BlockResponse],
             model=BlockResponse,
             options=_options(
@@ -1104,7 +1134,7 @@ class AgentsBlocksResource(APIResource):
 
         ``GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
         result: BlockResponse = await self._get(
-            _path("/v1/agents/{}/core-memory/blocks/{}", agent_id, block_label),
+            _path("/v1/agents/{agent_id}/core-memory/blocks/{block_label}", agent_id, block_label),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1145,7 +1175,7 @@ class AgentsBlocksResource(APIResource):
 
         ``PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
         result: BlockResponse = await self._patch(
-            _path("/v1/agents/{}/core-memory/blocks/{}", agent_id, block_label),
+            _path("/v1/agents/{agent_id}/core-memory/blocks/{block_label}", agent_id, block_label),
             body={
                 "base_template_id": base_template_id,
                 "deployment_id": deployment_id,
@@ -1195,7 +1225,7 @@ class AgentsGroupsResource(APIResource):
     ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
         """List Groups For Agent: ``GET /v1/agents/{agent_id}/groups``."""
         return self._get_api_list(
-            _path("/v1/agents/{}/groups", agent_id),
+            _path("/v1/agents/{agent_id}/groups", agent_id),
             page=AsyncArrayPage[object],
             model=object,
             options=_options(
@@ -1231,7 +1261,7 @@ class AgentsFoldersResource(APIResource):
     ) -> AgentState | None:
         """Attach Folder To Agent: ``PATCH /v1/agents/{agent_id}/folders/attach/{folder_id}``."""
         result: AgentState | None = await self._patch(
-            _path("/v1/agents/{}/folders/attach/{}", agent_id, folder_id),
+            _path("/v1/agents/{agent_id}/folders/attach/{folder_id}", agent_id, folder_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1254,7 +1284,7 @@ class AgentsFoldersResource(APIResource):
     ) -> AgentState | None:
         """Detach Folder From Agent: ``PATCH /v1/agents/{agent_id}/folders/detach/{folder_id}``."""
         result: AgentState | None = await self._patch(
-            _path("/v1/agents/{}/folders/detach/{}", agent_id, folder_id),
+            _path("/v1/agents/{agent_id}/folders/detach/{folder_id}", agent_id, folder_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1281,7 +1311,7 @@ class AgentsFoldersResource(APIResource):
     ) -> AsyncPaginator[_agents.FolderListResponse, AsyncArrayPage[_agents.FolderListResponse]]:
         """List Folders For Agent: ``GET /v1/agents/{agent_id}/folders``."""
         return self._get_api_list(
-            _path("/v1/agents/{}/folders", agent_id),
+            _path("/v1/agents/{agent_id}/folders", agent_id),
             page=AsyncArrayPage[_agents.FolderListResponse],
             model=_agents.FolderListResponse,
             options=_options(
@@ -1316,7 +1346,7 @@ class AgentsArchivesResource(APIResource):
     ) -> object:
         """Attach Archive To Agent: ``PATCH /v1/agents/{agent_id}/archives/attach/{archive_id}``."""
         result: object = await self._patch(
-            _path("/v1/agents/{}/archives/attach/{}", agent_id, archive_id),
+            _path("/v1/agents/{agent_id}/archives/attach/{archive_id}", agent_id, archive_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1341,7 +1371,7 @@ class AgentsArchivesResource(APIResource):
 
         ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
         result: object = await self._patch(
-            _path("/v1/agents/{}/archives/detach/{}", agent_id, archive_id),
+            _path("/v1/agents/{agent_id}/archives/detach/{archive_id}", agent_id, archive_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1368,7 +1398,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> dict[str, object]:
         """Cancel Message: ``POST /v1/agents/{agent_id}/messages/cancel``."""
         result: dict[str, object] = await self._post(
-            _path("/v1/agents/{}/messages/cancel", agent_id),
+            _path("/v1/agents/{agent_id}/messages/cancel", agent_id),
             body={"run_ids": run_ids},
             options=_options(
                 extra_headers=extra_headers,
@@ -1393,7 +1423,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> _conversations.CompactionResponse:
         """Summarize Messages: ``POST /v1/agents/{agent_id}/summarize``."""
         result: _conversations.CompactionResponse = await self._post(
-            _path("/v1/agents/{}/summarize", agent_id),
+            _path("/v1/agents/{agent_id}/summarize", agent_id),
             body={"compaction_settings": compaction_settings},
             options=_options(
                 extra_headers=extra_headers,
@@ -1549,7 +1579,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> LettaResponse | MessageStream:
         """Send Message: ``POST /v1/agents/{agent_id}/messages``."""
         result: LettaResponse | MessageStream = await self._send(
-            _path("/v1/agents/{}/messages", agent_id),
+            _path("/v1/agents/{agent_id}/messages", agent_id),
             body={
                 "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
                 "assistant_message_tool_name": assistant_message_tool_name,
@@ -1615,7 +1645,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> _agents.Run:
         """Send Message Async: ``POST /v1/agents/{agent_id}/messages/async``."""
         result: _agents.Run = await self._send_async(
-            _path("/v1/agents/{}/messages/async", agent_id),
+            _path("/v1/agents/{agent_id}/messages/async", agent_id),
             body={
                 "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
                 "assistant_message_tool_name": assistant_message_tool_name,
@@ -1669,7 +1699,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> AsyncPaginator[_agents.Message, AsyncArrayPage[_agents.Message]]:
         """List Messages: ``GET /v1/agents/{agent_id}/messages``."""
         return self._get_api_list(
-            _path("/v1/agents/{}/messages", agent_id),
+            _path("/v1/agents/{agent_id}/messages", agent_id),
             page=AsyncArrayPage[_agents.Message],
             model=_agents.Message,
             options=_options(
@@ -1707,7 +1737,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> dict[str, object]:
         """Preview Model Request: ``POST /v1/agents/{agent_id}/messages/preview-raw-payload``."""
         result: dict[str, object] = await self._post(
-            _path("/v1/agents/{}/messages/preview-raw-payload", agent_id),
+            _path("/v1/agents/{agent_id}/messages/preview-raw-payload", agent_id),
             body=body,
             options=_options(
                 extra_headers=extra_headers,
@@ -1732,7 +1762,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> AgentState | None:
         """Reset Messages: ``PATCH /v1/agents/{agent_id}/reset-messages``."""
         result: AgentState | None = await self._patch(
-            _path("/v1/agents/{}/reset-messages", agent_id),
+            _path("/v1/agents/{agent_id}/reset-messages", agent_id),
             body={"add_default_initial_messages": add_default_initial_messages},
             options=_options(
                 extra_headers=extra_headers,
@@ -1828,7 +1858,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
     ) -> MessageStream:
         """Send Message Streaming: ``POST /v1/agents/{agent_id}/messages/stream``."""
         return self._open_stream(
-            _path("/v1/agents/{}/messages/stream", agent_id),
+            _path("/v1/agents/{agent_id}/messages/stream", agent_id),
             body={
                 "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
                 "assistant_message_tool_name": assistant_message_tool_name,
@@ -1883,7 +1913,7 @@ class AgentsPassagesResource(APIResource):
     ) -> builtins.list[Passage]:
         """Create Passage: ``POST /v1/agents/{agent_id}/archival-memory``."""
         result: list[Passage] = await self._post(
-            _path("/v1/agents/{}/archival-memory", agent_id),
+            _path("/v1/agents/{agent_id}/archival-memory", agent_id),
             body={"text": text, "created_at": created_at, "tags": tags},
             options=_options(
                 extra_headers=extra_headers,
@@ -1907,7 +1937,7 @@ class AgentsPassagesResource(APIResource):
     ) -> object:
         """Delete Passage: ``DELETE /v1/agents/{agent_id}/archival-memory/{memory_id}``."""
         result: object = await self._delete(
-            _path("/v1/agents/{}/archival-memory/{}", agent_id, memory_id),
+            _path("/v1/agents/{agent_id}/archival-memory/{memory_id}", agent_id, memory_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -1934,7 +1964,7 @@ class AgentsPassagesResource(APIResource):
     ) -> builtins.list[Passage]:
         """List Passages: ``GET /v1/agents/{agent_id}/archival-memory``."""
         result: list[Passage] = await self._get(
-            _path("/v1/agents/{}/archival-memory", agent_id),
+            _path("/v1/agents/{agent_id}/archival-memory", agent_id),
             options=_options(
                 query={
                     "after": after,
@@ -1969,7 +1999,7 @@ class AgentsPassagesResource(APIResource):
     ) -> _agents.PassageSearchResponse:
         """Search Archival Memory: ``GET /v1/agents/{agent_id}/archival-memory/search``."""
         result: _agents.PassageSearchResponse = await self._get(
-            _path("/v1/agents/{}/archival-memory/search", agent_id),
+            _path("/v1/agents/{agent_id}/archival-memory/search", agent_id),
             options=_options(
                 query={
                     "query": query,
@@ -2021,7 +2051,7 @@ class AgentsScheduleResource(APIResource):
     ) -> _agents.ScheduleCreateResponse:
         """``POST /v1/agents/{agent_id}/schedule``."""
         result: _agents.ScheduleCreateResponse = await self._post(
-            _path("/v1/agents/{}/schedule", agent_id),
+            _path("/v1/agents/{agent_id}/schedule", agent_id),
             body={
                 "messages": messages,
                 "schedule": schedule,
@@ -2051,7 +2081,11 @@ class AgentsScheduleResource(APIResource):
     ) -> _agents.ScheduleDeleteResponse:
         """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
         result: _agents.ScheduleDeleteResponse = await self._delete(
-            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
+            _path(
+                "/v1/agents/{agent_id}/schedule/{scheduled_message_id}",
+                agent_id,
+                scheduled_message_id,
+            ),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -2075,7 +2109,7 @@ class AgentsScheduleResource(APIResource):
     ) -> _agents.ScheduleListResponse:
         """``GET /v1/agents/{agent_id}/schedule``."""
         result: _agents.ScheduleListResponse = await self._get(
-            _path("/v1/agents/{}/schedule", agent_id),
+            _path("/v1/agents/{agent_id}/schedule", agent_id),
             options=_options(
                 query={"after": after, "limit": limit},
                 extra_headers=extra_headers,
@@ -2099,7 +2133,11 @@ class AgentsScheduleResource(APIResource):
     ) -> _agents.ScheduleRetrieveResponse:
         """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
         result: _agents.ScheduleRetrieveResponse = await self._get(
-            _path("/v1/agents/{}/schedule/{}", agent_id, scheduled_message_id),
+            _path(
+                "/v1/agents/{agent_id}/schedule/{scheduled_message_id}",
+                agent_id,
+                scheduled_message_id,
+            ),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -2128,7 +2166,7 @@ class AgentsIdentitiesResource(APIResource):
 
         ``PATCH /v1/agents/{agent_id}/identities/attach/{identity_id}``."""
         result: object = await self._patch(
-            _path("/v1/agents/{}/identities/attach/{}", agent_id, identity_id),
+            _path("/v1/agents/{agent_id}/identities/attach/{identity_id}", agent_id, identity_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -2153,7 +2191,7 @@ class AgentsIdentitiesResource(APIResource):
 
         ``PATCH /v1/agents/{agent_id}/identities/detach/{identity_id}``."""
         result: object = await self._patch(
-            _path("/v1/agents/{}/identities/detach/{}", agent_id, identity_id),
+            _path("/v1/agents/{agent_id}/identities/detach/{identity_id}", agent_id, identity_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,

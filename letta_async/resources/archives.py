@@ -77,7 +77,7 @@ class ArchivesResource(APIResource):
     ) -> None:
         """Delete Archive: ``DELETE /v1/archives/{archive_id}``."""
         result: None = await self._delete(
-            _path("/v1/archives/{}", archive_id),
+            _path("/v1/archives/{archive_id}", archive_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -137,7 +137,7 @@ class ArchivesResource(APIResource):
     ) -> Archive:
         """Retrieve Archive: ``GET /v1/archives/{archive_id}``."""
         result: Archive = await self._get(
-            _path("/v1/archives/{}", archive_id),
+            _path("/v1/archives/{archive_id}", archive_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -161,7 +161,7 @@ class ArchivesResource(APIResource):
     ) -> Archive:
         """Modify Archive: ``PATCH /v1/archives/{archive_id}``."""
         result: Archive = await self._patch(
-            _path("/v1/archives/{}", archive_id),
+            _path("/v1/archives/{archive_id}", archive_id),
             body={"description": description, "name": name},
             options=_options(
                 extra_headers=extra_headers,
@@ -205,7 +205,7 @@ class ArchivesAgentsResource(APIResource):
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Archive: ``GET /v1/archives/{archive_id}/agents``."""
         return self._get_api_list(
-            _path("/v1/archives/{}/agents", archive_id),
+            _path("/v1/archives/{archive_id}/agents", archive_id),
             page=AsyncArrayPage[AgentState],
             model=AgentState,
             options=_options(
@@ -243,7 +243,7 @@ class ArchivesPassagesResource(APIResource):
     ) -> Passage:
         """Create Passage In Archive: ``POST /v1/archives/{archive_id}/passages``."""
         result: Passage = await self._post(
-            _path("/v1/archives/{}/passages", archive_id),
+            _path("/v1/archives/{archive_id}/passages", archive_id),
             body={"text": text, "created_at": created_at, "metadata": metadata, "tags": tags},
             options=_options(
                 extra_headers=extra_headers,
@@ -267,7 +267,7 @@ class ArchivesPassagesResource(APIResource):
     ) -> list[Passage]:
         """Create Passages In Archive: ``POST /v1/archives/{archive_id}/passages/batch``."""
         result: list[Passage] = await self._post(
-            _path("/v1/archives/{}/passages/batch", archive_id),
+            _path("/v1/archives/{archive_id}/passages/batch", archive_id),
             body={"passages": passages},
             options=_options(
                 extra_headers=extra_headers,
@@ -293,7 +293,7 @@ class ArchivesPassagesResource(APIResource):
 
         ``DELETE /v1/archives/{archive_id}/passages/{passage_id}``."""
         result: None = await self._delete(
-            _path("/v1/archives/{}/passages/{}", archive_id, passage_id),
+            _path("/v1/archives/{archive_id}/passages/{passage_id}", archive_id, passage_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from .._config import Timeout
 from .._funnel import make_request_options as _options
-from .._pagination import AsyncArrayPage, AsyncPaginator
+from .._pagination import AsyncArrayPage, AsyncObjectPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
@@ -40,7 +40,7 @@ class BatchesResource(BatchSending, APIResource):
     ) -> object:
         """Cancel Batch: ``PATCH /v1/messages/batches/{batch_id}/cancel``."""
         result: object = await self._patch(
-            _path("/v1/messages/batches/{}/cancel", batch_id),
+            _path("/v1/messages/batches/{batch_id}/cancel", batch_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -96,7 +96,7 @@ class BatchesResource(BatchSending, APIResource):
     ) -> object:
         """Retrieve Batch: ``GET /v1/messages/batches/{batch_id}``."""
         result: object = await self._get(
-            _path("/v1/messages/batches/{}", batch_id),
+            _path("/v1/messages/batches/{batch_id}", batch_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -111,7 +111,7 @@ class BatchesResource(BatchSending, APIResource):
 class BatchesMessagesResource(APIResource):
     """``client.batches.messages``."""
 
-    async def list(
+    def list(
         self,
         batch_id: str,
         *,
@@ -125,10 +125,12 @@ class BatchesMessagesResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> AsyncPaginator[object, AsyncObjectPage[object]]:
         """List Messages For Batch: ``GET /v1/messages/batches/{batch_id}/messages``."""
-        result: object = await self._get(
-            _path("/v1/messages/batches/{}/messages", batch_id),
+        return self._get_api_list(
+            _path("/v1/messages/batches/{batch_id}/messages", batch_id),
+            page=AsyncObjectPage[object],
+            model=object,
             options=_options(
                 query={
                     "before": before,
@@ -143,6 +145,5 @@ class BatchesMessagesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            rule="message_history",
         )
-        return result

@@ -137,7 +137,7 @@ class BlocksResource(APIResource):
     ) -> object:
         """Delete Block: ``DELETE /v1/blocks/{block_id}``."""
         result: object = await self._delete(
-            _path("/v1/blocks/{}", block_id),
+            _path("/v1/blocks/{block_id}", block_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -221,7 +221,7 @@ class BlocksResource(APIResource):
     ) -> BlockResponse:
         """Retrieve Block: ``GET /v1/blocks/{block_id}``."""
         result: BlockResponse = await self._get(
-            _path("/v1/blocks/{}", block_id),
+            _path("/v1/blocks/{block_id}", block_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -259,7 +259,7 @@ class BlocksResource(APIResource):
     ) -> BlockResponse:
         """Modify Block: ``PATCH /v1/blocks/{block_id}``."""
         result: BlockResponse = await self._patch(
-            _path("/v1/blocks/{}", block_id),
+            _path("/v1/blocks/{block_id}", block_id),
             body={
                 "base_template_id": base_template_id,
                 "deployment_id": deployment_id,
@@ -323,7 +323,7 @@ class BlocksAgentsResource(APIResource):
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Block: ``GET /v1/blocks/{block_id}/agents``."""
         return self._get_api_list(
-            _path("/v1/blocks/{}/agents", block_id),
+            _path("/v1/blocks/{block_id}/agents", block_id),
             page=AsyncArrayPage[AgentState],
             model=AgentState,
             options=_options(
@@ -351,8 +351,8 @@ class BlocksIdentitiesResource(APIResource):
     async def attach(
         self,
         identity_id: str,
-        block_id: str,
         *,
+        block_id: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -362,7 +362,7 @@ class BlocksIdentitiesResource(APIResource):
 
         ``PATCH /v1/blocks/{block_id}/identities/attach/{identity_id}``."""
         result: BlockResponse = await self._patch(
-            _path("/v1/blocks/{}/identities/attach/{}", block_id, identity_id),
+            _path("/v1/blocks/{block_id}/identities/attach/{identity_id}", block_id, identity_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -376,8 +376,8 @@ class BlocksIdentitiesResource(APIResource):
     async def detach(
         self,
         identity_id: str,
-        block_id: str,
         *,
+        block_id: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -387,7 +387,7 @@ class BlocksIdentitiesResource(APIResource):
 
         ``PATCH /v1/blocks/{block_id}/identities/detach/{identity_id}``."""
         result: BlockResponse = await self._patch(
-            _path("/v1/blocks/{}/identities/detach/{}", block_id, identity_id),
+            _path("/v1/blocks/{block_id}/identities/detach/{identity_id}", block_id, identity_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,

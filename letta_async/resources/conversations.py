@@ -61,7 +61,7 @@ class ConversationsResource(APIResource):
     ) -> dict[str, object]:
         """Cancel Conversation: ``POST /v1/conversations/{conversation_id}/cancel``."""
         result: dict[str, object] = await self._post(
-            _path("/v1/conversations/{}/cancel", conversation_id),
+            _path("/v1/conversations/{conversation_id}/cancel", conversation_id),
             options=_options(
                 query={"agent_id": agent_id},
                 extra_headers=extra_headers,
@@ -140,7 +140,7 @@ class ConversationsResource(APIResource):
     ) -> object:
         """Delete Conversation: ``DELETE /v1/conversations/{conversation_id}``."""
         result: object = await self._delete(
-            _path("/v1/conversations/{}", conversation_id),
+            _path("/v1/conversations/{conversation_id}", conversation_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -165,7 +165,7 @@ class ConversationsResource(APIResource):
     ) -> Conversation:
         """Fork Conversation: ``POST /v1/conversations/{conversation_id}/fork``."""
         result: Conversation = await self._post(
-            _path("/v1/conversations/{}/fork", conversation_id),
+            _path("/v1/conversations/{conversation_id}/fork", conversation_id),
             options=_options(
                 query={"agent_id": agent_id, "hidden": hidden, "message_id": message_id},
                 extra_headers=extra_headers,
@@ -228,7 +228,7 @@ class ConversationsResource(APIResource):
     ) -> str:
         """Recompile Conversation: ``POST /v1/conversations/{conversation_id}/recompile``."""
         result: str = await self._post(
-            _path("/v1/conversations/{}/recompile", conversation_id),
+            _path("/v1/conversations/{conversation_id}/recompile", conversation_id),
             body={"agent_id": agent_id, "compaction_settings": compaction_settings},
             options=_options(
                 query={"dry_run": dry_run},
@@ -253,7 +253,7 @@ class ConversationsResource(APIResource):
     ) -> Conversation:
         """Retrieve Conversation: ``GET /v1/conversations/{conversation_id}``."""
         result: Conversation = await self._get(
-            _path("/v1/conversations/{}", conversation_id),
+            _path("/v1/conversations/{conversation_id}", conversation_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -300,7 +300,7 @@ class ConversationsResource(APIResource):
     ) -> Conversation:
         """Update Conversation: ``PATCH /v1/conversations/{conversation_id}``."""
         result: Conversation = await self._patch(
-            _path("/v1/conversations/{}", conversation_id),
+            _path("/v1/conversations/{conversation_id}", conversation_id),
             body={
                 "archived": archived,
                 "context_window_limit": context_window_limit,
@@ -337,7 +337,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
     ) -> _conversations.CompactionResponse:
         """Compact Conversation: ``POST /v1/conversations/{conversation_id}/compact``."""
         result: _conversations.CompactionResponse = await self._post(
-            _path("/v1/conversations/{}/compact", conversation_id),
+            _path("/v1/conversations/{conversation_id}/compact", conversation_id),
             body={"agent_id": agent_id, "compaction_settings": compaction_settings},
             options=_options(
                 extra_headers=extra_headers,
@@ -497,7 +497,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
     ) -> LettaResponse | MessageStream:
         """Send Conversation Message: ``POST /v1/conversations/{conversation_id}/messages``."""
         result: LettaResponse | MessageStream = await self._send(
-            _path("/v1/conversations/{}/messages", conversation_id),
+            _path("/v1/conversations/{conversation_id}/messages", conversation_id),
             body={
                 "agent_id": agent_id,
                 "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
@@ -556,7 +556,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
     ) -> AsyncPaginator[_agents.Message, AsyncArrayPage[_agents.Message]]:
         """List Conversation Messages: ``GET /v1/conversations/{conversation_id}/messages``."""
         return self._get_api_list(
-            _path("/v1/conversations/{}/messages", conversation_id),
+            _path("/v1/conversations/{conversation_id}/messages", conversation_id),
             page=AsyncArrayPage[_agents.Message],
             model=_agents.Message,
             options=_options(
@@ -629,7 +629,9 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
 
         ``POST /v1/conversations/{conversation_id}/messages/preview-raw-payload``."""
         result: dict[str, object] = await self._post(
-            _path("/v1/conversations/{}/messages/preview-raw-payload", conversation_id),
+            _path(
+                "/v1/conversations/{conversation_id}/messages/preview-raw-payload", conversation_id
+            ),
             body={
                 "messages": messages,
                 "input": input,
@@ -683,7 +685,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
     ) -> MessageStream:
         """Retrieve Conversation Stream: ``POST /v1/conversations/{conversation_id}/stream``."""
         return self._follow_run(
-            _path("/v1/conversations/{}/stream", conversation_id),
+            _path("/v1/conversations/{conversation_id}/stream", conversation_id),
             body={
                 "agent_id": agent_id,
                 "batch_size": batch_size,

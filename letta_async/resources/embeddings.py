@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
-from .._types import Body, Headers, NotGiven, Query, not_given
+from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 
 __all__ = ["EmbeddingsResource"]
 
@@ -21,6 +21,7 @@ class EmbeddingsResource(APIResource):
     async def total_storage_size(
         self,
         *,
+        storage_unit: str | Omit = omit,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -30,7 +31,7 @@ class EmbeddingsResource(APIResource):
         result: float = await self._get(
             "/v1/embeddings/total_storage_size",
             options=_options(
-                extra_headers=extra_headers,
+                extra_headers={"storage-unit": storage_unit, **(extra_headers or {})},
                 extra_query=extra_query,
                 extra_body=extra_body,
                 timeout=timeout,

@@ -72,7 +72,7 @@ class EnvironmentsResource(APIResource):
     ) -> EnvironmentRetrieveResponse:
         """``GET /v1/environments/{device_id}``."""
         result: EnvironmentRetrieveResponse = await self._get(
-            _path("/v1/environments/{}", device_id),
+            _path("/v1/environments/{device_id}", device_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -97,7 +97,7 @@ class EnvironmentsResource(APIResource):
     ) -> EnvironmentSendMessageResponse:
         """``POST /v1/environments/{connection_id}/messages``."""
         result: EnvironmentSendMessageResponse = await self._post(
-            _path("/v1/environments/{}/messages", connection_id),
+            _path("/v1/environments/{connection_id}/messages", connection_id),
             body={"messages": messages, "agentId": agent_id, "conversationId": conversation_id},
             options=_options(
                 extra_headers=extra_headers,

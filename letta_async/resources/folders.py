@@ -117,7 +117,7 @@ class FoldersResource(APIResource):
     ) -> object:
         """Delete Folder: ``DELETE /v1/folders/{folder_id}``."""
         result: object = await self._delete(
-            _path("/v1/folders/{}", folder_id),
+            _path("/v1/folders/{folder_id}", folder_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -175,7 +175,7 @@ class FoldersResource(APIResource):
     ) -> Folder:
         """Retrieve Folder: ``GET /v1/folders/{folder_id}``."""
         result: Folder = await self._get(
-            _path("/v1/folders/{}", folder_id),
+            _path("/v1/folders/{folder_id}", folder_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -227,7 +227,7 @@ class FoldersResource(APIResource):
     ) -> Folder:
         """Modify Folder: ``PATCH /v1/folders/{folder_id}``."""
         result: Folder = await self._patch(
-            _path("/v1/folders/{}", folder_id),
+            _path("/v1/folders/{folder_id}", folder_id),
             body={
                 "description": description,
                 "embedding_config": embedding_config,
@@ -261,7 +261,7 @@ class FoldersFilesResource(Uploading, APIResource):
     ) -> None:
         """Delete File From Folder: ``DELETE /v1/folders/{folder_id}/{file_id}``."""
         result: None = await self._delete(
-            _path("/v1/folders/{}/{}", folder_id, file_id),
+            _path("/v1/folders/{folder_id}/{file_id}", folder_id, file_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -289,7 +289,7 @@ class FoldersFilesResource(Uploading, APIResource):
     ) -> AsyncPaginator[_folders.FileListResponse, AsyncArrayPage[_folders.FileListResponse]]:
         """List Files For Folder: ``GET /v1/folders/{folder_id}/files``."""
         return self._get_api_list(
-            _path("/v1/folders/{}/files", folder_id),
+            _path("/v1/folders/{folder_id}/files", folder_id),
             page=AsyncArrayPage[_folders.FileListResponse],
             model=_folders.FileListResponse,
             options=_options(
@@ -322,7 +322,7 @@ class FoldersFilesResource(Uploading, APIResource):
     ) -> _folders.FileRetrieveResponse:
         """Retrieve File: ``GET /v1/folders/{folder_id}/files/{file_id}``."""
         result: _folders.FileRetrieveResponse = await self._get(
-            _path("/v1/folders/{}/files/{}", folder_id, file_id),
+            _path("/v1/folders/{folder_id}/files/{file_id}", folder_id, file_id),
             options=_options(
                 query={"include_content": include_content},
                 extra_headers=extra_headers,
@@ -348,7 +348,7 @@ class FoldersFilesResource(Uploading, APIResource):
     ) -> _folders.FileUploadResponse:
         """Upload File To Folder: ``POST /v1/folders/{folder_id}/upload``."""
         result: _folders.FileUploadResponse = await self._upload(
-            _path("/v1/folders/{}/upload", folder_id),
+            _path("/v1/folders/{folder_id}/upload", folder_id),
             form={"file": file},
             options=_options(
                 query={"duplicate_handling": duplicate_handling, "name": name},
@@ -381,7 +381,7 @@ class FoldersAgentsResource(APIResource):
     ) -> builtins.list[str]:
         """List Agents For Folder: ``GET /v1/folders/{folder_id}/agents``."""
         result: list[str] = await self._get(
-            _path("/v1/folders/{}/agents", folder_id),
+            _path("/v1/folders/{folder_id}/agents", folder_id),
             options=_options(
                 query={
                     "after": after,
@@ -419,7 +419,7 @@ class FoldersPassagesResource(APIResource):
     ) -> AsyncPaginator[Passage, AsyncArrayPage[Passage]]:
         """List Folder Passages: ``GET /v1/folders/{folder_id}/passages``."""
         return self._get_api_list(
-            _path("/v1/folders/{}/passages", folder_id),
+            _path("/v1/folders/{folder_id}/passages", folder_id),
             page=AsyncArrayPage[Passage],
             model=Passage,
             options=_options(

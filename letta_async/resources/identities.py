@@ -114,7 +114,7 @@ class IdentitiesResource(APIResource):
     ) -> object:
         """Delete Identity: ``DELETE /v1/identities/{identity_id}``."""
         result: object = await self._delete(
-            _path("/v1/identities/{}", identity_id),
+            _path("/v1/identities/{identity_id}", identity_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -178,7 +178,7 @@ class IdentitiesResource(APIResource):
     ) -> object:
         """Retrieve Identity: ``GET /v1/identities/{identity_id}``."""
         result: object = await self._get(
-            _path("/v1/identities/{}", identity_id),
+            _path("/v1/identities/{identity_id}", identity_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -206,7 +206,7 @@ class IdentitiesResource(APIResource):
     ) -> object:
         """Modify Identity: ``PATCH /v1/identities/{identity_id}``."""
         result: object = await self._patch(
-            _path("/v1/identities/{}", identity_id),
+            _path("/v1/identities/{identity_id}", identity_id),
             body={
                 "identifier_key": identifier_key,
                 "name": name,
@@ -295,7 +295,7 @@ class IdentitiesAgentsResource(APIResource):
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Identity: ``GET /v1/identities/{identity_id}/agents``."""
         return self._get_api_list(
-            _path("/v1/identities/{}/agents", identity_id),
+            _path("/v1/identities/{identity_id}/agents", identity_id),
             page=AsyncArrayPage[AgentState],
             model=AgentState,
             options=_options(
@@ -335,7 +335,7 @@ class IdentitiesBlocksResource(APIResource):
     ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
         """List Blocks For Identity: ``GET /v1/identities/{identity_id}/blocks``."""
         return self._get_api_list(
-            _path("/v1/identities/{}/blocks", identity_id),
+            _path("/v1/identities/{identity_id}/blocks", identity_id),
             page=AsyncArrayPage[BlockResponse],
             model=BlockResponse,
             options=_options(
@@ -370,7 +370,7 @@ class IdentitiesPropertiesResource(APIResource):
     ) -> object:
         """Upsert Properties For Identity: ``PUT /v1/identities/{identity_id}/properties``."""
         result: object = await self._put(
-            _path("/v1/identities/{}/properties", identity_id),
+            _path("/v1/identities/{identity_id}/properties", identity_id),
             body=body,
             options=_options(
                 extra_headers=extra_headers,

@@ -33,7 +33,7 @@ class JobsResource(APIResource):
     ) -> object:
         """Cancel Job: ``PATCH /v1/jobs/{job_id}/cancel``."""
         result: object = await self._patch(
-            _path("/v1/jobs/{}/cancel", job_id),
+            _path("/v1/jobs/{job_id}/cancel", job_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -55,7 +55,7 @@ class JobsResource(APIResource):
     ) -> object:
         """Delete Job: ``DELETE /v1/jobs/{job_id}``."""
         result: object = await self._delete(
-            _path("/v1/jobs/{}", job_id),
+            _path("/v1/jobs/{job_id}", job_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -117,7 +117,7 @@ class JobsResource(APIResource):
     ) -> object:
         """Retrieve Job: ``GET /v1/jobs/{job_id}``."""
         result: object = await self._get(
-            _path("/v1/jobs/{}", job_id),
+            _path("/v1/jobs/{job_id}", job_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,

@@ -26,11 +26,12 @@ from ..types import (
     UpdateStreamableHTTPMcpServerParam,
 )
 from ..types import agents as _agents
+from ._json_stream import EventStreaming, JsonEventStream
 
 __all__ = ["McpServersResource", "McpServersToolsResource"]
 
 
-class McpServersResource(APIResource):
+class McpServersResource(EventStreaming, APIResource):
     """``client.mcp_servers``."""
 
     @cached_property
@@ -38,7 +39,7 @@ class McpServersResource(APIResource):
         """``client.mcp_servers.tools``."""
         return McpServersToolsResource(self._client)
 
-    async def connect(
+    def connect(
         self,
         mcp_server_id: str,
         *,
@@ -46,19 +47,19 @@ class McpServersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``GET /v1/mcp-servers/connect/{mcp_server_id}``."""
-        result: object = await self._get(
-            _path("/v1/mcp-servers/connect/{}", mcp_server_id),
+        return self._json_events(
+            _path("/v1/mcp-servers/connect/{mcp_server_id}", mcp_server_id),
+            body={},
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            method="GET",
         )
-        return result
 
     async def create(
         self,
@@ -97,7 +98,7 @@ class McpServersResource(APIResource):
     ) -> None:
         """Delete Mcp Server: ``DELETE /v1/mcp-servers/{mcp_server_id}``."""
         result: None = await self._delete(
-            _path("/v1/mcp-servers/{}", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -141,7 +142,7 @@ class McpServersResource(APIResource):
     ) -> object:
         """Refresh Mcp Server Tools: ``PATCH /v1/mcp-servers/{mcp_server_id}/refresh``."""
         result: object = await self._patch(
-            _path("/v1/mcp-servers/{}/refresh", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/refresh", mcp_server_id),
             options=_options(
                 query={"agent_id": agent_id},
                 extra_headers=extra_headers,
@@ -164,7 +165,7 @@ class McpServersResource(APIResource):
     ) -> McpServerCreateResponse:
         """Retrieve Mcp Server: ``GET /v1/mcp-servers/{mcp_server_id}``."""
         result: McpServerCreateResponse = await self._get(
-            _path("/v1/mcp-servers/{}", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -190,7 +191,7 @@ class McpServersResource(APIResource):
     ) -> McpServerCreateResponse:
         """Update Mcp Server: ``PATCH /v1/mcp-servers/{mcp_server_id}``."""
         result: McpServerCreateResponse = await self._patch(
-            _path("/v1/mcp-servers/{}", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             body={"config": config, "server_name": server_name},
             options=_options(
                 extra_headers=extra_headers,
@@ -217,7 +218,7 @@ class McpServersToolsResource(APIResource):
     ) -> builtins.list[Tool]:
         """List Tools For Mcp Server: ``GET /v1/mcp-servers/{mcp_server_id}/tools``."""
         result: list[Tool] = await self._get(
-            _path("/v1/mcp-servers/{}/tools", mcp_server_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/tools", mcp_server_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -240,7 +241,7 @@ class McpServersToolsResource(APIResource):
     ) -> Tool:
         """Retrieve Mcp Tool: ``GET /v1/mcp-servers/{mcp_server_id}/tools/{tool_id}``."""
         result: Tool = await self._get(
-            _path("/v1/mcp-servers/{}/tools/{}", mcp_server_id, tool_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/tools/{tool_id}", mcp_server_id, tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -264,7 +265,7 @@ class McpServersToolsResource(APIResource):
     ) -> _agents.ToolExecutionResult:
         """Run Mcp Tool: ``POST /v1/mcp-servers/{mcp_server_id}/tools/{tool_id}/run``."""
         result: _agents.ToolExecutionResult = await self._post(
-            _path("/v1/mcp-servers/{}/tools/{}/run", mcp_server_id, tool_id),
+            _path("/v1/mcp-servers/{mcp_server_id}/tools/{tool_id}/run", mcp_server_id, tool_id),
             body={"args": args},
             options=_options(
                 extra_headers=extra_headers,

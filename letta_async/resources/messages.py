@@ -71,7 +71,7 @@ class MessagesResource(APIResource):
     ) -> builtins.list[_agents.Message]:
         """Retrieve Message: ``GET /v1/messages/{message_id}``."""
         result: list[_agents.Message] = await self._get(
-            _path("/v1/messages/{}", message_id),
+            _path("/v1/messages/{message_id}", message_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,

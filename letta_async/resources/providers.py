@@ -95,7 +95,7 @@ class ProvidersResource(APIResource):
     ) -> object:
         """Check Existing Provider: ``POST /v1/providers/{provider_id}/check``."""
         result: object = await self._post(
-            _path("/v1/providers/{}/check", provider_id),
+            _path("/v1/providers/{provider_id}/check", provider_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -181,7 +181,7 @@ class ProvidersResource(APIResource):
     ) -> object:
         """Delete Provider: ``DELETE /v1/providers/{provider_id}``."""
         result: object = await self._delete(
-            _path("/v1/providers/{}", provider_id),
+            _path("/v1/providers/{provider_id}", provider_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -269,7 +269,7 @@ class ProvidersResource(APIResource):
     ) -> object:
         """Refresh Provider Models: ``PATCH /v1/providers/{provider_id}/refresh``."""
         result: object = await self._patch(
-            _path("/v1/providers/{}/refresh", provider_id),
+            _path("/v1/providers/{provider_id}/refresh", provider_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -291,7 +291,7 @@ class ProvidersResource(APIResource):
     ) -> object:
         """Retrieve Provider: ``GET /v1/providers/{provider_id}``."""
         result: object = await self._get(
-            _path("/v1/providers/{}", provider_id),
+            _path("/v1/providers/{provider_id}", provider_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -318,7 +318,7 @@ class ProvidersResource(APIResource):
     ) -> object:
         """Modify Provider: ``PATCH /v1/providers/{provider_id}``."""
         result: object = await self._patch(
-            _path("/v1/providers/{}", provider_id),
+            _path("/v1/providers/{provider_id}", provider_id),
             body={
                 "api_key": api_key,
                 "access_key": access_key,

@@ -71,7 +71,7 @@ class RunsResource(RunFollowing, APIResource):
     ) -> object:
         """Delete Run: ``DELETE /v1/runs/{run_id}``."""
         result: object = await self._delete(
-            _path("/v1/runs/{}", run_id),
+            _path("/v1/runs/{run_id}", run_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -143,7 +143,7 @@ class RunsResource(RunFollowing, APIResource):
     ) -> _agents.Run:
         """Retrieve Run: ``GET /v1/runs/{run_id}``."""
         result: _agents.Run = await self._get(
-            _path("/v1/runs/{}", run_id),
+            _path("/v1/runs/{run_id}", run_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -174,7 +174,7 @@ class RunsStepsResource(APIResource):
     ) -> AsyncPaginator[Step, AsyncArrayPage[Step]]:
         """List Steps For Run: ``GET /v1/runs/{run_id}/steps``."""
         return self._get_api_list(
-            _path("/v1/runs/{}/steps", run_id),
+            _path("/v1/runs/{run_id}/steps", run_id),
             page=AsyncArrayPage[Step],
             model=Step,
             options=_options(
@@ -209,7 +209,7 @@ class RunsTraceResource(APIResource):
     ) -> list[dict[str, object]]:
         """Retrieve Trace For Run: ``GET /v1/runs/{run_id}/trace``."""
         result: list[dict[str, object]] = await self._get(
-            _path("/v1/runs/{}/trace", run_id),
+            _path("/v1/runs/{run_id}/trace", run_id),
             options=_options(
                 query={"limit": limit},
                 extra_headers=extra_headers,
@@ -236,7 +236,7 @@ class RunsUsageResource(APIResource):
     ) -> _runs.UsageRetrieveResponse:
         """Retrieve Usage For Run: ``GET /v1/runs/{run_id}/usage``."""
         result: _runs.UsageRetrieveResponse = await self._get(
-            _path("/v1/runs/{}/usage", run_id),
+            _path("/v1/runs/{run_id}/usage", run_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -262,7 +262,7 @@ class RunsMetricsResource(APIResource):
     ) -> object:
         """Retrieve Metrics For Run: ``GET /v1/runs/{run_id}/metrics``."""
         result: object = await self._get(
-            _path("/v1/runs/{}/metrics", run_id),
+            _path("/v1/runs/{run_id}/metrics", run_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -293,7 +293,7 @@ class RunsMessagesResource(StreamFollowing, APIResource):
     ) -> AsyncPaginator[_agents.Message, AsyncArrayPage[_agents.Message]]:
         """List Messages For Run: ``GET /v1/runs/{run_id}/messages``."""
         return self._get_api_list(
-            _path("/v1/runs/{}/messages", run_id),
+            _path("/v1/runs/{run_id}/messages", run_id),
             page=AsyncArrayPage[_agents.Message],
             model=_agents.Message,
             options=_options(
@@ -331,7 +331,7 @@ class RunsMessagesResource(StreamFollowing, APIResource):
     ) -> MessageStream:
         """Retrieve Stream For Run: ``POST /v1/runs/{run_id}/stream``."""
         return self._follow_run(
-            _path("/v1/runs/{}/stream", path_run_id),
+            _path("/v1/runs/{run_id}/stream", path_run_id),
             body={
                 "agent_id": agent_id,
                 "batch_size": batch_size,

@@ -136,7 +136,7 @@ class SandboxConfigResource(APIResource):
     ) -> object:
         """Delete Sandbox Config: ``DELETE /v1/sandbox-config/{sandbox_config_id}``."""
         result: object = await self._delete(
-            _path("/v1/sandbox-config/{}", sandbox_config_id),
+            _path("/v1/sandbox-config/{sandbox_config_id}", sandbox_config_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -206,7 +206,7 @@ class SandboxConfigResource(APIResource):
     ) -> object:
         """Update Sandbox Config: ``PATCH /v1/sandbox-config/{sandbox_config_id}``."""
         result: object = await self._patch(
-            _path("/v1/sandbox-config/{}", sandbox_config_id),
+            _path("/v1/sandbox-config/{sandbox_config_id}", sandbox_config_id),
             body={"config": config},
             options=_options(
                 extra_headers=extra_headers,
@@ -238,7 +238,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
 
         ``POST /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
         result: object = await self._post(
-            _path("/v1/sandbox-config/{}/environment-variable", sandbox_config_id),
+            _path("/v1/sandbox-config/{sandbox_config_id}/environment-variable", sandbox_config_id),
             body={"key": key, "value": value, "description": description},
             options=_options(
                 extra_headers=extra_headers,
@@ -263,7 +263,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
 
         ``DELETE /v1/sandbox-config/environment-variable/{env_var_id}``."""
         result: object = await self._delete(
-            _path("/v1/sandbox-config/environment-variable/{}", env_var_id),
+            _path("/v1/sandbox-config/environment-variable/{env_var_id}", env_var_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -289,7 +289,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
 
         ``GET /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
         return self._get_api_list(
-            _path("/v1/sandbox-config/{}/environment-variable", sandbox_config_id),
+            _path("/v1/sandbox-config/{sandbox_config_id}/environment-variable", sandbox_config_id),
             page=AsyncArrayPage[object],
             model=object,
             options=_options(
@@ -318,7 +318,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
 
         ``PATCH /v1/sandbox-config/environment-variable/{env_var_id}``."""
         result: object = await self._patch(
-            _path("/v1/sandbox-config/environment-variable/{}", env_var_id),
+            _path("/v1/sandbox-config/environment-variable/{env_var_id}", env_var_id),
             body={"key": key, "value": value, "description": description},
             options=_options(
                 extra_headers=extra_headers,

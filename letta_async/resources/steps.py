@@ -114,7 +114,7 @@ class StepsResource(APIResource):
     ) -> Step:
         """Retrieve Step: ``GET /v1/steps/{step_id}``."""
         result: Step = await self._get(
-            _path("/v1/steps/{}", step_id),
+            _path("/v1/steps/{step_id}", step_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -128,8 +128,8 @@ class StepsResource(APIResource):
     async def update_transaction_id(
         self,
         transaction_id: str,
-        step_id: str,
         *,
+        step_id: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -139,7 +139,7 @@ class StepsResource(APIResource):
 
         ``PATCH /v1/steps/{step_id}/transaction/{transaction_id}``."""
         result: Step = await self._patch(
-            _path("/v1/steps/{}/transaction/{}", step_id, transaction_id),
+            _path("/v1/steps/{step_id}/transaction/{transaction_id}", step_id, transaction_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -165,7 +165,7 @@ class StepsTraceResource(APIResource):
     ) -> ProviderTrace | None:
         """Retrieve Trace For Step: ``GET /v1/steps/{step_id}/trace``."""
         result: ProviderTrace | None = await self._get(
-            _path("/v1/steps/{}/trace", step_id),
+            _path("/v1/steps/{step_id}/trace", step_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -191,7 +191,7 @@ class StepsMetricsResource(APIResource):
     ) -> _steps.MetricRetrieveResponse:
         """Retrieve Metrics For Step: ``GET /v1/steps/{step_id}/metrics``."""
         result: _steps.MetricRetrieveResponse = await self._get(
-            _path("/v1/steps/{}/metrics", step_id),
+            _path("/v1/steps/{step_id}/metrics", step_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -219,7 +219,7 @@ class StepsFeedbackResource(APIResource):
     ) -> Step:
         """Modify Feedback For Step: ``PATCH /v1/steps/{step_id}/feedback``."""
         result: Step = await self._patch(
-            _path("/v1/steps/{}/feedback", step_id),
+            _path("/v1/steps/{step_id}/feedback", step_id),
             body={"feedback": feedback, "tags": tags},
             options=_options(
                 extra_headers=extra_headers,
@@ -251,7 +251,7 @@ class StepsMessagesResource(APIResource):
     ) -> AsyncPaginator[_steps.MessageListResponse, AsyncArrayPage[_steps.MessageListResponse]]:
         """List Messages For Step: ``GET /v1/steps/{step_id}/messages``."""
         return self._get_api_list(
-            _path("/v1/steps/{}/messages", step_id),
+            _path("/v1/steps/{step_id}/messages", step_id),
             page=AsyncArrayPage[_steps.MessageListResponse],
             model=_steps.MessageListResponse,
             options=_options(

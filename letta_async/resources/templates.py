@@ -80,7 +80,7 @@ class TemplatesResource(APIResource):
     ) -> TemplateDeleteResponse:
         """``DELETE /v1/templates/{template_name}``."""
         result: TemplateDeleteResponse = await self._delete(
-            _path("/v1/templates/{}", template_name),
+            _path("/v1/templates/{template_name}", template_name),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -103,7 +103,7 @@ class TemplatesResource(APIResource):
     ) -> TemplateRollbackResponse:
         """``POST /v1/templates/{template_name}/rollback``."""
         result: TemplateRollbackResponse = await self._post(
-            _path("/v1/templates/{}/rollback", template_name),
+            _path("/v1/templates/{template_name}/rollback", template_name),
             body={"version": version},
             options=_options(
                 extra_headers=extra_headers,
@@ -132,7 +132,7 @@ class TemplatesResource(APIResource):
     ) -> TemplateSaveResponse:
         """``POST /v1/templates/{template_name}/save``."""
         result: TemplateSaveResponse = await self._post(
-            _path("/v1/templates/{}/save", template_name),
+            _path("/v1/templates/{template_name}/save", template_name),
             body={
                 "block_reconciliation_strategy": block_reconciliation_strategy,
                 "message": message,
@@ -165,7 +165,7 @@ class TemplatesResource(APIResource):
     ) -> TemplateUpdateResponse:
         """``PATCH /v1/templates/{template_name}``."""
         result: TemplateUpdateResponse = await self._patch(
-            _path("/v1/templates/{}", template_name),
+            _path("/v1/templates/{template_name}", template_name),
             body={
                 "agent_file_json": agent_file_json,
                 "save_existing_changes": save_existing_changes,
@@ -202,7 +202,7 @@ class TemplatesAgentsResource(APIResource):
     ) -> _templates.AgentCreateResponse:
         """``POST /v1/templates/{template_version}/agents``."""
         result: _templates.AgentCreateResponse = await self._post(
-            _path("/v1/templates/{}/agents", template_version),
+            _path("/v1/templates/{template_version}/agents", template_version),
             body={
                 "agent_name": agent_name,
                 "identity_ids": identity_ids,

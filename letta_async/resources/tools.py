@@ -25,6 +25,7 @@ from ..types import (
     ToolReturnMessage,
     ToolSearchResult,
 )
+from ._json_stream import EventStreaming, JsonEventStream
 
 __all__ = ["ToolsMcpServersResource", "ToolsResource"]
 
@@ -154,7 +155,7 @@ class ToolsResource(APIResource):
     ) -> object:
         """Delete Tool: ``DELETE /v1/tools/{tool_id}``."""
         result: object = await self._delete(
-            _path("/v1/tools/{}", tool_id),
+            _path("/v1/tools/{tool_id}", tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -282,7 +283,7 @@ class ToolsResource(APIResource):
     ) -> Tool:
         """Retrieve Tool: ``GET /v1/tools/{tool_id}``."""
         result: Tool = await self._get(
-            _path("/v1/tools/{}", tool_id),
+            _path("/v1/tools/{tool_id}", tool_id),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -391,7 +392,7 @@ class ToolsResource(APIResource):
     ) -> Tool:
         """Modify Tool: ``PATCH /v1/tools/{tool_id}``."""
         result: Tool = await self._patch(
-            _path("/v1/tools/{}", tool_id),
+            _path("/v1/tools/{tool_id}", tool_id),
             body={
                 "args_json_schema": args_json_schema,
                 "default_requires_approval": default_requires_approval,
@@ -462,7 +463,7 @@ class ToolsResource(APIResource):
         return result
 
 
-class ToolsMcpServersResource(APIResource):
+class ToolsMcpServersResource(EventStreaming, APIResource):
     """``client.tools.mcp_servers``."""
 
     async def add_server(
@@ -490,9 +491,9 @@ class ToolsMcpServersResource(APIResource):
 
     async def add_tool(
         self,
-        mcp_server_name: str,
         mcp_tool_name: str,
         *,
+        mcp_server_name: str,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -500,7 +501,11 @@ class ToolsMcpServersResource(APIResource):
     ) -> Tool:
         """Add Mcp Tool: ``POST /v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}``."""
         result: Tool = await self._post(
-            _path("/v1/tools/mcp/servers/{}/{}", mcp_server_name, mcp_tool_name),
+            _path(
+                "/v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}",
+                mcp_server_name,
+                mcp_tool_name,
+            ),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -511,7 +516,7 @@ class ToolsMcpServersResource(APIResource):
         )
         return result
 
-    async def connect_server(
+    def connect_server(
         self,
         *,
         body: Mapping[str, object],
@@ -519,9 +524,9 @@ class ToolsMcpServersResource(APIResource):
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: float | Timeout | NotGiven | None = not_given,
-    ) -> object:
+    ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``POST /v1/tools/mcp/servers/connect``."""
-        result: object = await self._post(
+        return self._json_events(
             "/v1/tools/mcp/servers/connect",
             body=body,
             options=_options(
@@ -530,9 +535,8 @@ class ToolsMcpServersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=object,
+            method="POST",
         )
-        return result
 
     async def delete_server(
         self,
@@ -545,7 +549,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> list[object]:
         """Delete Mcp Server From Config: ``DELETE /v1/tools/mcp/servers/{mcp_server_name}``."""
         result: list[object] = await self._delete(
-            _path("/v1/tools/mcp/servers/{}", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}", mcp_server_name),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -558,9 +562,9 @@ class ToolsMcpServersResource(APIResource):
 
     async def execute_tool(
         self,
-        mcp_server_name: str,
         tool_name: str,
         *,
+        mcp_server_name: str,
         args: Mapping[str, object] | Omit = omit,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -571,7 +575,11 @@ class ToolsMcpServersResource(APIResource):
 
         ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
         result: object = await self._post(
-            _path("/v1/tools/mcp/servers/{}/tools/{}/execute", mcp_server_name, tool_name),
+            _path(
+                "/v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute",
+                mcp_server_name,
+                tool_name,
+            ),
             body={"args": args},
             options=_options(
                 extra_headers=extra_headers,
@@ -615,7 +623,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> list[object]:
         """List Mcp Tools By Server: ``GET /v1/tools/mcp/servers/{mcp_server_name}/tools``."""
         result: list[object] = await self._get(
-            _path("/v1/tools/mcp/servers/{}/tools", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}/tools", mcp_server_name),
             options=_options(
                 extra_headers=extra_headers,
                 extra_query=extra_query,
@@ -638,7 +646,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> object:
         """Resync Mcp Server Tools: ``POST /v1/tools/mcp/servers/{mcp_server_name}/resync``."""
         result: object = await self._post(
-            _path("/v1/tools/mcp/servers/{}/resync", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}/resync", mcp_server_name),
             options=_options(
                 query={"agent_id": agent_id},
                 extra_headers=extra_headers,
@@ -687,7 +695,7 @@ class ToolsMcpServersResource(APIResource):
     ) -> object:
         """Update Mcp Server: ``PATCH /v1/tools/mcp/servers/{mcp_server_name}``."""
         result: object = await self._patch(
-            _path("/v1/tools/mcp/servers/{}", mcp_server_name),
+            _path("/v1/tools/mcp/servers/{mcp_server_name}", mcp_server_name),
             body=body,
             options=_options(
                 extra_headers=extra_headers,

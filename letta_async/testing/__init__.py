@@ -45,6 +45,11 @@ sdk_gate=True, async_stream_timeout=30.0, shutdown_timeout=1.0, redis=True)``
     (:data:`CutPoint` + ``frames``, ``reset``), ``stall``, ``slow_loris``, ``error_event``.
     Shorthands: ``Fault.http_status(...)``, ``Fault.html(...)``, ``Fault.cut_after(n)``.
 :func:`create_app` ``(server=None, **options)`` and :data:`SERVER_KEY`.
+:class:`BackgroundLettaServer` ``(**options)``
+    The same server on a thread and event loop of its own (``with`` starts and stops it), for
+    fixtures that outlive one event loop; the pytest plugin's servers are these.
+:func:`say` ``(text="hi", *, tool=False, reasoning=False, ..., tokens=None)``
+    A user message with the markers below written in, ready for ``messages=``.
 
 Scripted replies (markers in the last user message, combinable): plain text → the sentence
 ``REPLY``; ``[tool]``, ``[reasoning]``, ``[approval]``, ``[delay=N]``, ``[chunkdelay=F]``,
@@ -62,9 +67,10 @@ returns, which keeps tests fast.
 
 from __future__ import annotations
 
+from ._background import BackgroundLettaServer
 from ._faults import CutPoint, Fault, FaultQueue
 from ._ports import bind_free_port, free_port
-from ._script import REASONING, REPLY, TOOL_ANSWER, Script, parse_script
+from ._script import REASONING, REPLY, TOOL_ANSWER, Script, parse_script, say
 from ._server import SERVER_KEY, LettaTestServer, RecordedRequest, create_app
 from ._state import (
     AgentRecord,
@@ -81,6 +87,7 @@ __all__ = [
     "SERVER_KEY",
     "TOOL_ANSWER",
     "AgentRecord",
+    "BackgroundLettaServer",
     "ConversationRecord",
     "CutPoint",
     "Fault",
@@ -96,4 +103,5 @@ __all__ = [
     "create_app",
     "free_port",
     "parse_script",
+    "say",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "Script",
     "numbered_tokens",
     "parse_script",
+    "say",
     "split_tokens",
 ]
 
@@ -126,3 +127,41 @@ def split_tokens(text: str) -> list[str]:
 def numbered_tokens(count: int) -> list[str]:
     """``count`` distinct short tokens for load tests (``"t0 "``, ``"t1 "`` ...)."""
     return [f"t{i} " for i in range(count)]
+
+
+def say(
+    text: str = "hi",
+    *,
+    tool: bool = False,
+    reasoning: bool = False,
+    approval: bool = False,
+    error500: bool = False,
+    midgarbage: bool = False,
+    drop: bool = False,
+    delay: float | None = None,
+    chunk_delay: float | None = None,
+    tokens: int | None = None,
+) -> list[dict[str, str]]:
+    """One user message, ready for ``messages=``, that makes the scripted agent answer so.
+
+    The keywords write the markers above into the text, so a test states what it wants in
+    words instead of bracket syntax: ``say("hi", tool=True, tokens=20)`` sends
+    ``"hi [tool] [tokens=20]"``. With no keyword the agent answers :data:`REPLY`.
+    """
+    flags = {
+        "tool": tool,
+        "reasoning": reasoning,
+        "approval": approval,
+        "error500": error500,
+        "midgarbage": midgarbage,
+        "drop": drop,
+    }
+    parts = [text, *(f"[{name}]" for name, on in flags.items() if on)]
+    values = {"delay": delay, "chunkdelay": chunk_delay, "tokens": tokens}
+    for name, value in values.items():
+        if value is not None:
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+            shown = f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else value
+            parts.append(f"[{name}={shown}]")
+    return [{"role": "user", "content": " ".join(parts)}]

@@ -143,7 +143,8 @@ class CaptureServer:
 
     async def handle(self, request: Request, ex: Exchange) -> None:
         parts = request.path.strip("/").split("/")
-        if request.method == "POST" and parts[:2] == ["v1", "agents"] and parts[3:] == ["messages"]:
+        sends = request.method == "POST" and parts[3:] == ["messages", "stream"]
+        if sends and parts[:2] == ["v1", "agents"]:
             case = case_of_agent(parts[2])
             self.otids[case] = request.json()["messages"][0]["otid"]
             body = LIVE.replace(RUN.encode(), run_for(case).encode())
@@ -166,6 +167,14 @@ class CaptureServer:
                 "content": "hi [tool]",
             }
             payload = json.dumps([item]).encode()
+            ex.head(200, JSON_HEADERS, length=len(payload))
+            ex.raw(payload)
+            ex.finish()
+        elif request.method == "GET" and parts[:2] == ["v1", "runs"] and len(parts) == 3:
+            # The run the lost send started: still going, as the server would say.
+            case = case_of_run(parts[2])
+            run = {"id": run_for(case), "status": "running", "agent_id": agent_for(case)}
+            payload = json.dumps(run).encode()
             ex.head(200, JSON_HEADERS, length=len(payload))
             ex.raw(payload)
             ex.finish()

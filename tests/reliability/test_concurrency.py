@@ -56,7 +56,7 @@ class Plan:
 class Result:
     events: list[Any] = field(default_factory=list)
     error: BaseException | None = None
-    until_done_error: BaseException | None = None
+    stream_error: StreamError | None = None
     run_id: str | None = None
     completed: bool = False
     stop_reason: str | None = None
@@ -70,7 +70,7 @@ def make_plan(server: LettaTestServer, index: int, rng: random.Random) -> Plan:
         kind in ("burst", "llm-error", "error-event") and rng.random() < 0.5
     )
     plan = Plan(index, kind, background, agent_id, tokens=rng.randint(6, 14))
-    path = rf"^/v1/agents/{agent_id}/messages$"
+    path = rf"^/v1/agents/{agent_id}/messages/stream$"
     if kind in ("burst", "cut-then-burst"):
         plan.burst = rng.randint(1, 2)
         hint = rng.choice(["none", "retry-after", "retry-after-ms"])
@@ -114,12 +114,12 @@ async def run_one(client: AsyncLetta, plan: Plan, result: Result) -> None:
     try:
         with anyio.fail_after(30):
             async with stream:
-                async for event in stream:
-                    result.events.append(event)
                 try:
-                    await stream.until_done()
+                    async for event in stream:
+                        result.events.append(event)
                 except StreamError as exc:
-                    result.until_done_error = exc
+                    # Raised after every event before the error frame, which it carries.
+                    result.stream_error = exc
     except Exception as exc:
         result.error = exc
     result.run_id = stream.run_id
@@ -137,34 +137,34 @@ def check(server: LettaTestServer, plan: Plan, result: Result) -> list[str]:
         return [f"no run for run_id {result.run_id!r}"]
     expected = run_events(run)
     got = delivered(result.events)
+    error = result.stream_error
     if plan.kind == "error-event":
         # The injected error replaces the rest of the response: what came before it must be
-        # the start of the run's frames, once each, and the error must be last.
-        before = got[:-1]
-        TALLY.compare("500 streams", expected[: len(before)], before)
-        if before != expected[: len(before)]:
+        # the start of the run's frames, once each, and then the error is raised.
+        TALLY.compare("500 streams", expected[: len(got)], got)
+        if got != expected[: len(got)]:
             problems.append("events before the injected error are not the run's first frames")
-        if not result.events or not isinstance(result.events[-1], LettaErrorMessage):
-            problems.append("the injected error is not the last event")
-        if not isinstance(result.until_done_error, StreamError):
-            problems.append("until_done() did not raise StreamError")
+        if error is None or not isinstance(error.error, LettaErrorMessage):
+            problems.append("the injected error was not raised as StreamError")
         return problems
+    if plan.kind == "llm-error" and error is not None:
+        got.append(event_key(error.error))  # the run's error frame, delivered as the error
     lost, duplicated = TALLY.compare("500 streams", expected, got)
     if got != expected:
         problems.append(f"events differ from the run's frames (lost {lost}, dup {duplicated})")
     if plan.kind == "llm-error":
-        if not isinstance(result.until_done_error, StreamError):
-            problems.append("until_done() did not raise StreamError")
+        if error is None:
+            problems.append("the LLM error was not raised as StreamError")
         if result.stop_reason != "llm_api_error":
             problems.append(f"stop_reason {result.stop_reason!r}")
     else:
-        if result.until_done_error is not None:
-            problems.append(f"until_done() raised {result.until_done_error!r}")
+        if error is not None:
+            problems.append(f"raised {error!r}")
         if not result.completed or result.stop_reason != "end_turn":
             problems.append(f"ended {result.completed=} {result.stop_reason=}")
     if plan.kind.startswith("cut") and result.resumes < 1:
         problems.append("a cut stream did not resume")
-    posts = len(server.requests_to(rf"^/v1/agents/{plan.agent_id}/messages$", "POST"))
+    posts = len(server.requests_to(rf"^/v1/agents/{plan.agent_id}/messages/stream$", "POST"))
     if posts != plan.burst + 1:
         problems.append(f"{posts} message POSTs for a burst of {plan.burst}")
     return problems

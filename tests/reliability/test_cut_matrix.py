@@ -215,5 +215,6 @@ async def test_connection_lost_before_the_headers_after_the_run_started() -> Non
     TALLY.compare("cuts", expected, delivered)
     assert delivered == expected
     methods = [(r.method, r.path.split("/")[2]) for r in capture.server.requests]
-    assert methods == [("POST", "agents"), ("GET", "agents"), ("POST", "runs")]
+    # Sent once; the run found by otid, asked about, then resumed from its start.
+    assert methods == [("POST", "agents"), ("GET", "agents"), ("GET", "runs"), ("POST", "runs")]
     assert capture.server.requests[-1].json()["starting_after"] == 0

@@ -93,7 +93,7 @@ async def test_background_cut_by_the_test_server_resumes_exactly_once(
     letta: LettaTestServer, cut: str, reset: bool
 ) -> None:
     agent = letta.create_agent(name="cut")
-    fault = letta.faults.add(Fault(path=r"/messages$", cut=cut, frames=4, reset=reset))  # type: ignore[arg-type]
+    fault = letta.faults.add(Fault(path=r"/messages/stream$", cut=cut, frames=4, reset=reset))  # type: ignore[arg-type]
     async with AsyncLetta(letta.base_url, resume=FAST_RESUME) as client:
         stream = client.agents.messages.stream(
             agent["id"], messages=say("hi [tool] [tokens=12]"), stream_tokens=True, background=True
@@ -156,7 +156,7 @@ async def test_slow_loris_json_body_hits_the_request_deadline(serve: Any) -> Non
 
 async def test_foreground_stall_past_the_idle_timeout_is_a_timeout(letta: LettaTestServer) -> None:
     agent = letta.create_agent(name="stall")
-    letta.faults.add(Fault(path=r"/messages$", stall=1.0, frames=2))
+    letta.faults.add(Fault(path=r"/messages/stream$", stall=1.0, frames=2))
     TALLY.case("stall")
     TALLY.fault("stall")
     async with AsyncLetta(letta.base_url, timeout=Timeout(stream_idle=0.15)) as client:
@@ -179,7 +179,7 @@ async def test_background_stall_probes_the_run_then_resumes(
     """Silence is not failure: ask the server about the run, then pick the stream up again."""
     agent = letta.create_agent(name="stall-bg")
     text = "hi [tokens=8]" if finished else "hi [tokens=8] [chunkdelay=0.05]"
-    letta.faults.add(Fault(path=r"/messages$", stall=0.6, frames=3))
+    letta.faults.add(Fault(path=r"/messages/stream$", stall=0.6, frames=3))
     TALLY.case("stall")
     TALLY.fault("stall")
     async with AsyncLetta(
@@ -226,7 +226,10 @@ async def test_burst_with_retry_hint_is_waited_out(
     TALLY.case("429/503 bursts")
     TALLY.fault("429/503 bursts", 2)
     async with AsyncLetta(letta.base_url, max_retries=2) as client:
-        assert await client.request("GET", "/v1/health/") == {"version": "0.16.8", "status": "ok"}
+        assert await client.get("/v1/health/", cast_to=object) == {
+            "version": "0.16.8",
+            "status": "ok",
+        }
     assert len(letta.requests_to(r"^/v1/health")) == 3
     wanted = 0.0 if hint == "retry-after-zero" else 0.1
     for gap in gaps(letta, r"^/v1/health"):
@@ -241,7 +244,7 @@ async def test_burst_without_hint_backs_off_exponentially(
     TALLY.case("429/503 bursts")
     TALLY.fault("429/503 bursts")
     async with AsyncLetta(letta.base_url, max_retries=2) as client:
-        await client.request("GET", "/v1/health/")
+        await client.get("/v1/health/", cast_to=object)
     (gap,) = gaps(letta, r"^/v1/health")
     policy = RetryPolicy()
     # First retry: initial_delay, less up to a quarter of jitter.
@@ -257,7 +260,7 @@ async def test_burst_longer_than_the_retries_gives_the_typed_error(
     TALLY.fault("429/503 bursts", 3)
     async with AsyncLetta(letta.base_url, max_retries=2) as client:
         with pytest.raises(RateLimitError if status == 429 else InternalServerError) as info:
-            await client.request("GET", "/v1/health/")
+            await client.get("/v1/health/", cast_to=object)
         assert acquired(client) == 0
     assert info.value.status_code == status
     assert info.value.headers.get("retry-after-ms") == "5"
@@ -268,13 +271,13 @@ async def test_stream_burst_before_the_first_byte_is_retried_with_the_same_otid(
     letta: LettaTestServer,
 ) -> None:
     agent = letta.create_agent(name="burst")
-    letta.faults.add(Fault.http_status(503, times=2, path=r"/messages$", retry_after_ms=10))
+    letta.faults.add(Fault.http_status(503, times=2, path=r"/messages/stream$", retry_after_ms=10))
     TALLY.case("429/503 bursts")
     TALLY.fault("429/503 bursts", 2)
     async with AsyncLetta(letta.base_url, max_retries=2) as client:
         stream = client.agents.messages.stream(agent["id"], messages=say("hi"))
         events = await stream.until_done()
-    posts = letta.requests_to(r"/messages$", "POST")
+    posts = letta.requests_to(r"/messages/stream$", "POST")
     assert len(posts) == 3
     assert len({p.json["messages"][0]["otid"] for p in posts}) == 1
     run = letta.state.runs[stream.run_id or ""]
@@ -302,7 +305,7 @@ async def test_huge_retry_after_is_capped_not_obeyed(letta: LettaTestServer) -> 
     TALLY.fault("429/503 bursts")
     async with AsyncLetta(letta.base_url, max_retries=2) as client:
         with anyio.move_on_after(0.3) as scope:
-            await client.request("GET", "/v1/health/")
+            await client.get("/v1/health/", cast_to=object)
         assert scope.cancelled_caught
         assert acquired(client) == 0
         error = APIStatusError(
@@ -353,7 +356,7 @@ async def test_empty_success_body_for_an_untyped_call_is_none(serve: Any) -> Non
     server: RawServer = await serve(handler)
     TALLY.case("bad bodies")
     async with AsyncLetta(server.base_url) as client:
-        assert await client.request("DELETE", "/v1/anything") is None
+        assert await client.delete("/v1/anything", cast_to=object) is None
 
 
 async def test_stream_answered_with_html_is_a_validation_error(serve: Any) -> None:
@@ -381,7 +384,10 @@ async def test_error_status_with_empty_body_has_a_plain_message(serve: Any) -> N
     async with AsyncLetta(server.base_url) as client:
         with pytest.raises(APIStatusError) as info:
             await client.agents.retrieve(AGENT)
-    assert str(info.value) == "404 Not Found"
+    assert str(info.value) == (
+        "Error code: 404 - application/json, empty body (not a Letta answer: Letta reports "
+        "errors as JSON; check that base_url points at a Letta server)"
+    )
     assert info.value.body is None
 
 
@@ -473,7 +479,7 @@ async def test_non_streaming_connection_dropped_early_is_retried(
     TALLY.fault("truncated bodies", 2)
     async with AsyncLetta(letta.base_url, max_retries=2) as client:
         client._transport.retry = RetryPolicy(initial_delay=0.01)
-        assert (await client.request("GET", "/v1/health/"))["status"] == "ok"
+        assert (await client.get("/v1/health/", cast_to=object))["status"] == "ok"
     assert len(letta.requests_to(r"^/v1/health")) == 3
 
 
@@ -486,7 +492,7 @@ async def test_error_event_without_stop_reason_ends_the_stream_with_stream_error
 ) -> None:
     """An ``event: error`` is the server's last word, stop reason or not: no resume, no retry."""
     agent = letta.create_agent(name="err")
-    letta.faults.add(Fault(path=r"/messages$", error_event=True, frames=3))
+    letta.faults.add(Fault(path=r"/messages/stream$", error_event=True, frames=3))
     TALLY.case("in-stream errors")
     TALLY.fault("in-stream errors")
     async with AsyncLetta(letta.base_url, resume=FAST_RESUME) as client:
@@ -509,12 +515,12 @@ async def test_llm_error_in_a_background_stream_is_a_stream_error(letta: LettaTe
             agent["id"], messages=say("hi [error500]"), background=True
         )
         events = []
-        with pytest.raises(StreamError):
+        with pytest.raises(StreamError) as info:
             async for event in stream:
                 events.append(event)
-            await stream.until_done()
     run = letta.state.runs[stream.run_id or ""]
-    assert delivered(events) == run_events(run)
+    # Every frame before the error is delivered; the error frame itself is the exception.
+    assert [*delivered(events), event_key(info.value.error)] == run_events(run)
     assert stream.stop_reason == "llm_api_error" and stream.resumes == 0
 
 

@@ -34,10 +34,12 @@ from letta_async import (
     LineTooLongError,
     MessageDecodeError,
     MessageStream,
+    StreamError,
     StreamTruncatedError,
 )
 from letta_async._decode import MessageDecoder
 from letta_async.sse import ServerSentEvent, SSEDecoder
+from letta_async.types import LettaErrorMessage
 from tests.reliability._captures import FIXTURES, SSE_HEADERS
 from tests.reliability._rawhttp import Exchange, RawServer, Request
 from tests.reliability._tally import TALLY, event_key
@@ -193,14 +195,23 @@ def frame_streams(draw: st.DrawFn) -> tuple[bytes, list[bytes]]:
     return body, payloads
 
 
-def reference(payloads: list[bytes]) -> tuple[list[bytes], type[Exception] | None]:
-    """What a caller must see: every frame decoded in order, up to the first bad one."""
+def reference(
+    payloads: list[bytes], *, errors_as_events: bool = False
+) -> tuple[list[bytes], type[Exception] | None]:
+    """What a caller must see: every frame decoded in order, up to the first bad one.
+
+    By default an error frame is raised as ``StreamError`` after the frames before it, and
+    nothing after it is read; with ``errors_as_events`` it is an event like the others.
+    """
     events: list[bytes] = []
     for payload in payloads:
         try:
-            events.append(event_key(_decoder.decode(payload.decode("utf-8", "replace"))))
+            event = _decoder.decode(payload.decode("utf-8", "replace"))
         except MessageDecodeError:
             return events, MessageDecodeError
+        if isinstance(event, LettaErrorMessage) and not errors_as_events:
+            return events, StreamError
+        events.append(event_key(event))
     events.append(event_key(_decoder.decode(END_TURN)))
     return events, None
 
@@ -236,7 +247,13 @@ async def consume(stream: MessageStream) -> tuple[list[bytes], type[Exception] |
     try:
         async for event in stream:
             events.append(event_key(event))
-    except (MessageDecodeError, EventTooLargeError, LineTooLongError, StreamTruncatedError) as exc:
+    except (
+        MessageDecodeError,
+        EventTooLargeError,
+        LineTooLongError,
+        StreamTruncatedError,
+        StreamError,
+    ) as exc:
         return events, type(exc)
     return events, None
 
@@ -246,12 +263,12 @@ async def consume(stream: MessageStream) -> tuple[list[bytes], type[Exception] |
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(frame_streams(), st.lists(st.integers(0, 20_000), max_size=8))
+@given(frame_streams(), st.lists(st.integers(0, 20_000), max_size=8), st.booleans())
 async def test_message_stream_gives_the_same_events_and_error_however_the_bytes_are_split(
-    stream: tuple[bytes, list[bytes]], cuts: list[int]
+    stream: tuple[bytes, list[bytes]], cuts: list[int], errors_as_events: bool
 ) -> None:
     body, payloads = stream
-    want = reference(payloads)
+    want = reference(payloads, errors_as_events=errors_as_events)
     transport = AsyncLetta("http://127.0.0.1:9")._transport
     for pieces in ([body], split_at(body, cuts), [body[i : i + 1] for i in range(len(body))]):
         response = _ScriptedResponse(pieces)
@@ -259,7 +276,9 @@ async def test_message_stream_gives_the_same_events_and_error_however_the_bytes_
         async def opener(_: MessageStream, response: _ScriptedResponse = response) -> Any:
             return response
 
-        got = await consume(MessageStream(transport, opener, background=False))
+        got = await consume(
+            MessageStream(transport, opener, background=False, errors_as_events=errors_as_events)
+        )
         assert got == want
         assert response.closed, "the response is always released or closed"
     TALLY.case("fuzz: bytes->events")

@@ -87,7 +87,7 @@ async def test_tls_is_verified_by_default(tls_server: RawServer) -> None:
     TALLY.case("security")
     async with AsyncLetta(tls_server.base_url, api_key=SECRET) as client:
         with pytest.raises(APIConnectionError) as info:
-            await client.request("GET", "/v1/health/")
+            await client.get("/v1/health/", cast_to=object)
         session = client.session
         assert session is not None
         assert session.connector._ssl is True  # type: ignore[attr-defined]
@@ -99,7 +99,7 @@ async def test_tls_is_verified_by_default(tls_server: RawServer) -> None:
 async def test_tls_opt_out_is_explicit(tls_server: RawServer) -> None:
     TALLY.case("security")
     async with AsyncLetta(tls_server.base_url, verify_ssl=False) as client:
-        assert (await client.request("GET", "/v1/health/"))["status"] == "ok"
+        assert (await client.get("/v1/health/", cast_to=object))["status"] == "ok"
         session = client.session
         assert session is not None
         assert session.connector._ssl is False  # type: ignore[attr-defined]
@@ -111,7 +111,7 @@ async def test_tls_with_a_context_that_trusts_the_certificate(
     TALLY.case("security")
     context = ssl.create_default_context(cafile=str(self_signed[0]))
     async with AsyncLetta(tls_server.base_url, ssl_context=context) as client:
-        assert (await client.request("GET", "/v1/health/"))["status"] == "ok"
+        assert (await client.get("/v1/health/", cast_to=object))["status"] == "ok"
 
 
 # --- the key never shows ------------------------------------------------------------------
@@ -186,16 +186,9 @@ async def test_the_key_never_appears_in_reprs_logs_errors_or_tracebacks(
         resume=resume,
     ) as client:
         assert SECRET not in repr(client)
-        for method, route in [
-            ("GET", "/unauthorized"),
-            ("GET", "/boom"),
-            ("GET", "/slow"),
-            ("GET", "/big"),
-            ("GET", "/elsewhere"),
-            ("GET", "/html"),
-        ]:
+        for route in ["/unauthorized", "/boom", "/slow", "/big", "/elsewhere", "/html"]:
             with pytest.raises(APIError) as info:
-                await client.request(method, route, cast_to=list[int])
+                await client.get(route, cast_to=list[int])
             errors.append(info.value)
         stream = client.agents.messages.stream(AGENT, messages=HI)
         with pytest.raises(APIError) as info:
@@ -209,7 +202,7 @@ async def test_the_key_never_appears_in_reprs_logs_errors_or_tracebacks(
         assert acquired(client) == 0
     async with AsyncLetta("http://127.0.0.1:9", api_key=SECRET, max_retries=0) as client:
         with pytest.raises(APIConnectionError) as info:
-            await client.request("GET", "/v1/health/")
+            await client.get("/v1/health/", cast_to=object)
         errors.append(info.value)
     with pytest.raises(ValueError) as bad_key:
         AsyncLetta("http://127.0.0.1:9", api_key=SECRET + "\r\nX-Evil: 1")
@@ -295,7 +288,7 @@ async def test_ordinary_header_values_are_sent_verbatim(serve: Any) -> None:
     server: RawServer = await serve(handler)
     value = 'tenant=acme; trace=ab:cd/ef (x) "q" \t tab'
     async with AsyncLetta(server.base_url, default_headers={"X-Trace": value}) as client:
-        await client.request("GET", "/v1/health/")
+        await client.get("/v1/health/", cast_to=object)
     assert f"\r\nX-Trace: {value}\r\n".encode() in server.requests[0].raw_head + b"\r\n"
 
 
@@ -328,7 +321,7 @@ async def test_redirect_to_another_origin_is_refused(
     TALLY.fault("security")
     async with AsyncLetta(server.base_url, api_key=SECRET) as client:
         with pytest.raises(APIConnectionError, match="another origin"):
-            await client.request("GET", "/v1/health/")
+            await client.get("/v1/health/", cast_to=object)
         assert acquired(client) == 0
     assert not other_host.requests, "the key must not travel to another origin"
     assert len(server.requests) == 1
@@ -344,7 +337,7 @@ async def test_same_origin_redirect_is_followed_with_the_key(serve: Any) -> None
     server: RawServer = await serve(handler)
     TALLY.case("security")
     async with AsyncLetta(server.base_url, api_key=SECRET) as client:
-        assert (await client.request("GET", "/v1/health"))["status"] == "ok"
+        assert (await client.get("/v1/health", cast_to=object))["status"] == "ok"
     assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {SECRET}"] * 2
 
 
@@ -367,7 +360,7 @@ async def test_odd_redirects_are_connection_errors(serve: Any, location: str) ->
     TALLY.fault("security")
     async with AsyncLetta(server.base_url, api_key=SECRET, max_retries=0) as client:
         with pytest.raises(APIConnectionError) as info:
-            await client.request("GET", "/v1/loop")
+            await client.get("/v1/loop", cast_to=object)
         assert acquired(client) == 0
     assert_no_secret(info.value)
     assert len(server.requests) <= 6
