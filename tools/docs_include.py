@@ -8,7 +8,8 @@ includes in a comment on a line of its own, with a path relative to the reposito
     <!-- include: CHANGELOG.md -->            the whole file
 
 A section is the text below its heading, up to the next heading of the same or a higher level
-(a ``#`` title's section ends at the first ``##``); the heading itself is left to the page. A
+(a ``#`` title's section ends at the first ``##``). The heading itself is left to the page, and
+the section's subheadings move to sit one level below the page heading above the comment. A
 section or file that does not exist is an error, which ``mkdocs build --strict`` turns into a
 failed build. A section that is allowed to be missing opens a block instead; what the block
 holds is shown only while the section does not exist::
@@ -128,6 +129,18 @@ def _section(text: str, title: str) -> str | None:
     return "\n".join(lines[start + 1 : end]).strip("\n")
 
 
+def _shift_headings(text: str, top: int) -> str:
+    """Move the headings of ``text`` so that the highest of them is at level ``top``."""
+    lines = text.split("\n")
+    headings = _heading_lines(lines)
+    if not headings:
+        return text
+    shift = top - min(level for _, level, _ in headings)
+    for index, level, title in headings:
+        lines[index] = "#" * max(1, min(6, level + shift)) + " " + title
+    return "\n".join(lines)
+
+
 def _github_slug(title: str) -> str:
     """The anchor GitHub gives a heading, which is what the README's own links use."""
     kept = re.sub(r"[^\w\- ]", "", title.strip().lower())
@@ -196,8 +209,11 @@ def _expand(
         text = _included_text(site, directive, page_path, report=report)
         if text is None:
             chunks.append((page_path, "\n".join(fallback)))
-        else:
-            chunks.append((directive.path, text))
+            continue
+        if directive.section is not None:
+            above = [level for _, level, _ in _heading_lines(markdown.splitlines()[:index])]
+            text = _shift_headings(text, (above[-1] if above else 1) + 1)
+        chunks.append((directive.path, text))
     chunks.append((page_path, "\n".join(own)))
     return chunks
 
