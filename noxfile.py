@@ -105,6 +105,47 @@ def codegen(session: nox.Session) -> None:
     session.run("python", "tools/gen_method_table.py", *session.posargs)
 
 
+# The site's tools, pinned so that a build that passes today passes tomorrow. The dev extra
+# brings pytest and mypy for the checks, and ruff, which mkdocstrings formats signatures with.
+DOCS_TOOLS = (
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "mkdocs-autorefs==1.4.5",
+    "griffe==2.4.1",
+    "pymdown-extensions==13.1.2",
+    "markdown==3.11.3",
+    "pyyaml==6.0.4",
+    "types-markdown==3.11.3.20261108",
+    "types-pyyaml==6.0.12.20261122",
+)
+DOCS_PYTHON = ("tools/docs_include.py", "tools/docs_check.py", "tools/docs_griffe.py", "tests/site")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the API reference site into site/ and check it in headless Chromium.
+
+    ``mkdocs build --strict`` fails on any warning: a broken link or anchor, a README section
+    a guide includes that is gone (tools/docs_include.py), a public name on no reference page
+    or without a docstring (tools/docs_check.py). Chromium comes from Debian's packages, installed
+    with apt-get when /usr/bin/chromium is missing; tests/site then opens the built pages in it.
+    ``-- --no-browser`` stops after the build.
+    """
+    session.install("-e", ".[dev]", *DOCS_TOOLS)
+    session.run("mypy", "--strict", *DOCS_PYTHON)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    if "--no-browser" in session.posargs:
+        return
+    if not os.path.exists("/usr/bin/chromium"):
+        apt = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-q", external=True, env=apt)
+        install = ("apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium")
+        session.run(*install, external=True, env=apt)
+    session.run("pytest", "tests/site", "-v", env={"LETTA_SITE": "1"})
+
+
 @nox.session(python=PYTHON)
 def surface(session: nox.Session) -> None:
     """Rewrite tools/official_surface.json from the official SDK, installed here only.

@@ -63,8 +63,6 @@ __all__ = ["AsyncClient", "AsyncLetta", "DefaultAioHttpClient", "DefaultAsyncHtt
 _NO_OPTIONS: RequestOptions = {}
 """The default of ``options=``: empty, and never modified."""
 
-_cached = functools.cached_property
-
 
 class DefaultAioHttpClient:
     """Accepted as ``AsyncLetta(http_client=DefaultAioHttpClient())``, the official SDK's way
@@ -211,6 +209,7 @@ class AsyncLetta:
         await self._transport.aclose()
 
     def is_closed(self) -> bool:
+        """Whether :meth:`close` has run."""
         return self._transport.closed
 
     @property
@@ -222,16 +221,19 @@ class AsyncLetta:
 
     @property
     def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header the API key makes, or nothing without a key."""
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     @property
     def default_headers(self) -> dict[str, str]:
+        """The headers sent with every request: content type, key, project, custom headers."""
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         headers.update(self._all_headers())
         return headers
 
     @property
     def default_query(self) -> dict[str, object]:
+        """The query parameters added to every request (``default_query=``)."""
         return dict(self._custom_query)
 
     def platform_headers(self) -> dict[str, str]:
@@ -432,147 +434,172 @@ class AsyncLetta:
 
     # --- resources --------------------------------------------------------------------------
 
-    @_cached
+    @functools.cached_property
     def agents(self) -> AgentsResource:
+        """Agents, and what belongs to each: messages, memory blocks, tools, folders, files,
+        archival passages, groups, identities and schedules.
+        """
         from .resources import AgentsResource
 
         return AgentsResource(self)
 
-    @_cached
+    @functools.cached_property
     def tools(self) -> ToolsResource:
+        """Tools: create, search, run and generate them; the tools of MCP servers."""
         from .resources import ToolsResource
 
         return ToolsResource(self)
 
-    @_cached
+    @functools.cached_property
     def blocks(self) -> BlocksResource:
+        """Memory blocks shared between agents, and the agents and identities that use them."""
         from .resources import BlocksResource
 
         return BlocksResource(self)
 
-    @_cached
+    @functools.cached_property
     def archives(self) -> ArchivesResource:
+        """Archives of passages that agents search, and the agents attached to them."""
         from .resources import ArchivesResource
 
         return ArchivesResource(self)
 
-    @_cached
+    @functools.cached_property
     def folders(self) -> FoldersResource:
+        """Folders of uploaded files, their passages and the agents that read them."""
         from .resources import FoldersResource
 
         return FoldersResource(self)
 
-    @_cached
+    @functools.cached_property
     def models(self) -> ModelsResource:
+        """The LLM and embedding models the server offers."""
         from .resources import ModelsResource
 
         return ModelsResource(self)
 
-    @_cached
+    @functools.cached_property
     def mcp_servers(self) -> McpServersResource:
+        """MCP servers: register, connect and refresh them; list and run their tools."""
         from .resources import McpServersResource
 
         return McpServersResource(self)
 
-    @_cached
+    @functools.cached_property
     def runs(self) -> RunsResource:
+        """Runs of agents: look them up and list them; follow one with ``stream`` or ``wait``."""
         from .resources import RunsResource
 
         return RunsResource(self)
 
-    @_cached
+    @functools.cached_property
     def steps(self) -> StepsResource:
+        """The steps of runs: their messages, metrics, traces and feedback."""
         from .resources import StepsResource
 
         return StepsResource(self)
 
-    @_cached
+    @functools.cached_property
     def templates(self) -> TemplatesResource:
+        """Agent templates (Letta Cloud): create, save and roll them back; agents from them."""
         from .resources import TemplatesResource
 
         return TemplatesResource(self)
 
-    @_cached
+    @functools.cached_property
     def tags(self) -> TagsResource:
+        """The tags in use on agents."""
         from .resources import TagsResource
 
         return TagsResource(self)
 
-    @_cached
+    @functools.cached_property
     def messages(self) -> MessagesResource:
+        """Messages across agents: look one up, list and search them."""
         from .resources import MessagesResource
 
         return MessagesResource(self)
 
-    @_cached
+    @functools.cached_property
     def passages(self) -> PassagesResource:
+        """Search of archival passages across archives."""
         from .resources import PassagesResource
 
         return PassagesResource(self)
 
-    @_cached
+    @functools.cached_property
     def conversations(self) -> ConversationsResource:
+        """Conversations: separate threads on one agent, each with its messages and streams."""
         from .resources import ConversationsResource
 
         return ConversationsResource(self)
 
-    @_cached
+    @functools.cached_property
     def environments(self) -> EnvironmentsResource:
+        """Letta Cloud environments and the messages sent through them."""
         from .resources import EnvironmentsResource
 
         return EnvironmentsResource(self)
 
-    @_cached
+    @functools.cached_property
     def access_tokens(self) -> AccessTokensResource:
+        """Client access tokens (Letta Cloud)."""
         from .resources import AccessTokensResource
 
         return AccessTokensResource(self)
 
     # Routes the official SDK does not cover; names of this client's own.
 
-    @_cached
+    @functools.cached_property
     def batches(self) -> BatchesResource:
+        """Batches of message requests: list, look up and cancel them; read their messages."""
         from .resources import BatchesResource
 
         return BatchesResource(self)
 
-    @_cached
+    @functools.cached_property
     def identities(self) -> IdentitiesResource:
+        """Identities (the users of an application), their properties, agents and blocks."""
         from .resources import IdentitiesResource
 
         return IdentitiesResource(self)
 
-    @_cached
+    @functools.cached_property
     def chat(self) -> ChatResource:
+        """OpenAI-compatible chat completions answered by an agent."""
         from .resources import ChatResource
 
         return ChatResource(self)
 
-    @_cached
+    @functools.cached_property
     def embeddings(self) -> EmbeddingsResource:
+        """The storage that embeddings take up."""
         from .resources import EmbeddingsResource
 
         return EmbeddingsResource(self)
 
-    @_cached
+    @functools.cached_property
     def jobs(self) -> JobsResource:
+        """Background jobs (such as file processing): list, look up, cancel and delete them."""
         from .resources import JobsResource
 
         return JobsResource(self)
 
-    @_cached
+    @functools.cached_property
     def providers(self) -> ProvidersResource:
+        """LLM providers configured on the server: add, check and refresh them."""
         from .resources import ProvidersResource
 
         return ProvidersResource(self)
 
-    @_cached
+    @functools.cached_property
     def sandbox_config(self) -> SandboxConfigResource:
+        """Tool sandbox configurations and their environment variables."""
         from .resources import SandboxConfigResource
 
         return SandboxConfigResource(self)
 
-    @_cached
+    @functools.cached_property
     def server(self) -> ServerResource:
         """``GET /v1/health/`` and ``GET /v1/ready/`` (``client.health()`` is the short form)."""
         from .resources import ServerResource
@@ -599,3 +626,4 @@ def _route(path: str) -> str:
 
 
 AsyncClient = AsyncLetta
+"""Another name for :class:`AsyncLetta`, as the official SDK has one."""

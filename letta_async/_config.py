@@ -109,7 +109,9 @@ class Limits:
 DEFAULT_TIMEOUT = Timeout()
 """5 s to connect, 60 s for any one read: the official SDK's defaults."""
 DEFAULT_MAX_RETRIES = 2
+"""Retries after a failed attempt, as in the official SDK: three attempts in all."""
 DEFAULT_CONNECTION_LIMITS = Limits()
+"""The pool and size limits a client gets without ``limits=``."""
 
 ENVIRONMENTS: dict[str, str] = {
     "cloud": "https://api.letta.com",

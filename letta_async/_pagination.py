@@ -184,6 +184,7 @@ class AsyncNextFilesPage(BasePage[T]):
         return self.files
 
     def has_next_page(self) -> bool:
+        """False once the server said ``has_more: false``; otherwise as for any page."""
         if self.has_more is False:
             return False
         return super().has_next_page()

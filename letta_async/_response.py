@@ -66,27 +66,33 @@ class AsyncAPIResponse(Generic[R]):
 
     @property
     def headers(self) -> HeaderMap:
+        """The response headers; names are case-insensitive."""
         return self.http_response.headers
 
     @property
     def status_code(self) -> int:
+        """The HTTP status, such as 200."""
         return self.http_response.status_code
 
     @property
     def url(self) -> str:
+        """The URL that answered."""
         return self.http_response.url
 
     @property
     def http_request(self) -> HTTPRequest | None:
+        """The request as it was sent: method, URL and headers (credential headers left out)."""
         return self.http_response.request
 
     @property
     def method(self) -> str | None:
+        """The HTTP method of the request, such as ``"GET"``."""
         request = self.http_response.request
         return request.method if request is not None else None
 
     @property
     def is_closed(self) -> bool:
+        """Whether the connection is released: always, except for an unread streaming body."""
         return self._live is None or self._live.closed
 
     # --- the body ---------------------------------------------------------------------------
@@ -103,9 +109,11 @@ class AsyncAPIResponse(Generic[R]):
         return self._content
 
     async def text(self) -> str:
+        """The whole body as text, decoded as UTF-8 (invalid bytes replaced)."""
         return (await self.read()).decode("utf-8", "replace")
 
     async def json(self) -> Any:
+        """The whole body parsed as JSON, into plain dicts, lists and scalars."""
         return _json.loads(await self.read())
 
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
@@ -125,6 +133,7 @@ class AsyncAPIResponse(Generic[R]):
                     yield chunk
 
     async def iter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        """The body as text in pieces, decoded as UTF-8 across chunk boundaries."""
         import codecs
 
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -137,6 +146,7 @@ class AsyncAPIResponse(Generic[R]):
             yield tail
 
     async def iter_lines(self) -> AsyncIterator[str]:
+        """The body line by line, each without its line end (LF, CRLF or CR)."""
         pending = ""
         async for text in self.iter_text():
             pending += text

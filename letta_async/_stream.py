@@ -107,6 +107,7 @@ class AsyncStream(Generic[_T_co]):
         raise NotImplementedError
 
     async def close(self) -> None:
+        """Stop reading and release the connection; ``async with`` calls it on exit."""
         raise NotImplementedError
 
     async def __aenter__(self) -> AsyncStream[_T_co]:

@@ -33,6 +33,7 @@ _T = TypeVar("_T")
 _T_co = TypeVar("_T_co", covariant=True)
 
 NoneType = type(None)
+"""``type(None)``, exported as the official SDK exports it (``cast_to=NoneType``)."""
 
 
 class Omit:
@@ -77,8 +78,11 @@ class NotGiven:
 
 
 omit = Omit()
+"""The default of optional parameters: the argument is left out of the request entirely."""
 not_given = NotGiven()
+"""The default of per-call options such as ``timeout``: the client's own setting applies."""
 NOT_GIVEN = not_given
+"""The older spelling of :data:`not_given`, kept for programs that import it."""
 
 
 def is_given(value: _T | Omit | NotGiven) -> bool:

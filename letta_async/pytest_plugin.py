@@ -126,6 +126,8 @@ async def _letta_client(
 
 
 letta_client = pytest.fixture(name="letta_client")(_letta_client)
+"""An ``AsyncLetta`` connected to ``letta_server``, closed after the test; async, so the test
+runs under anyio's pytest plugin (``@pytest.mark.anyio``) or pytest-asyncio."""
 
 _ASYNC_FIXTURES = frozenset({_letta_client})
 

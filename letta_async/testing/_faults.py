@@ -110,6 +110,7 @@ class Fault:
 
     @property
     def exhausted(self) -> bool:
+        """Whether the fault has hit its ``times`` requests (never, when ``times`` is None)."""
         return self.times is not None and self.hits >= self.times
 
     def response_headers(self) -> dict[str, str]:
@@ -221,11 +222,13 @@ class FaultQueue:
         return fault
 
     def remove(self, fault: Fault) -> None:
+        """Take one fault out of the queue; a fault no longer queued is ignored."""
         with self._lock:
             if fault in self._faults:
                 self._faults.remove(fault)
 
     def clear(self) -> None:
+        """Drop every queued fault: the next requests are answered normally."""
         with self._lock:
             self._faults.clear()
 

@@ -271,6 +271,7 @@ class LettaTestServer:
 
     @property
     def port(self) -> int:
+        """The TCP port the server listens on (the one picked, when asked for port 0)."""
         if self._port is None:
             raise RuntimeError("server not started")
         return self._port

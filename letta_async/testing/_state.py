@@ -70,6 +70,7 @@ class AgentRecord:
     order: int = field(default_factory=lambda: next(_ORDER))
 
     def to_json(self) -> Json:
+        """The agent as the API returns it: its AgentState with the ids of its messages."""
         out = dict(self.data)
         out["message_ids"] = list(self.context_ids)
         return out
@@ -87,6 +88,7 @@ class ConversationRecord:
     order: int = field(default_factory=lambda: next(_ORDER))
 
     def to_json(self) -> Json:
+        """The conversation as the API returns it, with the ids of its messages."""
         out = dict(self.data)
         out["in_context_message_ids"] = [m.id for m in self.messages]
         return out
@@ -187,10 +189,12 @@ class RunRecord:
 
     @property
     def active(self) -> bool:
+        """Whether the run has not reached a final status yet."""
         return self.status in ACTIVE_STATUSES
 
     @property
     def cancel_requested(self) -> asyncio.Event:
+        """Set once a cancel was asked for; the scripted agent stops at its next pause."""
         return self._cancel
 
     def request_cancel(self) -> None:
@@ -201,6 +205,7 @@ class RunRecord:
         self._cancel.set()
 
     def finish(self) -> None:
+        """Mark the run finished: stamp its end and duration, wake waiters and readers."""
         if self.finished:
             return
         self.finished = True
@@ -210,11 +215,13 @@ class RunRecord:
         self.wake()
 
     async def wait_finished(self) -> None:
+        """Wait until :meth:`finish` has run."""
         await self._done.wait()
 
     # --- JSON ----------------------------------------------------------------------------
 
     def to_json(self) -> Json:
+        """The run as ``GET /v1/runs/{run_id}`` returns it."""
         metadata: Json = {"run_type": self.run_type}
         if self.run_type == "send_message_async":
             metadata["lettuce"] = None
@@ -244,6 +251,7 @@ class RunRecord:
         }
 
     def usage_json(self) -> Json:
+        """The run's token usage as ``GET /v1/runs/{run_id}/usage`` returns it."""
         return {
             "completion_tokens": self.completion_tokens,
             "prompt_tokens": self.prompt_tokens,
@@ -272,6 +280,7 @@ class ServerState:
     def runs_of(
         self, *, agent_id: str | None = None, conversation_id: str | None = None
     ) -> list[RunRecord]:
+        """The runs of one agent or one conversation (or all runs), oldest first."""
         return [
             r
             for r in self.runs.values()
