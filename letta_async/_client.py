@@ -24,7 +24,7 @@ from ._funnel import Funnel, make_request_options
 from ._hooks import Hooks
 from ._pagination import AsyncPaginator
 from ._resource import ResponseProxy
-from ._stream import ResumeSettings
+from ._stream import MessageStream, ResumeSettings
 from ._transport import Transport, check_header_value
 from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, not_given
 from ._urls import opaque
@@ -315,8 +315,11 @@ class AsyncLetta:
 
         ``path`` is relative to the base URL (``"/v1/tags/"``); ``cast_to`` is any type
         msgspec can decode into, ``object`` for plain JSON, ``str`` for text, ``None`` to
-        ignore the body.
+        ignore the body. ``stream=True`` answers with a :class:`MessageStream` of the route's
+        server-sent events instead (``stream_cls`` is accepted and not needed).
         """
+        if stream:
+            return await self._any_stream("GET", path, None, options)
         return await self._funnel.request("GET", _route(path), cast_to=cast_to, options=options)
 
     async def post(
@@ -331,11 +334,30 @@ class AsyncLetta:
         stream: bool = False,
         stream_cls: Any = None,
     ) -> Any:
-        """``POST path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
+        """``POST path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``.
+
+        ``stream=True`` answers with a :class:`MessageStream` of the route's events, as
+        ``client.get`` does.
+        """
         _no_files(files)
+        if stream:
+            return await self._any_stream("POST", path, body, options)
         return await self._funnel.request(
             "POST", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
+
+    async def _any_stream(
+        self, method: str, path: str, body: Any, options: RequestOptions
+    ) -> MessageStream:
+        """A foreground event stream over any route (``client.get/post(..., stream=True)``)."""
+        funnel, transport = self._funnel, self._transport
+
+        async def opener(_stream: MessageStream) -> aiohttp.ClientResponse:
+            prepared = funnel.prepare(method, _route(path), body=body, options=options, stream=True)
+            prepared.omit_user_agent = True
+            return await transport.open_stream(prepared)
+
+        return await MessageStream(transport, opener, background=False)
 
     async def patch(
         self,

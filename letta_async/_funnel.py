@@ -10,7 +10,7 @@ for every method, and so is the raw-response mode of ``with_raw_response``.
 from __future__ import annotations
 
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -18,7 +18,6 @@ import msgspec
 from . import _observe
 from ._config import Timeout
 from ._decode import shared_decoder
-from ._errors import APIResponseValidationError
 from ._http import HTTPResponse
 from ._pagination import (
     AsyncArrayPage,
@@ -325,27 +324,3 @@ class Funnel:
 
         paginator: AsyncPaginator[Any, Any] = AsyncPaginator(load, first_params, rule=rule)
         return paginator
-
-
-def run_raw(call: Callable[[], Awaitable[T]], mode: str) -> Awaitable[T]:
-    """Run ``call`` with the funnel answering in ``mode`` (``raw`` or ``streaming``)."""
-
-    async def wrapped() -> T:
-        token = response_mode.set(mode)  # type: ignore[arg-type]
-        try:
-            return await call()
-        finally:
-            response_mode.reset(token)
-
-    return wrapped()
-
-
-def decode_error(raw: bytes, method: str, url: str, exc: Exception) -> APIResponseValidationError:
-    """A body that does not fit the expected type, as a typed error."""
-    return APIResponseValidationError(
-        f"{method} {url}: response does not match the expected type ({exc})",
-        body=raw,
-        response=HTTPResponse(200, content=raw, url=url),
-        method=method,
-        url=url,
-    )

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from letta_async import APITimeoutError, AsyncLetta, InternalServerError, omit
 from letta_async.types import AgentState, HealthResponse
-from tests.replay import ReplayServer, fixture_bytes, json_answer, raw_answer
+from tests.replay import ReplayServer, fixture_bytes, json_answer, raw_answer, sse_answer
 
 pytestmark = pytest.mark.anyio
 
@@ -201,3 +201,24 @@ async def test_client_get_post_patch_put_delete(replay: ReplayServer, client: As
     assert [r.method for r in replay.requests] == ["GET", "POST", "PATCH", "PUT", "DELETE"]
     with pytest.raises(ValueError, match="relative to base_url"):
         await client.get("http://elsewhere.invalid/v1/agents/", cast_to=object)
+
+
+async def test_client_post_with_stream_answers_with_the_events(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    """``client.post(..., stream=True)`` is the official way to stream any route."""
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    body = fixture_bytes("stream_steps.sse")
+    replay.on("POST", route, sse_answer(body))
+    stream = await client.post(
+        route, cast_to=object, body={"messages": [{"role": "user", "content": "hi"}]}, stream=True
+    )
+    kinds = [event.message_type async for event in stream]
+    # The capture's own frames, read without the library's decoder.
+    expected = [
+        json.loads(line[len(b"data: ") :])["message_type"]
+        for line in body.splitlines()
+        if line.startswith(b"data: {")
+    ]
+    assert kinds == expected
+    assert replay.seen("POST", route)[0].json() == {"messages": [{"role": "user", "content": "hi"}]}

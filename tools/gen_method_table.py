@@ -46,8 +46,8 @@ REASONS: dict[str, str] = {
     "`DefaultAioHttpClient`/`DefaultAsyncHttpxClient` (this client is built on aiohttp: pass "
     "`session=` to share an aiohttp pool)",
     "with_options": "same as `copy`",
-    "get": "`cast_to` may be any msgspec-decodable type; `stream=True` is not supported here "
-    "(use the message methods)",
+    "get": "`cast_to` may be any msgspec-decodable type; with `stream=True` the answer is a "
+    "`MessageStream` (`stream_cls` is not needed)",
     "post": "as `get`; `files=` is not supported (use the upload methods)",
     "patch": "as `get`",
     "put": "as `get`",
@@ -132,7 +132,7 @@ def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         ours = {name: p for name, p in signature.parameters.items() if not name.startswith("_")}
         theirs = [p for p in entry["parameters"] if not p["name"].startswith("_")]
         problems = []
-        for index, param in enumerate(theirs):
+        for param in theirs:
             mine = ours.get(param["name"])
             if mine is None:
                 problems.append(f"lacks `{param['name']}`")
@@ -144,7 +144,6 @@ def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 default = repr(default.get("literal")) if default.get("literal") != "{}" else "{}"
             if _default(mine) != _DEFAULTS.get(default, default):
                 problems.append(f"`{param['name']}` defaults to {_default(mine)}")
-            del index
         order = [n for n in ours if n in {p["name"] for p in theirs}]
         if order != [p["name"] for p in theirs]:
             problems.append("order differs")
