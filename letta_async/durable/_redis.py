@@ -1,0 +1,282 @@
+"""The cursor store on Redis, with leases: what lets a fleet of workers share the keys.
+
+The cursor interface is the same as the SQLite store's; on top of it a worker can
+``claim`` keys (each claim bumps the key's fence and sets a lease that expires on the Redis
+server's clock), ``renew`` its leases, and ``release`` a key. A fenced write is one Lua
+script that checks the fence and writes in one atomic step (see ``_lua``), so a worker that
+was paused past its lease and taken over cannot move a cursor when it wakes.
+
+Concurrent writes share round trips: they are queued and sent as one pipeline
+(:class:`~._group.GroupCommit`). Needs the ``redis`` package (``letta-async[redis]``);
+nothing else in the client imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+
+from . import _lua
+from ._cursor import Cursor, Phase
+from ._group import GroupCommit
+from ._store import CursorStore
+
+__all__ = ["Claim", "RedisCursorStore"]
+
+_FIELDS = ("agent_id", "otids", "request", "phase", "run_id", "seq", "created_at", "sent_at")
+
+
+class Claim(NamedTuple):
+    """A key this worker now holds: its cursor (with the new fence) and whose it was."""
+
+    cursor: Cursor
+    previous_owner: str | None
+    """The worker that held the lease before, if it expired (a take-over); None for new keys."""
+    expired_for: float | None
+    """Seconds the previous lease had been expired when it was taken over (None: not one)."""
+
+
+class _Op(NamedTuple):
+    script: AsyncScript
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
+    agent_id, otids, request, phase, run_id, seq, created_at, sent_at = values
+    sent = _text(sent_at)
+    return Cursor(
+        key=key,
+        agent_id=_text(agent_id) or "",
+        otids=tuple(json.loads(_text(otids) or "[]")),
+        request=request if isinstance(request, bytes) else (request or "").encode(),
+        phase=_phase(_text(phase)),
+        run_id=_text(run_id) or None,
+        seq_id=int(_text(seq) or 0),
+        fence=fence,
+        created_at=float(_text(created_at) or 0.0),
+        sent_at=float(sent) if sent else None,
+    )
+
+
+def _phase(value: str | None) -> Phase:
+    if value in ("recorded", "sending", "streaming", "unconfirmed"):
+        return value  # type: ignore[return-value]
+    return "recorded"
+
+
+class RedisCursorStore(CursorStore):
+    """Cursors and leases in Redis under one ``namespace``.
+
+    ``redis`` is a ``redis.asyncio.Redis`` client (kept open: its owner closes it) or a URL
+    such as ``"redis://127.0.0.1:6379/0"`` (a client is made, and closed by :meth:`aclose`).
+    Needs one Redis server (or one cluster slot: every key of a namespace shares a hash tag).
+    """
+
+    def __init__(self, redis: aioredis.Redis | str, *, namespace: str = "letta-durable") -> None:
+        if isinstance(redis, str):
+            self._redis = aioredis.Redis.from_url(redis)
+            self._owned = True
+        else:
+            self._redis = redis
+            self._owned = False
+        self.namespace = namespace
+        base = "{" + namespace + "}"
+        self._prefix = f"{base}:cursor:"
+        self._queue = f"{base}:queue"
+        self._leases = f"{base}:leases"
+        self._parked = f"{base}:parked"
+        r = self._redis
+        self._submit = r.register_script(_lua.SUBMIT)
+        self._claim = r.register_script(_lua.CLAIM)
+        self._renew = r.register_script(_lua.RENEW)
+        self._write_script = r.register_script(_lua.WRITE)
+        self._park = r.register_script(_lua.PARK)
+        self._finish = r.register_script(_lua.FINISH)
+        self._release = r.register_script(_lua.RELEASE)
+        self._resolve = r.register_script(_lua.RESOLVE)
+        self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush)
+        self.lease_ttl = 10.0
+        """Seconds a fenced write extends its key's lease by (the worker sets its own TTL)."""
+
+    def __repr__(self) -> str:
+        return f"<RedisCursorStore namespace={self.namespace!r}>"
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self._redis
+
+    def _hash(self, key: str) -> str:
+        return self._prefix + key
+
+    async def _flush(self, ops: Sequence[_Op]) -> list[Any]:
+        if len(ops) == 1:
+            op = ops[0]
+            try:
+                return [await op.script(keys=list(op.keys), args=list(op.args))]
+            except Exception as exc:
+                return [exc]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for op in ops:
+                await op.script(keys=list(op.keys), args=list(op.args), client=pipe)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+        return results
+
+    async def _call(self, script: AsyncScript, keys: tuple[str, ...], *args: Any) -> Any:
+        result = await self._group.submit(_Op(script, keys, args))
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self._redis.aclose()
+
+    # --- the cursor interface ------------------------------------------------------------------
+
+    async def record(self, cursor: Cursor) -> bool:
+        fields: list[Any] = [
+            "agent_id",
+            cursor.agent_id,
+            "otids",
+            json.dumps(list(cursor.otids)),
+            "request",
+            cursor.request,
+            "phase",
+            cursor.phase,
+            "seq",
+            cursor.seq_id,
+            "fence",
+            cursor.fence,
+            "created_at",
+            repr(cursor.created_at),
+        ]
+        if cursor.run_id is not None:
+            fields += ["run_id", cursor.run_id]
+        if cursor.sent_at is not None:
+            fields += ["sent_at", repr(cursor.sent_at)]
+        done = await self._call(
+            self._submit, (self._hash(cursor.key), self._queue), cursor.key, *fields
+        )
+        return bool(done)
+
+    async def _write(self, key: str, fence: int | None, seq: int | None, *fields: Any) -> bool:
+        done = await self._call(
+            self._write_script,
+            (self._hash(key), self._leases),
+            key,
+            "" if fence is None else str(fence),
+            int(self.lease_ttl * 1000) if fence is not None else 0,
+            "" if seq is None else str(seq),
+            *fields,
+        )
+        return bool(done)
+
+    async def mark_sending(self, key: str, sent_at: float, fence: int | None = None) -> bool:
+        return await self._write(key, fence, None, "phase", "sending", "sent_at", repr(sent_at))
+
+    async def set_run(self, key: str, run_id: str, fence: int | None = None) -> bool:
+        return await self._write(key, fence, None, "phase", "streaming", "run_id", run_id)
+
+    async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+        return await self._write(key, fence, seq_id, "phase", "streaming", "run_id", run_id)
+
+    async def park(self, key: str, fence: int | None = None) -> bool:
+        keys = (self._hash(key), self._queue, self._leases, self._parked)
+        return bool(await self._call(self._park, keys, key, "" if fence is None else str(fence)))
+
+    async def finish(self, key: str, fence: int | None = None) -> bool:
+        keys = (self._hash(key), self._queue, self._leases, self._parked)
+        return bool(await self._call(self._finish, keys, key, "" if fence is None else str(fence)))
+
+    async def resolve(self, key: str, *, resend: bool) -> bool:
+        keys = (self._hash(key), self._queue, self._parked)
+        return bool(await self._call(self._resolve, keys, key, "1" if resend else "0"))
+
+    async def get(self, key: str) -> Cursor | None:
+        values = await self._redis.hmget(self._hash(key), [*_FIELDS, "fence"])
+        if values[0] is None:
+            return None
+        return _cursor(key, values[:-1], int(_text(values[-1]) or 0))
+
+    async def in_flight(self) -> list[Cursor]:
+        r = self._redis
+        queued = await r.zrange(self._queue, 0, -1)
+        held = await r.zrange(self._leases, 0, -1)
+        parked = await r.smembers(self._parked)
+        keys = sorted({_text(k) or "" for k in [*queued, *held, *parked]})
+        cursors: list[Cursor] = []
+        async with r.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(self._hash(key), [*_FIELDS, "fence"])
+            rows = await pipe.execute()
+        for key, values in zip(keys, rows, strict=True):
+            if values[0] is not None:
+                cursors.append(_cursor(key, values[:-1], int(_text(values[-1]) or 0)))
+        cursors.sort(key=lambda c: (c.created_at, c.key))
+        return cursors
+
+    # --- leases --------------------------------------------------------------------------------
+
+    async def claim(self, owner: str, count: int, lease_ttl: float) -> list[Claim]:
+        """Take up to ``count`` keys: expired leases first (take-overs), then due queued keys.
+
+        Each claimed key's fence grows by one, which makes every write of the previous holder
+        fail from now on. The lease lasts ``lease_ttl`` seconds unless renewed.
+        """
+        if count < 1:
+            return []
+        rows = await self._claim(
+            keys=[self._queue, self._leases],
+            args=[owner, count, int(lease_ttl * 1000), self._prefix],
+        )
+        claims: list[Claim] = []
+        for row in rows:
+            key = _text(row[0]) or ""
+            fence = int(row[1])
+            previous = _text(row[2]) or None
+            expired_at = _text(row[3])
+            now = int(row[4])
+            cursor = _cursor(key, row[5:13], fence)
+            expired_for = (now - float(expired_at)) / 1000.0 if expired_at else None
+            claims.append(Claim(cursor, previous if expired_at else None, expired_for))
+        return claims
+
+    async def renew(self, leases: Sequence[tuple[str, int]], lease_ttl: float) -> list[bool]:
+        """Extend each ``(key, fence)`` lease still held; False for those taken over."""
+        if not leases:
+            return []
+        args: list[Any] = [int(lease_ttl * 1000), self._prefix]
+        for key, fence in leases:
+            args += [key, str(fence)]
+        result = await self._call(self._renew, (self._leases,), *args)
+        return [bool(x) for x in result]
+
+    async def release(self, key: str, fence: int, *, delay: float = 0.0) -> bool:
+        """Give a held key back to the queue, claimable after ``delay`` seconds."""
+        keys = (self._hash(key), self._queue, self._leases)
+        return bool(await self._call(self._release, keys, key, str(fence), int(delay * 1000)))
+
+    async def counts(self) -> dict[str, int]:
+        """How many keys are queued, held and parked right now."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self._queue)
+            pipe.zcard(self._leases)
+            pipe.scard(self._parked)
+            queued, held, parked = await pipe.execute()
+        return {"queued": int(queued), "held": int(held), "parked": int(parked)}
+
+    async def now(self) -> float:
+        """The Redis server's clock, in seconds (what lease expiry is measured against)."""
+        seconds, micros = await self._redis.time()
+        return float(seconds) + micros / 1e6
