@@ -33,6 +33,7 @@ from .._render import StreamRenderer, use_color
 from .._stream import MessageStream
 from .._version import __version__
 from ..types import UnknownMessage
+from ._durable import UsageError, add_commands
 
 __all__ = ["main", "main_async"]
 
@@ -136,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  letta-async --json stream agent-123 'Hello!' | jq -r .message_type\n"
         "  letta-async runs tail run-456 --after 12\n"
         "  letta-async runs cancel run-456\n"
-        "  letta-async agents list",
+        "  letta-async agents list\n"
+        "  letta-async worker --redis redis://127.0.0.1:6379/0 --handler mysink:handle",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -195,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--name", help="only agents with this name")
     listing.add_argument("--limit", type=int, metavar="N", help="show at most N agents")
     listing.set_defaults(handler=_cmd_agents_list)
+    add_commands(commands, lambda sub: _common_options(sub, top=False))
     return parser
 
 
@@ -375,7 +378,7 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
         return code
     except BrokenPipeError:
         raise  # the reader of our output went away; main() treats that as the end
-    except _Usage as exc:
+    except (_Usage, UsageError) as exc:
         _print_error(session, str(exc))
         parser.print_usage(session.stderr)
         return EXIT_USAGE
