@@ -19,12 +19,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..types import LettaPing, LettaStopReason, LettaUsageStatistics, UnknownMessage
+from ..types import (
+    LettaErrorMessage,
+    LettaPing,
+    LettaStopReason,
+    LettaUsageStatistics,
+    UnknownMessage,
+)
 
 if TYPE_CHECKING:
     from ..types import StreamEvent
 
-__all__ = ["Batch", "Delivery", "number_events"]
+__all__ = ["Batch", "Delivery", "number_events", "split_read"]
 
 _COUNTED = (LettaStopReason, LettaUsageStatistics)
 
@@ -45,13 +51,15 @@ class Delivery(NamedTuple):
 class Batch:
     """Events of one run handed over together; the cursor moves past all of them at once.
 
-    Iterating gives the events; :meth:`deliveries` pairs each with its ``seq_id``. ``fence``
-    is the lease generation the events are delivered under (Redis fleet; None when embedded):
-    it only grows for a key, so a sink that remembers the highest fence it accepted per key can
-    refuse a writer that lost its lease while it was paused mid-handler.
+    Iterating gives the events; :attr:`seq_ids` numbers them and :meth:`deliveries` pairs
+    each with its number (both worked out on first use, so a handler that only counts or
+    forwards events does not pay for them). ``fence`` is the lease generation the events are
+    delivered under (Redis fleet; None when embedded): it only grows for a key, so a sink
+    that remembers the highest fence it accepted per key can refuse a writer that lost its
+    lease while it was paused mid-handler.
     """
 
-    __slots__ = ("agent_id", "events", "fence", "key", "run_id", "seq_ids")
+    __slots__ = ("_seq_ids", "after", "agent_id", "events", "fence", "key", "run_id")
 
     def __init__(
         self,
@@ -59,21 +67,32 @@ class Batch:
         agent_id: str,
         run_id: str,
         events: list[StreamEvent],
-        seq_ids: list[int | None],
+        *,
+        after: int,
+        seq_ids: list[int | None] | None = None,
         fence: int | None = None,
     ) -> None:
         self.key = key
         self.agent_id = agent_id
         self.run_id = run_id
         self.events = events
-        self.seq_ids = seq_ids
+        self.after = after
+        """The key's position before this batch (its cursor once the batch before was acked)."""
         self.fence = fence
+        self._seq_ids = seq_ids
 
     def __len__(self) -> int:
         return len(self.events)
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return iter(self.events)
+
+    @property
+    def seq_ids(self) -> list[int | None]:
+        """Each event's number in its run (None for an unnumbered frame)."""
+        if self._seq_ids is None:
+            self._seq_ids = number_events(self.events, self.after)[1]
+        return self._seq_ids
 
     def deliveries(self) -> Iterator[Delivery]:
         """Each event with its run and number (and so its idempotency key)."""
@@ -83,14 +102,14 @@ class Batch:
 
     @property
     def last_seq_id(self) -> int | None:
-        """The highest number in the batch: where the cursor moves once it is acknowledged."""
+        """The highest number in the batch."""
         numbers = [s for s in self.seq_ids if s is not None]
         return max(numbers) if numbers else None
 
     def __repr__(self) -> str:
         return (
             f"<Batch {self.key!r} run_id={self.run_id!r} {len(self.events)} events "
-            f"seq_ids={self.seq_ids[:1]}..{self.seq_ids[-1:]} fence={self.fence}>"
+            f"after {self.after} fence={self.fence}>"
         )
 
 
@@ -133,3 +152,48 @@ def number_events(
         kept.append(event)
         numbers.append(own)
     return kept, numbers, position
+
+
+Planned = list[tuple[list["StreamEvent"], list[int | None] | None, int]]
+
+
+def split_read(
+    events: list[StreamEvent], after: int, stream_position: int | None, max_batch: int | None
+) -> tuple[Planned, int, bool]:
+    """What one read hands over: ``(events, numbers or None, position after)`` per batch,
+    the position after the whole read, and whether it held an error event (the run's end).
+
+    The usual read (known kinds, the stream's own count of its position, no batch size cap)
+    takes the fast path: pings are dropped in one pass and the numbers are left for
+    :attr:`Batch.seq_ids` to work out if the handler asks. Anything else is numbered here.
+    """
+    kinds = set(map(type, events))
+    if (
+        stream_position is not None
+        and max_batch is None
+        and UnknownMessage not in kinds
+        and LettaErrorMessage not in kinds
+    ):
+        if LettaPing in kinds:
+            events = [e for e in events if type(e) is not LettaPing]
+        return ([(events, None, stream_position)] if events else []), stream_position, False
+    ended = LettaErrorMessage in kinds
+    kept, numbers, position = number_events(events, after)
+    if not kept:
+        return [], position, ended
+    size = max_batch or len(kept)
+    batches: Planned = []
+    for start in range(0, len(kept), size):
+        chunk_numbers = numbers[start : start + size]
+        last = start + size >= len(kept)
+        upto = position if last else _highest(chunk_numbers, after)
+        batches.append((kept[start : start + size], chunk_numbers, upto))
+    return batches, position, ended
+
+
+def _highest(numbers: list[int | None], floor: int) -> int:
+    value = floor
+    for number in numbers:
+        if number is not None and number > value:
+            value = number
+    return value

@@ -5,9 +5,12 @@ The order of steps is the whole guarantee:
 1. A ``recorded`` key is moved to ``sending`` (durably) before its request is made; a
    ``sending`` key is looked up by ``otid`` and never sent again; a ``streaming`` key resumes
    after its cursor.
-2. The run id is stored as soon as the stream names it, before any event is handed over.
+2. The run id is stored when the stream names it in a read with nothing to hand over (a
+   real server's first frame is a lone ping), else with the first acknowledgement; a crash
+   before either finds the run by ``otid``, as for any send whose run was never named.
 3. For each read: the lease is checked (fleet), the handler runs, and only when it returned
-   is the cursor moved past the batch (the acknowledgement). A crash before the
+   is the cursor moved past the batch (the acknowledgement); the next read of the key waits
+   for that write. A crash before the
    acknowledgement replays that batch and nothing older; a crash after it replays nothing.
 4. When the stream ended, the key leaves the store.
 
@@ -25,8 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from .._errors import APIConnectionError, APIStatusError, StreamResumeError
-from ..types import LettaErrorMessage
-from ._batch import Batch, number_events
+from ._batch import Batch, split_read
 from ._cursor import Cursor, Outcome, decode_request
 from ._lookup import OtidLookup
 from ._reading import read_batch
@@ -102,6 +104,14 @@ class KeyRunner:
         except Fenced:
             logger.info("key %s: lease lost, stopping", key)
             return Outcome(key, "fenced", cursor.run_id, cursor.seq_id)
+
+    async def _take_slot(self) -> None:
+        """A handler slot, without a trip through the event loop when one is free: a read's
+        events should reach the handler (and be freed) before other streams read theirs."""
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._slots.acquire()
 
     async def _write(self, ok: Awaitable[bool], key: str) -> None:
         since = time.monotonic()
@@ -181,24 +191,36 @@ class KeyRunner:
                     return Outcome(key, "failed", stream.run_id or run_id, position, error=exc)
                 if raw is None:
                     break
+                batches, after, ended = split_read(
+                    raw, position, stream.last_seq_id, self._max_batch
+                )
                 if run_id is None:
                     run_id = stream.run_id
                     if run_id is None:
-                        continue  # nothing can be delivered (or named) before the run id
-                    await self._write(store.set_run(key, run_id, fence), key)
-                events, numbers, after = number_events(raw, position)
-                if not events:
-                    position = after  # pings only: acknowledged with the next real batch
-                    continue
-                ended = any(type(e) is LettaErrorMessage for e in events)
-                size = self._max_batch or len(events)
-                for start in range(0, len(events), size):
-                    chunk = events[start : start + size]
-                    chunk_numbers = numbers[start : start + size]
-                    last = start + size >= len(events)
-                    upto = after if last else _highest(chunk_numbers, position)
-                    batch = Batch(key, cursor.agent_id, run_id, chunk, chunk_numbers, fence)
-                    async with self._slots:
+                        if batches:  # events no frame named a run for: cannot be keyed
+                            error = RuntimeError("events arrived before the run was named")
+                            return Outcome(key, "failed", None, position, error=error)
+                        continue
+                    if not batches:
+                        # The run's first ping, alone (as a real server sends it): store the
+                        # id now. Otherwise the first acknowledgement stores it, and a crash
+                        # before that finds the run by otid, as for any unnamed send.
+                        await self._write(store.set_run(key, run_id, fence), key)
+                raw = None  # the batches below hold the events; let them go one by one
+                batches.reverse()
+                while batches:
+                    events, numbers, upto = batches.pop()
+                    batch = Batch(
+                        key,
+                        cursor.agent_id,
+                        run_id,
+                        events,
+                        after=position,
+                        seq_ids=numbers,
+                        fence=fence,
+                    )
+                    await self._take_slot()
+                    try:
                         if guard is not None:
                             await guard.before_delivery(key)
                         try:
@@ -206,21 +228,20 @@ class KeyRunner:
                         except Exception as exc:
                             logger.warning("key %s: handler failed: %r", key, exc)
                             return Outcome(key, "failed", run_id, position, error=exc)
-                        await self._write(store.ack(key, run_id, upto, fence), key)
+                    finally:
+                        self._slots.release()
+                    # Handled: the events need not stay in memory while the write lands, and
+                    # the slot is for batches in handlers, so it is free again already.
+                    del batch, events, numbers
+                    await self._write(store.ack(key, run_id, upto, fence), key)
                     position = upto
+                # Pings alone move the position too; it is acknowledged with the next batch.
+                position = after
                 if ended:
-                    break
+                    break  # an error event is the server's last word for the run
             stop_reason = stream.stop_reason
         finally:
             await stream.aclose()
         if not await store.finish(key, fence):
             raise Fenced(key)
         return Outcome(key, "completed", run_id, position, stop_reason)
-
-
-def _highest(numbers: list[int | None], floor: int) -> int:
-    value = floor
-    for number in numbers:
-        if number is not None and number > value:
-            value = number
-    return value

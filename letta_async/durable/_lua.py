@@ -15,7 +15,7 @@ still the key's current one, which is what shuts out a worker whose lease was ta
 
 from __future__ import annotations
 
-__all__ = ["CLAIM", "FINISH", "PARK", "RELEASE", "RENEW", "RESOLVE", "SUBMIT", "WRITE"]
+__all__ = ["APPLY", "CLAIM", "RELEASE", "RENEW", "RESOLVE", "SUBMIT"]
 
 _NOW = """
 local t = redis.call('TIME')
@@ -93,50 +93,55 @@ return res
 """
 )
 
-# KEYS: cursor hash, leases. ARGV: key, fence ('' = unfenced), lease ms (0 = keep), seq ('' =
-# leave; never lowered), then field/value pairs. A fenced write also renews the lease.
-WRITE = (
+# Every cursor write of one group commit in one call. ARGV: a JSON array of operations
+# [name, key, fence ('' = unfenced), value, extra], the lease ms a fenced write renews the lease by,
+# then the namespace's cursor prefix, queue, leases and parked names. Returns one string with
+# a character per operation: 1 (applied) or 0 (missing key, or a fence that is no longer the
+# key's); one bulk reply parses faster than an array of integers. Operations:
+# sending (value: sent_at), run (value: run_id), ack (value: seq, never lowered; extra:
+# run_id), park, finish.
+APPLY = (
     _NOW
-    + _FENCE_OK
     + """
-if not fence_ok(KEYS[1], ARGV[2]) then return 0 end
-if ARGV[4] ~= '' then
-  local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-  if tonumber(ARGV[4]) > current then redis.call('HSET', KEYS[1], 'seq', ARGV[4]) end
+local ops = cjson.decode(ARGV[1])
+local ttl, prefix = tonumber(ARGV[2]), ARGV[3]
+local queue, leases, parked = ARGV[4], ARGV[5], ARGV[6]
+local res = {}
+for i, op in ipairs(ops) do
+  local name, key, fence, value = op[1], op[2], op[3], op[4]
+  local h = prefix .. key
+  local ok = 0
+  if redis.call('EXISTS', h) == 1 and (fence == '' or redis.call('HGET', h, 'fence') == fence) then
+    ok = 1
+    if name == 'ack' then
+      if tonumber(value) > tonumber(redis.call('HGET', h, 'seq') or '0') then
+        redis.call('HSET', h, 'seq', value)
+      end
+      redis.call('HSET', h, 'phase', 'streaming', 'run_id', op[5])
+    elseif name == 'run' then
+      redis.call('HSET', h, 'phase', 'streaming', 'run_id', value)
+    elseif name == 'sending' then
+      redis.call('HSET', h, 'phase', 'sending', 'sent_at', value)
+    elseif name == 'park' then
+      redis.call('HSET', h, 'phase', 'unconfirmed')
+      redis.call('HDEL', h, 'owner')
+      redis.call('ZREM', queue, key)
+      redis.call('ZREM', leases, key)
+      redis.call('SADD', parked, key)
+    elseif name == 'finish' then
+      redis.call('DEL', h)
+      redis.call('ZREM', queue, key)
+      redis.call('ZREM', leases, key)
+      redis.call('SREM', parked, key)
+    end
+    if fence ~= '' and ttl > 0 and (name == 'ack' or name == 'run' or name == 'sending')
+        and redis.call('ZSCORE', leases, key) then
+      redis.call('ZADD', leases, now + ttl, key)
+    end
+  end
+  res[i] = tostring(ok)
 end
-if #ARGV >= 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
-local ttl = tonumber(ARGV[3])
-if ARGV[2] ~= '' and ttl > 0 and redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-  redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
-end
-return 1
-"""
-)
-
-# KEYS: cursor hash, queue, leases, parked. ARGV: key, fence.
-PARK = (
-    _FENCE_OK
-    + """
-if not fence_ok(KEYS[1], ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'phase', 'unconfirmed')
-redis.call('HDEL', KEYS[1], 'owner')
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[1])
-return 1
-"""
-)
-
-# KEYS: cursor hash, queue, leases, parked. ARGV: key, fence.
-FINISH = (
-    _FENCE_OK
-    + """
-if not fence_ok(KEYS[1], ARGV[2]) then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
-return 1
+return table.concat(res)
 """
 )
 

@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+import msgspec
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
@@ -26,6 +27,8 @@ from ._group import GroupCommit
 from ._store import CursorStore
 
 __all__ = ["Claim", "RedisCursorStore"]
+
+_encode = msgspec.json.Encoder().encode
 
 _FIELDS = ("agent_id", "otids", "request", "phase", "run_id", "seq", "created_at", "sent_at")
 
@@ -41,7 +44,10 @@ class Claim(NamedTuple):
 
 
 class _Op(NamedTuple):
-    script: AsyncScript
+    """A queued write: a cursor write (``script`` None, ``args`` one APPLY operation) or a
+    call of its own script."""
+
+    script: AsyncScript | None
     keys: tuple[str, ...]
     args: tuple[Any, ...]
 
@@ -67,6 +73,12 @@ def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
         created_at=float(_text(created_at) or 0.0),
         sent_at=float(sent) if sent else None,
     )
+
+
+def _flags(reply: Any) -> list[bool]:
+    """APPLY's reply: one character per operation, ``1`` where it applied."""
+    text = reply.decode() if isinstance(reply, bytes) else str(reply)
+    return [c == "1" for c in text]
 
 
 def _phase(value: str | None) -> Phase:
@@ -100,9 +112,7 @@ class RedisCursorStore(CursorStore):
         self._submit = r.register_script(_lua.SUBMIT)
         self._claim = r.register_script(_lua.CLAIM)
         self._renew = r.register_script(_lua.RENEW)
-        self._write_script = r.register_script(_lua.WRITE)
-        self._park = r.register_script(_lua.PARK)
-        self._finish = r.register_script(_lua.FINISH)
+        self._apply = r.register_script(_lua.APPLY)
         self._release = r.register_script(_lua.RELEASE)
         self._resolve = r.register_script(_lua.RESOLVE)
         self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush)
@@ -120,16 +130,39 @@ class RedisCursorStore(CursorStore):
         return self._prefix + key
 
     async def _flush(self, ops: Sequence[_Op]) -> list[Any]:
-        if len(ops) == 1:
-            op = ops[0]
+        """Cursor writes go to Redis as one APPLY call (one JSON argument), other scripts as
+        commands of the same pipeline: one round trip for the whole group either way."""
+        writes = [op.args for op in ops if op.script is None]
+        apply_args: list[Any] = [
+            _encode(writes),
+            int(self.lease_ttl * 1000),
+            self._prefix,
+            self._queue,
+            self._leases,
+            self._parked,
+        ]
+        others = [op for op in ops if op.script is not None]
+        if not others:
             try:
-                return [await op.script(keys=list(op.keys), args=list(op.args))]
+                return _flags(await self._apply(args=apply_args))
             except Exception as exc:
-                return [exc]
+                return [exc] * len(ops)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for op in ops:
+            if writes:
+                await self._apply(args=apply_args, client=pipe)
+            for op in others:
+                assert op.script is not None
                 await op.script(keys=list(op.keys), args=list(op.args), client=pipe)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        failed = replies[0] if writes and isinstance(replies[0], Exception) else None
+        applied = iter(_flags(replies[0]) if writes and failed is None else [])
+        rest = iter(replies[1:] if writes else replies)
+        results: list[Any] = []
+        for op in ops:
+            if op.script is None:
+                results.append(failed if failed is not None else next(applied))
+            else:
+                results.append(next(rest))
         return results
 
     async def _call(self, script: AsyncScript, keys: tuple[str, ...], *args: Any) -> Any:
@@ -137,6 +170,15 @@ class RedisCursorStore(CursorStore):
         if isinstance(result, Exception):
             raise result
         return result
+
+    async def _cursor_write(
+        self, name: str, key: str, fence: int | None, value: str = "", extra: str = ""
+    ) -> bool:
+        op = (name, key, "" if fence is None else str(fence), value, extra)
+        result = await self._group.submit(_Op(None, (), op))
+        if isinstance(result, Exception):
+            raise result
+        return bool(result)
 
     async def aclose(self) -> None:
         if self._owned:
@@ -170,34 +212,20 @@ class RedisCursorStore(CursorStore):
         )
         return bool(done)
 
-    async def _write(self, key: str, fence: int | None, seq: int | None, *fields: Any) -> bool:
-        done = await self._call(
-            self._write_script,
-            (self._hash(key), self._leases),
-            key,
-            "" if fence is None else str(fence),
-            int(self.lease_ttl * 1000) if fence is not None else 0,
-            "" if seq is None else str(seq),
-            *fields,
-        )
-        return bool(done)
-
     async def mark_sending(self, key: str, sent_at: float, fence: int | None = None) -> bool:
-        return await self._write(key, fence, None, "phase", "sending", "sent_at", repr(sent_at))
+        return await self._cursor_write("sending", key, fence, repr(sent_at))
 
     async def set_run(self, key: str, run_id: str, fence: int | None = None) -> bool:
-        return await self._write(key, fence, None, "phase", "streaming", "run_id", run_id)
+        return await self._cursor_write("run", key, fence, run_id)
 
     async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
-        return await self._write(key, fence, seq_id, "phase", "streaming", "run_id", run_id)
+        return await self._cursor_write("ack", key, fence, str(seq_id), run_id)
 
     async def park(self, key: str, fence: int | None = None) -> bool:
-        keys = (self._hash(key), self._queue, self._leases, self._parked)
-        return bool(await self._call(self._park, keys, key, "" if fence is None else str(fence)))
+        return await self._cursor_write("park", key, fence)
 
     async def finish(self, key: str, fence: int | None = None) -> bool:
-        keys = (self._hash(key), self._queue, self._leases, self._parked)
-        return bool(await self._call(self._finish, keys, key, "" if fence is None else str(fence)))
+        return await self._cursor_write("finish", key, fence)
 
     async def resolve(self, key: str, *, resend: bool) -> bool:
         keys = (self._hash(key), self._queue, self._parked)

@@ -3,8 +3,10 @@
 ``send`` records the work (its ``otid`` values included) before anything goes out, then runs
 the key; ``recover`` picks up everything a previous process left in the store. Both run under
 the limits ``fan_out`` has: at most ``limit`` streams at once (keys wait for a slot, costing
-nothing but their cursor meanwhile) and at most ``buffer`` batches handed to handlers and not
-yet acknowledged, beyond which streams wait and stop reading their sockets.
+nothing but their cursor meanwhile) and at most ``buffer`` batches with handlers at once,
+beyond which streams wait with the batch they read and stop reading their sockets. Decoded
+events in memory are thus bounded by ``limit + buffer`` network reads, as in ``fan_out``; a
+key reads again only once its last batch is acknowledged.
 
 Leaving the ``async with`` block normally waits for every scheduled key; leaving it with an
 exception (or being cancelled) stops them all, and their cursors stay where the last

@@ -10,6 +10,7 @@ others, under a new fence that shuts the old holder out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -133,7 +134,12 @@ class Worker:
             claims: list[Claim] = []
             if free > 0:
                 since = time.monotonic()
-                claims = await self.store.claim(self.worker_id, free, self.lease_ttl)
+                try:
+                    claims = await self.store.claim(self.worker_id, free, self.lease_ttl)
+                except Exception as exc:  # Redis unreachable or slow: keep trying
+                    logger.warning("claiming keys failed: %r", exc)
+                    await anyio.sleep(self.poll_interval)
+                    continue
                 for claim in claims:
                     scope = anyio.CancelScope()
                     self._book.add(claim.cursor.key, claim.cursor.fence, since, scope)
@@ -147,9 +153,10 @@ class Worker:
                 await anyio.lowlevel.checkpoint()
                 continue  # there may be more waiting; claim again as slots allow
             if until_empty and not claims and not len(self._book):
-                counts = await self.store.counts()
-                if counts["queued"] == 0 and counts["held"] == 0:
-                    return
+                with contextlib.suppress(Exception):
+                    counts = await self.store.counts()
+                    if counts["queued"] == 0 and counts["held"] == 0:
+                        return
             self._freed = anyio.Event()
             with anyio.move_on_after(self.poll_interval):
                 await self._freed.wait()
