@@ -140,12 +140,13 @@ async def test_a_paused_worker_delivers_nothing_after_its_lease_was_taken(
             await sink.aclose()
             await store.aclose()
     fences = [int(fence) for _seq, fence, *_ in entries]
-    assert 1 in fences and 2 in fences
-    assert fences == sorted(fences)  # nothing from fence 1 once fence 2 delivered
-    assert stale == 0  # the paused worker did not even try
-    assert {(o[1], o[3]) for o in outcomes} == {("fenced", "1"), ("completed", "2")}
+    story = f"deliveries {entries}, outcomes {outcomes}, claims {claims}, stale {stale}"
+    assert 1 in fences and 2 in fences, story
+    assert fences == sorted(fences), story  # nothing from fence 1 once fence 2 delivered
+    assert stale == 0, story  # the paused worker did not even try
+    assert {(o[1], o[3]) for o in outcomes} == {("fenced", "1"), ("completed", "2")}, story
     took_over = float(claims[1][3]) - stopped_at
-    assert took_over <= 1.0 + 1.0
+    assert took_over <= 1.0 + 1.0, story
     run_id = sink_key.decode().removeprefix("chaos:sink:")
     first: list[int] = []
     for seq, *_ in entries:
