@@ -8,9 +8,10 @@ The order of steps is the whole guarantee:
 2. The run id is stored when the stream names it in a read with nothing to hand over (a
    real server's first frame is a lone ping), else with the first acknowledgement; a crash
    before either finds the run by ``otid``, as for any send whose run was never named.
-3. For each read: the lease is checked (fleet), the handler runs, and only when it returned
-   is the cursor moved past the batch (the acknowledgement); the next read of the key waits
-   for that write. A crash before the
+3. For each batch: the lease is checked (fleet), the handler runs, and only when it
+   returned may the cursor move past the batch (the acknowledgement). The acknowledgement is
+   written before the next batch is handed over (or replaced by the key's removal when the
+   run ended), so at most one batch is ever handled and not acknowledged. A crash before the
    acknowledgement replays that batch and nothing older; a crash after it replays nothing.
 4. When the stream ended, the key leaves the store.
 
@@ -20,6 +21,7 @@ its lease is refused at its next write and stops without delivering again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,7 +31,7 @@ import anyio
 
 from .._errors import APIConnectionError, APIStatusError, StreamResumeError
 from ._batch import Batch, split_read
-from ._cursor import Cursor, Outcome, decode_request
+from ._cursor import Cursor, Outcome, OutcomeStatus, decode_request
 from ._lookup import OtidLookup
 from ._reading import read_batch
 from ._store import CursorStore
@@ -172,23 +174,36 @@ class KeyRunner:
             return opened
         stream = opened
         store, guard, handler = self._store, self._guard, self._handler
+        # The acknowledgement of a handled batch is written before the next batch is handed
+        # over, not at once: for the last batch of a run the key's removal replaces it (one
+        # write fewer per run), and at most that one batch is ever unacknowledged.
+        unacked: int | None = None
+
+        async def settle() -> None:
+            nonlocal unacked
+            if unacked is not None and run_id is not None:
+                await self._write(store.ack(key, run_id, unacked, fence), key)
+                unacked = None
+
+        async def give_up(status: OutcomeStatus, error: BaseException) -> Outcome:
+            """End the key here; what was handled is still acknowledged if possible."""
+            if status in ("gone", "rejected"):
+                await store.finish(key, fence)
+            else:
+                with contextlib.suppress(Exception):
+                    await settle()
+            return Outcome(key, status, stream.run_id or run_id, position, error=error)
+
         try:
             while True:
                 try:
                     raw = await read_batch(stream)
                 except APIStatusError as exc:
                     if cursor.phase == "recorded" and run_id is None and _refused(exc):
-                        await store.finish(key, fence)
-                        return Outcome(key, "rejected", None, position, error=exc)
-                    if _gone(exc):
-                        await store.finish(key, fence)
-                        return Outcome(key, "gone", run_id, position, error=exc)
-                    return Outcome(key, "failed", run_id, position, error=exc)
+                        return await give_up("rejected", exc)
+                    return await give_up("gone" if _gone(exc) else "failed", exc)
                 except (APIConnectionError, StreamResumeError) as exc:
-                    if _gone(exc):
-                        await store.finish(key, fence)
-                        return Outcome(key, "gone", run_id, position, error=exc)
-                    return Outcome(key, "failed", stream.run_id or run_id, position, error=exc)
+                    return await give_up("gone" if _gone(exc) else "failed", exc)
                 if raw is None:
                     break
                 batches, after, ended = split_read(
@@ -199,7 +214,7 @@ class KeyRunner:
                     if run_id is None:
                         if batches:  # events no frame named a run for: cannot be keyed
                             error = RuntimeError("events arrived before the run was named")
-                            return Outcome(key, "failed", None, position, error=error)
+                            return await give_up("failed", error)
                         continue
                     if not batches:
                         # The run's first ping, alone (as a real server sends it): store the
@@ -210,6 +225,7 @@ class KeyRunner:
                 batches.reverse()
                 while batches:
                     events, numbers, upto = batches.pop()
+                    await settle()
                     batch = Batch(
                         key,
                         cursor.agent_id,
@@ -230,11 +246,8 @@ class KeyRunner:
                             return Outcome(key, "failed", run_id, position, error=exc)
                     finally:
                         self._slots.release()
-                    # Handled: the events need not stay in memory while the write lands, and
-                    # the slot is for batches in handlers, so it is free again already.
-                    del batch, events, numbers
-                    await self._write(store.ack(key, run_id, upto, fence), key)
-                    position = upto
+                    del batch, events, numbers  # handled: nothing keeps the events alive
+                    unacked = position = upto
                 # Pings alone move the position too; it is acknowledged with the next batch.
                 position = after
                 if ended:

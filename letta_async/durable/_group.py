@@ -1,13 +1,16 @@
 """Group commit: many tasks' small writes, one transaction (SQLite) or one round trip (Redis).
 
 A thousand streams acknowledging batches would otherwise mean a thousand commits or round
-trips in a row. Here the first writer to arrive becomes the leader: it takes every write
-queued so far, applies them in one ``flush`` call, hands each waiter its own result, and
-repeats until its own write is done; then the next waiter in the queue takes over. No task
-runs in the background, so a store needs no task group and leaves none behind. Each caller
-still waits until its own write is applied, which is what an acknowledgement has to mean.
+trips in a row. Here a writer that finds fewer than ``concurrency`` flushes running becomes a
+leader: it takes every write queued so far, applies them in one ``flush`` call and hands each
+waiter its own result. Writes that arrive meanwhile queue up for the next flush, started by
+the next writer (or by a waiter woken when a flush ends). Several flushes may be in flight at
+once, so that the latency of one round trip does not stall everybody else; they never hold
+two writes of one key, because each key awaits its write before making the next.
 
-A flush is shielded from cancellation: once the writes are handed to the database their
+No task runs in the background, so a store needs no task group and leaves none behind. Each
+caller still waits until its own write is applied, which is what an acknowledgement has to
+mean. A flush is shielded from cancellation: once the writes are handed to the database their
 results must reach their waiters. A waiter cancelled before its write was taken is removed
 from the queue, so its write never happens.
 """
@@ -26,7 +29,7 @@ R = TypeVar("R")
 
 
 class _Waiter(Generic[Op, R]):
-    __slots__ = ("done", "error", "event", "lead", "op", "result")
+    __slots__ = ("done", "error", "event", "lead", "op", "queued", "result")
 
     def __init__(self, op: Op) -> None:
         self.op = op
@@ -34,16 +37,23 @@ class _Waiter(Generic[Op, R]):
         self.result: R | None = None
         self.error: BaseException | None = None
         self.done = False
+        self.queued = True
         self.lead = False
 
 
 class GroupCommit(Generic[Op, R]):
     """Queue writes and apply them in groups through ``flush(ops) -> results``."""
 
-    def __init__(self, flush: Callable[[Sequence[Op]], Awaitable[Sequence[R]]]) -> None:
+    def __init__(
+        self,
+        flush: Callable[[Sequence[Op]], Awaitable[Sequence[R]]],
+        *,
+        concurrency: int = 1,
+    ) -> None:
         self._flush = flush
+        self._concurrency = concurrency
         self._queue: list[_Waiter[Op, R]] = []
-        self._leading = False
+        self._running = 0
         self.flushes = 0
         """How many flushes ran (the number of transactions or round trips)."""
 
@@ -51,60 +61,59 @@ class GroupCommit(Generic[Op, R]):
         """Apply ``op`` (together with whatever else is queued) and return its result."""
         waiter: _Waiter[Op, R] = _Waiter(op)
         self._queue.append(waiter)
-        if self._leading:
+        while not waiter.done:
+            if waiter.queued and self._running < self._concurrency:
+                waiter.lead = False
+                await self._lead()
+                continue
             try:
                 await waiter.event.wait()
             except BaseException:
                 self._abandon(waiter)
                 raise
-            if waiter.done:
-                return self._result(waiter)
-        self._leading = True
-        try:
-            while not waiter.done:
-                await self._flush_once()
-        finally:
-            self._leading = False
-            self._hand_over()
-        return self._result(waiter)
-
-    async def _flush_once(self) -> None:
-        batch, self._queue = self._queue, []
-        with anyio.CancelScope(shield=True):
-            self.flushes += 1
-            try:
-                results = await self._flush([w.op for w in batch])
-            except Exception as exc:
-                for w in batch:
-                    w.error = exc
-                    w.done = True
-                    w.event.set()
-                return
-        for w, result in zip(batch, results, strict=True):
-            w.result = result
-            w.done = True
-            w.event.set()
-
-    def _hand_over(self) -> None:
-        """Wake the first queued waiter as the next leader."""
-        if self._queue and not self._leading:
-            nxt = self._queue[0]
-            nxt.lead = True
-            self._leading = True
-            nxt.event.set()
-
-    def _abandon(self, waiter: _Waiter[Op, R]) -> None:
-        """A waiter was cancelled: drop its write if not yet taken, pass on a lead it got."""
-        if waiter.done:
-            return
-        if waiter in self._queue:
-            self._queue.remove(waiter)
-        if waiter.lead:
-            self._leading = False
-            self._hand_over()
-
-    @staticmethod
-    def _result(waiter: _Waiter[Op, R]) -> R:
+            if not waiter.done:
+                waiter.event = anyio.Event()  # woken to lead; the next wake-up is a new event
         if waiter.error is not None:
             raise waiter.error
         return waiter.result  # type: ignore[return-value]
+
+    async def _lead(self) -> None:
+        batch, self._queue = self._queue, []
+        for w in batch:
+            w.queued = False
+        self._running += 1
+        try:
+            with anyio.CancelScope(shield=True):
+                self.flushes += 1
+                try:
+                    results = await self._flush([w.op for w in batch])
+                except Exception as exc:
+                    for w in batch:
+                        w.error = exc
+                        w.done = True
+                        w.event.set()
+                    return
+            for w, result in zip(batch, results, strict=True):
+                w.result = result
+                w.done = True
+                w.event.set()
+        finally:
+            self._running -= 1
+            self._wake_leader()
+
+    def _wake_leader(self) -> None:
+        """If writes wait and a flush may start, wake the first of them to start it."""
+        if self._queue and self._running < self._concurrency:
+            first = self._queue[0]
+            if not first.lead:
+                first.lead = True
+                first.event.set()
+
+    def _abandon(self, waiter: _Waiter[Op, R]) -> None:
+        """A waiter was cancelled: drop its write if not yet taken, pass on a lead it got."""
+        if waiter.done or not waiter.queued:
+            return
+        self._queue.remove(waiter)
+        waiter.queued = False
+        if waiter.lead:
+            self._wake_leader()

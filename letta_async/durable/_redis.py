@@ -115,7 +115,7 @@ class RedisCursorStore(CursorStore):
         self._apply = r.register_script(_lua.APPLY)
         self._release = r.register_script(_lua.RELEASE)
         self._resolve = r.register_script(_lua.RESOLVE)
-        self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush)
+        self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush, concurrency=4)
         self.lease_ttl = 10.0
         """Seconds a fenced write extends its key's lease by (the worker sets its own TTL)."""
 
@@ -269,13 +269,13 @@ class RedisCursorStore(CursorStore):
             args=[owner, count, int(lease_ttl * 1000), self._prefix],
         )
         claims: list[Claim] = []
-        for row in rows:
-            key = _text(row[0]) or ""
+        for row in msgspec.json.decode(rows):
+            key = str(row[0])
             fence = int(row[1])
-            previous = _text(row[2]) or None
-            expired_at = _text(row[3])
+            previous = row[2] or None
+            expired_at = row[3]
             now = int(row[4])
-            cursor = _cursor(key, row[5:13], fence)
+            cursor = _cursor(key, [None if v is False else v for v in row[5:13]], fence)
             expired_for = (now - float(expired_at)) / 1000.0 if expired_at else None
             claims.append(Claim(cursor, previous if expired_at else None, expired_for))
         return claims
