@@ -61,12 +61,13 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Every benchmark side by side with the official SDK; writes benchmarks/results/latest.*
 
-    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time and
-    request rate (benchmarks/README.md). The official SDK and matplotlib (for the chart) are
-    installed here only: neither is ever a dependency of the package. Arguments after ``--``
+    Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time,
+    request rate, durable streams and the long chaos runs (benchmarks/README.md). The official
+    SDK, matplotlib (for the chart) and redis-server are installed here only: none is ever a
+    dependency of the package. Arguments after ``--``
     go to ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
     """
-    session.install(".", "letta-client==1.12.1", "matplotlib==3.11.2")
+    session.install(".[redis]", "letta-client==1.12.1", "matplotlib==3.11.2", REDIS_SERVER)
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 

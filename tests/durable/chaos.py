@@ -56,6 +56,8 @@ class FleetChaos:
     submit_over: float = 8.0
     chaos_for: float = 12.0
     stop_at: float = 4.0
+    stops: int = 1
+    stop_every: float = 12.0
     tokens: tuple[int, int] = (10, 40)
     chunk_delay: float = 0.05
     limit: int = 80
@@ -330,23 +332,27 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                         report.kills += 1
                         await fleet.start(slot)
 
-                async def stop_once() -> None:
+                async def stop_loop() -> None:
+                    """SIGSTOP a worker past its lease, then let it carry on (SIGCONT)."""
                     await anyio.sleep(config.stop_at)
-                    slot = rng.choice(list(fleet.procs))
-                    stopped.add(slot)
-                    proc = fleet.procs[slot]
-                    failures.append((time.monotonic(), str(fleet.incarnation[slot])))
-                    proc.send_signal(signal.SIGSTOP)
-                    report.stops += 1
-                    await anyio.sleep(config.lease_ttl + 1.5)
-                    proc.send_signal(signal.SIGCONT)
-                    stopped.discard(slot)
+                    for number in range(config.stops):
+                        if number:
+                            await anyio.sleep(config.stop_every)
+                        slot = rng.choice(list(fleet.procs))
+                        stopped.add(slot)
+                        proc = fleet.procs[slot]
+                        failures.append((time.monotonic(), str(fleet.incarnation[slot])))
+                        proc.send_signal(signal.SIGSTOP)
+                        report.stops += 1
+                        await anyio.sleep(config.lease_ttl + 1.5)
+                        proc.send_signal(signal.SIGCONT)
+                        stopped.discard(slot)
 
                 with anyio.fail_after(config.timeout):
                     async with anyio.create_task_group() as group:
                         group.start_soon(submit_all)
                         group.start_soon(kill_loop)
-                        group.start_soon(stop_once)
+                        group.start_soon(stop_loop)
                     while True:
                         counts = await store.counts()
                         if counts["queued"] == 0 and counts["held"] == 0:
