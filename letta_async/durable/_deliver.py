@@ -9,9 +9,9 @@ The order of steps is the whole guarantee:
    real server's first frame is a lone ping), else with the first acknowledgement; a crash
    before either finds the run by ``otid``, as for any send whose run was never named.
 3. For each batch: the lease is checked (fleet), the handler runs, and only when it
-   returned may the cursor move past the batch (the acknowledgement). The acknowledgement is
-   written before the next batch is handed over (or replaced by the key's removal when the
-   run ended), so at most one batch is ever handled and not acknowledged. A crash before the
+   returned does the cursor move past the batch (the acknowledgement, written at once; for
+   the run's last batch the key's removal stands in for it). At most one batch is ever
+   handled and not acknowledged, and only until its write lands. A crash before the
    acknowledgement replays that batch and nothing older; a crash after it replays nothing.
 4. When the stream ended, the key leaves the store.
 
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from .._errors import APIConnectionError, APIStatusError, StreamResumeError
+from ..types import LettaUsageStatistics
 from ._batch import Batch, split_read
 from ._cursor import Cursor, Outcome, OutcomeStatus, decode_request
 from ._lookup import OtidLookup
@@ -174,9 +175,9 @@ class KeyRunner:
             return opened
         stream = opened
         store, guard, handler = self._store, self._guard, self._handler
-        # The acknowledgement of a handled batch is written before the next batch is handed
-        # over, not at once: for the last batch of a run the key's removal replaces it (one
-        # write fewer per run), and at most that one batch is ever unacknowledged.
+        # A handled batch is acknowledged at once, except the run's last one, whose
+        # acknowledgement the key's removal replaces (one write fewer per run); if more comes
+        # after all, it is acknowledged before anything else is handed over.
         unacked: int | None = None
 
         async def settle() -> None:
@@ -246,8 +247,15 @@ class KeyRunner:
                             return Outcome(key, "failed", run_id, position, error=exc)
                     finally:
                         self._slots.release()
+                    # A batch that ends with the run's usage statistics (the last frame
+                    # before [DONE]) is acknowledged by the key's removal right after; any
+                    # other is acknowledged now, so that a crash while the stream waits for
+                    # more replays nothing.
+                    last_of_run = type(events[-1]) is LettaUsageStatistics
                     del batch, events, numbers  # handled: nothing keeps the events alive
                     unacked = position = upto
+                    if not last_of_run:
+                        await settle()
                 # Pings alone move the position too; it is acknowledged with the next batch.
                 position = after
                 if ended:

@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @dataclass
 class FleetChaos:
-    runs: int = 300
+    runs: int = 200
     workers: int = 3
     agents: int = 10
     lease_ttl: float = 2.0
@@ -59,7 +59,7 @@ class FleetChaos:
     stops: int = 1
     stop_every: float = 12.0
     tokens: tuple[int, int] = (10, 40)
-    chunk_delay: float = 0.05
+    chunk_delay: float = 0.1
     limit: int = 80
     timeout: float = 75.0
     seed: int | None = None
@@ -67,9 +67,9 @@ class FleetChaos:
 
 @dataclass
 class SQLiteChaos:
-    runs: int = 150
+    runs: int = 100
     agents: int = 10
-    kill_every: tuple[float, float] = (0.8, 1.6)
+    kill_every: tuple[float, float] = (1.0, 2.0)
     tokens: tuple[int, int] = (10, 40)
     chunk_delay: float = 0.1
     limit: int = 40
