@@ -14,9 +14,9 @@ same on every replay, so a sink can apply it exactly once.
 
 Modules, one job each: ``_cursor`` (the record), ``_batch`` (what a handler gets, numbering),
 ``_reading`` (one read from a stream), ``_group`` (group commit), ``_store`` (the interface),
-``_sqlite`` and ``_redis`` (the stores), ``_job`` (recording a send), ``_lookup`` (finding a
-run by otid), ``_deliver`` (one key, start to finish), ``_runner`` (embedded), ``_lease`` and
-``_worker`` (the fleet).
+``_sqlite`` and ``_redis`` (the stores; ``_lua`` holds the Redis scripts), ``_job`` (recording
+a send), ``_lookup`` (finding a run by otid), ``_deliver`` (one key, start to finish),
+``_runner`` (embedded), ``_lease`` and ``_worker`` (the fleet).
 """
 
 from __future__ import annotations

@@ -107,6 +107,11 @@ class KeyRunner:
         except Fenced:
             logger.info("key %s: lease lost, stopping", key)
             return Outcome(key, "fenced", cursor.run_id, cursor.seq_id)
+        except Exception as exc:
+            # The store itself failed (disk full, Redis gone): the key stays where its last
+            # acknowledgement put it, to be picked up again.
+            logger.warning("key %s: stopped by %r", key, exc)
+            return Outcome(key, "failed", cursor.run_id, cursor.seq_id, error=exc)
 
     async def _take_slot(self) -> None:
         """A handler slot, without a trip through the event loop when one is free: a read's

@@ -180,12 +180,22 @@ class Worker:
             if outcome is None:  # cancelled by the renewal loop: taken over
                 outcome = Outcome(key, "fenced", cursor.run_id, cursor.seq_id)
             elif outcome.status == "failed" and not self._book.lost(key):
-                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                # Back to the queue for a later attempt; if even that fails, the lease simply
+                # expires and the key is taken over as from a dead worker.
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(5),
+                    contextlib.suppress(Exception),
+                ):
                     await self.store.release(key, fence, delay=self.retry_delay)
         except BaseException:
             # The worker is stopping: give the key back so that another takes it at once.
             if not self._book.lost(key):
-                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(2),
+                    contextlib.suppress(Exception),
+                ):
                     await self.store.release(key, fence)
             raise
         finally:

@@ -344,3 +344,21 @@ class _RaisingStream:
 async def test_a_raised_stream_error_is_delivered_as_its_event() -> None:
     error = LettaErrorMessage(error_type="llm_error", message="boom", seq_id=7, run_id="run-1")
     assert await read_batch(_RaisingStream(error)) == [error]  # type: ignore[arg-type]
+
+
+async def test_a_failing_store_fails_the_key_not_the_runner(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+
+    class BrokenStore(SQLiteCursorStore):
+        async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+            raise OSError("disk full")
+
+    async with BrokenStore(db) as store, DurableStreams(client, store, Sink()) as durable:
+        await durable.send("broken", agent, messages=user("count [tokens=5] [chunkdelay=0.01]"))
+        await durable.send("fine", agent, messages=user("hi"))
+        outcomes = {o.key: o for o in await durable.join()}
+    assert set(outcomes) == {"broken", "fine"}  # each key ended; the runner did not
+    assert outcomes["broken"].status == "failed"
+    assert isinstance(outcomes["broken"].error, OSError)
