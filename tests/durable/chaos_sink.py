@@ -71,7 +71,7 @@ async def on_claim(claim: Claim) -> None:
     cursor = claim.cursor
     await _redis().rpush(
         "chaos:claims",
-        f"{cursor.key}|{cursor.fence}|{INCARNATION}|{time.monotonic():.6f}|"
+        f"{cursor.key}|{cursor.fence}|{INCARNATION}|{claim.claimed_at:.6f}|"
         f"{claim.previous_owner or ''}",
     )
 
