@@ -68,7 +68,7 @@ PARTS: dict[str, tuple[str, list[str], list[str]]] = {
     "import": ("bench_import.py", ["--reps", "11"], ["--reps", "3"]),
     "durable": (
         "bench_durable.py",
-        ["--reps", "5"],
+        ["--reps", "7"],
         ["--reps", "1", "--streams", "300", "--scale-jobs", "600", "--memory-jobs", "2000"],
     ),
     "chaos": ("bench_chaos.py", [], ["--runs", "300", "--sqlite-runs", "150"]),
@@ -486,18 +486,20 @@ def durable_section(report: Report, data: dict[str, Any]) -> None:
                     f"{values['best_events_per_s']:,.0f}",
                     f"{values['cpu_seconds']:.2f}",
                     f"{values['peak_rss'] / 1e6:.0f}",
-                    ratio(values.get("vs_fan_out", 1.0)),
+                    ratio(values.get("paired_vs_fan_out", 1.0)),
                     ratio(values.get("best_vs_fan_out", 1.0)),
                     ratio(values.get("cpu_vs_fan_out", 1.0)),
                 ]
             )
         worker = overhead["worker"]
+        paired = worker.get("paired_vs_fan_out", worker["vs_fan_out"])
         report.goal(
-            "one durable worker vs fan_out (events/s, medians)",
-            f"{ratio(worker['vs_fan_out'])} (best runs {ratio(worker['best_vs_fan_out'])}, "
-            f"per CPU-second {ratio(worker['cpu_vs_fan_out'])})",
+            "one durable worker vs fan_out (events/s, median of paired runs)",
+            f"{ratio(paired)} (medians {ratio(worker['vs_fan_out'])}, best runs "
+            f"{ratio(worker['best_vs_fan_out'])}, per CPU-second "
+            f"{ratio(worker['cpu_vs_fan_out'])})",
             f">= {GOAL_DURABLE_VS_FAN_OUT}x",
-            worker["vs_fan_out"] >= GOAL_DURABLE_VS_FAN_OUT,
+            paired >= GOAL_DURABLE_VS_FAN_OUT,
         )
         parts.append(
             table(
@@ -507,7 +509,7 @@ def durable_section(report: Report, data: dict[str, Any]) -> None:
                     "events/s (best)",
                     "CPU s (median)",
                     "peak RSS MB",
-                    "vs fan_out",
+                    "vs fan_out (paired runs)",
                     "best vs best",
                     "per CPU-second",
                 ],
@@ -518,13 +520,21 @@ def durable_section(report: Report, data: dict[str, Any]) -> None:
     if scale:
         report.goal(
             "two worker processes vs one (events/s)",
-            ratio(scale["ratio"]),
+            ratio(scale["ratio"])
+            + (f" (machine ceiling {ratio(scale['ceiling'])})" if scale.get("ceiling") else ""),
             f">= {GOAL_TWO_WORKERS}x",
             scale["ratio"] >= GOAL_TWO_WORKERS,
         )
+        ceiling = scale.get("ceiling")
         parts.append(
             f"Two worker processes: **{scale['two']:,.0f}** events/s against "
-            f"**{scale['one']:,.0f}** for one: **{ratio(scale['ratio'])}**."
+            f"**{scale['one']:,.0f}** for one: **{ratio(scale['ratio'])}**"
+            + (
+                f"; two pure-Python CPU burners against one, timed in the same run: "
+                f"{ratio(ceiling)} (what the machine allowed any pair of processes)."
+                if ceiling
+                else "."
+            )
         )
     memory = data.get("memory")
     if memory:

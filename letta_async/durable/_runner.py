@@ -194,7 +194,7 @@ class DurableStreams:
         try:
             outcome = await self._runner.run(cursor)
             self._outcomes.append(outcome)
-            if outcome.status not in ("completed",):
+            if outcome.status != "completed":
                 logger.info("durable key ended: %r", outcome)
             if self._on_outcome is not None:
                 result = self._on_outcome(outcome)

@@ -59,7 +59,8 @@ class Worker:
     keys wait before another takes them over (plus up to ``poll_interval``). A key whose
     stream or handler failed goes back to the queue for ``retry_delay`` seconds.
     ``on_claim(claim)`` and ``on_outcome(outcome)`` observe the worker (plain or async
-    functions; their errors are logged and ignored).
+    functions; their errors are logged and ignored). Give each worker its own store object:
+    the store's fenced writes renew leases by the worker's ``lease_ttl``.
     """
 
     def __init__(
