@@ -116,9 +116,14 @@ async def test_a_paused_worker_delivers_nothing_after_its_lease_was_taken(
                 (sink_key,) = await sink.keys("chaos:sink:*")
                 while await sink.llen(sink_key) < 3:
                     await anyio.sleep(0.05)
+            # The second worker is up (and idle, nothing to claim) before the first stops, so
+            # that the take-over time is the lease's doing, not a process start's.
+            await worker(2)
+            with anyio.fail_after(20):
+                while "on namespace" not in (tmp_path / "worker-2.log").read_text():
+                    await anyio.sleep(0.05)
             procs[0].send_signal(signal.SIGSTOP)
             stopped_at = time.monotonic()
-            await worker(2)
             with anyio.fail_after(20):
                 while await sink.llen("chaos:claims") < 2:
                     await anyio.sleep(0.05)
