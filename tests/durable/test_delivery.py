@@ -356,9 +356,8 @@ async def test_a_failing_store_fails_the_key_not_the_runner(
             raise OSError("disk full")
 
     async with BrokenStore(db) as store, DurableStreams(client, store, Sink()) as durable:
-        await durable.send(
-            "broken", agent, messages=user("count [tokens=20] [chunkdelay=0.05]"), stream_tokens=True
-        )
+        slow = user("count [tokens=20] [chunkdelay=0.05]")
+        await durable.send("broken", agent, messages=slow, stream_tokens=True)
         await durable.send("fine", agent, messages=user("hi"))
         outcomes = {o.key: o for o in await durable.join()}
     assert set(outcomes) == {"broken", "fine"}  # each key ended; the runner did not
