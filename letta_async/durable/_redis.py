@@ -118,7 +118,7 @@ class RedisCursorStore(CursorStore):
         self._apply = r.register_script(_lua.APPLY)
         self._release = r.register_script(_lua.RELEASE)
         self._resolve = r.register_script(_lua.RESOLVE)
-        self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush, concurrency=4)
+        self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush, concurrency=4, linger=0.002)
         self.lease_ttl = 10.0
         """Seconds a fenced write extends its key's lease by (the worker sets its own TTL)."""
 
@@ -291,7 +291,9 @@ class RedisCursorStore(CursorStore):
         args: list[Any] = [int(lease_ttl * 1000), self._prefix]
         for key, fence in leases:
             args += [key, str(fence)]
-        result = await self._call(self._renew, (self._leases,), *args)
+        # Straight to Redis, not through the group commit: a renewal must not queue behind a
+        # burst of cursor writes while the leases run out.
+        result = await self._renew(keys=[self._leases], args=args)
         return [bool(x) for x in result]
 
     async def release(self, key: str, fence: int, *, delay: float = 0.0) -> bool:

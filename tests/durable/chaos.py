@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +60,9 @@ class FleetChaos:
     stop_every: float = 12.0
     tokens: tuple[int, int] = (10, 40)
     chunk_delay: float = 0.1
-    limit: int = 80
+    # Room for every run in flight on the surviving workers: take-overs then wait only for
+    # the lease, never for a free slot.
+    limit: int = 200
     timeout: float = 75.0
     seed: int | None = None
 
@@ -86,11 +88,19 @@ class ChaosReport:
     stops: int = 0
     takeovers: list[float] = field(default_factory=list)
     stale_refused: int = 0
+    fenced: int = 0
+    """Keys a worker stopped delivering because another took them over."""
     unconfirmed: int = 0
     blind_resends: int = 0
     unconsumed: int = 0
     stray_runs: int = 0
     seconds: float = 0.0
+    claim_lateness: list[float] = field(default_factory=list)
+    """For each take-over: seconds from the lease's expiry to the claim (Redis clock)."""
+    claims_by: dict[str, int] = field(default_factory=dict)
+    """Claims per worker incarnation (how the keys spread over the fleet)."""
+    failures: list[str] = field(default_factory=list)
+    """The incarnations killed or stopped, in order."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -114,6 +124,7 @@ class ChaosReport:
         return (
             f"{self.name}: {v.runs} runs, {v.events:,} events, lost {v.lost}, duplicated "
             f"{v.duplicated}{takeover}; {self.kills} kills, {self.stops} stops, "
+            f"{self.fenced} keys fenced off, "
             f"{v.replayed} replayed events absorbed by their idempotency key, "
             f"{self.stale_refused} stale batches refused by the sink's fence check, "
             f"{self.unconfirmed} unconfirmed sends (server never saw them), "
@@ -220,6 +231,19 @@ async def _spawn(command: list[str], *, env: dict[str, str] | None, log: Path) -
 # --- the fleet on Redis -----------------------------------------------------------------------
 
 
+async def _holders(store: RedisCursorStore) -> set[int]:
+    """Process ids of the workers holding leases now (worker ids are ``host:pid:tag``)."""
+    redis = store.redis
+    keys = await redis.zrange("{" + store.namespace + "}:leases", 0, -1)
+    owners: set[int] = set()
+    for key in keys:
+        owner = await redis.hget("{" + store.namespace + "}:cursor:" + key.decode(), "owner")
+        if owner:
+            with contextlib.suppress(ValueError, IndexError):
+                owners.add(int(owner.decode().split(":")[1]))
+    return owners
+
+
 class _Fleet:
     """Worker processes, each start numbered (its incarnation), with their logs."""
 
@@ -319,11 +343,19 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                         )
                         await anyio.sleep(pause)
 
+                async def victim(candidates: list[int]) -> int:
+                    """A random worker among those holding keys right now (any if none do):
+                    a failure is only a test of take-over when there is something to take."""
+                    holding = await _holders(store)
+                    busy = [s for s in candidates if fleet.procs[s].pid in holding]
+                    return rng.choice(busy or candidates)
+
                 async def kill_loop() -> None:
                     while time.monotonic() - started < config.chaos_for:
                         await anyio.sleep(rng.uniform(*config.kill_every))
-                        slots = [s for s in fleet.procs if s not in stopped]
-                        slot = rng.choice(slots)
+                        slot = await victim([s for s in fleet.procs if s not in stopped])
+                        if slot in stopped:  # stopped while the victim was being chosen
+                            continue
                         proc = fleet.procs[slot]
                         failures.append((time.monotonic(), str(fleet.incarnation[slot])))
                         proc.send_signal(signal.SIGKILL)
@@ -338,14 +370,15 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                     for number in range(config.stops):
                         if number:
                             await anyio.sleep(config.stop_every)
-                        slot = rng.choice(list(fleet.procs))
+                        slot = await victim(list(fleet.procs))
                         stopped.add(slot)
                         proc = fleet.procs[slot]
                         failures.append((time.monotonic(), str(fleet.incarnation[slot])))
                         proc.send_signal(signal.SIGSTOP)
                         report.stops += 1
                         await anyio.sleep(config.lease_ttl + 1.5)
-                        proc.send_signal(signal.SIGCONT)
+                        with contextlib.suppress(ProcessLookupError):
+                            proc.send_signal(signal.SIGCONT)
                         stopped.discard(slot)
 
                 with anyio.fail_after(config.timeout):
@@ -372,23 +405,21 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                     raw = await sink.lrange(f"chaos:sink:{run_id}", 0, -1)
                     deliveries[run_id] = [Delivered.parse(e) for e in raw]
                 report.stale_refused = int(await sink.llen("chaos:stale"))
-                claims = [
-                    (k, int(f), inc, float(t))
-                    for k, f, inc, t, _prev in (
-                        e.decode().split("|") for e in await sink.lrange("chaos:claims", 0, -1)
-                    )
+                logged = [e.decode().split("|") for e in await sink.lrange("chaos:claims", 0, -1)]
+                claims = [(k, int(f), inc, float(t)) for k, f, inc, t, _late in logged]
+                report.claim_lateness = [float(late) for *_, late in logged if late]
+                outcomes = [
+                    e.decode().split("|") for e in await sink.lrange("chaos:outcomes", 0, -1)
                 ]
-                ends = [
-                    (k, inc, float(t))
-                    for k, _status, _run, inc, t in (
-                        e.decode().split("|") for e in await sink.lrange("chaos:outcomes", 0, -1)
-                    )
-                ]
+                ends = [(k, inc, float(t)) for k, _status, _run, inc, t in outcomes]
+                report.fenced = sum(1 for o in outcomes if o[1] == "fenced")
                 parked = {c.key for c in await store.in_flight() if c.phase == "unconfirmed"}
             finally:
                 await sink.aclose()
                 await store.aclose()
             report.takeovers = takeover_times(claims, ends, failures)
+            report.claims_by = dict(Counter(inc for _k, _f, inc, _t in claims))
+            report.failures = [inc for _t, inc in failures]
             _judge(report, server, jobs, deliveries, parked)
     return report
 

@@ -72,7 +72,7 @@ async def on_claim(claim: Claim) -> None:
     await _redis().rpush(
         "chaos:claims",
         f"{cursor.key}|{cursor.fence}|{INCARNATION}|{claim.claimed_at:.6f}|"
-        f"{claim.previous_owner or ''}",
+        f"{claim.expired_for if claim.expired_for is not None else ''}",
     )
 
 
