@@ -40,10 +40,11 @@ return 1
 """
 )
 
-# KEYS: queue, leases. ARGV: owner, how many, lease ms, cursor hash prefix.
+# KEYS: queue, leases, claim log. ARGV: owner, how many, lease ms, cursor hash prefix.
 # Expired leases first (take-overs), then queued keys that are due; oldest first in each.
 # Returns one JSON array (one bulk reply parses far faster than nested arrays): per key
-# [key, fence, previous owner, expired at ms or '', now ms, the cursor's fields...].
+# [key, fence, previous owner, expired at ms or '', now ms, the cursor's fields...]. Each
+# claim is also appended to the claim log (a capped stream), in the same atomic step.
 CLAIM = (
     _NOW
     + """
@@ -61,6 +62,8 @@ local function take(k, expired_at)
   redis.call('HSET', h, 'owner', owner)
   redis.call('ZREM', KEYS[1], k)
   redis.call('ZADD', KEYS[2], now + ttl, k)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'key', k, 'fence', fence,
+             'owner', owner, 'previous', previous, 'expired_at', expired_at, 'at', now)
   local f = redis.call('HMGET', h, 'agent_id', 'otids', 'request', 'phase', 'run_id', 'seq',
                        'created_at', 'sent_at')
   out[#out + 1] = {k, fence, previous, expired_at, now, f[1], f[2], f[3], f[4], f[5], f[6],

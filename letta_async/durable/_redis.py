@@ -27,7 +27,7 @@ from ._cursor import Cursor, Phase
 from ._group import GroupCommit
 from ._store import CursorStore
 
-__all__ = ["Claim", "RedisCursorStore"]
+__all__ = ["Claim", "ClaimRecord", "RedisCursorStore"]
 
 _encode = msgspec.json.Encoder().encode
 
@@ -44,6 +44,18 @@ class Claim(NamedTuple):
     """Seconds the previous lease had been expired when it was taken over (None: not one)."""
     claimed_at: float = 0.0
     """``time.monotonic()`` when the claim came back (for take-over metrics)."""
+
+
+class ClaimRecord(NamedTuple):
+    """One entry of the claim log; times are the Redis server's clock, in seconds."""
+
+    key: str
+    fence: int
+    owner: str
+    previous_owner: str | None
+    expired_at: float | None
+    """When the previous lease had expired (a take-over), else None (a queued key)."""
+    at: float
 
 
 class _Op(NamedTuple):
@@ -111,6 +123,7 @@ class RedisCursorStore(CursorStore):
         self._queue = f"{base}:queue"
         self._leases = f"{base}:leases"
         self._parked = f"{base}:parked"
+        self._claim_log = f"{base}:claims"
         r = self._redis
         self._submit = r.register_script(_lua.SUBMIT)
         self._claim = r.register_script(_lua.CLAIM)
@@ -268,7 +281,7 @@ class RedisCursorStore(CursorStore):
         if count < 1:
             return []
         rows = await self._claim(
-            keys=[self._queue, self._leases],
+            keys=[self._queue, self._leases, self._claim_log],
             args=[owner, count, int(lease_ttl * 1000), self._prefix],
         )
         claimed_at = time.monotonic()
@@ -300,6 +313,29 @@ class RedisCursorStore(CursorStore):
         """Give a held key back to the queue, claimable after ``delay`` seconds."""
         keys = (self._hash(key), self._queue, self._leases)
         return bool(await self._call(self._release, keys, key, str(fence), int(delay * 1000)))
+
+    async def claim_log(self, count: int = 1000) -> list[ClaimRecord]:
+        """The latest claims, oldest first: who took which key, when, and from whom.
+
+        Written by the claim itself, in the same atomic step, so a worker that dies right
+        after claiming still leaves its record (the stream keeps about 100,000 entries).
+        """
+        entries = await self._redis.xrevrange(self._claim_log, count=count) or []
+        records = []
+        for _id, fields in reversed(entries):
+            data = {_text(k): _text(v) or "" for k, v in (fields or {}).items()}
+            expired = data.get("expired_at") or ""
+            records.append(
+                ClaimRecord(
+                    key=data.get("key", ""),
+                    fence=int(data.get("fence") or 0),
+                    owner=data.get("owner", ""),
+                    previous_owner=data.get("previous") or None,
+                    expired_at=float(expired) / 1000 if expired else None,
+                    at=float(data.get("at") or 0) / 1000,
+                )
+            )
+        return records
 
     async def counts(self) -> dict[str, int]:
         """How many keys are queued, held and parked right now."""

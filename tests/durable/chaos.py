@@ -231,6 +231,14 @@ async def _spawn(command: list[str], *, env: dict[str, str] | None, log: Path) -
 # --- the fleet on Redis -----------------------------------------------------------------------
 
 
+def _pid(worker_id: str) -> int:
+    """The process id in a worker id (``host:pid:tag``)."""
+    try:
+        return int(worker_id.split(":")[1])
+    except (IndexError, ValueError):
+        return -1
+
+
 async def _holders(store: RedisCursorStore) -> set[int]:
     """Process ids of the workers holding leases now (worker ids are ``host:pid:tag``)."""
     redis = store.redis
@@ -254,6 +262,8 @@ class _Fleet:
         self.logs = logs
         self.procs: dict[int, Process] = {}
         self.incarnation: dict[int, int] = {}
+        self.by_pid: dict[int, int] = {}
+        """Incarnation of every worker process ever started, by process id."""
         self._count = 0
 
     async def start(self, slot: int) -> None:
@@ -294,6 +304,7 @@ class _Fleet:
             log=self.logs / f"worker-{incarnation}.log",
         )
         self.incarnation[slot] = incarnation
+        self.by_pid[self.procs[slot].pid] = incarnation
 
     async def stop_all(self) -> None:
         for proc in self.procs.values():
@@ -323,7 +334,13 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
             store = RedisCursorStore(redis_server.url, namespace="chaos")
             fleet = _Fleet(server.base_url, redis_server.url, config, Path(tmp))
             jobs: list[Cursor] = []
-            failures: list[tuple[float, str]] = []
+            failures: list[tuple[float, float, str]] = []
+
+            async def failed(slot: int) -> None:
+                """Note a failure on both clocks: Redis's (claims) and monotonic (hooks)."""
+                now = await store.now()
+                failures.append((now, time.monotonic(), str(fleet.incarnation[slot])))
+
             stopped: set[int] = set()
             try:
                 for slot in range(config.workers):
@@ -357,7 +374,7 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                         if slot in stopped:  # stopped while the victim was being chosen
                             continue
                         proc = fleet.procs[slot]
-                        failures.append((time.monotonic(), str(fleet.incarnation[slot])))
+                        await failed(slot)
                         proc.send_signal(signal.SIGKILL)
                         await proc.wait()
                         await proc.aclose()
@@ -373,7 +390,7 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                         slot = await victim(list(fleet.procs))
                         stopped.add(slot)
                         proc = fleet.procs[slot]
-                        failures.append((time.monotonic(), str(fleet.incarnation[slot])))
+                        await failed(slot)
                         proc.send_signal(signal.SIGSTOP)
                         report.stops += 1
                         await anyio.sleep(config.lease_ttl + 1.5)
@@ -405,9 +422,13 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                     raw = await sink.lrange(f"chaos:sink:{run_id}", 0, -1)
                     deliveries[run_id] = [Delivered.parse(e) for e in raw]
                 report.stale_refused = int(await sink.llen("chaos:stale"))
-                logged = [e.decode().split("|") for e in await sink.lrange("chaos:claims", 0, -1)]
-                claims = [(k, int(f), inc, float(t)) for k, f, inc, t, _late in logged]
-                report.claim_lateness = [float(late) for *_, late in logged if late]
+                log = await store.claim_log(count=1_000_000)
+                claims = [
+                    (c.key, c.fence, str(fleet.by_pid.get(_pid(c.owner), "?")), c.at) for c in log
+                ]
+                report.claim_lateness = [
+                    c.at - c.expired_at for c in log if c.expired_at is not None
+                ]
                 outcomes = [
                     e.decode().split("|") for e in await sink.lrange("chaos:outcomes", 0, -1)
                 ]
@@ -419,7 +440,7 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                 await store.aclose()
             report.takeovers = takeover_times(claims, ends, failures)
             report.claims_by = dict(Counter(inc for _k, _f, inc, _t in claims))
-            report.failures = [inc for _t, inc in failures]
+            report.failures = [inc for _t, _m, inc in failures]
             _judge(report, server, jobs, deliveries, parked)
     return report
 

@@ -136,13 +136,13 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def takeover_times(
     claims: Iterable[tuple[str, int, str, float]],
     ends: Iterable[tuple[str, str, float]],
-    failures: Iterable[tuple[float, str]],
+    failures: Iterable[tuple[float, float, str]],
 ) -> list[float]:
     """Seconds from each worker failure to the next claim of every key it held.
 
-    ``claims``: ``(key, fence, incarnation, time)``; ``ends``: ``(key, incarnation, time)``
-    when an incarnation finished with a key; ``failures``: ``(time, incarnation)`` of each
-    kill or stop. All times on the machine's monotonic clock.
+    ``claims``: ``(key, fence, incarnation, time)`` from the store's claim log (Redis clock);
+    ``ends``: ``(key, incarnation, time)`` when an incarnation finished with a key (monotonic
+    clock); ``failures``: ``(Redis time, monotonic time, incarnation)`` of each kill or stop.
     """
     by_key: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for key, _fence, incarnation, at in claims:
@@ -153,13 +153,12 @@ def takeover_times(
     for key, incarnation, at in ends:
         ended[(key, incarnation)].append(at)
     times: list[float] = []
-    for failed_at, incarnation in failures:
+    for failed_at, failed_mono, incarnation in failures:
         for key, events in by_key.items():
             before = [e for e in events if e[0] <= failed_at]
             if not before or before[-1][1] != incarnation:
                 continue
-            claimed_at = before[-1][0]
-            if any(claimed_at <= t <= failed_at for t in ended.get((key, incarnation), [])):
+            if any(t <= failed_mono for t in ended.get((key, incarnation), [])):
                 continue  # it had finished with the key before it failed
             after = [e for e in events if e[0] > failed_at]
             if after:

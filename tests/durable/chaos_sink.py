@@ -71,8 +71,7 @@ async def on_claim(claim: Claim) -> None:
     cursor = claim.cursor
     await _redis().rpush(
         "chaos:claims",
-        f"{cursor.key}|{cursor.fence}|{INCARNATION}|{claim.claimed_at:.6f}|"
-        f"{claim.expired_for if claim.expired_for is not None else ''}",
+        f"{cursor.key}|{cursor.fence}|{INCARNATION}|{claim.claimed_at:.6f}",
     )
 
 

@@ -110,3 +110,18 @@ async def test_parked_keys_are_not_claimed(redis_store: RedisCursorStore) -> Non
     assert await redis_store.resolve("a", resend=True)
     (again,) = await redis_store.claim("w2", 1, 10)
     assert again.cursor.phase == "recorded" and again.cursor.fence == claim.cursor.fence + 1
+
+
+async def test_every_claim_is_logged_with_the_claim(redis_store: RedisCursorStore) -> None:
+    await record(redis_store, "a")
+    await redis_store.claim("w1", 1, TTL)
+    await anyio.sleep(TTL + 0.1)
+    await redis_store.claim("w2", 1, 10)
+    log = await redis_store.claim_log()
+    assert [(c.key, c.fence, c.owner, c.previous_owner) for c in log] == [
+        ("a", 1, "w1", None),
+        ("a", 2, "w2", "w1"),
+    ]
+    assert log[0].expired_at is None
+    assert log[1].expired_at is not None and log[1].at - log[1].expired_at >= 0
+    assert log[1].at - log[0].at >= TTL
