@@ -38,6 +38,8 @@ logger = logging.getLogger("letta_async.durable")
 
 Hook = Callable[[Any], Awaitable[None] | None]
 
+_GATHER = 0.01
+
 
 async def _call(hook: Hook | None, value: Any) -> None:
     if hook is None:
@@ -161,6 +163,9 @@ class Worker:
             self._freed = anyio.Event()
             with anyio.move_on_after(self.poll_interval):
                 await self._freed.wait()
+                # A key just ended: let the others ending about now free their slots too, so
+                # that one claim fills them all instead of a round trip per slot.
+                await anyio.sleep(_GATHER)
 
     async def _renew_loop(self) -> None:
         while True:
