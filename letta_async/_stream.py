@@ -197,6 +197,10 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         """
         self.resumes = 0
         """How many times this stream reconnected to its run."""
+        self.resend_if_unseen = True
+        """Whether a send whose connection failed before the server named the run, and whose
+        ``otid`` the history does not show yet, is sent again. Durable sends turn this off:
+        they decide about unseen sends themselves, from state that outlives the process."""
 
     # --- public surface --------------------------------------------------------------------
 
@@ -639,7 +643,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
     async def _resume_now(self) -> None:
         if self.run_id is None and self._recover_run_id is not None:
             self.run_id = await self._recover_run_id()
-        if self.run_id is None and not self._opened:
+        if self.run_id is None and not self._opened and self.resend_if_unseen:
             # The server never answered and holds no message with our otid: it never saw
             # the request, so sending it again cannot start a second run.
             try:

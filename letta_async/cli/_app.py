@@ -35,6 +35,7 @@ from .._stream import MessageStream
 from .._types import omit
 from .._version import __version__
 from ..types import UnknownMessage
+from ._durable import UsageError, add_commands
 
 __all__ = ["main", "main_async"]
 
@@ -166,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  letta-async --json stream agent-123 'Hello!' | jq -r .message_type\n"
         "  letta-async runs tail run-456 --after 12\n"
         "  letta-async runs cancel run-456\n"
-        "  letta-async agents list",
+        "  letta-async agents list\n"
+        "  letta-async worker --redis redis://127.0.0.1:6379/0 --handler mysink:handle",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--name", help="only agents with this name")
     listing.add_argument("--limit", type=_count(1), metavar="N", help="show at most N agents")
     listing.set_defaults(handler=_cmd_agents_list)
+    add_commands(commands, lambda sub: _common_options(sub, top=False))
     return parser
 
 
@@ -410,7 +413,8 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
         return code
     except BrokenPipeError:
         raise  # the reader of our output went away; main() treats that as the end
-    except _Usage as exc:
+    except (_Usage, UsageError) as exc:
+        # One line, as for every other error; --help has the whole usage.
         _print_error(session, f"{exc} (see {PROG} --help)")
         return EXIT_USAGE
     except (_Failure, LettaError, ValueError, OSError) as exc:

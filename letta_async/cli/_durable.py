@@ -1,0 +1,247 @@
+"""The durable-stream commands: ``worker`` (consume a Redis namespace), ``submit`` (hand it
+work) and ``inflight`` (what a store holds). They import the Redis store only when run, so
+the rest of the command line works without the ``redis`` package.
+
+A handler is named as ``module:function`` (an ``async def handler(batch)``, importable from
+the current directory or ``PYTHONPATH``); without one, every event is printed as one JSON
+line ``{"key", "run_id", "seq_id", "event"}``, which makes ``letta-async worker`` usable as
+a pipe into another program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
+
+import anyio
+import msgspec
+
+from ..types import UnknownMessage
+
+if TYPE_CHECKING:
+    from ..durable import Batch, CursorStore
+
+__all__ = ["add_commands"]
+
+_encoder = msgspec.json.Encoder()
+
+
+class UsageError(Exception):
+    """A bad ``module:function`` or store option, found after parsing."""
+
+
+def load_object(spec: str) -> Any:
+    """``package.module:attr.sub`` to the object it names."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise UsageError(f"expected module:function, got {spec!r}")
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")  # like `python -m`: modules in the current directory
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise UsageError(f"{module_name!r} has no {attr!r}") from exc
+    return obj
+
+
+def print_handler(out: TextIO) -> Callable[[Batch], Any]:
+    """The default handler: one JSON line per event, flushed once per batch."""
+
+    async def handle(batch: Batch) -> None:
+        lines = []
+        for delivery in batch.deliveries():
+            event: Any = delivery.event
+            if isinstance(event, UnknownMessage):
+                event = event.data
+            record = {
+                "key": batch.key,
+                "run_id": delivery.run_id,
+                "seq_id": delivery.seq_id,
+                "event": event,
+            }
+            lines.append(_encoder.encode(record).decode())
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+
+    return handle
+
+
+def add_commands(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register ``worker``, ``submit`` and ``inflight`` on the top-level subparsers."""
+    worker = commands.add_parser(
+        "worker",
+        help="consume a Redis namespace of durable streams (one worker of a fleet)",
+        description="Claim keys from a Redis namespace, stream their runs, hand every batch "
+        "to a handler, acknowledge. Stops cleanly on SIGTERM or Ctrl-C, handing its keys "
+        "back at once.",
+    )
+    common(worker)
+    _redis_options(worker)
+    worker.add_argument(
+        "--handler",
+        dest="handler_spec",
+        metavar="MOD:FUNC",
+        help="async def f(batch); default: print JSON lines",
+    )
+    worker.add_argument("--on-claim", metavar="MOD:FUNC", help="called with each Claim")
+    worker.add_argument("--on-outcome", metavar="MOD:FUNC", help="called with each Outcome")
+    worker.add_argument("--limit", type=int, default=50, help="keys held at once (50)")
+    worker.add_argument("--buffer", type=int, default=100, help="batches out at once (100)")
+    worker.add_argument("--lease-ttl", type=float, default=10.0, help="lease seconds (10)")
+    worker.add_argument("--poll", type=float, default=0.5, help="claim poll seconds (0.5)")
+    worker.add_argument(
+        "--until-empty", action="store_true", help="exit once nothing is queued or held"
+    )
+    worker.set_defaults(handler=cmd_worker)
+
+    submit = commands.add_parser(
+        "submit",
+        help="hand a message to the worker fleet under a key",
+        description="Record a send under KEY in a Redis namespace; a worker makes it.",
+    )
+    common(submit)
+    _redis_options(submit)
+    submit.add_argument("key", metavar="KEY")
+    submit.add_argument("agent_id", metavar="AGENT_ID")
+    submit.add_argument("text", metavar="TEXT")
+    submit.add_argument("--tokens", action="store_true", help="stream token by token")
+    submit.add_argument("--max-steps", type=int, metavar="N", help="cap the agent's steps")
+    submit.set_defaults(handler=cmd_submit)
+
+    inflight = commands.add_parser(
+        "inflight",
+        help="list the keys a cursor store holds",
+        description="List every unfinished key of a store: phase, run, position, age.",
+    )
+    common(inflight)
+    group = inflight.add_mutually_exclusive_group(required=True)
+    group.add_argument("--redis", metavar="URL", help="a Redis store (with --namespace)")
+    group.add_argument("--sqlite", metavar="PATH", help="a SQLite store file")
+    inflight.add_argument("--namespace", default="letta-durable", help="Redis namespace")
+    inflight.set_defaults(handler=cmd_inflight)
+
+
+def _redis_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis", metavar="URL", required=True, help="the fleet's Redis, redis://host:port/db"
+    )
+    parser.add_argument("--namespace", default="letta-durable", help="key prefix the fleet shares")
+
+
+def _redis_store(url: str, namespace: str) -> Any:
+    try:
+        from ..durable import RedisCursorStore
+    except ImportError as exc:
+        raise UsageError(
+            "the Redis store needs the redis package: pip install 'letta-async[redis]'"
+        ) from exc
+    return RedisCursorStore(url, namespace=namespace)
+
+
+async def cmd_worker(session: Any) -> int:
+    from ..durable import Worker
+
+    args = session.args
+    handler = load_object(args.handler_spec) if args.handler_spec else print_handler(session.stdout)
+    on_claim = load_object(args.on_claim) if args.on_claim else None
+    on_outcome = load_object(args.on_outcome) if args.on_outcome else None
+    store = _redis_store(args.redis, args.namespace)
+    try:
+        async with session.client() as client:
+            worker = Worker(
+                client,
+                store,
+                handler,
+                limit=args.limit,
+                buffer=args.buffer,
+                lease_ttl=args.lease_ttl,
+                poll_interval=args.poll,
+                on_claim=on_claim,
+                on_outcome=on_outcome,
+            )
+            session.notice(
+                f"worker {worker.worker_id} on namespace {args.namespace!r} "
+                f"(limit {args.limit}, lease {args.lease_ttl:g} s)"
+            )
+            async with anyio.create_task_group() as group:
+
+                async def stop_on_signal() -> None:
+                    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                        async for _ in signals:
+                            group.cancel_scope.cancel()
+                            return
+
+                group.start_soon(stop_on_signal)
+                await worker.run(until_empty=args.until_empty)
+                group.cancel_scope.cancel()
+            summary = ", ".join(f"{n} {s}" for s, n in sorted(worker.outcomes.items()))
+            session.notice(
+                f"worker stopped: {worker.claimed} claimed ({worker.taken_over} taken over)"
+                + (f"; {summary}" if summary else "")
+            )
+    finally:
+        await store.aclose()
+    return 0
+
+
+async def cmd_submit(session: Any) -> int:
+    from ..durable import DuplicateKeyError, submit
+
+    args = session.args
+    store = _redis_store(args.redis, args.namespace)
+    options: dict[str, Any] = {}
+    if args.tokens:
+        options["stream_tokens"] = True
+    if args.max_steps is not None:
+        options["max_steps"] = args.max_steps
+    try:
+        cursor = await submit(
+            store,
+            args.key,
+            args.agent_id,
+            messages=[{"role": "user", "content": args.text}],
+            **options,
+        )
+    except DuplicateKeyError as exc:
+        raise UsageError(f"key {args.key!r} is already in the store, unfinished") from exc
+    finally:
+        await store.aclose()
+    session.stdout.write(f"{cursor.key}: submitted (otid {', '.join(cursor.otids)})\n")
+    return 0
+
+
+async def cmd_inflight(session: Any) -> int:
+    from ..durable import SQLiteCursorStore
+
+    args = session.args
+    store: CursorStore = (
+        _redis_store(args.redis, args.namespace) if args.redis else SQLiteCursorStore(args.sqlite)
+    )
+    try:
+        cursors = await store.in_flight()
+    finally:
+        await store.aclose()
+    now = time.time()
+    for c in cursors:
+        if session.args.json:
+            session.stdout.write(
+                _encoder.encode(msgspec.structs.replace(c, request=b"")).decode() + "\n"
+            )
+        else:
+            session.stdout.write(
+                f"{c.key}  {c.phase:<11}  {c.run_id or '-'}  after {c.seq_id}  "
+                f"{now - c.created_at:.0f} s old\n"
+            )
+    if not cursors:
+        session.notice("nothing in flight")
+    return 0

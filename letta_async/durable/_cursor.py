@@ -1,0 +1,112 @@
+"""What a cursor store keeps per key, and what became of a key once its stream ended.
+
+A :class:`Cursor` is everything a process that starts from nothing needs to carry on with a
+run it did not start: the agent, the ``otid`` of every message that was sent (recorded
+*before* the request went out, so a run whose id was never seen can still be found), the
+request itself (so a send that provably never left can be made), the run id once known, and
+the position of the last event the handler finished with. It is a frozen msgspec struct, so
+stores can serialise it in one call.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = ["Cursor", "DuplicateKeyError", "Outcome", "OutcomeStatus", "Phase"]
+
+Phase = Literal["recorded", "sending", "streaming", "unconfirmed"]
+"""Where a key stands; each phase decides how a restarted process picks the key up.
+
+``recorded``
+    The send is recorded and has provably not left: a store write moving the key to
+    ``sending`` comes before any byte of the request. Recovery sends it (with the recorded
+    ``otid`` values).
+``sending``
+    The request may be on the wire and no run id has been stored. Recovery looks the ``otid``
+    values up in the agent's message history and adopts the run it finds; it never sends again.
+``streaming``
+    The run id is known: recovery resumes the run right after ``seq_id``.
+``unconfirmed``
+    A ``sending`` key whose ``otid`` the server does not know after the grace period. The
+    server may never have received the request, or may have refused it; the client cannot
+    tell which, so the key is parked for a decision (``resolve``) instead of being re-sent.
+"""
+
+OutcomeStatus = Literal["completed", "unconfirmed", "rejected", "gone", "fenced", "failed"]
+
+
+class Cursor(msgspec.Struct, frozen=True, kw_only=True):
+    """The durable state of one key: enough to resume, re-find or (provably) send its run."""
+
+    key: str
+    """The caller's name for this piece of work; unique within a store."""
+    agent_id: str
+    otids: tuple[str, ...] = ()
+    """The ``otid`` of every message sent, stored before the request goes out."""
+    request: bytes = b""
+    """The send as JSON (``{"messages": [...], "options": {...}}``), for sends not yet made."""
+    phase: Phase = "recorded"
+    run_id: str | None = None
+    seq_id: int = 0
+    """Position of the last event the handler finished with (0: none yet).
+
+    It counts in the server's numbering of the run's frames, so it is exactly the
+    ``starting_after`` that resumes the run after that event.
+    """
+    fence: int = 0
+    """The lease generation that last claimed this key (Redis fleet); 0 when never claimed."""
+    created_at: float = msgspec.field(default_factory=time.time)
+    sent_at: float | None = None
+    """Wall-clock time the key entered ``sending``; the ``otid`` grace period counts from it."""
+
+
+class DuplicateKeyError(KeyError):
+    """``send``/``submit`` with a key the store already holds (the earlier one is unfinished)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the work under one key ended, as far as this process is concerned.
+
+    ``completed``: the run's stream ended (stop reason, ``[DONE]`` or an error event, each
+    delivered) and the key left the store. ``unconfirmed``: see :data:`Phase`; the key stays,
+    parked. ``rejected``: the server refused the send with a 4xx (no run was started); the key
+    left the store. ``gone``: the server no longer has the run or the agent (a run's stream
+    expires after some hours); the key left the store and ``seq_id`` says how far it got.
+    ``fenced``: another worker holds the key now; this one stopped without delivering more.
+    ``failed``: the handler raised, or the stream failed after its own retries; the key stays
+    in the store at its last acknowledged position and is picked up again later.
+    """
+
+    key: str
+    status: OutcomeStatus
+    run_id: str | None = None
+    seq_id: int = 0
+    stop_reason: str | None = None
+    error: BaseException | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the key left the store (nothing more will happen to it by itself)."""
+        return self.status in ("completed", "rejected", "gone")
+
+    def __repr__(self) -> str:
+        extra = f" error={self.error!r}" if self.error is not None else ""
+        return (
+            f"<Outcome {self.key!r} {self.status} run_id={self.run_id!r} seq_id={self.seq_id}"
+            f" stop_reason={self.stop_reason!r}{extra}>"
+        )
+
+
+def encode_request(messages: list[Any], options: dict[str, Any]) -> bytes:
+    """The recorded form of a send: JSON, whatever mix of dicts and structs it was given."""
+    return msgspec.json.encode({"messages": messages, "options": options})
+
+
+def decode_request(request: bytes) -> tuple[list[Any], dict[str, Any]]:
+    data = msgspec.json.decode(request)
+    return list(data.get("messages") or []), dict(data.get("options") or {})

@@ -1,0 +1,67 @@
+"""Finding the run a send started, by the ``otid`` its message carried.
+
+The server stores the user message (with our ``otid`` and the ``run_id``) when the run
+starts, so the agent's newest messages name the run even when the sender died before it
+learned the id. This walks the history newest first through the public listing, up to
+``depth`` items, and retries for a grace period counted from when the send went out: a
+request still being received or queued by the server has not stored its message yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Collection
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+if TYPE_CHECKING:
+    from .._client import AsyncLetta
+
+__all__ = ["OtidLookup"]
+
+
+class OtidLookup:
+    """How deep and how long to look for a send's ``otid`` before calling it unconfirmed."""
+
+    def __init__(self, *, depth: int = 200, page: int = 50, grace: float = 10.0) -> None:
+        self.depth = depth
+        self.page = page
+        self.grace = grace
+
+    async def once(self, client: AsyncLetta, agent_id: str, otids: Collection[str]) -> str | None:
+        """One walk over the newest ``depth`` history items."""
+        wanted = set(otids)
+        listing: Any = client.agents.messages.list(agent_id, limit=self.page, order="desc")
+        items: AsyncIterator[Any] = listing.__aiter__()
+        seen = 0
+        try:
+            async for item in items:
+                if getattr(item, "otid", None) in wanted:
+                    run_id = getattr(item, "run_id", None)
+                    if isinstance(run_id, str) and run_id:
+                        return run_id
+                seen += 1
+                if seen >= self.depth:
+                    break
+        finally:
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return None
+
+    async def find(
+        self, client: AsyncLetta, agent_id: str, otids: Collection[str], sent_at: float | None
+    ) -> str | None:
+        """The run id, looking again until ``grace`` seconds after ``sent_at`` have passed."""
+        deadline = (sent_at if sent_at is not None else time.time()) + self.grace
+        delay = 0.25
+        while True:
+            run_id = await self.once(client, agent_id, otids)
+            if run_id is not None:
+                return run_id
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            await anyio.sleep(min(delay, left))
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,183 @@
+"""The Redis store's Lua scripts: every check-and-write is one atomic step on the server.
+
+Layout (``{ns}`` is a hash tag, so every key of a namespace lands in one cluster slot):
+
+* ``{ns}:cursor:<key>``: a hash with the cursor's fields, ``fence`` and ``owner``;
+* ``{ns}:queue``: a sorted set of keys nobody holds, scored by when they may be claimed
+  (submission time, or the end of a back-off after a failure);
+* ``{ns}:leases``: a sorted set of held keys, scored by when the lease expires;
+* ``{ns}:parked``: a set of ``unconfirmed`` keys, waiting for a decision.
+
+Time is the Redis server's (``TIME``), so the clocks of the workers never matter for expiry.
+``fence`` grows by one at every claim: a write that carries a fence applies only while it is
+still the key's current one, which is what shuts out a worker whose lease was taken over.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPLY", "CLAIM", "RELEASE", "RENEW", "RESOLVE", "SUBMIT"]
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+_FENCE_OK = """
+local function fence_ok(h, fence)
+  if redis.call('EXISTS', h) == 0 then return false end
+  return fence == '' or redis.call('HGET', h, 'fence') == fence
+end
+"""
+
+# KEYS: cursor hash, queue. ARGV: key, then field/value pairs.
+SUBMIT = (
+    _NOW
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+return 1
+"""
+)
+
+# KEYS: queue, leases, claim log. ARGV: owner, how many, lease ms, cursor hash prefix.
+# Expired leases first (take-overs), then queued keys that are due; oldest first in each.
+# Returns one JSON array (one bulk reply parses far faster than nested arrays): per key
+# [key, fence, previous owner, expired at ms or '', now ms, the cursor's fields...]. Each
+# claim is also appended to the claim log (a capped stream), in the same atomic step.
+CLAIM = (
+    _NOW
+    + """
+local owner, n, ttl, prefix = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local out = {}
+local function take(k, expired_at)
+  local h = prefix .. k
+  if redis.call('EXISTS', h) == 0 then
+    redis.call('ZREM', KEYS[1], k)
+    redis.call('ZREM', KEYS[2], k)
+    return
+  end
+  local previous = redis.call('HGET', h, 'owner') or ''
+  local fence = redis.call('HINCRBY', h, 'fence', 1)
+  redis.call('HSET', h, 'owner', owner)
+  redis.call('ZREM', KEYS[1], k)
+  redis.call('ZADD', KEYS[2], now + ttl, k)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'key', k, 'fence', fence,
+             'owner', owner, 'previous', previous, 'expired_at', expired_at, 'at', now)
+  local f = redis.call('HMGET', h, 'agent_id', 'otids', 'request', 'phase', 'run_id', 'seq',
+                       'created_at', 'sent_at')
+  out[#out + 1] = {k, fence, previous, expired_at, now, f[1], f[2], f[3], f[4], f[5], f[6],
+                   f[7], f[8]}
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n)
+for i = 1, #expired, 2 do take(expired[i], expired[i + 1]) end
+if #out < n then
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n - #out)
+  for _, k in ipairs(due) do take(k, '') end
+end
+if #out == 0 then return '[]' end
+return cjson.encode(out)
+"""
+)
+
+# KEYS: leases. ARGV: lease ms, cursor hash prefix, then key/fence pairs. Returns 1/0 each.
+RENEW = (
+    _NOW
+    + """
+local ttl, prefix = tonumber(ARGV[1]), ARGV[2]
+local res = {}
+for i = 3, #ARGV, 2 do
+  local k, fence = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', prefix .. k, 'fence') == fence and redis.call('ZSCORE', KEYS[1], k) then
+    redis.call('ZADD', KEYS[1], now + ttl, k)
+    res[#res + 1] = 1
+  else
+    res[#res + 1] = 0
+  end
+end
+return res
+"""
+)
+
+# Every cursor write of one group commit in one call. ARGV: a JSON array of operations
+# [name, key, fence ('' = unfenced), value, extra], the lease ms a fenced write renews the lease by,
+# then the namespace's cursor prefix, queue, leases and parked names. Returns one string with
+# a character per operation: 1 (applied) or 0 (missing key, or a fence that is no longer the
+# key's); one bulk reply parses faster than an array of integers. Operations:
+# sending (value: sent_at), run (value: run_id), ack (value: seq, never lowered; extra:
+# run_id), park, finish.
+APPLY = (
+    _NOW
+    + """
+local ops = cjson.decode(ARGV[1])
+local ttl, prefix = tonumber(ARGV[2]), ARGV[3]
+local queue, leases, parked = ARGV[4], ARGV[5], ARGV[6]
+local res = {}
+for i, op in ipairs(ops) do
+  local name, key, fence, value = op[1], op[2], op[3], op[4]
+  local h = prefix .. key
+  local ok = 0
+  if redis.call('EXISTS', h) == 1 and (fence == '' or redis.call('HGET', h, 'fence') == fence) then
+    ok = 1
+    if name == 'ack' then
+      if tonumber(value) > tonumber(redis.call('HGET', h, 'seq') or '0') then
+        redis.call('HSET', h, 'seq', value)
+      end
+      redis.call('HSET', h, 'phase', 'streaming', 'run_id', op[5])
+    elseif name == 'run' then
+      redis.call('HSET', h, 'phase', 'streaming', 'run_id', value)
+    elseif name == 'sending' then
+      redis.call('HSET', h, 'phase', 'sending', 'sent_at', value)
+    elseif name == 'park' then
+      redis.call('HSET', h, 'phase', 'unconfirmed')
+      redis.call('HDEL', h, 'owner')
+      redis.call('ZREM', queue, key)
+      redis.call('ZREM', leases, key)
+      redis.call('SADD', parked, key)
+    elseif name == 'finish' then
+      redis.call('DEL', h)
+      redis.call('ZREM', queue, key)
+      redis.call('ZREM', leases, key)
+      redis.call('SREM', parked, key)
+    end
+    if fence ~= '' and ttl > 0 and (name == 'ack' or name == 'run' or name == 'sending')
+        and redis.call('ZSCORE', leases, key) then
+      redis.call('ZADD', leases, now + ttl, key)
+    end
+  end
+  res[i] = tostring(ok)
+end
+return table.concat(res)
+"""
+)
+
+# KEYS: cursor hash, queue, leases. ARGV: key, fence, delay ms. The key goes back to the
+# queue, claimable after the delay (0: at once, for a worker shutting down cleanly).
+RELEASE = (
+    _NOW
+    + _FENCE_OK
+    + """
+if not fence_ok(KEYS[1], ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], 'owner')
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
+# KEYS: cursor hash, queue, parked. ARGV: key, '1' to send again or '0' to drop.
+RESOLVE = (
+    _NOW
+    + """
+if redis.call('HGET', KEYS[1], 'phase') ~= 'unconfirmed' then return 0 end
+redis.call('SREM', KEYS[3], ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'phase', 'recorded')
+  redis.call('HDEL', KEYS[1], 'sent_at')
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+)

@@ -1,0 +1,231 @@
+"""The embedded cursor store: one SQLite file, no server, good for one machine.
+
+Why SQLite: it ships with Python, a write is atomic and survives a killed process, and WAL
+mode lets readers (another process listing what is in flight, say) work beside the writer.
+All blocking work runs in a worker thread (``anyio.to_thread``), one statement group at a
+time on one connection, so the event loop never waits for the disk. Concurrent writes from
+many streams share one transaction (:class:`~._group.GroupCommit`).
+
+Durability: ``synchronous="NORMAL"`` (the default) makes each commit survive the process
+being killed at any instant; ``"FULL"`` also survives a power cut, at the price of an fsync
+per transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import anyio.to_thread
+
+from ._cursor import Cursor
+from ._group import GroupCommit
+from ._store import CursorStore
+
+__all__ = ["SQLiteCursorStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS letta_cursors (
+    key TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    otids TEXT NOT NULL,
+    request BLOB NOT NULL,
+    phase TEXT NOT NULL,
+    run_id TEXT,
+    seq_id INTEGER NOT NULL DEFAULT 0,
+    fence INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    sent_at REAL
+)
+"""
+_COLUMNS = "key, agent_id, otids, request, phase, run_id, seq_id, fence, created_at, sent_at"
+# A fenced write applies only while the stored fence matches; NULL writes unconditionally.
+_FENCE = "(?1 IS NULL OR fence = ?1)"
+
+Op = Callable[[sqlite3.Connection], Any]
+
+
+def _row(row: tuple[Any, ...]) -> Cursor:
+    key, agent_id, otids, request, phase, run_id, seq_id, fence, created_at, sent_at = row
+    return Cursor(
+        key=key,
+        agent_id=agent_id,
+        otids=tuple(json.loads(otids)),
+        request=bytes(request),
+        phase=phase,
+        run_id=run_id,
+        seq_id=seq_id,
+        fence=fence,
+        created_at=created_at,
+        sent_at=sent_at,
+    )
+
+
+class SQLiteCursorStore(CursorStore):
+    """Cursors in a SQLite file (WAL mode); the table is created on first use.
+
+    ``async with SQLiteCursorStore("cursors.db") as store: ...``, or call :meth:`aclose`.
+    Several processes may open the same file (SQLite serialises their writes), but only one
+    should run the keys: there are no leases here. For a fleet, use the Redis store.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        busy_timeout: float = 10.0,
+    ) -> None:
+        self.path = Path(path)
+        self._synchronous = synchronous
+        self._busy_timeout = busy_timeout
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        # One thread at a time uses the connection.
+        self._thread = anyio.CapacityLimiter(1)
+        self._group: GroupCommit[Op, Any] = GroupCommit(self._flush)
+
+    def __repr__(self) -> str:
+        return f"<SQLiteCursorStore {str(self.path)!r}>"
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _apply(self, ops: Sequence[Op]) -> list[Any]:
+        if self._closed:
+            raise RuntimeError("the cursor store is closed")
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            results = [op(conn) for op in ops]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return results
+
+    async def _flush(self, ops: Sequence[Op]) -> list[Any]:
+        return await anyio.to_thread.run_sync(self._apply, ops, limiter=self._thread)
+
+    async def _run(self, op: Op) -> Any:
+        return await self._group.submit(op)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await anyio.to_thread.run_sync(conn.close, limiter=self._thread)
+
+    # --- the interface -------------------------------------------------------------------------
+
+    async def record(self, cursor: Cursor) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            done = conn.execute(
+                f"INSERT OR IGNORE INTO letta_cursors ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cursor.key,
+                    cursor.agent_id,
+                    json.dumps(list(cursor.otids)),
+                    cursor.request,
+                    cursor.phase,
+                    cursor.run_id,
+                    cursor.seq_id,
+                    cursor.fence,
+                    cursor.created_at,
+                    cursor.sent_at,
+                ),
+            )
+            return done.rowcount == 1
+
+        return bool(await self._run(op))
+
+    async def _update(self, sql: str, params: tuple[Any, ...]) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            return conn.execute(sql, params).rowcount == 1
+
+        return bool(await self._run(op))
+
+    async def mark_sending(self, key: str, sent_at: float, fence: int | None = None) -> bool:
+        return await self._update(
+            f"UPDATE letta_cursors SET phase = 'sending', sent_at = ?2 WHERE key = ?3 AND {_FENCE}",
+            (fence, sent_at, key),
+        )
+
+    async def set_run(self, key: str, run_id: str, fence: int | None = None) -> bool:
+        return await self._update(
+            "UPDATE letta_cursors SET phase = 'streaming', run_id = ?2 "
+            f"WHERE key = ?3 AND {_FENCE}",
+            (fence, run_id, key),
+        )
+
+    async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+        return await self._update(
+            "UPDATE letta_cursors SET phase = 'streaming', run_id = ?2, "
+            "seq_id = max(seq_id, ?3) "
+            f"WHERE key = ?4 AND {_FENCE}",
+            (fence, run_id, seq_id, key),
+        )
+
+    async def park(self, key: str, fence: int | None = None) -> bool:
+        return await self._update(
+            f"UPDATE letta_cursors SET phase = 'unconfirmed' WHERE key = ?2 AND {_FENCE}",
+            (fence, key),
+        )
+
+    async def finish(self, key: str, fence: int | None = None) -> bool:
+        return await self._update(
+            f"DELETE FROM letta_cursors WHERE key = ?2 AND {_FENCE}", (fence, key)
+        )
+
+    async def resolve(self, key: str, *, resend: bool) -> bool:
+        if resend:
+            return await self._update(
+                "UPDATE letta_cursors SET phase = 'recorded', sent_at = NULL "
+                "WHERE key = ?1 AND phase = 'unconfirmed'",
+                (key,),
+            )
+        return await self._update(
+            "DELETE FROM letta_cursors WHERE key = ?1 AND phase = 'unconfirmed'", (key,)
+        )
+
+    async def get(self, key: str) -> Cursor | None:
+        def op(conn: sqlite3.Connection) -> Cursor | None:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM letta_cursors WHERE key = ?", (key,)
+            ).fetchone()
+            return None if row is None else _row(row)
+
+        result: Cursor | None = await self._run(op)
+        return result
+
+    async def in_flight(self) -> list[Cursor]:
+        def op(conn: sqlite3.Connection) -> list[Cursor]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM letta_cursors ORDER BY created_at, key"
+            ).fetchall()
+            return [_row(row) for row in rows]
+
+        result: list[Cursor] = await self._run(op)
+        return result

@@ -1,0 +1,365 @@
+"""Delivery and acknowledgement, recovery after a crash, and the otid rules, embedded.
+
+The reference for what a run produced is always the test server's own frame log
+(``server.state.runs[run_id].frames``), never what the client reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from letta_async import AsyncLetta, StreamError
+from letta_async.durable import (
+    Batch,
+    DuplicateKeyError,
+    DurableStreams,
+    OtidLookup,
+    Outcome,
+    SQLiteCursorStore,
+)
+from letta_async.durable._job import prepare
+from letta_async.durable._reading import read_batch
+from letta_async.testing import LettaTestServer
+from letta_async.types import LettaErrorMessage
+
+pytestmark = pytest.mark.anyio
+
+FAST = OtidLookup(grace=0.5)
+
+
+class Crash(BaseException):
+    """Stands in for the process dying: not an Exception, so nothing catches it."""
+
+
+def contains(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is ``kind`` or an exception group holding one (task groups wrap)."""
+    if isinstance(error, kind):
+        return True
+    return any(contains(e, kind) for e in getattr(error, "exceptions", ()))
+
+
+class Sink:
+    """Records every batch as delivered: (seq_ids, message types) per batch."""
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+
+    async def __call__(self, batch: Batch) -> None:
+        self.batches.append(batch)
+
+    def seqs(self) -> list[int | None]:
+        return [s for b in self.batches for s in b.seq_ids]
+
+    def kinds(self) -> list[str]:
+        return [e.message_type for b in self.batches for e in b.events]
+
+
+def logged(server: LettaTestServer, run_id: str) -> list[tuple[int | None, str]]:
+    """The server's frame log of a run, as a handler should see it: no pings, no [DONE]."""
+    frames = server.state.runs[run_id].frames
+    return [(f.seq, f.kind) for f in frames if f.kind not in ("ping", "done")]
+
+
+def runs_for(server: LettaTestServer, otid: str) -> list[str]:
+    return [
+        str(item["run_id"])
+        for agent in server.state.agents.values()
+        for record in agent.messages
+        for item in record.items
+        if item.get("otid") == otid and item.get("message_type") == "user_message"
+    ]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LettaTestServer]:
+    async with LettaTestServer(keepalive_interval=0.2) as s:
+        yield s
+
+
+@pytest.fixture
+async def client(server: LettaTestServer) -> AsyncIterator[AsyncLetta]:
+    async with AsyncLetta(base_url=server.base_url) as c:
+        yield c
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cursors.db"
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}]
+
+
+async def test_every_event_once_numbered_as_the_server_logged_it(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    sink = Sink()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, sink) as durable:
+            await durable.send("k", agent, messages=user("hi [tool] [reasoning]"))
+        assert await store.in_flight() == []  # a finished run leaves the store
+    (run_id,) = {b.run_id for b in sink.batches}
+    log = logged(server, run_id)
+    assert sink.seqs() == [seq for seq, _ in log]
+    assert sink.kinds()[-2:] == ["stop_reason", "usage_statistics"]
+    assert "ping" not in sink.kinds()
+    keys = [d.idempotency_key for b in sink.batches for d in b.deliveries()]
+    assert keys == [f"{run_id}:{seq}" for seq, _ in log]
+
+
+async def test_crash_between_handler_and_ack_replays_exactly_that_batch(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+
+    class CrashingStore(SQLiteCursorStore):
+        acks = 0
+
+        async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+            self.acks += 1
+            if self.acks == 4:
+                raise Crash  # the handler finished the batch; the acknowledgement never lands
+            return await super().ack(key, run_id, seq_id, fence)
+
+    first = Sink()
+    with pytest.raises(BaseException) as crashed:
+        async with (
+            CrashingStore(db) as store,
+            DurableStreams(client, store, first, max_batch=3) as durable,
+        ):
+            await durable.send("k", agent, messages=user("count [tokens=30]"), stream_tokens=True)
+            await durable.join()
+    assert contains(crashed.value, Crash)
+    unacked = first.batches[-1]
+    run_id = unacked.run_id
+    await server.wait_for_run(run_id)
+
+    second = Sink()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, second) as durable:
+            found = await durable.recover()
+            assert [(c.key, c.phase) for c in found] == [("k", "streaming")]
+        assert await store.in_flight() == []
+    again = set(first.seqs()) & set(second.seqs())
+    assert again == set(unacked.seq_ids)  # exactly the unacknowledged batch, nothing older
+    assert second.seqs()[: len(unacked)] == unacked.seq_ids
+    whole = sorted(set(first.seqs()) | set(second.seqs()))
+    assert whole == [seq for seq, _ in logged(server, run_id)]  # and nothing lost
+
+
+async def test_a_failing_handler_leaves_the_cursor_before_its_batch(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    seen: list[int | None] = []
+
+    async def flaky(batch: Batch) -> None:
+        if len(seen) >= 5:
+            raise RuntimeError("sink down")
+        seen.extend(batch.seq_ids)
+
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, flaky, max_batch=1) as durable:
+            await durable.send("k", agent, messages=user("count [tokens=20]"), stream_tokens=True)
+            (outcome,) = await durable.join()
+        assert outcome.status == "failed" and isinstance(outcome.error, RuntimeError)
+        (cursor,) = await store.in_flight()
+        assert cursor.seq_id == seen[-1]  # acknowledged up to the last handled event
+        rest = Sink()
+        async with DurableStreams(client, store, rest) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert outcome.status == "completed"
+    assert seen + rest.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]
+
+
+async def test_per_event_acknowledgement(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    cursors: list[int] = []
+    async with SQLiteCursorStore(db) as store:
+
+        async def handler(batch: Batch) -> None:
+            assert len(batch) == 1
+            cursor = await store.get("k")
+            assert cursor is not None
+            cursors.append(cursor.seq_id)  # the cursor before this event: the last one's
+
+        async with DurableStreams(client, store, handler, max_batch=1) as durable:
+            await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
+    # Every event was acknowledged before the next was handed over (pings move it too).
+    assert cursors[1:] == sorted(cursors[1:]) and len(set(cursors)) == len(cursors)
+
+
+async def test_a_send_recorded_but_never_made_is_sent_by_recover(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    cursor = prepare("k", agent, user("hi"), {})
+    async with SQLiteCursorStore(db) as store:
+        await store.record(cursor)  # the process died right after recording
+        sink = Sink()
+        async with DurableStreams(client, store, sink) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+    assert outcome.status == "completed"
+    assert runs_for(server, cursor.otids[0]) == [outcome.run_id]
+
+
+async def test_a_run_whose_id_was_never_seen_is_found_by_otid(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    cursor = prepare("k", agent, user("count [tokens=10] [chunkdelay=0.02]"), {})
+    async with SQLiteCursorStore(db) as store:
+        await store.record(cursor)
+        await store.mark_sending("k", time.time())
+        # The request goes out and the process dies before it reads the run id.
+        messages = [dict(user("count [tokens=10] [chunkdelay=0.02]")[0], otid=cursor.otids[0])]
+        stream = client.agents.messages.stream(agent, messages=messages, background=True)
+        await stream.__aenter__()
+        await stream.aclose()
+        sink = Sink()
+        async with DurableStreams(client, store, sink, lookup=FAST) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+    assert outcome.status == "completed"
+    (run_id,) = runs_for(server, cursor.otids[0])  # found, not sent a second time
+    assert outcome.run_id == run_id
+    assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]
+
+
+async def test_an_unseen_otid_is_parked_not_resent(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    cursor = prepare("k", agent, user("hi"), {})
+    async with SQLiteCursorStore(db) as store:
+        await store.record(cursor)
+        await store.mark_sending("k", time.time())  # died before the request left, or not
+        outcomes: list[Outcome] = []
+        async with DurableStreams(
+            client, store, Sink(), lookup=FAST, on_outcome=outcomes.append
+        ) as durable:
+            await durable.recover()
+            await durable.join()
+            assert [o.status for o in outcomes] == ["unconfirmed"]
+            assert runs_for(server, cursor.otids[0]) == []
+            (parked,) = await store.in_flight()
+            assert parked.phase == "unconfirmed"
+            # A later recover leaves it alone; the caller decides.
+            await durable.recover()
+            assert await durable.join() == [] and len(outcomes) == 1
+            assert await durable.resolve("k", resend=True)
+            (outcome,) = await durable.join()
+        assert outcome.status == "completed"
+        assert await store.in_flight() == []
+    assert runs_for(server, cursor.otids[0]) == [outcome.run_id]
+
+
+async def test_refused_and_gone_keys_leave_the_store(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, Sink()) as durable:
+            await durable.send(
+                "refused", "agent-00000000-0000-4000-8000-00000000dead", messages=user("hi")
+            )
+            await store.record(prepare("gone", agent, user("hi"), {}))
+            await store.ack("gone", "run-00000000-0000-4000-8000-000000000000", 3)
+            await durable.recover()
+            outcomes = {o.key: o.status for o in await durable.join()}
+        assert outcomes == {"refused": "rejected", "gone": "gone"}
+        assert await store.in_flight() == []
+
+
+async def test_an_error_event_is_delivered_numbered_and_ends_the_key(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    sink = Sink()
+    async with SQLiteCursorStore(db) as store, DurableStreams(client, store, sink) as durable:
+        await durable.send("k", agent, messages=user("hi [error500]"))
+        (outcome,) = await durable.join()
+    assert outcome.status == "completed"
+    assert "error_message" in sink.kinds()
+    assert sink.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]
+
+
+async def test_duplicate_keys_are_refused(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store, DurableStreams(client, store, Sink()) as durable:
+        await durable.send("k", agent, messages=user("hi [delay=0.3]"))
+        with pytest.raises(DuplicateKeyError):
+            await durable.send("k", agent, messages=user("again"))
+
+
+async def test_limit_and_buffer_bound_the_work_in_hand(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    in_handler = peak_handlers = 0
+    async with SQLiteCursorStore(db) as store:
+
+        async def slow(batch: Batch) -> None:
+            nonlocal in_handler, peak_handlers
+            in_handler += 1
+            peak_handlers = max(peak_handlers, in_handler)
+            await anyio.sleep(0.005)
+            in_handler -= 1
+
+        async with DurableStreams(client, store, slow, limit=4, buffer=2) as durable:
+            for i in range(12):
+                await durable.send(f"k{i}", agent, messages=user("count [tokens=5]"))
+            outcomes = await durable.join()
+    assert len(outcomes) == 12 and {o.status for o in outcomes} == {"completed"}
+    assert peak_handlers <= 2
+    assert max(len(r.frames) for r in server.state.runs.values()) > 0
+    active = [r for r in server.state.runs.values() if r.active]
+    assert not active
+
+
+class _RaisingStream:
+    """A stream that raises the server's error instead of yielding it."""
+
+    def __init__(self, error: LettaErrorMessage) -> None:
+        self._error = error
+
+    async def __anext__(self) -> Any:
+        raise StreamError(self._error)
+
+
+async def test_a_raised_stream_error_is_delivered_as_its_event() -> None:
+    error = LettaErrorMessage(error_type="llm_error", message="boom", seq_id=7, run_id="run-1")
+    assert await read_batch(_RaisingStream(error)) == [error]  # type: ignore[arg-type]
+
+
+async def test_a_failing_store_fails_the_key_not_the_runner(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+
+    class BrokenStore(SQLiteCursorStore):
+        async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+            raise OSError("disk full")
+
+    async with BrokenStore(db) as store, DurableStreams(client, store, Sink()) as durable:
+        slow = user("count [tokens=20] [chunkdelay=0.05]")
+        await durable.send("broken", agent, messages=slow, stream_tokens=True)
+        await durable.send("fine", agent, messages=user("hi"))
+        outcomes = {o.key: o for o in await durable.join()}
+    assert set(outcomes) == {"broken", "fine"}  # each key ended; the runner did not
+    assert outcomes["broken"].status == "failed"
+    assert isinstance(outcomes["broken"].error, OSError)
