@@ -164,8 +164,9 @@ def split_read(
     the position after the whole read, and whether it held an error event (the run's end).
 
     The usual read (known kinds, the stream's own count of its position, no batch size cap)
-    takes the fast path: pings are dropped in one pass and the numbers are left for
-    :attr:`Batch.seq_ids` to work out if the handler asks. Anything else is numbered here.
+    takes the fast path: a read without pings is handed over whole and the numbers are left
+    for :attr:`Batch.seq_ids` to work out if the handler asks. Anything else (a ping uses up a
+    number without being delivered) is numbered here.
     """
     kinds = set(map(type, events))
     if (
@@ -173,9 +174,10 @@ def split_read(
         and max_batch is None
         and UnknownMessage not in kinds
         and LettaErrorMessage not in kinds
+        and LettaPing not in kinds
     ):
-        if LettaPing in kinds:
-            events = [e for e in events if type(e) is not LettaPing]
+        # Counting forward from the batch's start gives every number: no ping (whose
+        # number is used up although it is not handed over) sits in between.
         return ([(events, None, stream_position)] if events else []), stream_position, False
     ended = LettaErrorMessage in kinds
     kept, numbers, position = number_events(events, after)
