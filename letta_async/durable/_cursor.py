@@ -37,6 +37,11 @@ Phase = Literal["recorded", "sending", "streaming", "unconfirmed"]
 """
 
 OutcomeStatus = Literal["completed", "unconfirmed", "rejected", "gone", "fenced", "failed"]
+"""How a key's work ended: ``completed`` (the run finished and every event was handled);
+``unconfirmed`` (a send the server shows no trace of, parked for ``resolve()``); ``rejected``
+(the server refused the send itself); ``gone`` (the run no longer exists); ``fenced`` (another
+worker took the key over); ``failed`` (a handler, store or connection failure; tried again
+later)."""
 
 
 class Cursor(msgspec.Struct, frozen=True, kw_only=True):

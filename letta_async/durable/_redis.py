@@ -140,6 +140,7 @@ class RedisCursorStore(CursorStore):
 
     @property
     def redis(self) -> aioredis.Redis:
+        """The asyncio Redis client this store talks through (for metrics or cleanup)."""
         return self._redis
 
     def _hash(self, key: str) -> str:
