@@ -643,6 +643,17 @@ def _require(sig: list[str], name: str) -> list[str]:
     return [line.split(" = ")[0] + "," if line.startswith(f"{name}:") else line for line in sig]
 
 
+def _runtime(expr: str, imports: Imports) -> str:
+    """``expr`` as evaluated when the method runs: type names through the lazy package.
+
+    The names are imported for type checkers only, so that importing a resource module
+    loads none of the type modules; a call reads ``_t.AgentState`` once it needs it.
+    """
+    for name in sorted(imports.types, key=len, reverse=True):
+        expr = re.sub(rf"(?<![\w.]){re.escape(name)}(?!\w)", f"_t.{name}", expr)
+    return expr
+
+
 def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) -> list[str]:
     route = _route_expr(method)
     body_params = [p for p in method.params if p.where == "body"]
@@ -662,7 +673,7 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
             cast = method.cast_to
             if official:
                 cast = res.official(method.cast_to, imports, param=False)
-            args.append(f"cast_to={cast}")
+            args.append(f"cast_to={_runtime(cast, imports)}")
         call = f"self.{impl}({', '.join(args)})"
         if impl == "_json_events":
             whole = [p for p in method.params if p.where == "whole"]
@@ -685,6 +696,7 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         extra = ""
         if method.http_method != "GET":
             extra = f", method={method.http_method!r}, body={_dict(body_params)}"
+        page, item = _runtime(page, imports), _runtime(item or "object", imports)
         return [
             f"return self._get_api_list({route}, page={page}, model={item}, "
             f"options={_options(method)}, rule={rule!r}{extra})"
@@ -702,7 +714,7 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
     elif body_params:
         args.append(f"body={_dict(body_params)}")
     args.append(f"options={_options(method)}")
-    args.append(f"cast_to={cast}")
+    args.append(f"cast_to={_runtime(cast, imports)}")
     kind = resource_map.POST_KINDS.get(method.dotted)
     if kind is not None and method.http_method == "POST":
         args.append(f"kind={kind!r}")
@@ -763,6 +775,7 @@ def render_module(
         if line.startswith(("from typing", "from datetime")):
             head.append(line)
     head.append("from functools import cached_property")
+    head.append("from typing import TYPE_CHECKING")
     head.append("")
     head.append("from .._config import Timeout")
     head.append("from .._funnel import make_request_options as _options")
@@ -778,14 +791,25 @@ def render_module(
     head.append("from .._urls import path as _path")
     for package in sorted(imports.subpackages):
         head.append(f"from ..types import {package} as _{package}")
-    if "from ..types import _spec" in imports.extra:
-        head.append("from ..types import _spec")
     if imports.types:
-        head.append(f"from ..types import {', '.join(sorted(imports.types))}")
+        head.append("from .. import types as _t")
+    head.append("from .._lazy import LazyModule")
     head.append("from ._upload import FileInput")
     for line in sorted(imports.extra):
         if line.startswith("from ._"):
             head.append(line)
+    checking = []
+    if "from ..types import _spec" in imports.extra:
+        checking.append("from ..types import _spec")
+    if imports.types:
+        checking.append(f"from ..types import {', '.join(sorted(imports.types))}")
+    if checking:
+        head.append("")
+        head.append("if TYPE_CHECKING:")
+        head.extend(f"    {line}" for line in checking)
+        if "from ..types import _spec" in imports.extra:
+            head.append("else:")
+            head.append('    _spec = LazyModule("letta_async.types._spec")')
     names = [class_name(o) for o in owners]
     head.append("")
     head.append("__all__ = [" + ", ".join(repr(n) for n in sorted(names)) + "]")
@@ -809,18 +833,41 @@ def build(spec: dict[str, Any], surface: dict[str, Any]) -> dict[str, str]:
                 children[parent].append(child)
     tops = sorted({owner.split(".")[0] for owner in [*tree, *resource_map.MIXINS]})
     files = {f"{top}.py": render_module(top, tree, children, res) for top in tops}
-    exports = []
-    for top in tops:
-        exports.append(f"from .{top} import {class_name(top)}")
-    init_doc = HEADER.format(doc="The resource namespaces of :class:`letta_async.AsyncLetta`.")
-    files["__init__.py"] = (
-        init_doc
-        + "\nfrom __future__ import annotations\n\n"
-        + "\n".join(exports)
-        + "\n\n__all__ = ["
-        + ", ".join(repr(class_name(t)) for t in tops)
-        + "]\n"
+    init_doc = HEADER.format(
+        doc="The resource namespaces of :class:`letta_async.AsyncLetta`, each loaded on first use."
     )
+    lines = [
+        init_doc,
+        "from __future__ import annotations",
+        "",
+        "import importlib",
+        "from typing import TYPE_CHECKING, Any",
+        "",
+        "if TYPE_CHECKING:",
+    ]
+    lines += [f"    from .{top} import {class_name(top)}" for top in tops]
+    lines += ["", "_MODULES: dict[str, str] = {"]
+    lines += [f"    {class_name(top)!r}: {top!r}," for top in tops]
+    lines += ["}", "", "__all__ = ["]
+    lines += [f"    {class_name(top)!r}," for top in tops]
+    lines += [
+        "]",
+        "",
+        "",
+        "def __getattr__(name: str) -> Any:",
+        "    module = _MODULES.get(name)",
+        "    if module is None:",
+        '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
+        '    value = getattr(importlib.import_module(f".{module}", __name__), name)',
+        "    globals()[name] = value",
+        "    return value",
+        "",
+        "",
+        "def __dir__() -> list[str]:",
+        "    return sorted(__all__)",
+        "",
+    ]
+    files["__init__.py"] = "\n".join(lines)
     return files
 
 

@@ -11,56 +11,62 @@ import builtins
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
+from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncPaginator
 from .._resource import APIResource
 from .._stream import MessageStream, ResumeSettings
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import (
-    AgentImportFileResponse,
-    AgentState,
-    AgentType,
-    AnthropicModelSettingsParam,
-    AzureModelSettingsParam,
-    BedrockModelSettingsParam,
-    BlockResponse,
-    ChildToolRuleParam,
-    ConditionalToolRuleParam,
-    ContinueToolRuleParam,
-    CreateBlockParam,
-    DeepseekModelSettingsParam,
-    EmbeddingConfigParam,
-    GoogleAIModelSettingsParam,
-    GoogleVertexModelSettingsParam,
-    GroqModelSettingsParam,
-    InitToolRuleParam,
-    JsonObjectResponseFormatParam,
-    JsonSchemaResponseFormatParam,
-    LettaResponse,
-    LlmConfigParam,
-    MaxCountPerStepToolRuleParam,
-    MessageCreateParam,
-    OpenAIModelSettingsParam,
-    ParentToolRuleParam,
-    Passage,
-    RequiredBeforeExitToolRuleParam,
-    RequiresApprovalToolRuleParam,
-    StopReasonType,
-    TerminalToolRuleParam,
-    TextResponseFormatParam,
-    TogetherModelSettingsParam,
-    Tool,
-    XaiModelSettingsParam,
-    _spec,
-)
 from ..types import agents as _agents
 from ..types import conversations as _conversations
 from ._sending import AgentMessageSending, MessageInput, Uploading
 from ._upload import FileInput
+
+if TYPE_CHECKING:
+    from ..types import (
+        AgentImportFileResponse,
+        AgentState,
+        AgentType,
+        AnthropicModelSettingsParam,
+        AzureModelSettingsParam,
+        BedrockModelSettingsParam,
+        BlockResponse,
+        ChildToolRuleParam,
+        ConditionalToolRuleParam,
+        ContinueToolRuleParam,
+        CreateBlockParam,
+        DeepseekModelSettingsParam,
+        EmbeddingConfigParam,
+        GoogleAIModelSettingsParam,
+        GoogleVertexModelSettingsParam,
+        GroqModelSettingsParam,
+        InitToolRuleParam,
+        JsonObjectResponseFormatParam,
+        JsonSchemaResponseFormatParam,
+        LettaResponse,
+        LlmConfigParam,
+        MaxCountPerStepToolRuleParam,
+        MessageCreateParam,
+        OpenAIModelSettingsParam,
+        ParentToolRuleParam,
+        Passage,
+        RequiredBeforeExitToolRuleParam,
+        RequiresApprovalToolRuleParam,
+        StopReasonType,
+        TerminalToolRuleParam,
+        TextResponseFormatParam,
+        TogetherModelSettingsParam,
+        Tool,
+        XaiModelSettingsParam,
+        _spec,
+    )
+else:
+    _spec = LazyModule("letta_async.types._spec")
 
 __all__ = [
     "AgentsArchivesResource",
@@ -338,7 +344,7 @@ class AgentsResource(Uploading, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState,
+            cast_to=_t.AgentState,
         )
         return result
 
@@ -507,7 +513,7 @@ class AgentsResource(Uploading, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentImportFileResponse,
+            cast_to=_t.AgentImportFileResponse,
         )
         return result
 
@@ -555,8 +561,8 @@ class AgentsResource(Uploading, APIResource):
         """List Agents: ``GET /v1/agents/``."""
         return self._get_api_list(
             "/v1/agents/",
-            page=AsyncArrayPage[AgentState],
-            model=AgentState,
+            page=AsyncArrayPage[_t.AgentState],
+            model=_t.AgentState,
             options=_options(
                 query={
                     "after": after,
@@ -648,7 +654,7 @@ class AgentsResource(Uploading, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState,
+            cast_to=_t.AgentState,
         )
         return result
 
@@ -780,7 +786,7 @@ class AgentsResource(Uploading, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState,
+            cast_to=_t.AgentState,
         )
         return result
 
@@ -918,7 +924,7 @@ class AgentsToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState | None,
+            cast_to=_t.AgentState | None,
         )
         return result
 
@@ -941,7 +947,7 @@ class AgentsToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState | None,
+            cast_to=_t.AgentState | None,
         )
         return result
 
@@ -962,8 +968,8 @@ class AgentsToolsResource(APIResource):
         """List Tools For Agent: ``GET /v1/agents/{agent_id}/tools``."""
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/tools", agent_id),
-            page=AsyncArrayPage[Tool],
-            model=Tool,
+            page=AsyncArrayPage[_t.Tool],
+            model=_t.Tool,
             options=_options(
                 query={
                     "after": after,
@@ -1028,7 +1034,7 @@ class AgentsToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState | None,
+            cast_to=_t.AgentState | None,
         )
         return result
 
@@ -1057,7 +1063,7 @@ class AgentsBlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState,
+            cast_to=_t.AgentState,
         )
         return result
 
@@ -1082,7 +1088,7 @@ class AgentsBlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState,
+            cast_to=_t.AgentState,
         )
         return result
 
@@ -1103,8 +1109,8 @@ class AgentsBlocksResource(APIResource):
         """List Blocks For Agent: ``GET /v1/agents/{agent_id}/core-memory/blocks``."""
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/core-memory/blocks", agent_id),
-            page=AsyncArrayPage[BlockResponse],
-            model=BlockResponse,
+            page=AsyncArrayPage[_t.BlockResponse],
+            model=_t.BlockResponse,
             options=_options(
                 query={
                     "after": after,
@@ -1142,7 +1148,7 @@ class AgentsBlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result
 
@@ -1201,7 +1207,7 @@ class AgentsBlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result
 
@@ -1269,7 +1275,7 @@ class AgentsFoldersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState | None,
+            cast_to=_t.AgentState | None,
         )
         return result
 
@@ -1292,7 +1298,7 @@ class AgentsFoldersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState | None,
+            cast_to=_t.AgentState | None,
         )
         return result
 
@@ -1771,7 +1777,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=AgentState | None,
+            cast_to=_t.AgentState | None,
         )
         return result
 
@@ -1922,7 +1928,7 @@ class AgentsPassagesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Passage],
+            cast_to=list[_t.Passage],
         )
         return result
 
@@ -1979,7 +1985,7 @@ class AgentsPassagesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Passage],
+            cast_to=list[_t.Passage],
         )
         return result
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import AgentState, Archive, EmbeddingConfigParam, Passage
+
+if TYPE_CHECKING:
+    from ..types import AgentState, Archive, EmbeddingConfigParam, Passage
 
 __all__ = ["ArchivesAgentsResource", "ArchivesPassagesResource", "ArchivesResource"]
 
@@ -62,7 +65,7 @@ class ArchivesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Archive,
+            cast_to=_t.Archive,
         )
         return result
 
@@ -106,8 +109,8 @@ class ArchivesResource(APIResource):
         """List Archives: ``GET /v1/archives/``."""
         return self._get_api_list(
             "/v1/archives/",
-            page=AsyncArrayPage[Archive],
-            model=Archive,
+            page=AsyncArrayPage[_t.Archive],
+            model=_t.Archive,
             options=_options(
                 query={
                     "after": after,
@@ -144,7 +147,7 @@ class ArchivesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Archive,
+            cast_to=_t.Archive,
         )
         return result
 
@@ -169,7 +172,7 @@ class ArchivesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Archive,
+            cast_to=_t.Archive,
         )
         return result
 
@@ -206,8 +209,8 @@ class ArchivesAgentsResource(APIResource):
         """List Agents For Archive: ``GET /v1/archives/{archive_id}/agents``."""
         return self._get_api_list(
             _path("/v1/archives/{archive_id}/agents", archive_id),
-            page=AsyncArrayPage[AgentState],
-            model=AgentState,
+            page=AsyncArrayPage[_t.AgentState],
+            model=_t.AgentState,
             options=_options(
                 query={
                     "before": before,
@@ -251,7 +254,7 @@ class ArchivesPassagesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Passage,
+            cast_to=_t.Passage,
         )
         return result
 
@@ -275,7 +278,7 @@ class ArchivesPassagesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Passage],
+            cast_to=list[_t.Passage],
         )
         return result
 

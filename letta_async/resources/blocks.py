@@ -10,15 +10,18 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import AgentState, BlockResponse
+
+if TYPE_CHECKING:
+    from ..types import AgentState, BlockResponse
 
 __all__ = ["BlocksAgentsResource", "BlocksIdentitiesResource", "BlocksResource"]
 
@@ -122,7 +125,7 @@ class BlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result
 
@@ -178,8 +181,8 @@ class BlocksResource(APIResource):
         """List Blocks: ``GET /v1/blocks/``."""
         return self._get_api_list(
             "/v1/blocks/",
-            page=AsyncArrayPage[BlockResponse],
-            model=BlockResponse,
+            page=AsyncArrayPage[_t.BlockResponse],
+            model=_t.BlockResponse,
             options=_options(
                 query={
                     "after": after,
@@ -228,7 +231,7 @@ class BlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result
 
@@ -284,7 +287,7 @@ class BlocksResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result
 
@@ -324,8 +327,8 @@ class BlocksAgentsResource(APIResource):
         """List Agents For Block: ``GET /v1/blocks/{block_id}/agents``."""
         return self._get_api_list(
             _path("/v1/blocks/{block_id}/agents", block_id),
-            page=AsyncArrayPage[AgentState],
-            model=AgentState,
+            page=AsyncArrayPage[_t.AgentState],
+            model=_t.AgentState,
             options=_options(
                 query={
                     "after": after,
@@ -369,7 +372,7 @@ class BlocksIdentitiesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result
 
@@ -394,6 +397,6 @@ class BlocksIdentitiesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=BlockResponse,
+            cast_to=_t.BlockResponse,
         )
         return result

@@ -11,8 +11,9 @@ import builtins
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -20,23 +21,25 @@ from .._resource import APIResource
 from .._stream import MessageStream, ResumeSettings
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import (
-    AnthropicModelSettingsParam,
-    AzureModelSettingsParam,
-    BedrockModelSettingsParam,
-    Conversation,
-    DeepseekModelSettingsParam,
-    GoogleAIModelSettingsParam,
-    GoogleVertexModelSettingsParam,
-    GroqModelSettingsParam,
-    LettaResponse,
-    OpenAIModelSettingsParam,
-    TogetherModelSettingsParam,
-    XaiModelSettingsParam,
-)
 from ..types import agents as _agents
 from ..types import conversations as _conversations
 from ._sending import ConversationMessageSending, MessageInput
+
+if TYPE_CHECKING:
+    from ..types import (
+        AnthropicModelSettingsParam,
+        AzureModelSettingsParam,
+        BedrockModelSettingsParam,
+        Conversation,
+        DeepseekModelSettingsParam,
+        GoogleAIModelSettingsParam,
+        GoogleVertexModelSettingsParam,
+        GroqModelSettingsParam,
+        LettaResponse,
+        OpenAIModelSettingsParam,
+        TogetherModelSettingsParam,
+        XaiModelSettingsParam,
+    )
 
 __all__ = ["ConversationsMessagesResource", "ConversationsResource"]
 
@@ -125,7 +128,7 @@ class ConversationsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Conversation,
+            cast_to=_t.Conversation,
         )
         return result
 
@@ -173,7 +176,7 @@ class ConversationsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Conversation,
+            cast_to=_t.Conversation,
         )
         return result
 
@@ -210,7 +213,7 @@ class ConversationsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Conversation],
+            cast_to=list[_t.Conversation],
         )
         return result
 
@@ -260,7 +263,7 @@ class ConversationsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Conversation,
+            cast_to=_t.Conversation,
         )
         return result
 
@@ -316,7 +319,7 @@ class ConversationsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Conversation,
+            cast_to=_t.Conversation,
         )
         return result
 

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import builtins
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
+from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import EmbeddingConfigParam, Folder, Passage, _spec
 from ..types import folders as _folders
 from ._sending import Uploading
 from ._upload import FileInput
+
+if TYPE_CHECKING:
+    from ..types import EmbeddingConfigParam, Folder, Passage, _spec
+else:
+    _spec = LazyModule("letta_async.types._spec")
 
 __all__ = [
     "FoldersAgentsResource",
@@ -102,7 +108,7 @@ class FoldersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Folder,
+            cast_to=_t.Folder,
         )
         return result
 
@@ -145,8 +151,8 @@ class FoldersResource(APIResource):
         """List Folders: ``GET /v1/folders/``."""
         return self._get_api_list(
             "/v1/folders/",
-            page=AsyncArrayPage[Folder],
-            model=Folder,
+            page=AsyncArrayPage[_t.Folder],
+            model=_t.Folder,
             options=_options(
                 query={
                     "after": after,
@@ -182,7 +188,7 @@ class FoldersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Folder,
+            cast_to=_t.Folder,
         )
         return result
 
@@ -241,7 +247,7 @@ class FoldersResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Folder,
+            cast_to=_t.Folder,
         )
         return result
 
@@ -420,8 +426,8 @@ class FoldersPassagesResource(APIResource):
         """List Folder Passages: ``GET /v1/folders/{folder_id}/passages``."""
         return self._get_api_list(
             _path("/v1/folders/{folder_id}/passages", folder_id),
-            page=AsyncArrayPage[Passage],
-            model=Passage,
+            page=AsyncArrayPage[_t.Passage],
+            model=_t.Passage,
             options=_options(
                 query={
                     "before": before,

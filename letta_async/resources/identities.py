@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import AgentState, BlockResponse
+
+if TYPE_CHECKING:
+    from ..types import AgentState, BlockResponse
 
 __all__ = [
     "IdentitiesAgentsResource",
@@ -296,8 +299,8 @@ class IdentitiesAgentsResource(APIResource):
         """List Agents For Identity: ``GET /v1/identities/{identity_id}/agents``."""
         return self._get_api_list(
             _path("/v1/identities/{identity_id}/agents", identity_id),
-            page=AsyncArrayPage[AgentState],
-            model=AgentState,
+            page=AsyncArrayPage[_t.AgentState],
+            model=_t.AgentState,
             options=_options(
                 query={
                     "before": before,
@@ -336,8 +339,8 @@ class IdentitiesBlocksResource(APIResource):
         """List Blocks For Identity: ``GET /v1/identities/{identity_id}/blocks``."""
         return self._get_api_list(
             _path("/v1/identities/{identity_id}/blocks", identity_id),
-            page=AsyncArrayPage[BlockResponse],
-            model=BlockResponse,
+            page=AsyncArrayPage[_t.BlockResponse],
+            model=_t.BlockResponse,
             options=_options(
                 query={
                     "before": before,

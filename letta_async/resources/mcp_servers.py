@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import builtins
 from functools import cached_property
+from typing import TYPE_CHECKING
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import (
-    CreateSseMcpServerParam,
-    CreateStdioMcpServerParam,
-    CreateStreamableHTTPMcpServerParam,
-    McpServerCreateResponse,
-    Tool,
-    UpdateSseMcpServerParam,
-    UpdateStdioMcpServerParam,
-    UpdateStreamableHTTPMcpServerParam,
-)
 from ..types import agents as _agents
 from ._json_stream import EventStreaming, JsonEventStream
+
+if TYPE_CHECKING:
+    from ..types import (
+        CreateSseMcpServerParam,
+        CreateStdioMcpServerParam,
+        CreateStreamableHTTPMcpServerParam,
+        McpServerCreateResponse,
+        Tool,
+        UpdateSseMcpServerParam,
+        UpdateStdioMcpServerParam,
+        UpdateStreamableHTTPMcpServerParam,
+    )
 
 __all__ = ["McpServersResource", "McpServersToolsResource"]
 
@@ -83,7 +87,7 @@ class McpServersResource(EventStreaming, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=McpServerCreateResponse,
+            cast_to=_t.McpServerCreateResponse,
         )
         return result
 
@@ -126,7 +130,7 @@ class McpServersResource(EventStreaming, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[McpServerCreateResponse],
+            cast_to=list[_t.McpServerCreateResponse],
         )
         return result
 
@@ -172,7 +176,7 @@ class McpServersResource(EventStreaming, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=McpServerCreateResponse,
+            cast_to=_t.McpServerCreateResponse,
         )
         return result
 
@@ -199,7 +203,7 @@ class McpServersResource(EventStreaming, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=McpServerCreateResponse,
+            cast_to=_t.McpServerCreateResponse,
         )
         return result
 
@@ -225,7 +229,7 @@ class McpServersToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Tool],
+            cast_to=list[_t.Tool],
         )
         return result
 
@@ -248,7 +252,7 @@ class McpServersToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Tool,
+            cast_to=_t.Tool,
         )
         return result
 

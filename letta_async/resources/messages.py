@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import MessageSearchResponse
 from ..types import agents as _agents
+
+if TYPE_CHECKING:
+    from ..types import MessageSearchResponse
 
 __all__ = ["MessagesResource"]
 
@@ -115,7 +118,7 @@ class MessagesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=MessageSearchResponse,
+            cast_to=_t.MessageSearchResponse,
             kind="read",
         )
         return result

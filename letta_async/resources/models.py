@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import builtins
 from functools import cached_property
+from typing import TYPE_CHECKING
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
-from ..types import EmbeddingModel, Model, ProviderCategory, ProviderType
+
+if TYPE_CHECKING:
+    from ..types import EmbeddingModel, Model, ProviderCategory, ProviderType
 
 __all__ = ["ModelsEmbeddingsResource", "ModelsResource"]
 
@@ -52,7 +56,7 @@ class ModelsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Model],
+            cast_to=list[_t.Model],
         )
         return result
 
@@ -77,6 +81,6 @@ class ModelsEmbeddingsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[EmbeddingModel],
+            cast_to=list[_t.EmbeddingModel],
         )
         return result

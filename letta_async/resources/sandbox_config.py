@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._config import Timeout
 from .._funnel import make_request_options as _options
+from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
 from .._urls import path as _path
-from ..types import _spec
+
+if TYPE_CHECKING:
+    from ..types import _spec
+else:
+    _spec = LazyModule("letta_async.types._spec")
 
 __all__ = ["SandboxConfigEnvironmentVariablesResource", "SandboxConfigResource"]
 

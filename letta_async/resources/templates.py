@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import (
-    TemplateCreateResponse,
-    TemplateDeleteResponse,
-    TemplateRollbackResponse,
-    TemplateSaveResponse,
-    TemplateUpdateResponse,
-)
 from ..types import templates as _templates
+
+if TYPE_CHECKING:
+    from ..types import (
+        TemplateCreateResponse,
+        TemplateDeleteResponse,
+        TemplateRollbackResponse,
+        TemplateSaveResponse,
+        TemplateUpdateResponse,
+    )
 
 __all__ = ["TemplatesAgentsResource", "TemplatesResource"]
 
@@ -65,7 +68,7 @@ class TemplatesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=TemplateCreateResponse,
+            cast_to=_t.TemplateCreateResponse,
         )
         return result
 
@@ -87,7 +90,7 @@ class TemplatesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=TemplateDeleteResponse,
+            cast_to=_t.TemplateDeleteResponse,
         )
         return result
 
@@ -111,7 +114,7 @@ class TemplatesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=TemplateRollbackResponse,
+            cast_to=_t.TemplateRollbackResponse,
         )
         return result
 
@@ -147,7 +150,7 @@ class TemplatesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=TemplateSaveResponse,
+            cast_to=_t.TemplateSaveResponse,
         )
         return result
 
@@ -177,7 +180,7 @@ class TemplatesResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=TemplateUpdateResponse,
+            cast_to=_t.TemplateUpdateResponse,
         )
         return result
 

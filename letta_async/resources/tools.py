@@ -10,23 +10,29 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from .. import types as _t
 from .._config import Timeout
 from .._funnel import make_request_options as _options
+from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
 from .._urls import path as _path
-from ..types import (
-    NpmRequirementParam,
-    PipRequirementParam,
-    Tool,
-    ToolReturnMessage,
-    ToolSearchResult,
-    _spec,
-)
 from ._json_stream import EventStreaming, JsonEventStream
+
+if TYPE_CHECKING:
+    from ..types import (
+        NpmRequirementParam,
+        PipRequirementParam,
+        Tool,
+        ToolReturnMessage,
+        ToolSearchResult,
+        _spec,
+    )
+else:
+    _spec = LazyModule("letta_async.types._spec")
 
 __all__ = ["ToolsMcpServersResource", "ToolsResource"]
 
@@ -56,7 +62,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[Tool],
+            cast_to=list[_t.Tool],
             kind="idempotent",
         )
         return result
@@ -141,7 +147,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Tool,
+            cast_to=_t.Tool,
         )
         return result
 
@@ -248,8 +254,8 @@ class ToolsResource(APIResource):
         """List Tools: ``GET /v1/tools/``."""
         return self._get_api_list(
             "/v1/tools/",
-            page=AsyncArrayPage[Tool],
-            model=Tool,
+            page=AsyncArrayPage[_t.Tool],
+            model=_t.Tool,
             options=_options(
                 query={
                     "after": after,
@@ -291,7 +297,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Tool,
+            cast_to=_t.Tool,
         )
         return result
 
@@ -332,7 +338,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=ToolReturnMessage,
+            cast_to=_t.ToolReturnMessage,
         )
         return result
 
@@ -365,7 +371,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=list[ToolSearchResult],
+            cast_to=list[_t.ToolSearchResult],
             kind="read",
         )
         return result
@@ -414,7 +420,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Tool,
+            cast_to=_t.Tool,
         )
         return result
 
@@ -459,7 +465,7 @@ class ToolsResource(APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Tool,
+            cast_to=_t.Tool,
         )
         return result
 
@@ -513,7 +519,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            cast_to=Tool,
+            cast_to=_t.Tool,
         )
         return result
 
