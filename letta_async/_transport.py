@@ -507,6 +507,22 @@ class Transport:
 
     # --- the two shapes of call ------------------------------------------------------------
 
+    async def _retried(
+        self,
+        request: PreparedRequest,
+        attempt: Callable[[], Awaitable[T]],
+        max_retries: int | None = None,
+    ) -> T:
+        """``attempt`` under the retry rule of ``request``'s kind (see :mod:`._retry`)."""
+        return await self.with_retries(
+            attempt,
+            what=f"{request.method} {request.path}",
+            max_retries=request.max_retries if max_retries is None else max_retries,
+            kind=request.retry_kind,
+            locate=request.locate,
+            trace=request.trace,
+        )
+
     async def request_bytes(
         self, request: PreparedRequest, *, max_retries: int | None = None
     ) -> bytes:
@@ -523,14 +539,7 @@ class Transport:
             finally:
                 response.release()
 
-        return await self.with_retries(
-            attempt,
-            what=f"{request.method} {request.path}",
-            max_retries=request.max_retries if max_retries is None else max_retries,
-            kind=request.retry_kind,
-            locate=request.locate,
-            trace=request.trace,
-        )
+        return await self._retried(request, attempt, max_retries)
 
     def _snapshot(
         self, response: aiohttp.ClientResponse, request: PreparedRequest, content: bytes = b""
@@ -560,14 +569,7 @@ class Transport:
                 response.release()
             return raw, self._snapshot(response, request, raw)
 
-        return await self.with_retries(
-            attempt,
-            what=f"{request.method} {request.path}",
-            max_retries=request.max_retries,
-            kind=request.retry_kind,
-            locate=request.locate,
-            trace=request.trace,
-        )
+        return await self._retried(request, attempt)
 
     async def open_raw(
         self, request: PreparedRequest
@@ -578,14 +580,7 @@ class Transport:
             response = await self.send_once(request)
             return response, self._snapshot(response, request)
 
-        return await self.with_retries(
-            attempt,
-            what=f"{request.method} {request.path}",
-            max_retries=request.max_retries,
-            kind=request.retry_kind,
-            locate=request.locate,
-            trace=request.trace,
-        )
+        return await self._retried(request, attempt)
 
     async def request(
         self, request: PreparedRequest, cast_to: Any, *, max_retries: int | None = None
@@ -619,14 +614,7 @@ class Transport:
                 )
             return response
 
-        return await self.with_retries(
-            attempt,
-            what=f"{request.method} {request.path}",
-            max_retries=request.max_retries if max_retries is None else max_retries,
-            kind=request.retry_kind,
-            locate=request.locate,
-            trace=request.trace,
-        )
+        return await self._retried(request, attempt, max_retries)
 
 
 _LARGE_BODY = 256 * 1024
