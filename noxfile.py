@@ -68,7 +68,7 @@ def mutation(session: nox.Session) -> None:
     Prints one line per mutant and the score; fails below 95% of non-equivalent mutants
     killed. ``-- --only stream,sse`` limits it to some modules, ``-- --list`` lists them.
     """
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,redis]", REDIS_SERVER)  # the Redis store's mutants need one
     session.run("python", "tools/mutation.py", *session.posargs)
 
 

@@ -50,6 +50,10 @@ TESTS: dict[str, list[str]] = {
         "tests/test_stream_guarantees.py",
         "tests/test_errors_read_well.py",
     ],
+    "deliver": ["tests/durable/test_delivery.py", "tests/durable/test_numbering.py"],
+    "sqlite": ["tests/durable/test_stores.py", "tests/durable/test_delivery.py"],
+    "lua": ["tests/durable/test_stores.py", "tests/durable/test_leases.py"],
+    "worker": ["tests/durable/test_worker.py"],
 }
 
 FILES: dict[str, str] = {
@@ -62,6 +66,10 @@ FILES: dict[str, str] = {
     "fanout": "letta_async/_fanout.py",
     "pagination": "letta_async/_pagination.py",
     "sending": "letta_async/resources/_sending.py",
+    "deliver": "letta_async/durable/_deliver.py",
+    "sqlite": "letta_async/durable/_sqlite.py",
+    "lua": "letta_async/durable/_lua.py",
+    "worker": "letta_async/durable/_worker.py",
 }
 
 

@@ -1,6 +1,7 @@
 """The durable-stream commands: ``worker`` (consume a Redis namespace), ``submit`` (hand it
-work) and ``inflight`` (what a store holds). They import the Redis store only when run, so
-the rest of the command line works without the ``redis`` package.
+work), ``inflight`` (what a store holds) and ``revive`` (put a dead key back to work). They
+import the Redis store only when run, so the rest of the command line works without the
+``redis`` package.
 
 A handler is named as ``module:function`` (an ``async def handler(batch)``, importable from
 the current directory or ``PYTHONPATH``); without one, every event is printed as one JSON
@@ -77,7 +78,7 @@ def print_handler(out: TextIO) -> Callable[[Batch], Any]:
 
 
 def add_commands(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``worker``, ``submit`` and ``inflight`` on the top-level subparsers."""
+    """Register ``worker``, ``submit``, ``inflight`` and ``revive`` on the subparsers."""
     worker = commands.add_parser(
         "worker",
         help="consume a Redis namespace of durable streams (one worker of a fleet)",
@@ -99,6 +100,13 @@ def add_commands(commands: Any, common: Callable[[argparse.ArgumentParser], None
     worker.add_argument("--buffer", type=int, default=100, help="batches out at once (100)")
     worker.add_argument("--lease-ttl", type=float, default=10.0, help="lease seconds (10)")
     worker.add_argument("--poll", type=float, default=0.5, help="claim poll seconds (0.5)")
+    worker.add_argument(
+        "--max-failures",
+        type=int,
+        default=10,
+        metavar="N",
+        help="handler failures in a row that park a key as dead (10; 0: never)",
+    )
     worker.add_argument(
         "--until-empty", action="store_true", help="exit once nothing is queued or held"
     )
@@ -124,11 +132,35 @@ def add_commands(commands: Any, common: Callable[[argparse.ArgumentParser], None
         description="List every unfinished key of a store: phase, run, position, age.",
     )
     common(inflight)
-    group = inflight.add_mutually_exclusive_group(required=True)
+    _store_options(inflight)
+    inflight.set_defaults(handler=cmd_inflight)
+
+    revive = commands.add_parser(
+        "revive",
+        help="put a dead key back to work",
+        description="Take KEY out of the dead phase (its handler failed too often in a row) "
+        "so that it resumes where its cursor stands; nothing is sent again.",
+    )
+    common(revive)
+    _store_options(revive)
+    revive.add_argument("key", metavar="KEY")
+    revive.set_defaults(handler=cmd_revive)
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--redis", metavar="URL", help="a Redis store (with --namespace)")
     group.add_argument("--sqlite", metavar="PATH", help="a SQLite store file")
-    inflight.add_argument("--namespace", default="letta-durable", help="Redis namespace")
-    inflight.set_defaults(handler=cmd_inflight)
+    parser.add_argument("--namespace", default="letta-durable", help="Redis namespace")
+
+
+def _any_store(args: Any) -> CursorStore:
+    from ..durable import SQLiteCursorStore
+
+    if args.redis:
+        store: CursorStore = _redis_store(args.redis, args.namespace)
+        return store
+    return SQLiteCursorStore(args.sqlite)
 
 
 def _redis_options(parser: argparse.ArgumentParser) -> None:
@@ -152,6 +184,8 @@ async def cmd_worker(session: Any) -> int:
     from ..durable import Worker
 
     args = session.args
+    if args.max_failures < 0:
+        raise UsageError("--max-failures must be 0 (never) or more")
     handler = load_object(args.handler_spec) if args.handler_spec else print_handler(session.stdout)
     on_claim = load_object(args.on_claim) if args.on_claim else None
     on_outcome = load_object(args.on_outcome) if args.on_outcome else None
@@ -166,6 +200,7 @@ async def cmd_worker(session: Any) -> int:
                 buffer=args.buffer,
                 lease_ttl=args.lease_ttl,
                 poll_interval=args.poll,
+                max_failures=args.max_failures or None,
                 on_claim=on_claim,
                 on_outcome=on_outcome,
             )
@@ -221,12 +256,8 @@ async def cmd_submit(session: Any) -> int:
 
 
 async def cmd_inflight(session: Any) -> int:
-    from ..durable import SQLiteCursorStore
-
     args = session.args
-    store: CursorStore = (
-        _redis_store(args.redis, args.namespace) if args.redis else SQLiteCursorStore(args.sqlite)
-    )
+    store = _any_store(args)
     try:
         cursors = await store.in_flight()
     finally:
@@ -238,10 +269,24 @@ async def cmd_inflight(session: Any) -> int:
                 _encoder.encode(msgspec.structs.replace(c, request=b"")).decode() + "\n"
             )
         else:
+            failed = f"  {c.failures} failures, last {c.error}" if c.failures else ""
             session.stdout.write(
                 f"{c.key}  {c.phase:<11}  {c.run_id or '-'}  after {c.seq_id}  "
-                f"{now - c.created_at:.0f} s old\n"
+                f"{now - c.created_at:.0f} s old{failed}\n"
             )
     if not cursors:
         session.notice("nothing in flight")
+    return 0
+
+
+async def cmd_revive(session: Any) -> int:
+    args = session.args
+    store = _any_store(args)
+    try:
+        revived = await store.revive(args.key)
+    finally:
+        await store.aclose()
+    if not revived:
+        raise UsageError(f"key {args.key!r} is not dead (see `letta-async inflight`)")
+    session.stdout.write(f"{args.key}: back to work\n")
     return 0

@@ -18,7 +18,7 @@ import msgspec
 
 __all__ = ["Cursor", "DuplicateKeyError", "Outcome", "OutcomeStatus", "Phase"]
 
-Phase = Literal["recorded", "sending", "streaming", "unconfirmed"]
+Phase = Literal["recorded", "sending", "streaming", "unconfirmed", "dead"]
 """Where a key stands; each phase decides how a restarted process picks the key up.
 
 ``recorded``
@@ -34,14 +34,20 @@ Phase = Literal["recorded", "sending", "streaming", "unconfirmed"]
     A ``sending`` key whose ``otid`` the server does not know after the grace period. The
     server may never have received the request, or may have refused it; the client cannot
     tell which, so the key is parked for a decision (``resolve``) instead of being re-sent.
+``dead``
+    The handler raised on the same batch ``max_failures`` times in a row (a poison event, or a
+    sink that stays down). The key is parked with its cursor and the last error, so it stops
+    taking a slot and a retry budget from healthy keys; ``revive`` puts it back to work where
+    it stopped, ``resolve(key, resend=False)`` drops it. Nothing is re-sent either way.
 """
 
-OutcomeStatus = Literal["completed", "unconfirmed", "rejected", "gone", "fenced", "failed"]
+OutcomeStatus = Literal["completed", "unconfirmed", "rejected", "gone", "fenced", "failed", "dead"]
 """How a key's work ended: ``completed`` (the run finished and every event was handled);
 ``unconfirmed`` (a send the server shows no trace of, parked for ``resolve()``); ``rejected``
 (the server refused the send itself); ``gone`` (the run no longer exists); ``fenced`` (another
 worker took the key over); ``failed`` (a handler, store or connection failure; tried again
-later)."""
+later); ``dead`` (the handler failed ``max_failures`` times in a row on one batch; parked for
+``revive()``)."""
 
 
 class Cursor(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +73,11 @@ class Cursor(msgspec.Struct, frozen=True, kw_only=True):
     created_at: float = msgspec.field(default_factory=time.time)
     sent_at: float | None = None
     """Wall-clock time the key entered ``sending``; the ``otid`` grace period counts from it."""
+    failures: int = 0
+    """Handler failures in a row at this position; an acknowledgement that moves the cursor
+    resets it, so a sink that recovers never accumulates old failures."""
+    error: str | None = None
+    """The last handler failure (its ``repr``), kept for whoever inspects a ``dead`` key."""
 
 
 class DuplicateKeyError(KeyError):
@@ -84,7 +95,9 @@ class Outcome:
     expires after some hours); the key left the store and ``seq_id`` says how far it got.
     ``fenced``: another worker holds the key now; this one stopped without delivering more.
     ``failed``: the handler raised, or the stream failed after its own retries; the key stays
-    in the store at its last acknowledged position and is picked up again later.
+    in the store at its last acknowledged position and is picked up again later. ``dead``: the
+    handler raised for the ``max_failures``-th time in a row on the same batch; the key stays,
+    parked at its last acknowledged position, until it is revived or dropped.
     """
 
     key: str
@@ -93,6 +106,9 @@ class Outcome:
     seq_id: int = 0
     stop_reason: str | None = None
     error: BaseException | None = None
+    failures: int = 0
+    """Handler failures in a row so far (for ``failed`` after a handler error), which the
+    fleet's back-off grows with."""
 
     @property
     def final(self) -> bool:

@@ -13,6 +13,8 @@ The order of steps is the whole guarantee:
    the run's last batch the key's removal stands in for it). At most one batch is ever
    handled and not acknowledged, and only until its write lands. A crash before the
    acknowledgement replays that batch and nothing older; a crash after it replays nothing.
+   A handler that raises is counted against the key (in the store, so the count survives
+   crashes and take-overs); ``max_failures`` in a row on one batch park the key as ``dead``.
 4. When the stream ended, the key leaves the store.
 
 Every store write carries the key's fence when it runs under a lease, so a worker that lost
@@ -87,9 +89,12 @@ class KeyRunner:
         max_batch: int | None = None,
         lookup: OtidLookup | None = None,
         guard: LeaseGuard | None = None,
+        max_failures: int | None = None,
     ) -> None:
         if max_batch is not None and max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if max_failures is not None and max_failures < 1:
+            raise ValueError("max_failures must be at least 1 (or None: no limit)")
         self._client = client
         self._store = store
         self._handler = handler
@@ -97,6 +102,7 @@ class KeyRunner:
         self._max_batch = max_batch
         self._lookup = lookup or OtidLookup()
         self._guard = guard
+        self._max_failures = max_failures
 
     async def run(self, cursor: Cursor) -> Outcome:
         """Deliver what is left of ``cursor``'s run; never raises for the key's own failures."""
@@ -162,6 +168,28 @@ class KeyRunner:
             await self._write(self._store.set_run(key, run_id, fence), key)
             logger.info("key %s: found run %s by otid", key, run_id)
         return client.runs.stream(run_id, starting_after=cursor.seq_id)
+
+    async def _handler_failed(
+        self, key: str, run_id: str | None, position: int, fence: int | None, exc: Exception
+    ) -> Outcome:
+        """Count the failure in the store; past the limit the key is parked as dead."""
+        limit = self._max_failures
+        count = await self._store.fail(
+            key, repr(exc), run_id=run_id, max_failures=limit, fence=fence
+        )
+        if count == 0:
+            raise Fenced(key)
+        if limit is not None and count >= limit:
+            logger.error(
+                "key %s: handler failed %d times in a row at seq_id %d; parked as dead: %r",
+                key,
+                count,
+                position,
+                exc,
+            )
+            return Outcome(key, "dead", run_id, position, error=exc)
+        logger.warning("key %s: handler failed (%d in a row): %r", key, count, exc)
+        return Outcome(key, "failed", run_id, position, error=exc, failures=count)
 
     async def _run(self, cursor: Cursor, fence: int | None) -> Outcome:
         key = cursor.key
@@ -248,8 +276,7 @@ class KeyRunner:
                         try:
                             await handler(batch)
                         except Exception as exc:
-                            logger.warning("key %s: handler failed: %r", key, exc)
-                            return Outcome(key, "failed", run_id, position, error=exc)
+                            return await self._handler_failed(key, run_id, position, fence, exc)
                     finally:
                         self._slots.release()
                     # A batch that ends with the run's usage statistics (the last frame

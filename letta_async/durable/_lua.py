@@ -6,7 +6,7 @@ Layout (``{ns}`` is a hash tag, so every key of a namespace lands in one cluster
 * ``{ns}:queue``: a sorted set of keys nobody holds, scored by when they may be claimed
   (submission time, or the end of a back-off after a failure);
 * ``{ns}:leases``: a sorted set of held keys, scored by when the lease expires;
-* ``{ns}:parked``: a set of ``unconfirmed`` keys, waiting for a decision.
+* ``{ns}:parked``: a set of ``unconfirmed`` and ``dead`` keys, waiting for a decision.
 
 Time is the Redis server's (``TIME``), so the clocks of the workers never matter for expiry.
 ``fence`` grows by one at every claim: a write that carries a fence applies only while it is
@@ -15,7 +15,7 @@ still the key's current one, which is what shuts out a worker whose lease was ta
 
 from __future__ import annotations
 
-__all__ = ["APPLY", "CLAIM", "RELEASE", "RENEW", "RESOLVE", "SUBMIT"]
+__all__ = ["APPLY", "CLAIM", "FAIL", "RELEASE", "RENEW", "RESOLVE", "REVIVE", "SUBMIT"]
 
 _NOW = """
 local t = redis.call('TIME')
@@ -65,9 +65,9 @@ local function take(k, expired_at)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'key', k, 'fence', fence,
              'owner', owner, 'previous', previous, 'expired_at', expired_at, 'at', now)
   local f = redis.call('HMGET', h, 'agent_id', 'otids', 'request', 'phase', 'run_id', 'seq',
-                       'created_at', 'sent_at')
+                       'created_at', 'sent_at', 'failures', 'error')
   out[#out + 1] = {k, fence, previous, expired_at, now, f[1], f[2], f[3], f[4], f[5], f[6],
-                   f[7], f[8]}
+                   f[7], f[8], f[9], f[10]}
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n)
 for i = 1, #expired, 2 do take(expired[i], expired[i + 1]) end
@@ -104,8 +104,8 @@ return res
 # then the namespace's cursor prefix, queue, leases and parked names. Returns one string with
 # a character per operation: 1 (applied) or 0 (missing key, or a fence that is no longer the
 # key's); one bulk reply parses faster than an array of integers. Operations:
-# sending (value: sent_at), run (value: run_id), ack (value: seq, never lowered; extra:
-# run_id), park, finish.
+# sending (value: sent_at), run (value: run_id), ack (value: seq, never lowered, and a move
+# forwards clears the handler failures; extra: run_id), park, finish.
 APPLY = (
     _NOW
     + """
@@ -122,6 +122,7 @@ for i, op in ipairs(ops) do
     if name == 'ack' then
       if tonumber(value) > tonumber(redis.call('HGET', h, 'seq') or '0') then
         redis.call('HSET', h, 'seq', value)
+        redis.call('HDEL', h, 'failures', 'error')
       end
       redis.call('HSET', h, 'phase', 'streaming', 'run_id', op[5])
     elseif name == 'run' then
@@ -152,12 +153,15 @@ return table.concat(res)
 )
 
 # KEYS: cursor hash, queue, leases. ARGV: key, fence, delay ms. The key goes back to the
-# queue, claimable after the delay (0: at once, for a worker shutting down cleanly).
+# queue, claimable after the delay (0: at once, for a worker shutting down cleanly). A parked
+# key (unconfirmed, dead) stays parked: only a decision takes it out.
 RELEASE = (
     _NOW
     + _FENCE_OK
     + """
 if not fence_ok(KEYS[1], ARGV[2]) then return 0 end
+local phase = redis.call('HGET', KEYS[1], 'phase')
+if phase == 'unconfirmed' or phase == 'dead' then return 0 end
 redis.call('HDEL', KEYS[1], 'owner')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
@@ -165,11 +169,49 @@ return 1
 """
 )
 
-# KEYS: cursor hash, queue, parked. ARGV: key, '1' to send again or '0' to drop.
+# KEYS: cursor hash, queue, leases, parked. ARGV: key, fence ('' = unfenced), error text,
+# max failures ('' = no limit), run id ('' = keep). Counts one more handler failure; at the
+# limit the key is parked as dead in the same step. Returns the new count (0: refused).
+FAIL = (
+    _FENCE_OK
+    + """
+if not fence_ok(KEYS[1], ARGV[2]) then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('HSET', KEYS[1], 'error', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'phase', 'streaming', 'run_id', ARGV[5]) end
+if ARGV[4] ~= '' and n >= tonumber(ARGV[4]) then
+  redis.call('HSET', KEYS[1], 'phase', 'dead')
+  redis.call('HDEL', KEYS[1], 'owner')
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('SADD', KEYS[4], ARGV[1])
+end
+return n
+"""
+)
+
+# KEYS: cursor hash, queue, parked. ARGV: key. A dead key goes back to the queue at once,
+# its failures cleared, in the phase its run id implies (resume, or look the otid up).
+REVIVE = (
+    _NOW
+    + """
+if redis.call('HGET', KEYS[1], 'phase') ~= 'dead' then return 0 end
+local run_id = redis.call('HGET', KEYS[1], 'run_id')
+redis.call('HSET', KEYS[1], 'phase', (run_id and run_id ~= '') and 'streaming' or 'sending')
+redis.call('HDEL', KEYS[1], 'failures', 'error')
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+return 1
+"""
+)
+
+# KEYS: cursor hash, queue, parked. ARGV: key, '1' to send again or '0' to drop. An
+# unconfirmed key may be sent again or dropped; a dead one only dropped.
 RESOLVE = (
     _NOW
     + """
-if redis.call('HGET', KEYS[1], 'phase') ~= 'unconfirmed' then return 0 end
+local phase = redis.call('HGET', KEYS[1], 'phase')
+if not (phase == 'unconfirmed' or (phase == 'dead' and ARGV[2] == '0')) then return 0 end
 redis.call('SREM', KEYS[3], ARGV[1])
 if ARGV[2] == '1' then
   redis.call('HSET', KEYS[1], 'phase', 'recorded')

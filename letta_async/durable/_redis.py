@@ -31,7 +31,18 @@ __all__ = ["Claim", "ClaimRecord", "RedisCursorStore"]
 
 _encode = msgspec.json.Encoder().encode
 
-_FIELDS = ("agent_id", "otids", "request", "phase", "run_id", "seq", "created_at", "sent_at")
+_FIELDS = (
+    "agent_id",
+    "otids",
+    "request",
+    "phase",
+    "run_id",
+    "seq",
+    "created_at",
+    "sent_at",
+    "failures",
+    "error",
+)
 
 
 class Claim(NamedTuple):
@@ -74,7 +85,7 @@ def _text(value: Any) -> str | None:
 
 
 def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
-    agent_id, otids, request, phase, run_id, seq, created_at, sent_at = values
+    agent_id, otids, request, phase, run_id, seq, created_at, sent_at, failures, error = values
     sent = _text(sent_at)
     return Cursor(
         key=key,
@@ -87,6 +98,8 @@ def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
         fence=fence,
         created_at=float(_text(created_at) or 0.0),
         sent_at=float(sent) if sent else None,
+        failures=int(_text(failures) or 0),
+        error=_text(error),
     )
 
 
@@ -97,7 +110,7 @@ def _flags(reply: Any) -> list[bool]:
 
 
 def _phase(value: str | None) -> Phase:
-    if value in ("recorded", "sending", "streaming", "unconfirmed"):
+    if value in ("recorded", "sending", "streaming", "unconfirmed", "dead"):
         return value  # type: ignore[return-value]
     return "recorded"
 
@@ -131,6 +144,8 @@ class RedisCursorStore(CursorStore):
         self._apply = r.register_script(_lua.APPLY)
         self._release = r.register_script(_lua.RELEASE)
         self._resolve = r.register_script(_lua.RESOLVE)
+        self._fail = r.register_script(_lua.FAIL)
+        self._revive = r.register_script(_lua.REVIVE)
         self._group: GroupCommit[_Op, Any] = GroupCommit(self._flush, concurrency=4, linger=0.002)
         self.lease_ttl = 10.0
         """Seconds a fenced write extends its key's lease by (the worker sets its own TTL)."""
@@ -244,6 +259,29 @@ class RedisCursorStore(CursorStore):
     async def finish(self, key: str, fence: int | None = None) -> bool:
         return await self._cursor_write("finish", key, fence)
 
+    async def fail(
+        self,
+        key: str,
+        error: str,
+        *,
+        run_id: str | None = None,
+        max_failures: int | None = None,
+        fence: int | None = None,
+    ) -> int:
+        keys = (self._hash(key), self._queue, self._leases, self._parked)
+        args = (
+            key,
+            "" if fence is None else str(fence),
+            error,
+            "" if max_failures is None else str(max_failures),
+            run_id or "",
+        )
+        return int(await self._call(self._fail, keys, *args))
+
+    async def revive(self, key: str) -> bool:
+        keys = (self._hash(key), self._queue, self._parked)
+        return bool(await self._call(self._revive, keys, key))
+
     async def resolve(self, key: str, *, resend: bool) -> bool:
         keys = (self._hash(key), self._queue, self._parked)
         return bool(await self._call(self._resolve, keys, key, "1" if resend else "0"))
@@ -293,7 +331,7 @@ class RedisCursorStore(CursorStore):
             previous = row[2] or None
             expired_at = row[3]
             now = int(row[4])
-            cursor = _cursor(key, [None if v is False else v for v in row[5:13]], fence)
+            cursor = _cursor(key, [None if v is False else v for v in row[5:15]], fence)
             expired_for = (now - float(expired_at)) / 1000.0 if expired_at else None
             claims.append(Claim(cursor, previous if expired_at else None, expired_for, claimed_at))
         return claims
@@ -339,7 +377,7 @@ class RedisCursorStore(CursorStore):
         return records
 
     async def counts(self) -> dict[str, int]:
-        """How many keys are queued, held and parked right now."""
+        """How many keys are queued, held and parked (unconfirmed or dead) right now."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zcard(self._queue)
             pipe.zcard(self._leases)

@@ -51,7 +51,11 @@ class DurableStreams:
 
     ``handler(batch)`` is awaited once per batch (one network read, at most ``max_batch``
     events); when it returns, the cursor moves past the batch. ``on_outcome(outcome)`` is
-    called as each key ends; :meth:`join` returns the outcomes too.
+    called as each key ends; :meth:`join` returns the outcomes too. A handler that raises
+    leaves its key failed at its last acknowledgement, for the next :meth:`recover`; the
+    ``max_failures``-th failure in a row on the same batch parks it as ``dead`` instead, so a
+    poison event cannot make every restart fail again (``None``: no limit; :meth:`revive`
+    brings a dead key back).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class DurableStreams:
         max_batch: int | None = None,
         lookup: OtidLookup | None = None,
         on_outcome: Callable[[Outcome], Any] | None = None,
+        max_failures: int | None = 10,
     ) -> None:
         if isinstance(limit, int) and limit < 1:
             raise ValueError("limit must be at least 1")
@@ -81,6 +86,7 @@ class DurableStreams:
             slots=anyio.Semaphore(buffer),
             max_batch=max_batch,
             lookup=lookup,
+            max_failures=max_failures,
         )
         self._on_outcome = on_outcome
         self._group: TaskGroup | None = None
@@ -136,12 +142,14 @@ class DurableStreams:
     async def recover(self) -> list[Cursor]:
         """Schedule every key a previous process left unfinished; returns what was found.
 
-        Keys parked as ``unconfirmed`` are listed but not run (see :meth:`resolve`). The keys
-        start as slots free up, in the background; :meth:`join` waits for them.
+        Keys parked as ``unconfirmed`` or ``dead`` are listed but not run (see
+        :meth:`resolve` and :meth:`revive`). The keys start as slots free up, in the
+        background; :meth:`join` waits for them.
         """
         group = self._task_group()
         found = await self._store.in_flight()
-        todo = [c for c in found if c.phase != "unconfirmed" and c.key not in self._running]
+        parked = ("unconfirmed", "dead")
+        todo = [c for c in found if c.phase not in parked and c.key not in self._running]
         for cursor in todo:
             self._running.add(cursor.key)
         self._add_pending(len(todo))
@@ -150,7 +158,8 @@ class DurableStreams:
 
     async def resolve(self, key: str, *, resend: bool) -> bool:
         """Decide about an ``unconfirmed`` key: ``resend=True`` sends it again (with the same
-        otids) and runs it; ``False`` drops it. Returns False if the key is not unconfirmed."""
+        otids) and runs it; ``False`` drops it (a ``dead`` key too). Returns False if the key
+        is not in such a phase."""
         group = self._task_group()
         if not await self._store.resolve(key, resend=resend):
             return False
@@ -158,6 +167,17 @@ class DurableStreams:
             cursor = await self._store.get(key)
             if cursor is not None:
                 await self._start(group, cursor)
+        return True
+
+    async def revive(self, key: str) -> bool:
+        """Put a ``dead`` key back to work where its cursor stands (once the handler or its
+        sink is fixed) and run it; returns False if the key is not dead. Nothing is re-sent."""
+        group = self._task_group()
+        if not await self._store.revive(key):
+            return False
+        cursor = await self._store.get(key)
+        if cursor is not None:
+            await self._start(group, cursor)
         return True
 
     async def join(self) -> list[Outcome]:

@@ -39,10 +39,17 @@ CREATE TABLE IF NOT EXISTS letta_cursors (
     seq_id INTEGER NOT NULL DEFAULT 0,
     fence INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
-    sent_at REAL
+    sent_at REAL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    error TEXT
 )
 """
-_COLUMNS = "key, agent_id, otids, request, phase, run_id, seq_id, fence, created_at, sent_at"
+# Columns added after the first release of the table, for files an older version created.
+_ADDED = {"failures": "INTEGER NOT NULL DEFAULT 0", "error": "TEXT"}
+_COLUMNS = (
+    "key, agent_id, otids, request, phase, run_id, seq_id, fence, created_at, sent_at, "
+    "failures, error"
+)
 # A fenced write applies only while the stored fence matches; NULL writes unconditionally.
 _FENCE = "(?1 IS NULL OR fence = ?1)"
 
@@ -50,7 +57,20 @@ Op = Callable[[sqlite3.Connection], Any]
 
 
 def _row(row: tuple[Any, ...]) -> Cursor:
-    key, agent_id, otids, request, phase, run_id, seq_id, fence, created_at, sent_at = row
+    (
+        key,
+        agent_id,
+        otids,
+        request,
+        phase,
+        run_id,
+        seq_id,
+        fence,
+        created_at,
+        sent_at,
+        failures,
+        error,
+    ) = row
     return Cursor(
         key=key,
         agent_id=agent_id,
@@ -62,6 +82,8 @@ def _row(row: tuple[Any, ...]) -> Cursor:
         fence=fence,
         created_at=created_at,
         sent_at=sent_at,
+        failures=failures,
+        error=error,
     )
 
 
@@ -105,6 +127,10 @@ class SQLiteCursorStore(CursorStore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute(_SCHEMA)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(letta_cursors)")}
+            for name, kind in _ADDED.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE letta_cursors ADD COLUMN {name} {kind}")
         except BaseException:
             conn.close()
             raise
@@ -143,7 +169,7 @@ class SQLiteCursorStore(CursorStore):
         def op(conn: sqlite3.Connection) -> bool:
             done = conn.execute(
                 f"INSERT OR IGNORE INTO letta_cursors ({_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cursor.key,
                     cursor.agent_id,
@@ -155,6 +181,8 @@ class SQLiteCursorStore(CursorStore):
                     cursor.fence,
                     cursor.created_at,
                     cursor.sent_at,
+                    cursor.failures,
+                    cursor.error,
                 ),
             )
             return done.rowcount == 1
@@ -183,6 +211,8 @@ class SQLiteCursorStore(CursorStore):
     async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
         return await self._update(
             "UPDATE letta_cursors SET phase = 'streaming', run_id = ?2, "
+            "failures = CASE WHEN ?3 > seq_id THEN 0 ELSE failures END, "
+            "error = CASE WHEN ?3 > seq_id THEN NULL ELSE error END, "
             "seq_id = max(seq_id, ?3) "
             f"WHERE key = ?4 AND {_FENCE}",
             (fence, run_id, seq_id, key),
@@ -192,6 +222,44 @@ class SQLiteCursorStore(CursorStore):
         return await self._update(
             f"UPDATE letta_cursors SET phase = 'unconfirmed' WHERE key = ?2 AND {_FENCE}",
             (fence, key),
+        )
+
+    async def fail(
+        self,
+        key: str,
+        error: str,
+        *,
+        run_id: str | None = None,
+        max_failures: int | None = None,
+        fence: int | None = None,
+    ) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            # Inside the group's transaction: the update and the read are one atomic step.
+            # (No RETURNING: older SQLite builds that Python may ship lack it.)
+            done = conn.execute(
+                "UPDATE letta_cursors SET failures = failures + 1, error = ?2, "
+                "run_id = coalesce(?3, run_id), "
+                "phase = CASE WHEN ?3 IS NOT NULL THEN 'streaming' ELSE phase END "
+                f"WHERE key = ?4 AND {_FENCE}",
+                (fence, error, run_id, key),
+            )
+            if done.rowcount != 1:
+                return 0
+            row = conn.execute("SELECT failures FROM letta_cursors WHERE key = ?", (key,))
+            count = int(row.fetchone()[0])
+            if max_failures is not None and count >= max_failures:
+                conn.execute("UPDATE letta_cursors SET phase = 'dead' WHERE key = ?", (key,))
+            return count
+
+        result: int = await self._run(op)
+        return result
+
+    async def revive(self, key: str) -> bool:
+        return await self._update(
+            "UPDATE letta_cursors SET failures = 0, error = NULL, "
+            "phase = CASE WHEN run_id IS NULL THEN 'sending' ELSE 'streaming' END "
+            "WHERE key = ?1 AND phase = 'dead'",
+            (key,),
         )
 
     async def finish(self, key: str, fence: int | None = None) -> bool:
@@ -207,7 +275,8 @@ class SQLiteCursorStore(CursorStore):
                 (key,),
             )
         return await self._update(
-            "DELETE FROM letta_cursors WHERE key = ?1 AND phase = 'unconfirmed'", (key,)
+            "DELETE FROM letta_cursors WHERE key = ?1 AND phase IN ('unconfirmed', 'dead')",
+            (key,),
         )
 
     async def get(self, key: str) -> Cursor | None:

@@ -7,7 +7,8 @@ the same atomic step as the write itself: it applies only while the key's curren
 therefore cannot move a cursor, whatever it believes about itself.
 
 Writes that move a cursor never move it backwards: an acknowledgement below the stored
-position is accepted and ignored, so a replayed batch can be acknowledged harmlessly.
+position is accepted and ignored, so a replayed batch can be acknowledged harmlessly. One that
+moves it forwards also clears the key's handler failures: they count failures in a row.
 """
 
 from __future__ import annotations
@@ -44,12 +45,40 @@ class CursorStore(abc.ABC):
         """Set a key aside as ``unconfirmed``: kept, but not picked up again by itself."""
 
     @abc.abstractmethod
+    async def fail(
+        self,
+        key: str,
+        error: str,
+        *,
+        run_id: str | None = None,
+        max_failures: int | None = None,
+        fence: int | None = None,
+    ) -> int:
+        """Count one more handler failure at the key's position and keep ``error``.
+
+        The count and the decision are one atomic step: when the count reaches
+        ``max_failures`` the key is parked as ``dead``. ``run_id`` is stored when given (a
+        failure on the run's first batch, before any acknowledgement named it). Returns the
+        new count, or 0 when the write was refused (missing key, or a fence not current).
+        """
+
+    @abc.abstractmethod
+    async def revive(self, key: str) -> bool:
+        """Put a ``dead`` key back to work at its cursor, its failures cleared; False if the
+        key is not dead. Nothing is sent again: a key with a run resumes it, one without is
+        looked up by ``otid``."""
+
+    @abc.abstractmethod
     async def finish(self, key: str, fence: int | None = None) -> bool:
         """Drop a key whose work is over."""
 
     @abc.abstractmethod
     async def resolve(self, key: str, *, resend: bool) -> bool:
-        """Decide about an ``unconfirmed`` key: send it again (``resend``) or drop it."""
+        """Decide about an ``unconfirmed`` key: send it again (``resend``) or drop it.
+
+        A ``dead`` key can be dropped this way too (``resend=False``); it is never re-sent.
+        Returns False when the key is in neither phase (or is dead and ``resend`` was asked).
+        """
 
     @abc.abstractmethod
     async def get(self, key: str) -> Cursor | None:
@@ -57,7 +86,7 @@ class CursorStore(abc.ABC):
 
     @abc.abstractmethod
     async def in_flight(self) -> list[Cursor]:
-        """Every key in the store (unconfirmed ones included), oldest first."""
+        """Every key in the store (unconfirmed and dead ones included), oldest first."""
 
     @abc.abstractmethod
     async def aclose(self) -> None:

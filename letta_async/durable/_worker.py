@@ -59,7 +59,11 @@ class Worker:
     keys held (and streams open) at once; ``buffer`` the batches out with handlers at once.
     ``lease_ttl`` is how long a key stays ours without renewal: the longest a dead worker's
     keys wait before another takes them over (plus up to ``poll_interval``). A key whose
-    stream or handler failed goes back to the queue for ``retry_delay`` seconds.
+    stream or handler failed goes back to the queue for ``retry_delay`` seconds; after a handler
+    failure the wait doubles with each failure in a row (up to ``max_retry_delay``), and the
+    ``max_failures``-th in a row on the same batch parks the key as ``dead`` (``None``: retry
+    forever). With the defaults a key dies after about 20 minutes of a handler that never
+    succeeds, long enough to ride out a sink's restart.
     ``on_claim(claim)`` and ``on_outcome(outcome)`` observe the worker (plain or async
     functions; their errors are logged and ignored). Give each worker its own store object:
     the store's fenced writes renew leases by the worker's ``lease_ttl``.
@@ -77,6 +81,8 @@ class Worker:
         lease_ttl: float = 10.0,
         poll_interval: float = 0.5,
         retry_delay: float = 5.0,
+        max_retry_delay: float = 300.0,
+        max_failures: int | None = 10,
         lookup: OtidLookup | None = None,
         worker_id: str | None = None,
         on_claim: Hook | None = None,
@@ -91,6 +97,7 @@ class Worker:
         self.lease_ttl = lease_ttl
         self.poll_interval = poll_interval
         self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._book = LeaseBook(store, lease_ttl)
         self._runner = KeyRunner(
@@ -101,6 +108,7 @@ class Worker:
             max_batch=max_batch,
             lookup=lookup,
             guard=self._book,
+            max_failures=max_failures,
         )
         self._on_claim = on_claim
         self._on_outcome = on_outcome
@@ -176,6 +184,14 @@ class Worker:
                 # Deliveries stop by themselves once the local deadlines pass.
                 logger.warning("renewing leases failed: %r", exc)
 
+    def _backoff(self, failures: int) -> float:
+        """Seconds a failed key waits: doubling with handler failures in a row (a sink that is
+        down gets fewer attempts the longer it stays down), flat for stream failures."""
+        if failures <= 1:
+            return self.retry_delay
+        doubled: float = self.retry_delay * 2.0 ** (failures - 1)
+        return min(doubled, self.max_retry_delay)
+
     async def _run_key(self, claim: Claim, scope: anyio.CancelScope) -> None:
         cursor = claim.cursor
         key, fence = cursor.key, cursor.fence
@@ -193,7 +209,7 @@ class Worker:
                     anyio.move_on_after(5),
                     contextlib.suppress(Exception),
                 ):
-                    await self.store.release(key, fence, delay=self.retry_delay)
+                    await self.store.release(key, fence, delay=self._backoff(outcome.failures))
         except BaseException:
             # The worker is stopping: give the key back so that another takes it at once.
             if not self._book.lost(key):

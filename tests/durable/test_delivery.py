@@ -363,3 +363,71 @@ async def test_a_failing_store_fails_the_key_not_the_runner(
     assert set(outcomes) == {"broken", "fine"}  # each key ended; the runner did not
     assert outcomes["broken"].status == "failed"
     assert isinstance(outcomes["broken"].error, OSError)
+
+
+async def test_a_poison_batch_parks_its_key_after_max_failures(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    seen: list[int | None] = []
+    poison: list[int | None] = []
+
+    async def choking(batch: Batch) -> None:
+        (seq,) = batch.seq_ids
+        if seq in poison or (not poison and len(seen) == 3):
+            poison[:] = [seq]
+            raise ValueError(f"cannot store event {seq}")
+        seen.append(seq)
+
+    async with SQLiteCursorStore(db) as store:
+        statuses = []
+        async with DurableStreams(client, store, choking, max_batch=1, max_failures=3) as durable:
+            await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
+            statuses += [o.status for o in await durable.join()]
+            for _ in range(3):  # restarts: the first two fail again, the third parks the key
+                await durable.recover()
+                statuses += [o.status for o in await durable.join()]
+        assert statuses == ["failed", "failed", "dead"]  # the fourth recover ran nothing
+        (cursor,) = await store.in_flight()
+        assert (cursor.phase, cursor.seq_id, cursor.failures) == ("dead", seen[-1], 3)
+        assert cursor.error == repr(ValueError(f"cannot store event {poison[0]}"))
+        rest = Sink()
+        async with DurableStreams(client, store, rest) as durable:
+            assert await durable.revive("k")
+            (outcome,) = await durable.join()
+            assert not await durable.revive("k")  # it is gone: finished
+        assert outcome.status == "completed"
+        assert await store.in_flight() == []
+    # Every event exactly once across the dead key and its revival, the poison one included.
+    assert seen + rest.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]
+
+
+async def test_a_handler_that_fails_once_per_batch_never_dies(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    attempted: set[int | None] = set()
+    handled: list[int | None] = []
+
+    async def stutter(batch: Batch) -> None:
+        (seq,) = batch.seq_ids
+        if seq not in attempted:
+            attempted.add(seq)
+            raise RuntimeError("first try fails")
+        handled.append(seq)
+
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, stutter, max_batch=1, max_failures=2) as durable,
+    ):
+        await durable.send("k", agent, messages=user("count [tokens=4]"), stream_tokens=True)
+        outcomes = await durable.join()
+        for _ in range(40):
+            if outcomes[-1].status != "failed":
+                break
+            assert outcomes[-1].failures == 1  # progress cleared the count each time
+            await durable.recover()
+            outcomes = await durable.join()
+    assert outcomes[-1].status == "completed"
+    log = [seq for seq, _ in logged(server, outcomes[-1].run_id or "")]
+    assert handled == log and attempted == set(log)

@@ -125,3 +125,37 @@ async def test_every_claim_is_logged_with_the_claim(redis_store: RedisCursorStor
     assert log[0].expired_at is None
     assert log[1].expired_at is not None and log[1].at - log[1].expired_at >= 0
     assert log[1].at - log[0].at >= TTL
+
+
+async def test_a_dead_key_leaves_the_fleet_until_revived(redis_store: RedisCursorStore) -> None:
+    await record(redis_store, "a", "b")
+    (held, _) = await redis_store.claim("w1", 2, 10)
+    fence = held.cursor.fence
+    assert await redis_store.ack("a", "run-1", 4, fence=fence)
+    assert await redis_store.fail("a", "e1", max_failures=2, fence=fence) == 1
+    assert await redis_store.counts() == {"queued": 0, "held": 2, "parked": 0}
+    assert await redis_store.fail("a", "e2", max_failures=2, fence=fence) == 2
+    # Dead: no longer held or queued, so no worker claims it and its lease cannot expire
+    # into a take-over; a release by the worker that held it does not requeue it.
+    assert await redis_store.counts() == {"queued": 0, "held": 1, "parked": 1}
+    assert not await redis_store.release("a", fence)
+    await anyio.sleep(0.05)
+    assert await redis_store.claim("w2", 5, 10) == []
+    assert await redis_store.revive("a")
+    (again,) = await redis_store.claim("w2", 5, 10)
+    assert again.cursor.key == "a" and again.cursor.fence == fence + 1
+    assert (again.cursor.phase, again.cursor.run_id, again.cursor.seq_id) == (
+        "streaming",
+        "run-1",
+        4,
+    )
+    assert (again.cursor.failures, again.cursor.error) == (0, None)
+
+
+async def test_a_claim_carries_the_failure_count(redis_store: RedisCursorStore) -> None:
+    await record(redis_store, "a")
+    (first,) = await redis_store.claim("w1", 1, 10)
+    assert await redis_store.fail("a", "ValueError('bad event')", fence=first.cursor.fence) == 1
+    assert await redis_store.release("a", first.cursor.fence)
+    (second,) = await redis_store.claim("w2", 1, 10)
+    assert (second.cursor.failures, second.cursor.error) == (1, "ValueError('bad event')")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -149,3 +150,127 @@ async def test_prepare_assigns_otids_and_keeps_given_ones() -> None:
         prepare("k", AGENT, [{"role": "user", "content": "a"}], {"background": False})
     with pytest.raises(ValueError, match="at least one"):
         prepare("k", AGENT, [], {})
+
+
+# --- handler failures and dead keys -------------------------------------------------------------
+
+
+async def test_failures_count_in_a_row_and_park_the_key_at_the_limit(store: CursorStore) -> None:
+    await store.record(job("a"))
+    await store.mark_sending("a", time.time())
+    assert await store.fail("a", "RuntimeError('sink down')", max_failures=3) == 1
+    got = await store.get("a")
+    assert got is not None and (got.phase, got.failures, got.error) == (
+        "sending",
+        1,
+        "RuntimeError('sink down')",
+    )
+    # The first failure can come before any acknowledgement named the run: it names it.
+    assert await store.fail("a", "e2", run_id="run-1", max_failures=3) == 2
+    got = await store.get("a")
+    assert got is not None and (got.phase, got.run_id, got.failures) == ("streaming", "run-1", 2)
+    assert await store.fail("a", "e3", max_failures=3) == 3
+    got = await store.get("a")
+    assert got is not None and (got.phase, got.failures, got.error) == ("dead", 3, "e3")
+    assert [(c.key, c.phase) for c in await store.in_flight()] == [("a", "dead")]
+
+
+async def test_no_limit_never_parks(store: CursorStore) -> None:
+    await store.record(job("a"))
+    for n in range(1, 13):
+        assert await store.fail("a", "boom") == n
+    got = await store.get("a")
+    assert got is not None and got.phase == "recorded" and got.failures == 12
+
+
+async def test_an_acknowledgement_that_moves_the_cursor_clears_the_failures(
+    store: CursorStore,
+) -> None:
+    await store.record(job("a"))
+    await store.ack("a", "run-1", 5)
+    await store.fail("a", "boom", max_failures=3)
+    await store.fail("a", "boom", max_failures=3)
+    assert await store.ack("a", "run-1", 5)  # the same position again: no progress
+    got = await store.get("a")
+    assert got is not None and (got.failures, got.error) == (2, "boom")
+    assert await store.ack("a", "run-1", 6)
+    got = await store.get("a")
+    assert got is not None and (got.failures, got.error, got.seq_id) == (0, None, 6)
+    assert await store.fail("a", "again", max_failures=3) == 1  # counting starts over
+
+
+async def test_a_fenced_out_failure_is_refused(store: CursorStore) -> None:
+    await store.record(job("a"))
+    assert await store.fail("a", "boom", fence=7) == 0
+    assert await store.fail("missing", "boom") == 0
+    got = await store.get("a")
+    assert got is not None and got.failures == 0
+
+
+async def test_revive_puts_a_dead_key_back_where_it_stopped(store: CursorStore) -> None:
+    await store.record(job("with-run"))
+    await store.ack("with-run", "run-1", 9)
+    await store.fail("with-run", "boom", max_failures=1)
+    await store.record(job("no-run"))
+    await store.mark_sending("no-run", time.time())
+    await store.fail("no-run", "boom", max_failures=1)
+    assert not await store.revive("missing")
+    await store.record(job("alive"))
+    assert not await store.revive("alive")  # only dead keys
+    assert await store.revive("with-run")
+    assert await store.revive("no-run")
+    assert not await store.revive("with-run")  # not dead any more
+    with_run, no_run = await store.get("with-run"), await store.get("no-run")
+    assert with_run is not None and no_run is not None
+    # Resumed after its cursor; never sent again: the run-less key is looked up by otid.
+    assert (with_run.phase, with_run.run_id, with_run.seq_id, with_run.failures) == (
+        "streaming",
+        "run-1",
+        9,
+        0,
+    )
+    assert (no_run.phase, no_run.run_id, no_run.failures, no_run.error) == (
+        "sending",
+        None,
+        0,
+        None,
+    )
+
+
+async def test_resolve_drops_a_dead_key_but_never_resends_it(store: CursorStore) -> None:
+    await store.record(job("a"))
+    await store.ack("a", "run-1", 3)
+    await store.fail("a", "boom", max_failures=1)
+    assert not await store.resolve("a", resend=True)
+    got = await store.get("a")
+    assert got is not None and got.phase == "dead"
+    assert await store.resolve("a", resend=False)
+    assert await store.get("a") is None
+
+
+async def test_sqlite_adds_the_failure_columns_to_an_older_file(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE letta_cursors (key TEXT PRIMARY KEY, agent_id TEXT NOT NULL, otids TEXT "
+        "NOT NULL, request BLOB NOT NULL, phase TEXT NOT NULL, run_id TEXT, seq_id INTEGER NOT "
+        "NULL DEFAULT 0, fence INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, sent_at REAL)"
+    )
+    conn.execute(
+        "INSERT INTO letta_cursors VALUES ('a', ?, '[\"otid-1\"]', x'7b7d', 'streaming', "
+        "'run-4', 17, 0, 1.5, 1.6)",
+        (AGENT,),
+    )
+    conn.commit()
+    conn.close()
+    async with SQLiteCursorStore(path) as store:
+        got = await store.get("a")
+        assert got is not None
+        assert (got.run_id, got.seq_id, got.otids, got.failures, got.error) == (
+            "run-4",
+            17,
+            ("otid-1",),
+            0,
+            None,
+        )
+        assert await store.fail("a", "boom", max_failures=2) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import signal
@@ -189,3 +190,73 @@ async def test_submit_worker_and_inflight_commands(
         [*common, "worker", *where, "--handler", "no_such_module:f"], stderr=err
     )
     assert code == 2 and "cannot import" in err.getvalue()
+
+
+async def test_a_poison_key_backs_off_then_dies_and_the_rest_completes(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    agent = server.create_agent()["id"]
+    for key in ("poison", "fine"):
+        await submit(redis_store, key, agent, messages=[{"role": "user", "content": key}])
+    handled: dict[str, list[int | None]] = {}
+
+    async def handler(batch: Batch) -> None:
+        if batch.key == "poison":
+            raise ValueError("bad event")
+        handled.setdefault(batch.run_id, []).extend(batch.seq_ids)
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(
+            client,
+            redis_store,
+            handler,
+            poll_interval=0.02,
+            retry_delay=0.1,
+            max_retry_delay=0.25,
+            max_failures=4,
+        )
+        with anyio.fail_after(20):
+            await worker.run(until_empty=True)
+    assert worker.outcomes == {"completed": 1, "failed": 3, "dead": 1}
+    assert await redis_store.counts() == {"queued": 0, "held": 0, "parked": 1}
+    dead = await redis_store.get("poison")
+    assert dead is not None and (dead.phase, dead.failures, dead.seq_id) == ("dead", 4, 0)
+    assert dead.run_id is not None and dead.error == repr(ValueError("bad event"))
+    (run_id,) = handled
+    assert handled[run_id] == logged_seqs(server, run_id)
+    # Claims of the poison key, on Redis's clock: the waits double (0.1, 0.2) up to the cap.
+    times = [r.at for r in await redis_store.claim_log() if r.key == "poison"]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 3
+    assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and 0.25 <= gaps[2] < 0.45
+
+
+async def test_inflight_shows_a_dead_key_and_revive_puts_it_back(tmp_path: Path) -> None:
+    from letta_async.durable import SQLiteCursorStore
+    from letta_async.durable._job import prepare
+
+    path = tmp_path / "c.db"
+    agent = "agent-00000000-0000-4000-8000-000000000001"
+    async with SQLiteCursorStore(path) as store:
+        await store.record(prepare("job-9", agent, [{"role": "user", "content": "x"}], {}))
+        await store.ack("job-9", "run-3", 5)
+        await store.fail("job-9", "KeyError('x')", max_failures=1)
+    where = ["--sqlite", str(path)]
+    out = io.StringIO()
+    assert await main_async(["inflight", *where], stdout=out) == 0
+    assert out.getvalue().startswith("job-9  dead         run-3  after 5  ")
+    assert out.getvalue().rstrip().endswith("1 failures, last KeyError('x')")
+    out = io.StringIO()
+    assert await main_async(["revive", *where, "job-9"], stdout=out) == 0
+    assert out.getvalue() == "job-9: back to work\n"
+    err = io.StringIO()
+    assert await main_async(["revive", *where, "job-9"], stderr=err) == 2
+    assert "is not dead" in err.getvalue() and len(err.getvalue().splitlines()) == 1
+    async with SQLiteCursorStore(path) as store:
+        got = await store.get("job-9")
+    assert got is not None and (got.phase, got.run_id, got.seq_id, got.failures) == (
+        "streaming",
+        "run-3",
+        5,
+        0,
+    )
