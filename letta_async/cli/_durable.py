@@ -124,6 +124,9 @@ def add_commands(commands: Any, common: Callable[[argparse.ArgumentParser], None
     submit.add_argument("text", metavar="TEXT")
     submit.add_argument("--tokens", action="store_true", help="stream token by token")
     submit.add_argument("--max-steps", type=int, metavar="N", help="cap the agent's steps")
+    submit.add_argument(
+        "--conversation", metavar="CONV_ID", help="send into one of the agent's conversations"
+    )
     submit.set_defaults(handler=cmd_submit)
 
     inflight = commands.add_parser(
@@ -245,6 +248,7 @@ async def cmd_submit(session: Any) -> int:
             args.key,
             args.agent_id,
             messages=[{"role": "user", "content": args.text}],
+            conversation_id=args.conversation,
             **options,
         )
     except DuplicateKeyError as exc:

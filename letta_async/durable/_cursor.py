@@ -56,6 +56,9 @@ class Cursor(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     """The caller's name for this piece of work; unique within a store."""
     agent_id: str
+    conversation_id: str | None = None
+    """The conversation the messages go to (``conversations.messages.create``); None: the
+    agent's default history (``agents.messages.stream``)."""
     otids: tuple[str, ...] = ()
     """The ``otid`` of every message sent, stored before the request goes out."""
     request: bytes = b""

@@ -141,13 +141,24 @@ class KeyRunner:
             # Durable before the first byte of the request: this is what lets a restarted
             # process tell "provably never sent" (recorded) from "maybe sent" (sending).
             await self._write(self._store.mark_sending(key, time.time(), fence), key)
-            stream = client.agents.messages.stream(
-                cursor.agent_id,
-                messages=messages,
-                background=True,
-                include_pings=True,
-                **options,
-            )
+            stream: MessageStream
+            if cursor.conversation_id is not None:
+                stream = await client.conversations.messages.create(
+                    cursor.conversation_id,
+                    messages=messages,
+                    streaming=True,
+                    background=True,
+                    include_pings=True,
+                    **options,
+                )
+            else:
+                stream = client.agents.messages.stream(
+                    cursor.agent_id,
+                    messages=messages,
+                    background=True,
+                    include_pings=True,
+                    **options,
+                )
             # A send that may have reached the server is never made twice from here: if the
             # connection breaks before the run is named, the key stays "sending" and a later
             # lookup by otid decides (see Phase).
@@ -155,7 +166,9 @@ class KeyRunner:
             return stream
         run_id = cursor.run_id
         if run_id is None:
-            run_id = await self._lookup.find(client, cursor.agent_id, cursor.otids, cursor.sent_at)
+            run_id = await self._lookup.find(
+                client, cursor.agent_id, cursor.otids, cursor.sent_at, cursor.conversation_id
+            )
             if run_id is None:
                 await self._write(self._store.park(key, fence), key)
                 logger.warning(

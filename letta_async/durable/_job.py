@@ -37,8 +37,15 @@ def _with_otid(message: Any) -> tuple[Any, str]:
     return data, otid
 
 
-def prepare(key: str, agent_id: str, messages: Iterable[Any], options: Mapping[str, Any]) -> Cursor:
-    """A new cursor (phase ``recorded``) for sending ``messages`` to ``agent_id``."""
+def prepare(
+    key: str,
+    agent_id: str,
+    messages: Iterable[Any],
+    options: Mapping[str, Any],
+    conversation_id: str | None = None,
+) -> Cursor:
+    """A new cursor (phase ``recorded``) for sending ``messages`` to ``agent_id`` (in
+    ``conversation_id`` when given)."""
     reserved = _RESERVED.intersection(options)
     if reserved:
         raise ValueError(f"durable sends set {', '.join(sorted(reserved))} themselves")
@@ -53,6 +60,7 @@ def prepare(key: str, agent_id: str, messages: Iterable[Any], options: Mapping[s
     return Cursor(
         key=key,
         agent_id=agent_id,
+        conversation_id=conversation_id,
         otids=tuple(otids),
         request=encode_request(prepared, dict(options)),
     )
@@ -64,16 +72,19 @@ async def submit(
     agent_id: str,
     *,
     messages: Iterable[Any],
+    conversation_id: str | None = None,
     **options: Any,
 ) -> Cursor:
     """Record a send under ``key`` without making it; whoever runs the store's keys will.
 
     With the Redis store this is how work reaches a worker fleet: the key is queued and the
     first worker with a free slot claims it. ``options`` are passed on to
-    ``client.agents.messages.stream`` (``stream_tokens=True``, ``max_steps=...``) and must be
-    JSON-serialisable. Raises :class:`DuplicateKeyError` when the key is already in the store.
+    ``client.agents.messages.stream`` (``stream_tokens=True``, ``max_steps=...``), or to
+    ``client.conversations.messages.create`` when ``conversation_id`` names one of the agent's
+    conversations, and must be JSON-serialisable. Raises :class:`DuplicateKeyError` when the
+    key is already in the store.
     """
-    cursor = prepare(key, agent_id, messages, options)
+    cursor = prepare(key, agent_id, messages, options, conversation_id)
     if not await store.record(cursor):
         raise DuplicateKeyError(key)
     return cursor

@@ -1,10 +1,11 @@
 """Finding the run a send started, by the ``otid`` its message carried.
 
 The server stores the user message (with our ``otid`` and the ``run_id``) when the run
-starts, so the agent's newest messages name the run even when the sender died before it
-learned the id. This walks the history newest first through the public listing, up to
-``depth`` items, and retries for a grace period counted from when the send went out: a
-request still being received or queued by the server has not stored its message yet.
+starts, so the agent's (or the conversation's) newest messages name the run even when the
+sender died before it learned the id. This walks the history newest first through the
+public listing, up to ``depth`` items, and retries for a grace period counted from when the
+send went out: a request still being received or queued by the server has not stored its
+message yet.
 """
 
 from __future__ import annotations
@@ -29,10 +30,20 @@ class OtidLookup:
         self.page = page
         self.grace = grace
 
-    async def once(self, client: AsyncLetta, agent_id: str, otids: Collection[str]) -> str | None:
-        """One walk over the newest ``depth`` history items."""
+    async def once(
+        self,
+        client: AsyncLetta,
+        agent_id: str,
+        otids: Collection[str],
+        conversation_id: str | None = None,
+    ) -> str | None:
+        """One walk over the newest ``depth`` history items (of the conversation, if any)."""
         wanted = set(otids)
-        listing: Any = client.agents.messages.list(agent_id, limit=self.page, order="desc")
+        listing: Any = (
+            client.conversations.messages.list(conversation_id, limit=self.page, order="desc")
+            if conversation_id is not None
+            else client.agents.messages.list(agent_id, limit=self.page, order="desc")
+        )
         items: AsyncIterator[Any] = listing.__aiter__()
         seen = 0
         try:
@@ -51,13 +62,18 @@ class OtidLookup:
         return None
 
     async def find(
-        self, client: AsyncLetta, agent_id: str, otids: Collection[str], sent_at: float | None
+        self,
+        client: AsyncLetta,
+        agent_id: str,
+        otids: Collection[str],
+        sent_at: float | None,
+        conversation_id: str | None = None,
     ) -> str | None:
         """The run id, looking again until ``grace`` seconds after ``sent_at`` have passed."""
         deadline = (sent_at if sent_at is not None else time.time()) + self.grace
         delay = 0.25
         while True:
-            run_id = await self.once(client, agent_id, otids)
+            run_id = await self.once(client, agent_id, otids, conversation_id)
             if run_id is not None:
                 return run_id
             left = deadline - time.time()

@@ -65,9 +65,9 @@ local function take(k, expired_at)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'key', k, 'fence', fence,
              'owner', owner, 'previous', previous, 'expired_at', expired_at, 'at', now)
   local f = redis.call('HMGET', h, 'agent_id', 'otids', 'request', 'phase', 'run_id', 'seq',
-                       'created_at', 'sent_at', 'failures', 'error')
+                       'created_at', 'sent_at', 'failures', 'error', 'conversation_id')
   out[#out + 1] = {k, fence, previous, expired_at, now, f[1], f[2], f[3], f[4], f[5], f[6],
-                   f[7], f[8], f[9], f[10]}
+                   f[7], f[8], f[9], f[10], f[11]}
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, n)
 for i = 1, #expired, 2 do take(expired[i], expired[i + 1]) end

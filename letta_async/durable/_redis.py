@@ -42,6 +42,7 @@ _FIELDS = (
     "sent_at",
     "failures",
     "error",
+    "conversation_id",
 )
 
 
@@ -85,7 +86,19 @@ def _text(value: Any) -> str | None:
 
 
 def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
-    agent_id, otids, request, phase, run_id, seq, created_at, sent_at, failures, error = values
+    (
+        agent_id,
+        otids,
+        request,
+        phase,
+        run_id,
+        seq,
+        created_at,
+        sent_at,
+        failures,
+        error,
+        conversation_id,
+    ) = values
     sent = _text(sent_at)
     return Cursor(
         key=key,
@@ -100,6 +113,7 @@ def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
         sent_at=float(sent) if sent else None,
         failures=int(_text(failures) or 0),
         error=_text(error),
+        conversation_id=_text(conversation_id) or None,
     )
 
 
@@ -239,6 +253,8 @@ class RedisCursorStore(CursorStore):
             fields += ["run_id", cursor.run_id]
         if cursor.sent_at is not None:
             fields += ["sent_at", repr(cursor.sent_at)]
+        if cursor.conversation_id is not None:
+            fields += ["conversation_id", cursor.conversation_id]
         done = await self._call(
             self._submit, (self._hash(cursor.key), self._queue), cursor.key, *fields
         )
@@ -331,7 +347,7 @@ class RedisCursorStore(CursorStore):
             previous = row[2] or None
             expired_at = row[3]
             now = int(row[4])
-            cursor = _cursor(key, [None if v is False else v for v in row[5:15]], fence)
+            cursor = _cursor(key, [None if v is False else v for v in row[5:16]], fence)
             expired_for = (now - float(expired_at)) / 1000.0 if expired_at else None
             claims.append(Claim(cursor, previous if expired_at else None, expired_for, claimed_at))
         return claims

@@ -124,16 +124,23 @@ class DurableStreams:
     # --- scheduling ----------------------------------------------------------------------------
 
     async def send(
-        self, key: str, agent_id: str, *, messages: Iterable[Any], **options: Any
+        self,
+        key: str,
+        agent_id: str,
+        *,
+        messages: Iterable[Any],
+        conversation_id: str | None = None,
+        **options: Any,
     ) -> Cursor:
         """Record a send under ``key``, then run it as soon as a slot is free.
 
         Returns once the send is recorded and has a slot (so a loop of sends is paced by the
-        limit). ``options`` go to ``client.agents.messages.stream`` and must be JSON-friendly.
-        Raises :class:`DuplicateKeyError` if the store already holds ``key``.
+        limit). ``options`` go to ``client.agents.messages.stream`` (or, with
+        ``conversation_id``, to ``client.conversations.messages.create``) and must be
+        JSON-friendly. Raises :class:`DuplicateKeyError` if the store already holds ``key``.
         """
         group = self._task_group()
-        cursor = prepare(key, agent_id, messages, options)
+        cursor = prepare(key, agent_id, messages, options, conversation_id)
         if not await self._store.record(cursor):
             raise DuplicateKeyError(key)
         await self._start(group, cursor)

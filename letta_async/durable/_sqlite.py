@@ -41,14 +41,19 @@ CREATE TABLE IF NOT EXISTS letta_cursors (
     created_at REAL NOT NULL,
     sent_at REAL,
     failures INTEGER NOT NULL DEFAULT 0,
-    error TEXT
+    error TEXT,
+    conversation_id TEXT
 )
 """
 # Columns added after the first release of the table, for files an older version created.
-_ADDED = {"failures": "INTEGER NOT NULL DEFAULT 0", "error": "TEXT"}
+_ADDED = {
+    "failures": "INTEGER NOT NULL DEFAULT 0",
+    "error": "TEXT",
+    "conversation_id": "TEXT",
+}
 _COLUMNS = (
     "key, agent_id, otids, request, phase, run_id, seq_id, fence, created_at, sent_at, "
-    "failures, error"
+    "failures, error, conversation_id"
 )
 # A fenced write applies only while the stored fence matches; NULL writes unconditionally.
 _FENCE = "(?1 IS NULL OR fence = ?1)"
@@ -70,6 +75,7 @@ def _row(row: tuple[Any, ...]) -> Cursor:
         sent_at,
         failures,
         error,
+        conversation_id,
     ) = row
     return Cursor(
         key=key,
@@ -84,6 +90,7 @@ def _row(row: tuple[Any, ...]) -> Cursor:
         sent_at=sent_at,
         failures=failures,
         error=error,
+        conversation_id=conversation_id,
     )
 
 
@@ -169,7 +176,7 @@ class SQLiteCursorStore(CursorStore):
         def op(conn: sqlite3.Connection) -> bool:
             done = conn.execute(
                 f"INSERT OR IGNORE INTO letta_cursors ({_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cursor.key,
                     cursor.agent_id,
@@ -183,6 +190,7 @@ class SQLiteCursorStore(CursorStore):
                     cursor.sent_at,
                     cursor.failures,
                     cursor.error,
+                    cursor.conversation_id,
                 ),
             )
             return done.rowcount == 1

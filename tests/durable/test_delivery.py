@@ -431,3 +431,61 @@ async def test_a_handler_that_fails_once_per_batch_never_dies(
     assert outcomes[-1].status == "completed"
     log = [seq for seq, _ in logged(server, outcomes[-1].run_id or "")]
     assert handled == log and attempted == set(log)
+
+
+def conversation_runs_for(server: LettaTestServer, conversation_id: str, otid: str) -> list[str]:
+    return [
+        str(item["run_id"])
+        for record in server.state.conversations[conversation_id].messages
+        for item in record.items
+        if item.get("otid") == otid and item.get("message_type") == "user_message"
+    ]
+
+
+async def test_a_conversation_send_streams_in_the_conversation(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    conversation = server.create_conversation(agent)["id"]
+    sink = Sink()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, sink) as durable:
+            cursor = await durable.send(
+                "c", agent, messages=user("look [tool]"), conversation_id=conversation
+            )
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+    assert outcome.status == "completed"
+    run_id = outcome.run_id or ""
+    assert server.state.runs[run_id].conversation_id == conversation
+    assert conversation_runs_for(server, conversation, cursor.otids[0]) == [run_id]
+    assert runs_for(server, cursor.otids[0]) == []  # not the agent's default history
+    assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]
+
+
+async def test_a_conversation_run_whose_id_was_never_seen_is_found_in_the_conversation(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    conversation = server.create_conversation(agent)["id"]
+    text = "count [tokens=10] [chunkdelay=0.02]"
+    cursor = prepare("c", agent, user(text), {}, conversation)
+    async with SQLiteCursorStore(db) as store:
+        await store.record(cursor)
+        await store.mark_sending("c", time.time())
+        # The request goes out and the process dies before it reads the run id.
+        messages = [dict(user(text)[0], otid=cursor.otids[0])]
+        stream = await client.conversations.messages.create(
+            conversation, messages=messages, background=True, streaming=True
+        )
+        await stream.__aenter__()
+        await stream.aclose()
+        sink = Sink()
+        async with DurableStreams(client, store, sink, lookup=FAST) as durable:
+            (found,) = await durable.recover()
+            assert found.conversation_id == conversation
+            (outcome,) = await durable.join()
+    assert outcome.status == "completed"
+    (run_id,) = conversation_runs_for(server, conversation, cursor.otids[0])  # never re-sent
+    assert outcome.run_id == run_id
+    assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]

@@ -159,3 +159,10 @@ async def test_a_claim_carries_the_failure_count(redis_store: RedisCursorStore) 
     assert await redis_store.release("a", first.cursor.fence)
     (second,) = await redis_store.claim("w2", 1, 10)
     assert (second.cursor.failures, second.cursor.error) == (1, "ValueError('bad event')")
+
+
+async def test_a_claim_carries_the_conversation(redis_store: RedisCursorStore) -> None:
+    body = [{"role": "user", "content": "x"}]
+    assert await redis_store.record(prepare("c", AGENT, body, {}, "conv-3"))
+    (claim,) = await redis_store.claim("w1", 1, 10)
+    assert claim.cursor.conversation_id == "conv-3"

@@ -274,3 +274,10 @@ async def test_sqlite_adds_the_failure_columns_to_an_older_file(tmp_path: Path) 
             None,
         )
         assert await store.fail("a", "boom", max_failures=2) == 1
+
+
+async def test_a_conversation_key_keeps_its_conversation(store: CursorStore) -> None:
+    await store.record(prepare("c", AGENT, [{"role": "user", "content": "hi"}], {}, "conv-7"))
+    await store.record(job("a"))
+    got = {c.key: c.conversation_id for c in await store.in_flight()}
+    assert got == {"c": "conv-7", "a": None}

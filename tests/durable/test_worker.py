@@ -260,3 +260,20 @@ async def test_inflight_shows_a_dead_key_and_revive_puts_it_back(tmp_path: Path)
         5,
         0,
     )
+
+
+async def test_submit_into_a_conversation_from_the_command_line(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    agent = server.create_agent()["id"]
+    conversation = server.create_conversation(agent)["id"]
+    url = f"redis://127.0.0.1:{redis_store.redis.connection_pool.connection_kwargs['port']}/0"
+    where = ["--redis", url, "--namespace", redis_store.namespace]
+    common = ["--base-url", server.base_url]
+    command = [*common, "submit", *where, "job-c", agent, "hi", "--conversation", conversation]
+    assert await main_async(command, stdout=io.StringIO()) == 0
+    out = io.StringIO()
+    worker = [*common, "worker", *where, "--until-empty", "--poll", "0.05"]
+    assert await main_async(worker, stdout=out) == 0
+    (run_id,) = {json.loads(line)["run_id"] for line in out.getvalue().splitlines()}
+    assert server.state.runs[run_id].conversation_id == conversation

@@ -151,3 +151,127 @@ async def test_a_killed_worker_is_taken_over(stack: Stack, tmp_path: Path) -> No
     assert verdict.events == len(log) and verdict.duplicated == 0
     assert run.status == "completed"
     assert counts == {"queued": 0, "held": 0, "parked": 0}
+
+
+class _Crash(BaseException):
+    """Stands in for the process dying inside its handler: nothing catches it."""
+
+
+def _contains(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is ``kind`` or a (task group's) exception group holding one."""
+    if isinstance(error, kind):
+        return True
+    return any(_contains(e, kind) for e in getattr(error, "exceptions", ()))
+
+
+async def test_a_conversation_stream_survives_a_crash(stack: Stack, tmp_path: Path) -> None:
+    """Embedded store, a conversation of the agent: the first process dies mid-stream, the
+    next one recovers the key and finishes the run; every event once, in the server's order."""
+    from letta_async.durable import Batch, DurableStreams, SQLiteCursorStore
+
+    first: list[int | None] = []
+    rest: list[int | None] = []
+
+    async def dies_on_the_fourth(batch: Batch) -> None:
+        if len(first) == 3:
+            raise _Crash
+        first.extend(batch.seq_ids)
+
+    async def records(batch: Batch) -> None:
+        rest.extend(batch.seq_ids)
+
+    async with letta_async.AsyncLetta(base_url=stack.base_url) as client:
+        body = agent_body()
+        agent = await client.agents.create(
+            name=body["name"],
+            model=body["model"],
+            embedding=body["embedding"],
+            memory_blocks=body["memory_blocks"],
+        )
+        conversation = await client.conversations.create(agent_id=agent.id)
+        try:
+            async with SQLiteCursorStore(tmp_path / "cursors.db") as store:
+                with pytest.raises(BaseException) as died:  # a group holding the crash
+                    async with DurableStreams(
+                        client, store, dies_on_the_fourth, max_batch=1
+                    ) as durable:
+                        await durable.send(
+                            "conv-job",
+                            agent.id,
+                            conversation_id=conversation.id,
+                            messages=[{"role": "user", "content": "look it up [tool]"}],
+                            stream_tokens=True,
+                        )
+                assert _contains(died.value, _Crash)
+                (left,) = await store.in_flight()
+                assert left.conversation_id == conversation.id
+                async with DurableStreams(client, store, records) as durable:
+                    await durable.recover()
+                    (outcome,) = await durable.join()
+                assert await store.in_flight() == []
+            run_id = outcome.run_id or ""
+            log = await replay_log(stack.base_url, run_id)
+            run = await client.runs.retrieve(run_id)
+            listed = [m async for m in client.conversations.messages.list(conversation.id)]
+        finally:
+            await client.agents.delete(agent.id)
+    assert outcome.status == "completed"
+    assert run.conversation_id == conversation.id
+    assert first + rest == [seq for seq, _ in log]  # nothing lost, nothing twice
+    assert len(first) == 3 and rest
+    (sent,) = [m for m in listed if m.message_type == "user_message"]  # sent once
+    assert sent.run_id == run_id and sent.otid == left.otids[0]
+
+
+async def test_a_conversation_send_whose_run_was_never_named_is_found(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The process died after the request left and before the run id came back: recovery
+    finds the run by ``otid`` in the conversation's history and never sends again."""
+    from letta_async.durable import Batch, DurableStreams, OtidLookup, SQLiteCursorStore
+    from letta_async.durable._job import prepare
+
+    delivered: list[int | None] = []
+
+    async def records(batch: Batch) -> None:
+        delivered.extend(batch.seq_ids)
+
+    text = "look it up [tool] [chunkdelay=0.2]"
+    async with letta_async.AsyncLetta(base_url=stack.base_url) as client:
+        body = agent_body()
+        agent = await client.agents.create(
+            name=body["name"],
+            model=body["model"],
+            embedding=body["embedding"],
+            memory_blocks=body["memory_blocks"],
+        )
+        conversation = await client.conversations.create(agent_id=agent.id)
+        cursor = prepare("conv-job", agent.id, [{"role": "user", "content": text}], {},
+                         conversation.id)  # fmt: skip
+        try:
+            async with SQLiteCursorStore(tmp_path / "cursors.db") as store:
+                await store.record(cursor)
+                await store.mark_sending("conv-job", time.time())
+                # Sent with the recorded otid; the sender dies before reading a frame.
+                stream = await client.conversations.messages.create(
+                    conversation.id,
+                    messages=[{"role": "user", "content": text, "otid": cursor.otids[0]}],
+                    background=True,
+                    streaming=True,
+                )
+                await stream.__aenter__()
+                await stream.aclose()
+                async with DurableStreams(
+                    client, store, records, lookup=OtidLookup(grace=20)
+                ) as durable:
+                    await durable.recover()
+                    (outcome,) = await durable.join()
+            run_id = outcome.run_id or ""
+            log = await replay_log(stack.base_url, run_id)
+            listed = [m async for m in client.conversations.messages.list(conversation.id)]
+        finally:
+            await client.agents.delete(agent.id)
+    assert outcome.status == "completed"
+    assert delivered == [seq for seq, _ in log]
+    sent = [m for m in listed if m.message_type == "user_message"]
+    assert [(m.otid, m.run_id) for m in sent] == [(cursor.otids[0], run_id)]  # one send
