@@ -211,6 +211,10 @@ class KeyRunner:
         try:
             opened = await self._open(cursor, fence)
         except APIStatusError as exc:
+            if cursor.phase == "recorded" and _refused(exc):
+                # A send answered before any stream (a conversation's create is): refused.
+                await self._store.finish(key, fence)
+                return Outcome(key, "rejected", None, position, error=exc)
             if exc.status_code == 404:
                 await self._store.finish(key, fence)
                 return Outcome(key, "gone", run_id, position, error=exc)

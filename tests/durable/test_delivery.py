@@ -489,3 +489,19 @@ async def test_a_conversation_run_whose_id_was_never_seen_is_found_in_the_conver
     (run_id,) = conversation_runs_for(server, conversation, cursor.otids[0])  # never re-sent
     assert outcome.run_id == run_id
     assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]
+
+
+async def test_a_refused_conversation_send_leaves_the_store(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    conversation = server.create_conversation(agent)["id"]
+    missing = "conv-00000000-0000-4000-8000-00000000dead"
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, Sink()) as durable:
+            await durable.send("missing", agent, messages=user("hi"), conversation_id=missing)
+            bad = [{"role": "nobody", "content": "hi"}]  # the server answers 422
+            await durable.send("invalid", agent, messages=bad, conversation_id=conversation)
+            outcomes = {o.key: o.status for o in await durable.join()}
+        assert outcomes == {"missing": "rejected", "invalid": "rejected"}
+        assert await store.in_flight() == []
