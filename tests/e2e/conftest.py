@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+import letta_async
+
 from .stack import (
     AGENT_EMBEDDING,
     AGENT_MODEL,
@@ -151,3 +153,15 @@ def agent_body(name: str | None = None, **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+async def create_agent(client: letta_async.AsyncLetta) -> str:
+    """A new scenario agent (see :func:`agent_body`); its id."""
+    body = agent_body()
+    agent = await client.agents.create(
+        name=body["name"],
+        model=body["model"],
+        embedding=body["embedding"],
+        memory_blocks=body["memory_blocks"],
+    )
+    return agent.id

@@ -27,7 +27,7 @@ import letta_async
 from letta_async.durable import RedisCursorStore, submit
 from tests.durable.chaos_check import Delivered, judge_run
 
-from .conftest import agent_body
+from .conftest import create_agent
 from .stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -93,17 +93,11 @@ async def test_a_killed_worker_is_taken_over(stack: Stack, tmp_path: Path) -> No
 
     try:
         async with letta_async.AsyncLetta(base_url=stack.base_url) as client:
-            body = agent_body()
-            agent = await client.agents.create(
-                name=body["name"],
-                model=body["model"],
-                embedding=body["embedding"],
-                memory_blocks=body["memory_blocks"],
-            )
+            agent_id = await create_agent(client)
             await submit(
                 store,
                 "e2e-job",
-                agent.id,
+                agent_id,
                 messages=[{"role": "user", "content": "look it up [tool] [chunkdelay=0.4]"}],
                 stream_tokens=True,
             )
@@ -129,7 +123,7 @@ async def test_a_killed_worker_is_taken_over(stack: Stack, tmp_path: Path) -> No
             log = await replay_log(stack.base_url, run_id)
             run = await client.runs.retrieve(run_id)
             counts = await store.counts()
-            await client.agents.delete(agent.id)
+            await client.agents.delete(agent_id)
     finally:
         for proc in procs:
             if proc.returncode is None:
@@ -181,14 +175,8 @@ async def test_a_conversation_stream_survives_a_crash(stack: Stack, tmp_path: Pa
         rest.extend(batch.seq_ids)
 
     async with letta_async.AsyncLetta(base_url=stack.base_url) as client:
-        body = agent_body()
-        agent = await client.agents.create(
-            name=body["name"],
-            model=body["model"],
-            embedding=body["embedding"],
-            memory_blocks=body["memory_blocks"],
-        )
-        conversation = await client.conversations.create(agent_id=agent.id)
+        agent_id = await create_agent(client)
+        conversation = await client.conversations.create(agent_id=agent_id)
         try:
             async with SQLiteCursorStore(tmp_path / "cursors.db") as store:
                 with pytest.raises(BaseException) as died:  # a group holding the crash
@@ -197,7 +185,7 @@ async def test_a_conversation_stream_survives_a_crash(stack: Stack, tmp_path: Pa
                     ) as durable:
                         await durable.send(
                             "conv-job",
-                            agent.id,
+                            agent_id,
                             conversation_id=conversation.id,
                             messages=[{"role": "user", "content": "look it up [tool]"}],
                             stream_tokens=True,
@@ -214,7 +202,7 @@ async def test_a_conversation_stream_survives_a_crash(stack: Stack, tmp_path: Pa
             run = await client.runs.retrieve(run_id)
             listed = [m async for m in client.conversations.messages.list(conversation.id)]
         finally:
-            await client.agents.delete(agent.id)
+            await client.agents.delete(agent_id)
     assert outcome.status == "completed"
     assert run.conversation_id == conversation.id
     assert first + rest == [seq for seq, _ in log]  # nothing lost, nothing twice
@@ -238,15 +226,9 @@ async def test_a_conversation_send_whose_run_was_never_named_is_found(
 
     text = "look it up [tool] [chunkdelay=0.2]"
     async with letta_async.AsyncLetta(base_url=stack.base_url) as client:
-        body = agent_body()
-        agent = await client.agents.create(
-            name=body["name"],
-            model=body["model"],
-            embedding=body["embedding"],
-            memory_blocks=body["memory_blocks"],
-        )
-        conversation = await client.conversations.create(agent_id=agent.id)
-        cursor = prepare("conv-job", agent.id, [{"role": "user", "content": text}], {},
+        agent_id = await create_agent(client)
+        conversation = await client.conversations.create(agent_id=agent_id)
+        cursor = prepare("conv-job", agent_id, [{"role": "user", "content": text}], {},
                          conversation.id)  # fmt: skip
         try:
             async with SQLiteCursorStore(tmp_path / "cursors.db") as store:
@@ -270,7 +252,7 @@ async def test_a_conversation_send_whose_run_was_never_named_is_found(
             log = await replay_log(stack.base_url, run_id)
             listed = [m async for m in client.conversations.messages.list(conversation.id)]
         finally:
-            await client.agents.delete(agent.id)
+            await client.agents.delete(agent_id)
     assert outcome.status == "completed"
     assert delivered == [seq for seq, _ in log]
     sent = [m for m in listed if m.message_type == "user_message"]

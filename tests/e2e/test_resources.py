@@ -13,7 +13,7 @@ import pytest
 
 import letta_async
 
-from .conftest import agent_body
+from .conftest import create_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -33,19 +33,8 @@ async def client(base_url: str) -> AsyncIterator[letta_async.AsyncLetta]:
         yield c
 
 
-async def new_agent(client: letta_async.AsyncLetta) -> str:
-    body = agent_body()
-    agent = await client.agents.create(
-        name=body["name"],
-        model=body["model"],
-        embedding=body["embedding"],
-        memory_blocks=body["memory_blocks"],
-    )
-    return agent.id
-
-
 async def test_agent_crud(client: letta_async.AsyncLetta) -> None:
-    agent_id = await new_agent(client)
+    agent_id = await create_agent(client)
     assert (await client.agents.retrieve(agent_id)).id == agent_id
     renamed = f"e2e-renamed-{uuid.uuid4().hex[:6]}"
     assert (await client.agents.update(agent_id, name=renamed)).name == renamed
@@ -57,7 +46,7 @@ async def test_agent_crud(client: letta_async.AsyncLetta) -> None:
 
 
 async def test_core_memory_blocks(client: letta_async.AsyncLetta) -> None:
-    agent_id = await new_agent(client)
+    agent_id = await create_agent(client)
     human = await client.agents.blocks.retrieve("human", agent_id=agent_id)
     assert human.value == "The user is an end-to-end test."
     changed = await client.agents.blocks.update("human", agent_id=agent_id, value="changed")
@@ -74,7 +63,7 @@ async def test_core_memory_blocks(client: letta_async.AsyncLetta) -> None:
 
 
 async def test_tools_create_attach_list_detach(client: letta_async.AsyncLetta) -> None:
-    agent_id = await new_agent(client)
+    agent_id = await create_agent(client)
     tool = await client.tools.create(source_code=SHOUT)
     try:
         assert tool.name == "shout"
@@ -94,7 +83,7 @@ async def test_batches_list_and_typed_refusal(client: letta_async.AsyncLetta) ->
     # Listing works on any server; creating needs an LLM provider with a batch API, which the
     # scripted LLM is not, so 0.16.8 answers 500 and the client raises the typed error.
     assert isinstance((await client.batches.list(limit=5)).items, list)
-    agent_id = await new_agent(client)
+    agent_id = await create_agent(client)
     try:
         with pytest.raises(letta_async.InternalServerError):
             await client.batches.create(

@@ -17,7 +17,7 @@ import pytest
 import letta_async
 from letta_async import types as lt
 
-from .conftest import agent_body
+from .conftest import agent_body, create_agent
 from .fake_llm import AFTER_TOOL_TEXT, REPLY_TEXT
 from .proxy import CuttingProxy
 from .stack import LettaServer
@@ -77,14 +77,7 @@ async def client(base_url: str) -> AsyncIterator[letta_async.AsyncLetta]:
 
 @pytest.fixture
 async def agent_id(client: letta_async.AsyncLetta) -> str:
-    body = agent_body()
-    agent = await client.agents.create(
-        name=body["name"],
-        model=body["model"],
-        embedding=body["embedding"],
-        memory_blocks=body["memory_blocks"],
-    )
-    return agent.id
+    return await create_agent(client)
 
 
 @pytest.fixture

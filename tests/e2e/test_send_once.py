@@ -16,7 +16,7 @@ import pytest
 import letta_async
 from letta_async import Hooks
 
-from .conftest import agent_body
+from .conftest import create_agent
 from .stack import LettaServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -34,17 +34,6 @@ class RetryCount:
 
 async def _client(base_url: str, counter: RetryCount) -> letta_async.AsyncLetta:
     return letta_async.AsyncLetta(base_url=base_url, hooks=Hooks(on_retry=[counter]))
-
-
-async def _agent(client: letta_async.AsyncLetta) -> str:
-    body = agent_body()
-    agent = await client.agents.create(
-        name=body["name"],
-        model=body["model"],
-        embedding=body["embedding"],
-        memory_blocks=body["memory_blocks"],
-    )
-    return agent.id
 
 
 async def _runs(client: letta_async.AsyncLetta, agent_id: str) -> list[letta_async.types.Run]:
@@ -65,7 +54,7 @@ async def client(base_url: str, retries: RetryCount) -> AsyncIterator[letta_asyn
 async def test_blocking_create_hitting_llm_500_leaves_one_run(
     client: letta_async.AsyncLetta, retries: RetryCount
 ) -> None:
-    agent_id = await _agent(client)
+    agent_id = await create_agent(client)
     with pytest.raises(letta_async.InternalServerError) as caught:
         await client.agents.messages.create(agent_id, messages=FAIL)
     error = caught.value
@@ -82,7 +71,7 @@ async def test_blocking_create_hitting_llm_500_leaves_one_run(
 async def test_stream_hitting_llm_500_leaves_one_run(
     client: letta_async.AsyncLetta, retries: RetryCount
 ) -> None:
-    agent_id = await _agent(client)
+    agent_id = await create_agent(client)
     stream = client.agents.messages.stream(agent_id, messages=FAIL)
     with pytest.raises(letta_async.StreamError) as caught:
         await stream.until_done()
@@ -95,7 +84,7 @@ async def test_stream_hitting_llm_500_leaves_one_run(
 async def test_background_stream_hitting_llm_500_leaves_one_run(
     client: letta_async.AsyncLetta, retries: RetryCount
 ) -> None:
-    agent_id = await _agent(client)
+    agent_id = await create_agent(client)
     stream = client.agents.messages.stream(agent_id, messages=FAIL, background=True)
     with pytest.raises(letta_async.StreamError) as caught:
         await stream.until_done()
@@ -110,7 +99,7 @@ async def test_background_request_without_redis_is_refused_at_once(
     server_without_redis: LettaServer, retries: RetryCount
 ) -> None:
     async with await _client(server_without_redis.base_url, retries) as client:
-        agent_id = await _agent(client)
+        agent_id = await create_agent(client)
         started = time.monotonic()
         with pytest.raises(letta_async.InternalServerError) as caught:
             await client.agents.messages.create(
