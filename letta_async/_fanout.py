@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -44,11 +44,13 @@ logger = logging.getLogger("letta_async")
 K = TypeVar("K")
 T = TypeVar("T")
 
-StreamFactory = Callable[[], AsyncIterable[T]]
-"""A zero-argument callable that opens one stream.
+StreamFactory = Callable[[], AsyncIterable[T] | Awaitable[AsyncIterable[T]]]
+"""A zero-argument callable that opens one stream, or a coroutine function that does.
 
-For example ``lambda: client.agents.messages.stream(...)``. It is called only when a slot is
-free, so nothing is sent for a request before it may run.
+For example ``lambda: client.agents.messages.stream(...)``, or
+``functools.partial(client.conversations.messages.create, conversation_id, messages=[...])``
+(a coroutine that sends and returns the stream). It is called only when a slot is free, so
+nothing is sent for a request before it may run.
 """
 
 
@@ -231,7 +233,14 @@ async def _drain(
     exit rules apply: a stream made with ``cancel_on_exit=True`` cancels its run when the
     fan-out is left early.
     """
-    stream = factory()
+    opened = factory()
+    # A coroutine (the official ``create(..., streaming=True)``) is awaited in the slot it
+    # holds; an error it raises is that key's failure like any other. A stream that is also
+    # awaitable (MessageStream) is not awaited: it opens as it is entered below.
+    if isinstance(opened, AsyncIterable):
+        stream: AsyncIterable[T] = opened
+    else:
+        stream = await opened
     # One hand-over per network read rather than per event: a stream that can say what it
     # has already decoded (MessageStream.take_ready) sends it along with the event that
     # made it read. Per event this saves the buffer's bookkeeping and, when the buffer is
@@ -279,7 +288,8 @@ def fan_out(
     """Run many streams concurrently and yield ``(key, event)`` pairs as events arrive.
 
     ``requests`` maps each key to a zero-argument callable returning a stream (usually a
-    :class:`~letta_async.MessageStream`; any async iterable works), or is an iterable of
+    :class:`~letta_async.MessageStream`; any async iterable works) or an awaitable of one
+    (``conversations.messages.create`` is a coroutine), or is an iterable of
     ``(key, callable)`` pairs, consumed lazily. At most ``limit`` streams run at once (or
     pass an :class:`anyio.CapacityLimiter` to share a budget); at most ``buffer`` batches
     wait for the consumer, after which the streams wait too. A batch is what one network read

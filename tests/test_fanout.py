@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from letta_async import AsyncLetta, MessageStream, NotFoundError, Timeout, fan_out
-from letta_async.testing import LettaTestServer
+from letta_async.testing import REPLY, LettaTestServer, say
 from letta_async.types import AssistantMessage, LettaStopReason, LettaUsageStatistics
 
 pytestmark = pytest.mark.anyio
@@ -311,3 +311,112 @@ async def test_one_missing_agent_does_not_disturb_the_others(
     assert isinstance(error, NotFoundError)
     assert isinstance(items["good"][-1], LettaUsageStatistics)
     assert connector_idle(client)
+
+
+# --- coroutine factories: the official send into a conversation -----------------------------
+
+
+async def test_conversation_sends_fan_out_through_the_official_create(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``conversations.messages.create`` is a coroutine returning the stream: it is awaited in
+    its slot, and its events arrive like any stream's."""
+    agent = server.create_agent(name="threads")["id"]
+    conversations = [await client.conversations.create(agent_id=agent) for _ in range(3)]
+    requests = {
+        c.id: functools.partial(
+            client.conversations.messages.create,
+            c.id,
+            messages=[{"role": "user", "content": f"question {n}"}],
+            streaming=True,
+        )
+        for n, c in enumerate(conversations)
+    }
+    answers: dict[str, str] = defaultdict(str)
+    async with fan_out(requests, limit=2) as events:
+        async for key, event in events:
+            assert not isinstance(event, Exception), event
+            if isinstance(event, AssistantMessage) and isinstance(event.content, str):
+                answers[key] += event.content
+    assert answers == {c.id: REPLY for c in conversations}
+    sent = server.requests_to(r"/v1/conversations/[^/]+/messages$", "POST")
+    assert len(sent) == 3, "each conversation got its one send"
+    assert connector_idle(client)
+
+
+async def test_a_coroutine_factory_that_fails_is_delivered_in_its_place(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    agent = server.create_agent(name="threads")["id"]
+    good = await client.conversations.create(agent_id=agent)
+    missing = "conv-00000000-0000-4000-8000-000000000000"
+    requests = [
+        (key, functools.partial(client.conversations.messages.create, key, messages=say()))
+        for key in (good.id, missing)
+    ]
+    items: dict[str, list[Any]] = defaultdict(list)
+    async with fan_out(requests, limit=2) as events:
+        async for key, event in events:
+            items[key].append(event)
+    (error,) = items[missing]
+    assert isinstance(error, NotFoundError)
+    assert isinstance(items[good.id][-1], LettaUsageStatistics)
+    assert connector_idle(client)
+
+
+async def test_leaving_early_closes_streams_opened_by_coroutines(
+    server: LettaTestServer, client: AsyncLetta
+) -> None:
+    agent = server.create_agent(name="threads")["id"]
+    conversations = [await client.conversations.create(agent_id=agent) for _ in range(4)]
+    requests = {
+        c.id: functools.partial(
+            client.conversations.messages.create,
+            c.id,
+            messages=say(tokens=200, chunk_delay=0.01),
+            stream_tokens=True,
+        )
+        for c in conversations
+    }
+    async with fan_out(requests, limit=4) as events:
+        async for _key, event in events:
+            assert not isinstance(event, Exception), event
+            if isinstance(event, AssistantMessage):
+                break
+    assert connector_idle(client)
+
+
+async def test_an_awaitable_that_is_a_stream_is_iterated_not_awaited() -> None:
+    """An async iterable that can also be awaited (as MessageStream can) is entered as a
+    stream; only a plain awaitable is awaited for the stream it returns."""
+    awaited: list[str] = []
+
+    class Both:
+        def __init__(self) -> None:
+            self.items = iter([1, 2])
+
+        def __await__(self) -> Any:
+            awaited.append("stream")
+            return iter(())
+
+        def __aiter__(self) -> Both:
+            return self
+
+        async def __anext__(self) -> int:
+            try:
+                return next(self.items)
+            except StopIteration:
+                raise StopAsyncIteration from None
+
+    async def opens() -> AsyncIterator[int]:
+        async def gen() -> AsyncIterator[int]:
+            yield 7
+
+        return gen()
+
+    seen: list[tuple[str, Any]] = []
+    async with fan_out({"both": Both, "coroutine": opens}, limit=2) as events:
+        async for key, event in events:
+            seen.append((key, event))
+    assert sorted(seen) == [("both", 1), ("both", 2), ("coroutine", 7)]
+    assert awaited == []
