@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import aiohttp
 import anyio
 import pytest
 
@@ -233,6 +234,38 @@ async def test_demo_example(
         assert await demo.main() == 0
     out = capsys.readouterr().out
     assert f"assistant: {TOOL_ANSWER}" in out and f"assistant: {REPLY}" in out
+
+
+async def test_demo_names_the_servers_models_when_its_model_is_missing(
+    server: LettaTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server without the demo's model refuses the agent as Letta 0.16.8 does (a 404 whose
+    own list of choices is empty); the demo then names the handles the server lists."""
+    demo = load("demo")
+    monkeypatch.setenv("LETTA_BASE_URL", server.base_url)
+    monkeypatch.delenv("LETTA_AGENT_ID", raising=False)
+    monkeypatch.setenv("LETTA_DEMO_MODEL", "openai/gpt-4o-mini")
+    monkeypatch.delenv("LETTA_DEMO_EMBEDDING", raising=False)
+    detail = "NOT_FOUND: Handle openai/gpt-4o-mini not found, must be one of []"
+    server.faults.add(
+        Fault.http_status(404, method="POST", path="/v1/agents/$", body={"detail": detail})
+    )
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{server.base_url}/v1/models/") as response,
+    ):
+        handles = [model["handle"] for model in await response.json()]
+    assert handles
+    with anyio.fail_after(30):
+        assert await anyio.to_thread.run_sync(demo.run) == 1
+    err = capsys.readouterr().err
+    assert "no model 'openai/gpt-4o-mini'" in err
+    assert all(handle in err for handle in handles)
+    assert "LETTA_DEMO_MODEL=<handle>" in err
+    assert "embedding" not in err, "the server has the default embedding"
+    assert server.state.agents == {}
 
 
 async def test_durable_embedded_example(server: LettaTestServer, tmp_path: Path) -> None:
