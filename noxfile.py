@@ -53,8 +53,9 @@ def e2e(session: nox.Session) -> None:
     only a cold machine pays for its install; ``prepare`` does that install visibly before
     pytest starts, instead of silently inside test collection.
     """
-    # The official SDK runs the original programs of the migration corpus (test_migration.py).
-    session.install("-e", ".[dev,redis]", "letta-client==1.12.1")
+    # The official SDK runs the original programs of the migration corpus (test_migration.py);
+    # the OpenTelemetry SDK the README's tracing example (test_readme.py), as its readers do.
+    session.install("-e", ".[dev,redis,otel]", "letta-client==1.12.1", *OTEL_TEST_PINS)
     session.run("python", "tests/e2e/stack.py", "prepare")
     session.run(
         "pytest", "tests/e2e", "-v", "--durations=5", *session.posargs, env={"LETTA_E2E": "1"}

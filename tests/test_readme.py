@@ -3,15 +3,15 @@
 Convention (stated in the README): every fenced ``python`` block is a complete program. The
 blocks read the server from ``LETTA_BASE_URL`` and an existing agent from ``LETTA_AGENT_ID``;
 here both point at a local test server. Each block runs in a worker thread with its own event
-loop (``asyncio.run``), while the server keeps serving on the test's loop.
+loop (``asyncio.run``), while the server keeps serving on the test's loop, and must print
+exactly what ``tests/readme_programs.py`` says the README documents (``tests/e2e`` checks the
+same against a real server).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,19 +23,17 @@ from letta_async import AsyncLetta, Hooks
 from letta_async import __all__ as public_names
 from letta_async.testing import REPLY, Fault, LettaTestServer
 
+from .readme_programs import OUTCOMES, README, Program, mismatches, programs
+
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-BLOCKS = BLOCK.findall(README)
+PROGRAMS = programs()
 
-
-def _title(code: str) -> str:
-    """The README section a block sits in, for readable test ids."""
-    before = README[: README.index(code)]
-    headings = re.findall(r"^## (.+)$", before, re.MULTILINE)
-    return headings[-1] if headings else "top"
+# The local scripted agent answers at once, where a real model takes seconds over a long
+# essay (the end-to-end suite's scripted LLM paces a request for something "long" that way):
+# here the same pacing is asked for with the test server's marker, so the cancel lands
+# mid-reply as it does for a reader.
+LOCAL_PACING = {"Cancelling": ("Write a long essay.", "Write a long essay. [delay=5]")}
 
 
 @pytest.fixture
@@ -70,7 +68,34 @@ def test_placeholders_for_figures_are_marked() -> None:
 
 
 def test_there_are_blocks_to_run() -> None:
-    assert len(BLOCKS) >= 8
+    assert len(PROGRAMS) >= 8
+
+
+def test_every_program_has_a_documented_outcome() -> None:
+    titles = [program.title for program in PROGRAMS]
+    assert sorted(titles) == sorted(OUTCOMES), "one outcome per program, and no stale ones"
+
+
+def test_a_swallowed_error_fails_the_check() -> None:
+    """The failure this check exists for: a block that catches an error and prints it."""
+    printed = "conv-1 failed: stream() got an unexpected keyword argument 'messages'\n0 answers\n"
+    found = mismatches("Many streams at once", printed, "", reply=REPLY, base_url="", agent_id="")
+    assert any("reports a failure" in problem for problem in found)
+    assert mismatches(
+        "Errors",
+        "no such agent: x\n",
+        "Traceback (most recent call last):\n",
+        reply=REPLY,
+        base_url="",
+        agent_id="",
+    )
+
+
+def test_the_tracing_example_says_what_to_install() -> None:
+    """The extra brings the OpenTelemetry API only; the example also needs the SDK."""
+    section = README[README.index("### OpenTelemetry") : README.index("## Migrating")]
+    assert "from opentelemetry.sdk" in section
+    assert "pip install 'letta-async[otel]' opentelemetry-sdk" in section
 
 
 def test_every_exception_is_in_the_error_tree() -> None:
@@ -81,9 +106,9 @@ def test_every_exception_is_in_the_error_tree() -> None:
 
 
 @pytest.mark.usefixtures("_restore_logging")
-@pytest.mark.parametrize("code", BLOCKS, ids=[_title(b) for b in BLOCKS])
-async def test_python_block_runs(
-    code: str,
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.title for p in PROGRAMS])
+async def test_python_block_prints_its_documented_outcome(
+    program: Program,
     server: LettaTestServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -92,22 +117,35 @@ async def test_python_block_runs(
     monkeypatch.setenv("LETTA_BASE_URL", server.base_url)
     monkeypatch.setenv("LETTA_AGENT_ID", agent["id"])
     monkeypatch.delenv("LETTA_API_KEY", raising=False)
+    monkeypatch.delenv("LETTA_DEMO_MODEL", raising=False)
     # dont_inherit: this module's `from __future__ import annotations` must not leak into the
     # snippet, or its annotations would never be evaluated (a misspelt type would pass).
-    compiled = compile(code, f"README block ({_title(code)})", "exec", dont_inherit=True)
+    code = program.code
+    if program.title in LOCAL_PACING:
+        as_written, paced = LOCAL_PACING[program.title]
+        assert as_written in code
+        code = code.replace(as_written, paced)
+    compiled = compile(code, f"README block ({program.title})", "exec", dont_inherit=True)
 
     def run() -> None:
+        # pytest's log capture sits on the root logger during the test; without it a block's
+        # basicConfig takes effect and its records reach stderr, as when the program runs alone.
+        logging.getLogger().handlers[:] = []
         exec(compiled, {"__name__": "__main__"})
 
     with anyio.fail_after(30):
         await anyio.to_thread.run_sync(run)
-    out = capsys.readouterr().out
-    print(out)  # shown by pytest -rP when a block's output needs a look
-    assert out.strip(), "every block shows something"
-    if "Quickstart" in _title(code):
-        # The streamed reply, then the first page of agents (newest first) and whether the
-        # page names a next one (it does whenever it has items, as in the official SDK).
-        assert out == REPLY + "\n" + "['quickstart', 'readme'] True\n"
+    captured = capsys.readouterr()
+    print(captured.out)  # shown by pytest -rP when a block's output needs a look
+    problems = mismatches(
+        program.title,
+        captured.out,
+        captured.err,
+        reply=REPLY,
+        base_url=server.base_url,
+        agent_id=agent["id"],
+    )
+    assert problems == []
 
 
 # --- what the Observability section promises -----------------------------------------------

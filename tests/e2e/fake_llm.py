@@ -11,6 +11,9 @@ markers in the text of the conversation's last user message:
 * ``[delay=N]``: wait N seconds before answering (the server then emits keep-alive pings);
 * ``[chunkdelay=F]``: wait F seconds between streamed chunks (keeps a run busy for cancels
   and disconnects);
+* the word ``long`` (a request for a long answer, as in the README's cancel example): chunks
+  ``LONG_CHUNKDELAY`` seconds apart unless ``[chunkdelay=F]`` says otherwise, so the reply
+  takes a few seconds, as a real long answer would;
 * ``[error500]``: answer HTTP 500;
 * ``[midgarbage]``: stream 3 tokens, then a ``data:`` line that is not JSON;
 * ``[drop]``: stream 3 tokens, then close the socket without finishing the response.
@@ -49,6 +52,8 @@ EMBEDDING_DIM = 1536
 
 _DELAY = re.compile(r"\[delay=(\d+(?:\.\d+)?)\]")
 _CHUNKDELAY = re.compile(r"\[chunkdelay=(\d+(?:\.\d+)?)\]")
+_LONG = re.compile(r"\blong\b", re.IGNORECASE)
+LONG_CHUNKDELAY = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,13 @@ class Script:
         return cls(
             tool="[tool]" in text,
             delay=float(delay.group(1)) if delay else 0.0,
-            chunkdelay=float(chunkdelay.group(1)) if chunkdelay else 0.0,
+            chunkdelay=(
+                float(chunkdelay.group(1))
+                if chunkdelay
+                else LONG_CHUNKDELAY
+                if _LONG.search(text)
+                else 0.0
+            ),
             error500="[error500]" in text,
             midgarbage="[midgarbage]" in text,
             drop="[drop]" in text,
