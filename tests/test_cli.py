@@ -225,6 +225,24 @@ async def test_runs_tail_after_a_sequence_number(
     assert f"assistant: {tokens(10)}" in out
 
 
+async def test_runs_of_a_missing_run_say_so_in_one_line(
+    server: LettaTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 404 is the server saying the run cannot be followed: no hint to follow it again."""
+    missing = "run-00000000-0000-4000-8000-000000000000"
+    for command in (
+        ["runs", "tail", missing],
+        ["runs", "tail", missing, "--after", "3"],
+        ["runs", "get", missing],
+        ["runs", "cancel", missing],
+    ):
+        code, out, err = await cli(capsys, "--base-url", server.base_url, *command)
+        assert code == 1 and out == "", command
+        assert err.startswith(f"letta-async: error: no run {missing} on this server: HTTP 404")
+        assert err.count("\n") == 1, err
+        assert "runs tail" not in err
+
+
 async def test_runs_cancel_finds_the_agent_and_cancels(
     server: LettaTestServer, agent_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -391,7 +409,7 @@ async def test_python_dash_m_entry_point(server: LettaTestServer, agent_id: str)
             check=False,
         )
     assert failed.returncode == 1
-    assert failed.stderr.decode().startswith("letta-async: error: Error code: 404 - ")
+    assert failed.stderr.decode().startswith("letta-async: error: no run run-nope on this server")
     assert b"Traceback" not in failed.stderr
 
 

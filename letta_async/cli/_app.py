@@ -28,14 +28,14 @@ import msgspec
 
 from .._client import AsyncLetta
 from .._config import DEFAULT_BASE_URL
-from .._errors import APIStatusError, LettaError
+from .._errors import APIStatusError, LettaError, NotFoundError
 from .._hooks import Hooks
 from .._render import StreamRenderer, use_color
 from .._stream import MessageStream
 from .._types import omit
 from .._version import __version__
 from ..types import UnknownMessage
-from ._durable import UsageError, add_commands
+from ._durable import CommandFailed, UsageError, add_commands
 
 __all__ = ["main", "main_async"]
 
@@ -308,11 +308,20 @@ async def _cmd_stream(session: _Session) -> int:
         return await _consume(session, stream)
 
 
+def _run_not_found(run_id: str, exc: NotFoundError) -> _Failure:
+    """One line for a run the server does not know, instead of its long 404 body."""
+    where = f" ({exc.method} {exc.url})" if exc.method and exc.url else ""
+    return _Failure(f"no run {run_id} on this server: HTTP 404{where}")
+
+
 async def _cmd_runs_tail(session: _Session) -> int:
     args = session.args
     async with session.client() as client:
         stream = client.runs.stream(args.run_id, starting_after=args.after, errors_as_events=True)
-        return await _consume(session, stream)
+        try:
+            return await _consume(session, stream)
+        except NotFoundError as exc:
+            raise _run_not_found(args.run_id, exc) from exc
 
 
 async def _cmd_runs_cancel(session: _Session) -> int:
@@ -320,7 +329,10 @@ async def _cmd_runs_cancel(session: _Session) -> int:
     async with session.client() as client:
         # Letta 0.16 cancels through the agent (there is no /v1/runs/{id}/cancel), so the run
         # is looked up first to learn which agent it belongs to.
-        run = await client.runs.retrieve(run_id)
+        try:
+            run = await client.runs.retrieve(run_id)
+        except NotFoundError as exc:
+            raise _run_not_found(run_id, exc) from exc
         if run.is_terminal:
             session.notice(f"run {run_id} had already finished ({run.status}); nothing to cancel")
             if session.args.json:
@@ -336,8 +348,12 @@ async def _cmd_runs_cancel(session: _Session) -> int:
 
 
 async def _cmd_runs_get(session: _Session) -> int:
+    run_id = session.args.run_id
     async with session.client() as client:
-        run = await client.runs.retrieve(session.args.run_id)
+        try:
+            run = await client.runs.retrieve(run_id)
+        except NotFoundError as exc:
+            raise _run_not_found(run_id, exc) from exc
     if session.args.json:
         _json_line(session.stdout, run)
     else:
@@ -417,10 +433,10 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
         # One line, as for every other error; --help has the whole usage.
         _print_error(session, f"{exc} (see {PROG} --help)")
         return EXIT_USAGE
-    except (_Failure, LettaError, ValueError, OSError) as exc:
+    except (_Failure, CommandFailed, LettaError, ValueError, OSError) as exc:
         # Expected failures: a bad URL, an HTTP error, a refused connection, a failed run.
         _print_error(session, _error_text(exc))
-        _resume_hint(session)
+        _resume_hint(session, exc)
         return EXIT_FAILURE
     except Exception as exc:
         # A bug, ours or a dependency's: still one line, unless -v asks for the traceback.
@@ -440,10 +456,17 @@ def _print_error(session: _Session, text: str) -> None:
     session.stderr.flush()
 
 
-def _resume_hint(session: _Session) -> None:
-    """After a broken or interrupted background stream, say how to carry on."""
+def _resume_hint(session: _Session, error: BaseException | None = None) -> None:
+    """After a broken or interrupted background stream, say how to carry on.
+
+    Not after a 4xx: the server said the run cannot be followed (it does not exist, has
+    expired, or was not started in the background), so following it again would fail again.
+    """
     stream = session.stream
     if stream is None or stream.completed or stream.run_id is None:
+        return
+    cause = error.__cause__ if error is not None else None
+    if any(isinstance(e, APIStatusError) and 400 <= e.status_code < 500 for e in (error, cause)):
         return
     if stream.last_seq_id is None:
         return  # a foreground stream has no sequence numbers: it cannot be resumed
