@@ -306,6 +306,62 @@ async def test_env_vars_supply_url_and_key(
         assert code == 0
 
 
+# --- which server --------------------------------------------------------------------------
+
+
+def _client_url(*argv: str) -> str:
+    from letta_async.cli._app import _Session, build_parser
+
+    session = _Session(
+        build_parser().parse_args([*argv, "agents", "list"]), io.StringIO(), io.StringIO()
+    )
+    return str(session.client().base_url)
+
+
+def test_the_server_is_chosen_as_the_library_chooses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The official SDK's default is Letta Cloud; the library keeps it, and so does the CLI.
+    assert _client_url() == str(AsyncLetta().base_url) == "https://api.letta.com"
+    monkeypatch.setenv("LETTA_BASE_URL", "http://127.0.0.1:8283")
+    assert _client_url() == "http://127.0.0.1:8283"
+    assert _client_url("--base-url", "http://127.0.0.1:9000/") == "http://127.0.0.1:9000"
+    help_text = build_help()
+    assert "else $LETTA_BASE_URL, else Letta Cloud" in help_text
+    assert "export LETTA_BASE_URL=http://localhost:8283" in help_text
+
+
+def build_help() -> str:
+    from letta_async.cli._app import build_parser
+
+    return " ".join(build_parser().format_help().split())
+
+
+async def test_a_failure_at_the_default_server_names_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone used to a local server learns that the command talked to Letta Cloud.
+
+    The default is pointed at loopback addresses so that nothing leaves the machine.
+    """
+    from letta_async import _config
+
+    monkeypatch.setitem(_config.ENVIRONMENTS, "cloud", "http://127.0.0.1:9")
+    code, _, err = await cli(capsys, "agents", "list")
+    assert code == 1
+    first, hint = err.splitlines()
+    assert first.startswith("letta-async: error: connection failed")
+    assert hint == (
+        "letta-async: no --base-url or $LETTA_BASE_URL, so this was Letta Cloud "
+        "(http://127.0.0.1:9); for a local server: export LETTA_BASE_URL=http://localhost:8283"
+    )
+    async with LettaTestServer(api_key="sekrit") as server:
+        monkeypatch.setitem(_config.ENVIRONMENTS, "cloud", server.base_url)
+        code, _, err = await cli(capsys, "agents", "list")
+        assert code == 1 and "Error code: 401" in err
+        assert f"so this was Letta Cloud ({server.base_url})" in err
+        code, _, err = await cli(capsys, "--base-url", server.base_url, "agents", "list")
+        assert code == 1 and err.count("\n") == 1  # a server the user named: no hint
+
+
 # --- failures ------------------------------------------------------------------------------
 
 

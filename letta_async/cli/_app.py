@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TextIO
@@ -27,8 +28,8 @@ from typing import Any, NoReturn, TextIO
 import msgspec
 
 from .._client import AsyncLetta
-from .._config import DEFAULT_BASE_URL
-from .._errors import APIStatusError, LettaError, NotFoundError
+from .._config import ENVIRONMENTS
+from .._errors import APIConnectionError, APIStatusError, LettaError, NotFoundError
 from .._hooks import Hooks
 from .._render import StreamRenderer, use_color
 from .._stream import MessageStream
@@ -40,6 +41,13 @@ from ._durable import CommandFailed, UsageError, add_commands
 __all__ = ["main", "main_async"]
 
 PROG = "letta-async"
+
+SERVER_RULE = (
+    f"--base-url, else $LETTA_BASE_URL, else Letta Cloud ({ENVIRONMENTS['cloud']}): the rule "
+    "of the library's AsyncLetta"
+)
+"""Where every command connects. One rule for the library and the command line, so that a
+shell that works for a script works for the command, and the other way round."""
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -64,10 +72,14 @@ class _Session:
     notices: list[str] = field(default_factory=list)
 
     def client(self) -> AsyncLetta:
+        """A client for the server the library itself would pick (see :data:`SERVER_RULE`)."""
         hooks = Hooks(on_resume=[self._on_resume])
-        # The command line defaults to a local server, not to Letta Cloud as the library does.
-        base_url = self.args.base_url or os.environ.get("LETTA_BASE_URL") or DEFAULT_BASE_URL
-        return AsyncLetta(base_url=base_url, api_key=self.args.api_key, hooks=hooks)
+        return AsyncLetta(base_url=self.args.base_url, api_key=self.args.api_key, hooks=hooks)
+
+    @property
+    def default_server(self) -> bool:
+        """Whether neither ``--base-url`` nor ``$LETTA_BASE_URL`` named the server."""
+        return not self.args.base_url and not os.environ.get("LETTA_BASE_URL")
 
     def _on_resume(self, run_id: str, starting_after: int | None, attempt: int) -> None:
         after = "the start" if starting_after is None else f"seq_id {starting_after}"
@@ -127,7 +139,7 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--base-url",
         metavar="URL",
         default=default(None),
-        help="server address (default: $LETTA_BASE_URL, else http://localhost:8283)",
+        help="the server (default: $LETTA_BASE_URL, else Letta Cloud, as for AsyncLetta)",
     )
     parser.add_argument(
         "--api-key",
@@ -161,7 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, as one argparse tree."""
     parser = _Parser(
         prog=PROG,
-        description="Stream from Letta agents and manage their runs from the shell.",
+        description="Stream from Letta agents and manage their runs from the shell.\n\n"
+        + textwrap.fill(
+            f"The server is {SERVER_RULE}. For a local server: export "
+            "LETTA_BASE_URL=http://localhost:8283. The API key is --api-key, else $LETTA_API_KEY.",
+            width=88,
+        ),
         epilog="Examples:\n"
         "  letta-async stream agent-123 'Hello!' --tokens\n"
         "  letta-async --json stream agent-123 'Hello!' | jq -r .message_type\n"
@@ -436,6 +453,7 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
     except (_Failure, CommandFailed, LettaError, ValueError, OSError) as exc:
         # Expected failures: a bad URL, an HTTP error, a refused connection, a failed run.
         _print_error(session, _error_text(exc))
+        _server_hint(session, exc)
         _resume_hint(session, exc)
         return EXIT_FAILURE
     except Exception as exc:
@@ -454,6 +472,22 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
 def _print_error(session: _Session, text: str) -> None:
     session.stderr.write(f"{PROG}: error: {text}\n")
     session.stderr.flush()
+
+
+def _server_hint(session: _Session, error: BaseException) -> None:
+    """After a refused connection or a 401 from the server nobody named, say which it was:
+    someone used to a local server would otherwise not guess they talked to Letta Cloud."""
+    if not session.default_server:
+        return
+    if isinstance(error, APIConnectionError) or (
+        isinstance(error, APIStatusError) and error.status_code in (401, 403)
+    ):
+        session.stderr.write(
+            f"{PROG}: no --base-url or $LETTA_BASE_URL, so this was Letta Cloud "
+            f"({ENVIRONMENTS['cloud']}); for a local server: "
+            "export LETTA_BASE_URL=http://localhost:8283\n"
+        )
+        session.stderr.flush()
 
 
 def _resume_hint(session: _Session, error: BaseException | None = None) -> None:
