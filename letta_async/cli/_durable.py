@@ -180,7 +180,8 @@ async def _existing_store(args: Any) -> CursorStore:
         return SQLiteCursorStore(args.sqlite, create=False)
     store: CursorStore = _redis_store(args.redis, args.namespace)
     try:
-        used = await store.used()  # type: ignore[attr-defined]
+        with _redis_errors():
+            used = await store.used()  # type: ignore[attr-defined]
     except BaseException:
         await store.aclose()
         raise
@@ -191,6 +192,17 @@ async def _existing_store(args: Any) -> CursorStore:
             "(no keys, claims or ended records); check --namespace"
         )
     return store
+
+
+@contextlib.contextmanager
+def _redis_errors() -> Iterator[None]:
+    """Redis unreachable (or refusing us) is an expected failure: one line, exit 1."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except RedisError as exc:
+        raise CommandFailed(f"Redis: {exc}") from exc
 
 
 def _redis_options(parser: argparse.ArgumentParser) -> None:
@@ -306,14 +318,15 @@ async def cmd_submit(session: Any) -> int:
     if args.max_steps is not None:
         options["max_steps"] = args.max_steps
     try:
-        cursor = await submit(
-            store,
-            args.key,
-            args.agent_id,
-            messages=[{"role": "user", "content": args.text}],
-            conversation_id=args.conversation,
-            **options,
-        )
+        with _redis_errors():
+            cursor = await submit(
+                store,
+                args.key,
+                args.agent_id,
+                messages=[{"role": "user", "content": args.text}],
+                conversation_id=args.conversation,
+                **options,
+            )
     except DuplicateKeyError as exc:
         raise UsageError(f"key {args.key!r} is already in the store, unfinished") from exc
     finally:

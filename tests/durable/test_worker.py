@@ -355,3 +355,31 @@ async def test_commands_that_read_a_store_never_create_one(
     assert "namespace 'never-used-here' on" in err.getvalue()
     assert "holds nothing and never did" in err.getvalue()
     assert await redis_store.redis.keys("{never-used-here}*") == []
+
+
+async def test_redis_out_of_reach_is_one_line_and_one_warning(
+    server: LettaTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Commands fail in one line; a worker keeps polling but says so once, not per poll."""
+    from letta_async.testing import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    for command in (["inflight", "--redis", url], ["submit", "--redis", url, "k", "agent-x", "hi"]):
+        err = io.StringIO()
+        assert await main_async(command, stderr=err) == 1
+        assert err.getvalue().startswith("letta-async: error: Redis: Error ")
+        assert err.getvalue().count("\n") == 1
+
+    async def handler(batch: Batch) -> None:
+        raise AssertionError("nothing can be claimed")
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        store = RedisCursorStore(url, namespace="unreachable")
+        worker = Worker(client, store, handler, poll_interval=0.02)
+        with caplog.at_level("DEBUG", logger="letta_async.durable"):
+            with anyio.move_on_after(0.5):
+                await worker.run()
+        await store.aclose()
+    failures = [r for r in caplog.records if r.message.startswith("claiming keys failed")]
+    assert len(failures) > 3  # it kept trying
+    assert [r.levelname for r in failures].count("WARNING") == 1
