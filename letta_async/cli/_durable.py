@@ -328,7 +328,10 @@ async def cmd_submit(session: Any) -> int:
                 **options,
             )
     except DuplicateKeyError as exc:
-        raise UsageError(f"key {args.key!r} is already in the store, unfinished") from exc
+        # Not a usage error (the command line was fine): one line, no pointer to --help.
+        raise CommandFailed(
+            f"key {args.key!r} is already in the store, unfinished (see letta-async inflight)"
+        ) from exc
     finally:
         await store.aclose()
     session.stdout.write(f"{cursor.key}: submitted (otid {', '.join(cursor.otids)})\n")

@@ -172,6 +172,12 @@ async def test_submit_worker_and_inflight_commands(
     out = io.StringIO()
     assert await main_async([*common, "submit", *where, "job-1", agent, "hello"], stdout=out) == 0
     assert out.getvalue().startswith("job-1: submitted (otid ")
+    err = io.StringIO()
+    assert await main_async([*common, "submit", *where, "job-1", agent, "again"], stderr=err) == 1
+    assert err.getvalue() == (
+        "letta-async: error: key 'job-1' is already in the store, unfinished "
+        "(see letta-async inflight)\n"
+    )
     out = io.StringIO()
     assert await main_async([*common, "inflight", *where], stdout=out) == 0
     assert out.getvalue().startswith("job-1  recorded")
