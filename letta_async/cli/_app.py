@@ -326,7 +326,12 @@ async def _cmd_stream(session: _Session) -> int:
 
 
 def _run_not_found(run_id: str, exc: NotFoundError) -> _Failure:
-    """One line for a run the server does not know, instead of its long 404 body."""
+    """One line for a run the server does not know, instead of its long 404 body.
+
+    Only for Letta's own 404 (the callers check ``from_letta``): one from something that is
+    not Letta (a proxy, a wrong ``--base-url``) says nothing about runs, and its own text
+    tells what it is.
+    """
     where = f" ({exc.method} {exc.url})" if exc.method and exc.url else ""
     return _Failure(f"no run {run_id} on this server: HTTP 404{where}")
 
@@ -338,6 +343,8 @@ async def _cmd_runs_tail(session: _Session) -> int:
         try:
             return await _consume(session, stream)
         except NotFoundError as exc:
+            if not exc.from_letta:
+                raise
             raise _run_not_found(args.run_id, exc) from exc
 
 
@@ -349,6 +356,8 @@ async def _cmd_runs_cancel(session: _Session) -> int:
         try:
             run = await client.runs.retrieve(run_id)
         except NotFoundError as exc:
+            if not exc.from_letta:
+                raise
             raise _run_not_found(run_id, exc) from exc
         if run.is_terminal:
             session.notice(f"run {run_id} had already finished ({run.status}); nothing to cancel")
@@ -370,6 +379,8 @@ async def _cmd_runs_get(session: _Session) -> int:
         try:
             run = await client.runs.retrieve(run_id)
         except NotFoundError as exc:
+            if not exc.from_letta:
+                raise
             raise _run_not_found(run_id, exc) from exc
     if session.args.json:
         _json_line(session.stdout, run)
