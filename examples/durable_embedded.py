@@ -14,7 +14,8 @@ written atomically), keyed by the event's idempotency key ``run_id:seq_id``. ``-
 makes the process die right after applying a batch and before its acknowledgement, the worst
 moment: the restarted process recovers the key from the store, the server replays that one
 batch, and the key makes the replay a no-op. At the end the database is checked against a
-full replay of the run: every event applied exactly once, in order.
+full replay of the run: every event applied exactly once, in order. Running the second step
+once more finds the work done and says so.
 """
 
 from __future__ import annotations
@@ -138,6 +139,14 @@ async def main(
                 raise
             print(f"crashed after applying {len(db.order)} events", file=out)
             result.crashed = True
+            return result
+        if not found and db.order:
+            # A re-run after the work was done: nothing was in the store and nothing was sent.
+            # The run (and its agent) were deleted at the end of the run that finished it, so
+            # there is nothing left on the server to check the database against again.
+            print(f"{KEY} was delivered already ({len(db.order)} events); nothing to do", file=out)
+            result.applied = len(db.order)
+            result.replays_ignored = db.replays_ignored
             return result
         for outcome in outcomes:
             print(f"{outcome.key}: {outcome.status} ({outcome.stop_reason})", file=out)

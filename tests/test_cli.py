@@ -225,6 +225,24 @@ async def test_runs_tail_after_a_sequence_number(
     assert f"assistant: {tokens(10)}" in out
 
 
+async def test_runs_of_a_missing_run_say_so_in_one_line(
+    server: LettaTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 404 is the server saying the run cannot be followed: no hint to follow it again."""
+    missing = "run-00000000-0000-4000-8000-000000000000"
+    for command in (
+        ["runs", "tail", missing],
+        ["runs", "tail", missing, "--after", "3"],
+        ["runs", "get", missing],
+        ["runs", "cancel", missing],
+    ):
+        code, out, err = await cli(capsys, "--base-url", server.base_url, *command)
+        assert code == 1 and out == "", command
+        assert err.startswith(f"letta-async: error: no run {missing} on this server: HTTP 404")
+        assert err.count("\n") == 1, err
+        assert "runs tail" not in err
+
+
 async def test_runs_cancel_finds_the_agent_and_cancels(
     server: LettaTestServer, agent_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -286,6 +304,62 @@ async def test_env_vars_supply_url_and_key(
 
         code, _, _ = await cli(capsys, "--api-key", "sekrit", "agents", "list")
         assert code == 0
+
+
+# --- which server --------------------------------------------------------------------------
+
+
+def _client_url(*argv: str) -> str:
+    from letta_async.cli._app import _Session, build_parser
+
+    session = _Session(
+        build_parser().parse_args([*argv, "agents", "list"]), io.StringIO(), io.StringIO()
+    )
+    return str(session.client().base_url)
+
+
+def test_the_server_is_chosen_as_the_library_chooses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The official SDK's default is Letta Cloud; the library keeps it, and so does the CLI.
+    assert _client_url() == str(AsyncLetta().base_url) == "https://api.letta.com"
+    monkeypatch.setenv("LETTA_BASE_URL", "http://127.0.0.1:8283")
+    assert _client_url() == "http://127.0.0.1:8283"
+    assert _client_url("--base-url", "http://127.0.0.1:9000/") == "http://127.0.0.1:9000"
+    help_text = build_help()
+    assert "else $LETTA_BASE_URL, else Letta Cloud" in help_text
+    assert "export LETTA_BASE_URL=http://localhost:8283" in help_text
+
+
+def build_help() -> str:
+    from letta_async.cli._app import build_parser
+
+    return " ".join(build_parser().format_help().split())
+
+
+async def test_a_failure_at_the_default_server_names_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone used to a local server learns that the command talked to Letta Cloud.
+
+    The default is pointed at loopback addresses so that nothing leaves the machine.
+    """
+    from letta_async import _config
+
+    monkeypatch.setitem(_config.ENVIRONMENTS, "cloud", "http://127.0.0.1:9")
+    code, _, err = await cli(capsys, "agents", "list")
+    assert code == 1
+    first, hint = err.splitlines()
+    assert first.startswith("letta-async: error: connection failed")
+    assert hint == (
+        "letta-async: no --base-url or $LETTA_BASE_URL, so this was Letta Cloud "
+        "(http://127.0.0.1:9); for a local server: export LETTA_BASE_URL=http://localhost:8283"
+    )
+    async with LettaTestServer(api_key="sekrit") as server:
+        monkeypatch.setitem(_config.ENVIRONMENTS, "cloud", server.base_url)
+        code, _, err = await cli(capsys, "agents", "list")
+        assert code == 1 and "Error code: 401" in err
+        assert f"so this was Letta Cloud ({server.base_url})" in err
+        code, _, err = await cli(capsys, "--base-url", server.base_url, "agents", "list")
+        assert code == 1 and err.count("\n") == 1  # a server the user named: no hint
 
 
 # --- failures ------------------------------------------------------------------------------
@@ -391,7 +465,7 @@ async def test_python_dash_m_entry_point(server: LettaTestServer, agent_id: str)
             check=False,
         )
     assert failed.returncode == 1
-    assert failed.stderr.decode().startswith("letta-async: error: Error code: 404 - ")
+    assert failed.stderr.decode().startswith("letta-async: error: no run run-nope on this server")
     assert b"Traceback" not in failed.stderr
 
 

@@ -280,6 +280,15 @@ async def test_durable_embedded_example(server: LettaTestServer, tmp_path: Path)
     delivered = [f for f in run.frames if f.kind not in ("ping", "done")]
     assert done.applied == len(delivered)
     assert "recovering count-to-forty: streaming after" in out.getvalue()
+    # Once more on the finished state: nothing to recover or send, and no false alarm.
+    again = io.StringIO()
+    with anyio.fail_after(30):
+        rerun = await example.main(tmp_path, base_url=server.base_url, out=again)
+    assert again.getvalue() == (
+        f"count-to-forty was delivered already ({done.applied} events); nothing to do\n"
+    )
+    assert (rerun.crashed, rerun.verified, rerun.applied) == (False, None, done.applied)
+    assert len(server.state.runs) == 1
 
 
 async def test_durable_embedded_example_across_processes(
@@ -295,6 +304,11 @@ async def test_durable_embedded_example_across_processes(
     assert second.returncode == 0, second.stderr.decode()
     assert "every event exactly once, in order" in second.stdout.decode()
     assert len(server.state.runs) == 1
+    with anyio.fail_after(60):
+        third = await anyio.run_process(command, env=env, check=False)
+    assert third.returncode == 0, third.stderr.decode()
+    assert "MISMATCH" not in third.stdout.decode()
+    assert "nothing to do" in third.stdout.decode()
 
 
 async def test_durable_fleet_example(server: LettaTestServer) -> None:

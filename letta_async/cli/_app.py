@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TextIO
@@ -27,19 +28,26 @@ from typing import Any, NoReturn, TextIO
 import msgspec
 
 from .._client import AsyncLetta
-from .._config import DEFAULT_BASE_URL
-from .._errors import APIStatusError, LettaError
+from .._config import ENVIRONMENTS
+from .._errors import APIConnectionError, APIStatusError, LettaError, NotFoundError
 from .._hooks import Hooks
 from .._render import StreamRenderer, use_color
 from .._stream import MessageStream
 from .._types import omit
 from .._version import __version__
 from ..types import UnknownMessage
-from ._durable import UsageError, add_commands
+from ._durable import CommandFailed, UsageError, add_commands
 
 __all__ = ["main", "main_async"]
 
 PROG = "letta-async"
+
+SERVER_RULE = (
+    f"--base-url, else $LETTA_BASE_URL, else Letta Cloud ({ENVIRONMENTS['cloud']}): the rule "
+    "of the library's AsyncLetta"
+)
+"""Where every command connects. One rule for the library and the command line, so that a
+shell that works for a script works for the command, and the other way round."""
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -64,10 +72,14 @@ class _Session:
     notices: list[str] = field(default_factory=list)
 
     def client(self) -> AsyncLetta:
+        """A client for the server the library itself would pick (see :data:`SERVER_RULE`)."""
         hooks = Hooks(on_resume=[self._on_resume])
-        # The command line defaults to a local server, not to Letta Cloud as the library does.
-        base_url = self.args.base_url or os.environ.get("LETTA_BASE_URL") or DEFAULT_BASE_URL
-        return AsyncLetta(base_url=base_url, api_key=self.args.api_key, hooks=hooks)
+        return AsyncLetta(base_url=self.args.base_url, api_key=self.args.api_key, hooks=hooks)
+
+    @property
+    def default_server(self) -> bool:
+        """Whether neither ``--base-url`` nor ``$LETTA_BASE_URL`` named the server."""
+        return not self.args.base_url and not os.environ.get("LETTA_BASE_URL")
 
     def _on_resume(self, run_id: str, starting_after: int | None, attempt: int) -> None:
         after = "the start" if starting_after is None else f"seq_id {starting_after}"
@@ -127,7 +139,7 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--base-url",
         metavar="URL",
         default=default(None),
-        help="server address (default: $LETTA_BASE_URL, else http://localhost:8283)",
+        help="the server (default: $LETTA_BASE_URL, else Letta Cloud, as for AsyncLetta)",
     )
     parser.add_argument(
         "--api-key",
@@ -161,7 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, as one argparse tree."""
     parser = _Parser(
         prog=PROG,
-        description="Stream from Letta agents and manage their runs from the shell.",
+        description="Stream from Letta agents and manage their runs from the shell.\n\n"
+        + textwrap.fill(
+            f"The server is {SERVER_RULE}. For a local server: export "
+            "LETTA_BASE_URL=http://localhost:8283. The API key is --api-key, else $LETTA_API_KEY.",
+            width=88,
+        ),
         epilog="Examples:\n"
         "  letta-async stream agent-123 'Hello!' --tokens\n"
         "  letta-async --json stream agent-123 'Hello!' | jq -r .message_type\n"
@@ -308,11 +325,27 @@ async def _cmd_stream(session: _Session) -> int:
         return await _consume(session, stream)
 
 
+def _run_not_found(run_id: str, exc: NotFoundError) -> _Failure:
+    """One line for a run the server does not know, instead of its long 404 body.
+
+    Only for Letta's own 404 (the callers check ``from_letta``): one from something that is
+    not Letta (a proxy, a wrong ``--base-url``) says nothing about runs, and its own text
+    tells what it is.
+    """
+    where = f" ({exc.method} {exc.url})" if exc.method and exc.url else ""
+    return _Failure(f"no run {run_id} on this server: HTTP 404{where}")
+
+
 async def _cmd_runs_tail(session: _Session) -> int:
     args = session.args
     async with session.client() as client:
         stream = client.runs.stream(args.run_id, starting_after=args.after, errors_as_events=True)
-        return await _consume(session, stream)
+        try:
+            return await _consume(session, stream)
+        except NotFoundError as exc:
+            if not exc.from_letta:
+                raise
+            raise _run_not_found(args.run_id, exc) from exc
 
 
 async def _cmd_runs_cancel(session: _Session) -> int:
@@ -320,7 +353,12 @@ async def _cmd_runs_cancel(session: _Session) -> int:
     async with session.client() as client:
         # Letta 0.16 cancels through the agent (there is no /v1/runs/{id}/cancel), so the run
         # is looked up first to learn which agent it belongs to.
-        run = await client.runs.retrieve(run_id)
+        try:
+            run = await client.runs.retrieve(run_id)
+        except NotFoundError as exc:
+            if not exc.from_letta:
+                raise
+            raise _run_not_found(run_id, exc) from exc
         if run.is_terminal:
             session.notice(f"run {run_id} had already finished ({run.status}); nothing to cancel")
             if session.args.json:
@@ -336,8 +374,14 @@ async def _cmd_runs_cancel(session: _Session) -> int:
 
 
 async def _cmd_runs_get(session: _Session) -> int:
+    run_id = session.args.run_id
     async with session.client() as client:
-        run = await client.runs.retrieve(session.args.run_id)
+        try:
+            run = await client.runs.retrieve(run_id)
+        except NotFoundError as exc:
+            if not exc.from_letta:
+                raise
+            raise _run_not_found(run_id, exc) from exc
     if session.args.json:
         _json_line(session.stdout, run)
     else:
@@ -417,10 +461,11 @@ async def _run(session: _Session, parser: argparse.ArgumentParser) -> int:
         # One line, as for every other error; --help has the whole usage.
         _print_error(session, f"{exc} (see {PROG} --help)")
         return EXIT_USAGE
-    except (_Failure, LettaError, ValueError, OSError) as exc:
+    except (_Failure, CommandFailed, LettaError, ValueError, OSError) as exc:
         # Expected failures: a bad URL, an HTTP error, a refused connection, a failed run.
         _print_error(session, _error_text(exc))
-        _resume_hint(session)
+        _server_hint(session, exc)
+        _resume_hint(session, exc)
         return EXIT_FAILURE
     except Exception as exc:
         # A bug, ours or a dependency's: still one line, unless -v asks for the traceback.
@@ -440,10 +485,33 @@ def _print_error(session: _Session, text: str) -> None:
     session.stderr.flush()
 
 
-def _resume_hint(session: _Session) -> None:
-    """After a broken or interrupted background stream, say how to carry on."""
+def _server_hint(session: _Session, error: BaseException) -> None:
+    """After a refused connection or a 401 from the server nobody named, say which it was:
+    someone used to a local server would otherwise not guess they talked to Letta Cloud."""
+    if not session.default_server:
+        return
+    if isinstance(error, APIConnectionError) or (
+        isinstance(error, APIStatusError) and error.status_code in (401, 403)
+    ):
+        session.stderr.write(
+            f"{PROG}: no --base-url or $LETTA_BASE_URL, so this was Letta Cloud "
+            f"({ENVIRONMENTS['cloud']}); for a local server: "
+            "export LETTA_BASE_URL=http://localhost:8283\n"
+        )
+        session.stderr.flush()
+
+
+def _resume_hint(session: _Session, error: BaseException | None = None) -> None:
+    """After a broken or interrupted background stream, say how to carry on.
+
+    Not after a 4xx: the server said the run cannot be followed (it does not exist, has
+    expired, or was not started in the background), so following it again would fail again.
+    """
     stream = session.stream
     if stream is None or stream.completed or stream.run_id is None:
+        return
+    cause = error.__cause__ if error is not None else None
+    if any(isinstance(e, APIStatusError) and 400 <= e.status_code < 500 for e in (error, cause)):
         return
     if stream.last_seq_id is None:
         return  # a foreground stream has no sequence numbers: it cannot be resumed

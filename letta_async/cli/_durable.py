@@ -12,11 +12,13 @@ a pipe into another program.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
@@ -27,13 +29,17 @@ from ..types import UnknownMessage
 if TYPE_CHECKING:
     from ..durable import Batch, CursorStore
 
-__all__ = ["add_commands"]
+__all__ = ["CommandFailed", "UsageError", "add_commands"]
 
 _encoder = msgspec.json.Encoder()
 
 
 class UsageError(Exception):
     """A bad ``module:function`` or store option, found after parsing."""
+
+
+class CommandFailed(Exception):
+    """The command could not do what it was asked (exit 1); the message says why."""
 
 
 def load_object(spec: str) -> Any:
@@ -132,10 +138,18 @@ def add_commands(commands: Any, common: Callable[[argparse.ArgumentParser], None
     inflight = commands.add_parser(
         "inflight",
         help="list the keys a cursor store holds",
-        description="List every unfinished key of a store: phase, run, position, age.",
+        description="List every unfinished key of a store: phase, run, position, age. With "
+        "--ended, list instead the latest keys that left the store without completing "
+        "(refused by the server, or their run gone) and why. Reads only: a store that does "
+        "not exist is an error, not an empty one.",
     )
     common(inflight)
     _store_options(inflight)
+    inflight.add_argument(
+        "--ended",
+        action="store_true",
+        help="the latest keys that ended without completing (rejected, gone), with the reason",
+    )
     inflight.set_defaults(handler=cmd_inflight)
 
     revive = commands.add_parser(
@@ -157,13 +171,38 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", default="letta-durable", help="Redis namespace")
 
 
-def _any_store(args: Any) -> CursorStore:
+async def _existing_store(args: Any) -> CursorStore:
+    """The store ``inflight`` and ``revive`` work on, which must already exist: these commands
+    never create one (a mistyped path or namespace would otherwise look like an empty store)."""
     from ..durable import SQLiteCursorStore
 
-    if args.redis:
-        store: CursorStore = _redis_store(args.redis, args.namespace)
-        return store
-    return SQLiteCursorStore(args.sqlite)
+    if not args.redis:
+        return SQLiteCursorStore(args.sqlite, create=False)
+    store: CursorStore = _redis_store(args.redis, args.namespace)
+    try:
+        with _redis_errors():
+            used = await store.used()  # type: ignore[attr-defined]
+    except BaseException:
+        await store.aclose()
+        raise
+    if not used:
+        await store.aclose()
+        raise CommandFailed(
+            f"namespace {args.namespace!r} on {args.redis} holds nothing and never did "
+            "(no keys, claims or ended records); check --namespace"
+        )
+    return store
+
+
+@contextlib.contextmanager
+def _redis_errors() -> Iterator[None]:
+    """Redis unreachable (or refusing us) is an expected failure: one line, exit 1."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except RedisError as exc:
+        raise CommandFailed(f"Redis: {exc}") from exc
 
 
 def _redis_options(parser: argparse.ArgumentParser) -> None:
@@ -184,8 +223,6 @@ def _redis_store(url: str, namespace: str) -> Any:
 
 
 async def cmd_worker(session: Any) -> int:
-    from ..durable import Worker
-
     args = session.args
     if args.max_failures < 0:
         raise UsageError("--max-failures must be 0 (never) or more")
@@ -193,6 +230,38 @@ async def cmd_worker(session: Any) -> int:
     on_claim = load_object(args.on_claim) if args.on_claim else None
     on_outcome = load_object(args.on_outcome) if args.on_outcome else None
     store = _redis_store(args.redis, args.namespace)
+    with contextlib.ExitStack() as cleanup:
+        if not args.verbose:
+            # Keys the worker drops (refused sends, runs gone) and keys parked as dead are
+            # logged as warnings by the library: shown by default, as the reason is not
+            # written anywhere else the operator would look first.
+            cleanup.enter_context(_warnings_to(session.stderr))
+        return await _run_worker(session, store, handler, on_claim, on_outcome)
+
+
+@contextlib.contextmanager
+def _warnings_to(err: TextIO) -> Iterator[None]:
+    """The library's warnings and errors on ``err``, one line each, for the block's duration."""
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("letta-async: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("letta_async")
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # not twice, through a root handler an embedding program set
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+async def _run_worker(
+    session: Any, store: Any, handler: Any, on_claim: Any, on_outcome: Any
+) -> int:
+    from ..durable import Worker
+
+    args = session.args
     try:
         async with session.client() as client:
             worker = Worker(
@@ -223,9 +292,15 @@ async def cmd_worker(session: Any) -> int:
                 await worker.run(until_empty=args.until_empty)
                 group.cancel_scope.cancel()
             summary = ", ".join(f"{n} {s}" for s, n in sorted(worker.outcomes.items()))
+            dropped = sum(worker.outcomes.get(s, 0) for s in ("rejected", "gone"))
             session.notice(
                 f"worker stopped: {worker.claimed} claimed ({worker.taken_over} taken over)"
                 + (f"; {summary}" if summary else "")
+                + (
+                    " (why: letta-async inflight --ended, same --redis and --namespace)"
+                    if dropped
+                    else ""
+                )
             )
     finally:
         await store.aclose()
@@ -243,16 +318,20 @@ async def cmd_submit(session: Any) -> int:
     if args.max_steps is not None:
         options["max_steps"] = args.max_steps
     try:
-        cursor = await submit(
-            store,
-            args.key,
-            args.agent_id,
-            messages=[{"role": "user", "content": args.text}],
-            conversation_id=args.conversation,
-            **options,
-        )
+        with _redis_errors():
+            cursor = await submit(
+                store,
+                args.key,
+                args.agent_id,
+                messages=[{"role": "user", "content": args.text}],
+                conversation_id=args.conversation,
+                **options,
+            )
     except DuplicateKeyError as exc:
-        raise UsageError(f"key {args.key!r} is already in the store, unfinished") from exc
+        # Not a usage error (the command line was fine): one line, no pointer to --help.
+        raise CommandFailed(
+            f"key {args.key!r} is already in the store, unfinished (see letta-async inflight)"
+        ) from exc
     finally:
         await store.aclose()
     session.stdout.write(f"{cursor.key}: submitted (otid {', '.join(cursor.otids)})\n")
@@ -261,9 +340,12 @@ async def cmd_submit(session: Any) -> int:
 
 async def cmd_inflight(session: Any) -> int:
     args = session.args
-    store = _any_store(args)
+    store = await _existing_store(args)
     try:
+        if args.ended:
+            return _print_ended(session, await store.ended())
         cursors = await store.in_flight()
+        ended = len(await store.ended(limit=1000))
     finally:
         await store.aclose()
     now = time.time()
@@ -280,17 +362,37 @@ async def cmd_inflight(session: Any) -> int:
             )
     if not cursors:
         session.notice("nothing in flight")
+    if ended and not args.json:
+        noun = "key" if ended == 1 else "keys"
+        session.notice(f"{ended} {noun} ended without completing; see them with --ended")
+    return 0
+
+
+def _print_ended(session: Any, records: list[Any]) -> int:
+    now = time.time()
+    for r in records:
+        if session.args.json:
+            session.stdout.write(_encoder.encode(r).decode() + "\n")
+        else:
+            session.stdout.write(
+                f"{r.key}  {r.status:<8}  {r.run_id or '-'}  after {r.seq_id}  "
+                f"{now - r.at:.0f} s ago  {r.error}\n"
+            )
+    if not records:
+        session.notice("no key ended without completing")
     return 0
 
 
 async def cmd_revive(session: Any) -> int:
     args = session.args
-    store = _any_store(args)
+    store = await _existing_store(args)
     try:
         revived = await store.revive(args.key)
+        cursor = None if revived else await store.get(args.key)
     finally:
         await store.aclose()
     if not revived:
-        raise UsageError(f"key {args.key!r} is not dead (see `letta-async inflight`)")
+        state = "is not in the store" if cursor is None else f"is {cursor.phase}, not dead"
+        raise CommandFailed(f"key {args.key!r} {state}; only a dead key can be revived")
     session.stdout.write(f"{args.key}: back to work\n")
     return 0

@@ -25,7 +25,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._batch import Batch, Delivery
-from ._cursor import Cursor, DuplicateKeyError, Outcome, OutcomeStatus, Phase
+from ._cursor import Cursor, DuplicateKeyError, Ended, Outcome, OutcomeStatus, Phase
 from ._deliver import Handler
 from ._job import submit
 from ._lookup import OtidLookup
@@ -57,6 +57,7 @@ __all__ = [
     "Delivery",
     "DuplicateKeyError",
     "DurableStreams",
+    "Ended",
     "Handler",
     "OtidLookup",
     "Outcome",

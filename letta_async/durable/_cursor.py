@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ["Cursor", "DuplicateKeyError", "Outcome", "OutcomeStatus", "Phase"]
+__all__ = ["Cursor", "DuplicateKeyError", "Ended", "Outcome", "OutcomeStatus", "Phase"]
 
 Phase = Literal["recorded", "sending", "streaming", "unconfirmed", "dead"]
 """Where a key stands; each phase decides how a restarted process picks the key up.
@@ -83,6 +83,26 @@ class Cursor(msgspec.Struct, frozen=True, kw_only=True):
     """The last handler failure (its ``repr``), kept for whoever inspects a ``dead`` key."""
 
 
+class Ended(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a key left the store without completing, kept after the key itself is gone.
+
+    A ``rejected`` or ``gone`` key is removed from the store (nothing more can happen to it),
+    and its cursor with it; the record is what is left for whoever asks later what became of
+    it (``letta-async inflight --ended``). The store writes it in the same atomic step that
+    removes the key and keeps only the latest ones (see each store).
+    """
+
+    key: str
+    status: OutcomeStatus
+    agent_id: str
+    run_id: str | None = None
+    seq_id: int = 0
+    """How far the key had got (the last acknowledged position)."""
+    error: str = ""
+    """What the server answered, as :func:`describe_error` puts it."""
+    at: float = msgspec.field(default_factory=time.time)
+
+
 class DuplicateKeyError(KeyError):
     """``send``/``submit`` with a key the store already holds (the earlier one is unfinished)."""
 
@@ -124,6 +144,21 @@ class Outcome:
             f"<Outcome {self.key!r} {self.status} run_id={self.run_id!r} seq_id={self.seq_id}"
             f" stop_reason={self.stop_reason!r}{extra}>"
         )
+
+
+def describe_error(error: BaseException | None) -> str:
+    """One line for a log or the ended record: the HTTP status and the server's reason when
+    there is one (``HTTP 404: Agent ... not found``), else the exception's own text."""
+    if error is None:
+        return ""
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        detail = getattr(error, "detail", None) or str(error)
+        return f"HTTP {status}: {detail}"
+    cause = error.__cause__
+    if cause is not None and isinstance(getattr(cause, "status_code", None), int):
+        return f"{error} ({describe_error(cause)})"
+    return str(error) or type(error).__name__
 
 
 def encode_request(messages: list[Any], options: dict[str, Any]) -> bytes:

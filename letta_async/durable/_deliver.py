@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
-from .._errors import APIConnectionError, APIStatusError, StreamResumeError
+from .._errors import APIConnectionError, APIStatusError, LettaError, StreamResumeError
 from ..types import LettaUsageStatistics
 from ._batch import Batch, split_read
-from ._cursor import Cursor, Outcome, OutcomeStatus, decode_request
+from ._cursor import Cursor, Ended, Outcome, OutcomeStatus, decode_request, describe_error
 from ._lookup import OtidLookup
 from ._reading import read_batch
 from ._store import CursorStore
@@ -213,11 +213,9 @@ class KeyRunner:
         except APIStatusError as exc:
             if cursor.phase == "recorded" and _refused(exc):
                 # A send answered before any stream (a conversation's create is): refused.
-                await self._store.finish(key, fence)
-                return Outcome(key, "rejected", None, position, error=exc)
+                return await self._drop(cursor, "rejected", None, position, exc, fence)
             if exc.status_code == 404:
-                await self._store.finish(key, fence)
-                return Outcome(key, "gone", run_id, position, error=exc)
+                return await self._drop(cursor, "gone", run_id, position, exc, fence)
             return Outcome(key, "failed", run_id, position, error=exc)
         except APIConnectionError as exc:
             return Outcome(key, "failed", run_id, position, error=exc)
@@ -239,10 +237,11 @@ class KeyRunner:
         async def give_up(status: OutcomeStatus, error: BaseException) -> Outcome:
             """End the key here; what was handled is still acknowledged if possible."""
             if status in ("gone", "rejected"):
-                await store.finish(key, fence)
-            else:
-                with contextlib.suppress(Exception):
-                    await settle()
+                return await self._drop(
+                    cursor, status, stream.run_id or run_id, position, error, fence
+                )
+            with contextlib.suppress(Exception):
+                await settle()
             return Outcome(key, status, stream.run_id or run_id, position, error=error)
 
         try:
@@ -312,6 +311,62 @@ class KeyRunner:
             stop_reason = stream.stop_reason
         finally:
             await stream.aclose()
+        if stop_reason is None and run_id is not None:
+            stop_reason = await self._recorded_stop_reason(run_id)
         if not await store.finish(key, fence):
             raise Fenced(key)
         return Outcome(key, "completed", run_id, position, stop_reason)
+
+    async def _recorded_stop_reason(self, run_id: str) -> str | None:
+        """The run's stop reason as the server recorded it.
+
+        A stream resumed after a restart does not see the ``stop_reason`` frame again when
+        the acknowledged position is already past it (it came in one read, the usage
+        statistics in the next, and the process died in between); the run's record still
+        has it. None if the server cannot say.
+        """
+        try:
+            with anyio.fail_after(10):
+                run = await self._client.runs.retrieve(run_id)
+        except (LettaError, TimeoutError) as exc:
+            logger.info("run %s: stop reason not known (%r)", run_id, exc)
+            return None
+        reason: str | None = run.stop_reason
+        return reason
+
+    async def _drop(
+        self,
+        cursor: Cursor,
+        status: OutcomeStatus,
+        run_id: str | None,
+        position: int,
+        error: BaseException,
+        fence: int | None,
+    ) -> Outcome:
+        """Remove a key that can never complete, keeping why in the store's ended log."""
+        reason = describe_error(error)
+        ended = Ended(
+            key=cursor.key,
+            status=status,
+            agent_id=cursor.agent_id,
+            run_id=run_id,
+            seq_id=position,
+            error=reason,
+        )
+        if status == "rejected":
+            logger.warning(
+                "key %s: the server refused the send to agent %s, no run started; dropped: %s",
+                cursor.key,
+                cursor.agent_id,
+                reason,
+            )
+        else:
+            logger.warning(
+                "key %s: run %s is gone from the server after seq_id %d; dropped: %s",
+                cursor.key,
+                run_id or "(unnamed)",
+                position,
+                reason,
+            )
+        await self._store.finish(cursor.key, fence, ended=ended)
+        return Outcome(cursor.key, status, run_id, position, error=error)

@@ -6,7 +6,9 @@ Layout (``{ns}`` is a hash tag, so every key of a namespace lands in one cluster
 * ``{ns}:queue``: a sorted set of keys nobody holds, scored by when they may be claimed
   (submission time, or the end of a back-off after a failure);
 * ``{ns}:leases``: a sorted set of held keys, scored by when the lease expires;
-* ``{ns}:parked``: a set of ``unconfirmed`` and ``dead`` keys, waiting for a decision.
+* ``{ns}:parked``: a set of ``unconfirmed`` and ``dead`` keys, waiting for a decision;
+* ``{ns}:claims``: the claim log, a capped stream (who took which key, when, from whom);
+* ``{ns}:ended``: a capped stream of keys that left without completing, and why.
 
 Time is the Redis server's (``TIME``), so the clocks of the workers never matter for expiry.
 ``fence`` grows by one at every claim: a write that carries a fence applies only while it is
@@ -100,18 +102,20 @@ return res
 )
 
 # Every cursor write of one group commit in one call. ARGV: a JSON array of operations
-# [name, key, fence ('' = unfenced), value, extra], the lease ms a fenced write renews the lease by,
-# then the namespace's cursor prefix, queue, leases and parked names. Returns one string with
-# a character per operation: 1 (applied) or 0 (missing key, or a fence that is no longer the
-# key's); one bulk reply parses faster than an array of integers. Operations:
+# [name, key, fence ('' = unfenced), value, extra], the lease ms a fenced write renews the
+# lease by, then the namespace's cursor prefix, queue, leases, parked and ended-log names.
+# Returns one string with a character per operation: 1 (applied) or 0 (missing key, or a
+# fence that is no longer the key's); one bulk reply parses faster than an array of
+# integers. Operations:
 # sending (value: sent_at), run (value: run_id), ack (value: seq, never lowered, and a move
-# forwards clears the handler failures; extra: run_id), park, finish.
+# forwards clears the handler failures; extra: run_id), park, finish (value: '' or the
+# ended record as JSON, appended to the ended log when the key is dropped).
 APPLY = (
     _NOW
     + """
 local ops = cjson.decode(ARGV[1])
 local ttl, prefix = tonumber(ARGV[2]), ARGV[3]
-local queue, leases, parked = ARGV[4], ARGV[5], ARGV[6]
+local queue, leases, parked, ended = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local res = {}
 for i, op in ipairs(ops) do
   local name, key, fence, value = op[1], op[2], op[3], op[4]
@@ -140,6 +144,9 @@ for i, op in ipairs(ops) do
       redis.call('ZREM', queue, key)
       redis.call('ZREM', leases, key)
       redis.call('SREM', parked, key)
+      if value ~= '' then
+        redis.call('XADD', ended, 'MAXLEN', '~', 1000, '*', 'record', value)
+      end
     end
     if fence ~= '' and ttl > 0 and (name == 'ack' or name == 'run' or name == 'sending')
         and redis.call('ZSCORE', leases, key) then

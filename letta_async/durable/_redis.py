@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
 from . import _lua
-from ._cursor import Cursor, Phase
+from ._cursor import Cursor, Ended, Phase
 from ._group import GroupCommit
 from ._store import CursorStore
 
@@ -117,6 +117,9 @@ def _cursor(key: str, values: Sequence[Any], fence: int = 0) -> Cursor:
     )
 
 
+_decode_ended = msgspec.json.Decoder(Ended).decode
+
+
 def _flags(reply: Any) -> list[bool]:
     """APPLY's reply: one character per operation, ``1`` where it applied."""
     text = reply.decode() if isinstance(reply, bytes) else str(reply)
@@ -151,6 +154,7 @@ class RedisCursorStore(CursorStore):
         self._leases = f"{base}:leases"
         self._parked = f"{base}:parked"
         self._claim_log = f"{base}:claims"
+        self._ended = f"{base}:ended"
         r = self._redis
         self._submit = r.register_script(_lua.SUBMIT)
         self._claim = r.register_script(_lua.CLAIM)
@@ -186,6 +190,7 @@ class RedisCursorStore(CursorStore):
             self._queue,
             self._leases,
             self._parked,
+            self._ended,
         ]
         others = [op for op in ops if op.script is not None]
         if not others:
@@ -272,8 +277,22 @@ class RedisCursorStore(CursorStore):
     async def park(self, key: str, fence: int | None = None) -> bool:
         return await self._cursor_write("park", key, fence)
 
-    async def finish(self, key: str, fence: int | None = None) -> bool:
-        return await self._cursor_write("finish", key, fence)
+    async def finish(
+        self, key: str, fence: int | None = None, *, ended: Ended | None = None
+    ) -> bool:
+        record = "" if ended is None else _encode(ended).decode()
+        return await self._cursor_write("finish", key, fence, record)
+
+    async def ended(self, limit: int = 100) -> list[Ended]:
+        """The latest records of the ended log (a stream capped at about 1,000 entries)."""
+        entries = await self._redis.xrevrange(self._ended, count=limit) or []
+        records = []
+        for _id, fields in reversed(entries):
+            data = {_text(k): v for k, v in (fields or {}).items()}
+            raw = data.get("record")
+            if raw is not None:
+                records.append(_decode_ended(raw))
+        return records
 
     async def fail(
         self,
@@ -391,6 +410,12 @@ class RedisCursorStore(CursorStore):
                 )
             )
         return records
+
+    async def used(self) -> bool:
+        """Whether anything was ever submitted to this namespace (keys, claims or ended
+        records exist): tells a namespace whose work is all done from a mistyped one."""
+        names = [self._queue, self._leases, self._parked, self._claim_log, self._ended]
+        return bool(await self._redis.exists(*names))
 
     async def counts(self) -> dict[str, int]:
         """How many keys are queued, held and parked (unconfirmed or dead) right now."""

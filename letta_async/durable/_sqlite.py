@@ -22,7 +22,7 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 
-from ._cursor import Cursor
+from ._cursor import Cursor, Ended
 from ._group import GroupCommit
 from ._store import CursorStore
 
@@ -45,6 +45,20 @@ CREATE TABLE IF NOT EXISTS letta_cursors (
     conversation_id TEXT
 )
 """
+_ENDED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS letta_ended (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    run_id TEXT,
+    seq_id INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    at REAL NOT NULL
+)
+"""
+ENDED_KEPT = 1000
+"""Records of keys that ended without completing kept per store; older ones are dropped."""
 # Columns added after the first release of the table, for files an older version created.
 _ADDED = {
     "failures": "INTEGER NOT NULL DEFAULT 0",
@@ -100,6 +114,10 @@ class SQLiteCursorStore(CursorStore):
     ``async with SQLiteCursorStore("cursors.db") as store: ...``, or call :meth:`aclose`.
     Several processes may open the same file (SQLite serialises their writes), but only one
     should run the keys: there are no leases here. For a fleet, use the Redis store.
+
+    ``create=False`` opens an existing store only, for tools that inspect one: a missing file
+    raises :class:`FileNotFoundError` and a file that is not a cursor store raises
+    :class:`ValueError` (at the first call), instead of an empty store being made.
     """
 
     def __init__(
@@ -108,8 +126,10 @@ class SQLiteCursorStore(CursorStore):
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout: float = 10.0,
+        create: bool = True,
     ) -> None:
         self.path = Path(path)
+        self._create = create
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
@@ -124,6 +144,8 @@ class SQLiteCursorStore(CursorStore):
     # --- plumbing ------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        if not self._create and not self.path.is_file():
+            raise FileNotFoundError(f"no cursor store at {str(self.path)!r}: no such file")
         conn = sqlite3.connect(
             self.path,
             timeout=self._busy_timeout,
@@ -131,9 +153,12 @@ class SQLiteCursorStore(CursorStore):
             check_same_thread=False,
         )
         try:
+            if not self._create:
+                self._check_store(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute(_SCHEMA)
+            conn.execute(_ENDED_SCHEMA)
             have = {row[1] for row in conn.execute("PRAGMA table_info(letta_cursors)")}
             for name, kind in _ADDED.items():
                 if name not in have:
@@ -142,6 +167,17 @@ class SQLiteCursorStore(CursorStore):
             conn.close()
             raise
         return conn
+
+    def _check_store(self, conn: sqlite3.Connection) -> None:
+        """Refuse a file that is not a cursor store before anything is written to it."""
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'letta_cursors'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:  # not an SQLite file at all
+            raise ValueError(f"{str(self.path)!r} is not a cursor store: {exc}") from exc
+        if found is None:
+            raise ValueError(f"{str(self.path)!r} is not a cursor store (no letta_cursors table)")
 
     def _apply(self, ops: Sequence[Op]) -> list[Any]:
         if self._closed:
@@ -270,10 +306,59 @@ class SQLiteCursorStore(CursorStore):
             (key,),
         )
 
-    async def finish(self, key: str, fence: int | None = None) -> bool:
-        return await self._update(
-            f"DELETE FROM letta_cursors WHERE key = ?2 AND {_FENCE}", (fence, key)
-        )
+    async def finish(
+        self, key: str, fence: int | None = None, *, ended: Ended | None = None
+    ) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            done = conn.execute(
+                f"DELETE FROM letta_cursors WHERE key = ?2 AND {_FENCE}", (fence, key)
+            )
+            if done.rowcount != 1:
+                return False
+            if ended is not None:
+                conn.execute(
+                    "INSERT INTO letta_ended (key, status, agent_id, run_id, seq_id, error, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        ended.key,
+                        ended.status,
+                        ended.agent_id,
+                        ended.run_id,
+                        ended.seq_id,
+                        ended.error,
+                        ended.at,
+                    ),
+                )
+                conn.execute(
+                    "DELETE FROM letta_ended WHERE id <= (SELECT max(id) FROM letta_ended) - ?",
+                    (ENDED_KEPT,),
+                )
+            return True
+
+        return bool(await self._run(op))
+
+    async def ended(self, limit: int = 100) -> list[Ended]:
+        def op(conn: sqlite3.Connection) -> list[Ended]:
+            rows = conn.execute(
+                "SELECT key, status, agent_id, run_id, seq_id, error, at FROM letta_ended "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [
+                Ended(
+                    key=key,
+                    status=status,
+                    agent_id=agent_id,
+                    run_id=run_id,
+                    seq_id=seq_id,
+                    error=error,
+                    at=at,
+                )
+                for key, status, agent_id, run_id, seq_id, error, at in reversed(rows)
+            ]
+
+        result: list[Ended] = await self._run(op)
+        return result
 
     async def resolve(self, key: str, *, resend: bool) -> bool:
         if resend:

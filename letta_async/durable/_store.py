@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 from types import TracebackType
 
-from ._cursor import Cursor
+from ._cursor import Cursor, Ended
 
 __all__ = ["CursorStore"]
 
@@ -69,8 +69,19 @@ class CursorStore(abc.ABC):
         looked up by ``otid``."""
 
     @abc.abstractmethod
-    async def finish(self, key: str, fence: int | None = None) -> bool:
-        """Drop a key whose work is over."""
+    async def finish(
+        self, key: str, fence: int | None = None, *, ended: Ended | None = None
+    ) -> bool:
+        """Drop a key whose work is over.
+
+        With ``ended`` (a key that did not complete: refused, or its run gone) the record is
+        kept in the store's log of ended keys, in the same atomic step, so that the reason
+        outlives the key.
+        """
+
+    @abc.abstractmethod
+    async def ended(self, limit: int = 100) -> list[Ended]:
+        """The latest ``limit`` records of keys that left without completing, oldest first."""
 
     @abc.abstractmethod
     async def resolve(self, key: str, *, resend: bool) -> bool:

@@ -119,6 +119,7 @@ class Worker:
         """Claims of keys whose previous lease had expired."""
         self.outcomes: dict[str, int] = {}
         """How many keys ended with each outcome status."""
+        self._claim_failures = 0
 
     def __repr__(self) -> str:
         return f"<Worker {self.worker_id} holding {len(self._book)}/{self.limit}>"
@@ -148,9 +149,12 @@ class Worker:
                 try:
                     claims = await self.store.claim(self.worker_id, free, self.lease_ttl)
                 except Exception as exc:  # Redis unreachable or slow: keep trying
-                    logger.warning("claiming keys failed: %r", exc)
+                    self._claims_failing(exc)
                     await anyio.sleep(self.poll_interval)
                     continue
+                if self._claim_failures:
+                    logger.warning("claiming keys works again")
+                    self._claim_failures = 0
                 for claim in claims:
                     scope = anyio.CancelScope()
                     self._book.add(claim.cursor.key, claim.cursor.fence, since, scope)
@@ -174,6 +178,15 @@ class Worker:
                 # A key just ended: let the others ending about now free their slots too, so
                 # that one claim fills them all instead of a round trip per slot.
                 await anyio.sleep(_GATHER)
+
+    def _claims_failing(self, exc: Exception) -> None:
+        """Log a claim failure once, not at every poll, while Redis stays unreachable: a
+        worker polling twice a second would otherwise bury everything else in its log."""
+        self._claim_failures += 1
+        if self._claim_failures == 1:
+            logger.warning("claiming keys failed, retrying every %g s: %s", self.poll_interval, exc)
+        else:
+            logger.debug("claiming keys failed again (%d in a row): %s", self._claim_failures, exc)
 
     async def _renew_loop(self) -> None:
         while True:

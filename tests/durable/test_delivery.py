@@ -505,3 +505,34 @@ async def test_a_refused_conversation_send_leaves_the_store(
             outcomes = {o.key: o.status for o in await durable.join()}
         assert outcomes == {"missing": "rejected", "invalid": "rejected"}
         assert await store.in_flight() == []
+
+
+async def test_a_key_resumed_past_its_stop_reason_still_reports_it(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A process that acknowledged the ``stop_reason`` and died before the usage statistics
+    (a real server may send them in separate reads) resumes after it: the outcome still
+    names how the run ended."""
+    agent = server.create_agent()["id"]
+    sink = Sink()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, sink) as durable:
+            await durable.send("first", agent, messages=user("hi"))
+            (first,) = await durable.join()
+        assert first.status == "completed" and first.stop_reason == "end_turn"
+        assert first.run_id is not None
+        numbered = dict(zip(sink.kinds(), sink.seqs(), strict=True))
+        stopped_at = numbered["stop_reason"]
+        assert stopped_at is not None
+        await store.record(prepare("again", agent, user("hi"), {}))
+        await store.ack("again", first.run_id, stopped_at)
+        rest = Sink()
+        async with DurableStreams(client, store, rest) as durable:
+            await durable.recover()
+            (again,) = await durable.join()
+    assert rest.kinds() == ["usage_statistics"]
+    assert (again.status, again.run_id, again.stop_reason) == (
+        "completed",
+        first.run_id,
+        "end_turn",
+    )

@@ -9,7 +9,14 @@ from pathlib import Path
 import anyio
 import pytest
 
-from letta_async.durable import Cursor, CursorStore, DuplicateKeyError, SQLiteCursorStore, submit
+from letta_async.durable import (
+    Cursor,
+    CursorStore,
+    DuplicateKeyError,
+    Ended,
+    SQLiteCursorStore,
+    submit,
+)
 from letta_async.durable._job import prepare
 
 pytestmark = pytest.mark.anyio
@@ -76,6 +83,36 @@ async def test_finish_drops_the_key(store: CursorStore) -> None:
     await store.record(job("b"))
     assert await store.finish("a")
     assert [c.key for c in await store.in_flight()] == ["b"]
+
+
+async def test_a_key_dropped_with_a_reason_leaves_a_record(store: CursorStore) -> None:
+    """What became of a key outlives the key: in the same write, and only when it applied."""
+    for key in ("a", "b", "c"):
+        await store.record(job(key))
+    assert await store.finish("a")  # completed: no record
+    refused = Ended(key="b", status="rejected", agent_id=AGENT, error="HTTP 422: bad", at=1.5)
+    assert not await store.finish("b", fence=7, ended=refused)  # fenced out: nothing at all
+    assert await store.ended() == []
+    assert await store.finish("b", ended=refused)
+    gone = Ended(key="c", status="gone", agent_id=AGENT, run_id="run-1", seq_id=9, error="x")
+    assert await store.finish("c", ended=gone)
+    assert await store.in_flight() == []
+    assert await store.ended() == [refused, gone]
+    assert await store.ended(limit=1) == [gone]
+
+
+async def test_sqlite_keeps_the_latest_ended_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from letta_async.durable import _sqlite
+
+    monkeypatch.setattr(_sqlite, "ENDED_KEPT", 3)
+    async with SQLiteCursorStore(tmp_path / "c.db") as store:
+        for i in range(5):
+            await store.record(job(f"k{i}"))
+            ended = Ended(key=f"k{i}", status="rejected", agent_id=AGENT, error=str(i))
+            assert await store.finish(f"k{i}", ended=ended)
+        assert [e.key for e in await store.ended()] == ["k2", "k3", "k4"]
 
 
 async def test_in_flight_lists_oldest_first(store: CursorStore) -> None:

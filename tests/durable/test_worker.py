@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -171,6 +172,12 @@ async def test_submit_worker_and_inflight_commands(
     out = io.StringIO()
     assert await main_async([*common, "submit", *where, "job-1", agent, "hello"], stdout=out) == 0
     assert out.getvalue().startswith("job-1: submitted (otid ")
+    err = io.StringIO()
+    assert await main_async([*common, "submit", *where, "job-1", agent, "again"], stderr=err) == 1
+    assert err.getvalue() == (
+        "letta-async: error: key 'job-1' is already in the store, unfinished "
+        "(see letta-async inflight)\n"
+    )
     out = io.StringIO()
     assert await main_async([*common, "inflight", *where], stdout=out) == 0
     assert out.getvalue().startswith("job-1  recorded")
@@ -250,8 +257,10 @@ async def test_inflight_shows_a_dead_key_and_revive_puts_it_back(tmp_path: Path)
     assert await main_async(["revive", *where, "job-9"], stdout=out) == 0
     assert out.getvalue() == "job-9: back to work\n"
     err = io.StringIO()
-    assert await main_async(["revive", *where, "job-9"], stderr=err) == 2
-    assert "is not dead" in err.getvalue() and len(err.getvalue().splitlines()) == 1
+    assert await main_async(["revive", *where, "job-9"], stderr=err) == 1
+    assert err.getvalue() == (
+        "letta-async: error: key 'job-9' is streaming, not dead; only a dead key can be revived\n"
+    )
     async with SQLiteCursorStore(path) as store:
         got = await store.get("job-9")
     assert got is not None and (got.phase, got.run_id, got.seq_id, got.failures) == (
@@ -277,3 +286,106 @@ async def test_submit_into_a_conversation_from_the_command_line(
     assert await main_async(worker, stdout=out) == 0
     (run_id,) = {json.loads(line)["run_id"] for line in out.getvalue().splitlines()}
     assert server.state.runs[run_id].conversation_id == conversation
+
+
+async def test_a_rejected_key_says_why_and_the_store_remembers(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """The worker's default output names the refusal; ``inflight --ended`` shows it later."""
+    missing = "agent-00000000-0000-4000-8000-00000000dead"
+    url = f"redis://127.0.0.1:{redis_store.redis.connection_pool.connection_kwargs['port']}/0"
+    common = ["--base-url", server.base_url]
+    where = ["--redis", url, "--namespace", redis_store.namespace]
+    assert await main_async([*common, "submit", *where, "job-r", missing, "hi"]) == 0
+    err = io.StringIO()
+    worker = [*common, "worker", *where, "--until-empty", "--poll", "0.05"]
+    assert await main_async(worker, stdout=io.StringIO(), stderr=err) == 0
+    # The reason, in the server's words, at the default level (no -v).
+    reason = f"HTTP 404: Agent with ID {missing} not found"
+    assert (
+        f"letta-async: WARNING: key job-r: the server refused the send to agent {missing}, "
+        f"no run started; dropped: {reason}"
+    ) in err.getvalue()
+    assert "1 rejected (why: letta-async inflight --ended" in err.getvalue()
+    assert await redis_store.get("job-r") is None  # the key itself is gone
+    out, err = io.StringIO(), io.StringIO()
+    assert await main_async(["inflight", *where], stdout=out, stderr=err) == 0
+    assert out.getvalue() == ""
+    assert "1 key ended without completing; see them with --ended" in err.getvalue()
+    out = io.StringIO()
+    assert await main_async(["inflight", *where, "--ended"], stdout=out) == 0
+    line = out.getvalue()
+    assert line.startswith("job-r  rejected  -  after 0  ") and line.endswith(f"{reason}\n")
+    out = io.StringIO()
+    assert await main_async(["--json", "inflight", *where, "--ended"], stdout=out) == 0
+    (record,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (record["key"], record["status"], record["agent_id"], record["error"]) == (
+        "job-r",
+        "rejected",
+        missing,
+        reason,
+    )
+
+
+async def test_commands_that_read_a_store_never_create_one(
+    tmp_path: Path, redis_store: RedisCursorStore
+) -> None:
+    """A mistyped path or namespace is an error, not an empty store."""
+    typo = tmp_path / "typo.db"
+    for command in (["inflight"], ["inflight", "--ended"], ["revive", "job-1"]):
+        err = io.StringIO()
+        assert await main_async([command[0], "--sqlite", str(typo), *command[1:]], stderr=err) == 1
+        assert err.getvalue() == (
+            f"letta-async: error: no cursor store at {str(typo)!r}: no such file\n"
+        )
+        assert not typo.exists() and os.listdir(tmp_path) == []
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database, just text, long enough to fill a header " * 4)
+    err = io.StringIO()
+    assert await main_async(["inflight", "--sqlite", str(other)], stderr=err) == 1
+    assert err.getvalue().startswith(f"letta-async: error: {str(other)!r} is not a cursor store")
+    # Another program's SQLite file is refused too, and left as it was.
+    foreign = tmp_path / "app.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    before = foreign.read_bytes()
+    err = io.StringIO()
+    assert await main_async(["inflight", "--sqlite", str(foreign)], stderr=err) == 1
+    assert "is not a cursor store (no letta_cursors table)" in err.getvalue()
+    assert foreign.read_bytes() == before
+    url = f"redis://127.0.0.1:{redis_store.redis.connection_pool.connection_kwargs['port']}/0"
+    err = io.StringIO()
+    where = ["--redis", url, "--namespace", "never-used-here"]
+    assert await main_async(["inflight", *where], stderr=err) == 1
+    assert "namespace 'never-used-here' on" in err.getvalue()
+    assert "holds nothing and never did" in err.getvalue()
+    assert await redis_store.redis.keys("{never-used-here}*") == []
+
+
+async def test_redis_out_of_reach_is_one_line_and_one_warning(
+    server: LettaTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Commands fail in one line; a worker keeps polling but says so once, not per poll."""
+    from letta_async.testing import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    for command in (["inflight", "--redis", url], ["submit", "--redis", url, "k", "agent-x", "hi"]):
+        err = io.StringIO()
+        assert await main_async(command, stderr=err) == 1
+        assert err.getvalue().startswith("letta-async: error: Redis: Error ")
+        assert err.getvalue().count("\n") == 1
+
+    async def handler(batch: Batch) -> None:
+        raise AssertionError("nothing can be claimed")
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        store = RedisCursorStore(url, namespace="unreachable")
+        worker = Worker(client, store, handler, poll_interval=0.02)
+        with caplog.at_level("DEBUG", logger="letta_async.durable"):
+            with anyio.move_on_after(0.5):
+                await worker.run()
+        await store.aclose()
+    failures = [r for r in caplog.records if r.message.startswith("claiming keys failed")]
+    assert len(failures) > 3  # it kept trying
+    assert [r.levelname for r in failures].count("WARNING") == 1
