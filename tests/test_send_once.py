@@ -7,8 +7,10 @@ which ``otid`` each carried. The rule itself is in ``letta_async/_retry.py``; th
 
 from __future__ import annotations
 
+import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -238,15 +240,39 @@ async def test_reads_are_retried_on_a_500(server: LettaTestServer, client: Async
     assert len(server.requests_to(r"/v1/tags/?$", "GET")) == 3
 
 
-async def test_a_read_only_post_is_retried_like_a_get(
-    server: LettaTestServer, client: AsyncLetta, agent_id: str
+SEARCHES: dict[str, Callable[[AsyncLetta], Awaitable[Any]]] = {
+    "/v1/tools/search": lambda c: c.tools.search(query="x"),
+    "/v1/agents/messages/search": lambda c: c.agents.messages.search(query="x"),
+    "/v1/messages/search": lambda c: c.messages.search(query="x"),
+    "/v1/passages/search": lambda c: c.passages.search(query="x"),
+}
+
+
+def test_every_search_of_the_api_is_covered_below() -> None:
+    """The searches are the POST operations the server's OpenAPI document calls "Search ..."
+    (the document the real server published, copied into the fixtures)."""
+    spec = json.loads((Path(__file__).parent / "fixtures" / "openapi.json").read_bytes())
+    searches = {
+        route
+        for route, operations in spec["paths"].items()
+        if operations.get("post", {}).get("summary", "").startswith("Search")
+    }
+    assert searches == set(SEARCHES)
+
+
+@pytest.mark.parametrize("route", sorted(SEARCHES))
+async def test_a_search_is_retried_after_a_500_like_a_get(
+    server: LettaTestServer, client: AsyncLetta, route: str
 ) -> None:
-    server.faults.add(Fault.http_status(500, method="POST", path=r"/v1/tools/search$"))
-    # The local server has no search route: the retry is answered 405, and that is final.
+    """A search is a POST that creates nothing: a 500 is no reason to give up on it."""
+    pattern = route + "$"
+    server.faults.add(Fault.http_status(500, method="POST", path=pattern))
+    # The local server has no search routes: the retry is answered with a final 400 instead.
+    server.faults.add(Fault.http_status(400, method="POST", path=pattern))
     with pytest.raises(APIStatusError) as caught:
-        await client.tools.search(query="x")
-    assert caught.value.status_code == 405
-    assert len(server.requests_to(r"/v1/tools/search$", "POST")) == 2
+        await SEARCHES[route](client)
+    assert caught.value.status_code == 400
+    assert len(server.requests_to(pattern, "POST")) == 2
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
