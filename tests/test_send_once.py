@@ -101,6 +101,71 @@ async def test_run_found_by_time_when_the_history_has_no_message(
     assert len(posts(server)) == 2
 
 
+async def _first_run(server: LettaTestServer) -> str:
+    """The id of the first run the server started, as soon as there is one."""
+    with anyio.fail_after(10):
+        while not server.state.runs:
+            await anyio.sleep(0.01)
+    return next(iter(server.state.runs))
+
+
+async def test_with_two_senders_a_failed_send_is_told_of_its_own_run(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """While our send's run is failing, another client starts a run on the same agent. Both
+    started after our send; ours is the first of them, and the other is named as such."""
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    failures: list[InternalServerError] = []
+
+    async def ours() -> None:
+        try:
+            await client.agents.messages.create(agent_id, messages=say("hi [delay=1] [error500]"))
+        except InternalServerError as exc:
+            failures.append(exc)
+
+    async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
+        tg.start_soon(ours)
+        mine = await _first_run(server)
+        await other.agents.messages.create(agent_id, messages=say("someone else's"))
+    (theirs,) = [run for run in server.state.runs if run != mine]
+    (error,) = failures
+    assert error.run_exists is True and error.run_id == mine
+    assert f"other runs started meanwhile: {theirs}" in str(error)
+    assert len(posts(server)) == 2  # ours once, theirs once
+
+
+async def test_with_two_senders_a_stream_cut_before_its_run_was_named_resumes_its_own(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """The first connection breaks before any frame names the run, and the history does not
+    show our message; meanwhile another client starts a run on the same agent. The stream
+    must resume the run its own send started, not the newest one."""
+    route = r"/v1/agents/[^/]+/messages/stream$"
+    server.faults.add(Fault(method="POST", path=route, cut="after_headers"))
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    stream = client.agents.messages.stream(
+        agent_id, messages=say("hi [tokens=6] [chunkdelay=0.05]"), background=True
+    )
+    async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
+        tg.start_soon(stream.__aenter__)
+        mine = await _first_run(server)
+        await other.agents.messages.create(agent_id, messages=say("someone else's"))
+    with anyio.fail_after(20):
+        events = await stream.until_done()
+    assert stream.run_id == mine
+    assert len(server.state.runs) == 2
+    logged = [
+        json.loads(line[len("data: ") :])["message_type"]
+        for frame in server.state.runs[mine].frames
+        for line in frame.data.decode().splitlines()
+        if line.startswith("data: {")
+    ]
+    assert [e.message_type for e in events if e.message_type != "ping"] == [
+        kind for kind in logged if kind != "ping"
+    ]
+    assert stream.completed and stream.stop_reason == "end_turn"
+
+
 async def test_conversation_send_with_llm_500_runs_once(
     server: LettaTestServer, client: AsyncLetta, agent_id: str
 ) -> None:
