@@ -222,6 +222,17 @@ def _judge(
     report.problems.extend(report.verdict.problems[:20])
 
 
+async def _logged(log: Path, text: str, proc: Process) -> None:
+    """Wait until ``text`` is in the child's ``log``, or the child has exited. Under load a
+    Python process can take seconds to start: a kill before it did anything tests nothing."""
+    while proc.returncode is None and not _says(log, text):
+        await anyio.sleep(0.05)
+
+
+def _says(log: Path, text: str) -> bool:
+    return log.exists() and text in log.read_text(errors="replace")
+
+
 async def _reap(proc: Process, sig: int = signal.SIGTERM) -> None:
     """Stop a child (``sig``, then SIGKILL after 15 s) and release its transport."""
     if proc.returncode is None:
@@ -354,6 +365,11 @@ class _Fleet:
         for proc in self.procs.values():
             await _reap(proc)
 
+    async def ready(self, slot: int) -> None:
+        """Wait until the worker in ``slot`` is up (it says so in its log) or has died."""
+        log = self.logs / f"worker-{self.incarnation[slot]}.log"
+        await _logged(log, "on namespace", self.procs[slot])
+
     def tails(self) -> str:
         out = []
         for path in sorted(self.logs.glob("worker-*.log")):
@@ -385,6 +401,10 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
             try:
                 for slot in range(config.workers):
                     await fleet.start(slot)
+                with anyio.fail_after(config.timeout):
+                    for slot in range(config.workers):
+                        await fleet.ready(slot)
+                chaos_started = time.monotonic()
 
                 async def submit_all() -> None:
                     pause = config.submit_over / max(config.runs, 1)
@@ -408,7 +428,7 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                     return rng.choice(busy or candidates)
 
                 async def kill_loop() -> None:
-                    while time.monotonic() - started < config.chaos_for:
+                    while time.monotonic() - chaos_started < config.chaos_for:
                         await anyio.sleep(rng.uniform(*config.kill_every))
                         candidates = [s for s in fleet.procs if s not in stopped]
                         slot = await victim(candidates)
@@ -539,7 +559,14 @@ async def run_sqlite_chaos(config: SQLiteChaos) -> ChaosReport:
                             env=None,
                             log=log,
                         )
-                        with anyio.move_on_after(rng.uniform(*config.kill_every)):
+                        # Killed at a random moment, but never before it has recovered its
+                        # keys (and had half a second more): a loaded machine can take longer
+                        # than the whole interval to start Python, and a process killed before
+                        # it did anything tests nothing.
+                        kill_at = anyio.current_time() + rng.uniform(*config.kill_every)
+                        await _logged(log, f"incarnation {incarnation} recovered", proc)
+                        left = max(kill_at - anyio.current_time(), 0.5)
+                        with anyio.move_on_after(left):
                             code = await proc.wait()
                             if code != 0:
                                 raise RuntimeError(f"child exited {code}")
