@@ -259,6 +259,8 @@ async def test_a_resumed_stream_is_one_span_with_everything_on_it(
     assert attrs["letta.stream.resumes"] == 1
     assert attrs["letta.stream.background"] is True
     assert attrs["letta.stream.completed"] is True
+    # The HTTP attributes are the opening request's (README), not the last resume's.
+    assert attrs["url.full"] == f"{server.base_url}/v1/agents/{agent['id']}/messages/stream"
     assert stream.usage is not None
     assert attrs["gen_ai.usage.input_tokens"] == stream.usage.prompt_tokens
     assert attrs["gen_ai.usage.output_tokens"] == stream.usage.completion_tokens

@@ -65,6 +65,41 @@ async def test_asc_history_walks_forward_with_after(server: LettaTestServer) -> 
     assert len({m.id for m in paged}) == len(paged)
 
 
+async def test_a_walk_started_with_before_stays_before_it(server: LettaTestServer) -> None:
+    """``before=X`` asks for what precedes X, and so does every page after the first: as in
+    the official SDK, a page fetched with ``before`` names the next one ``before=<its first
+    id>``. Nothing at or after X is ever handed out."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = await _history(server, client)
+        everything = [m.id async for m in client.agents.messages.list(agent_id, order="asc")]
+        newest = everything[-1]
+        server.requests.clear()
+        paged = [
+            m.id
+            async for m in client.agents.messages.list(
+                agent_id, order="asc", before=newest, limit=2
+            )
+        ]
+    assert paged and newest not in paged
+    assert set(paged) <= set(everything[:-1])
+    queries = _history_gets(server)
+    assert queries[0]["before"] == newest
+    assert all("before" in q and "after" not in q for q in queries)
+
+
+async def test_an_ordered_listing_walked_with_before_stays_before_it(
+    server: LettaTestServer,
+) -> None:
+    async with AsyncLetta(base_url=server.base_url) as client:
+        created = [str(server.create_agent(name=f"a{n}")["id"]) for n in range(4)]
+        server.requests.clear()
+        walked = [a.id async for a in client.agents.list(order="asc", before=created[-1], limit=1)]
+    assert walked and created[-1] not in walked
+    assert set(walked) <= set(created[:-1])
+    queries = [r.query for r in server.requests_to(r"/v1/agents/?$", "GET")]
+    assert all("before" in q and "after" not in q for q in queries)
+
+
 async def test_a_short_page_ends_the_walk(server: LettaTestServer) -> None:
     async with AsyncLetta(base_url=server.base_url) as client:
         agent_id = await _history(server, client)

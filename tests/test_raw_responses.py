@@ -66,6 +66,20 @@ async def test_raw_response_of_a_resource_method(client: AsyncLetta) -> None:
     assert request is not None and "authorization" not in {k.lower() for k in request.headers}
 
 
+async def test_raw_mode_covers_only_the_call_it_wraps(client: AsyncLetta) -> None:
+    """A raw (or streaming) call does not leave its mode on: the same task's next ordinary
+    calls get parsed models again."""
+    raw = await client.agents.with_raw_response.retrieve(AGENT)
+    assert raw.status_code == 200
+    agent = await client.agents.retrieve(AGENT)
+    assert isinstance(agent, AgentState) and agent.id == AGENT
+    streamed = client.agents.with_streaming_response.retrieve(AGENT)
+    async with streamed as response:
+        assert response.status_code == 200
+    again = await client.agents.retrieve(AGENT)
+    assert isinstance(again, AgentState) and again.id == AGENT
+
+
 async def test_raw_response_from_the_client(client: AsyncLetta) -> None:
     raw = await client.with_raw_response.agents.retrieve(AGENT)
     assert raw.status_code == 200 and raw.headers["x-request-id"] == "req-1"

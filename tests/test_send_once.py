@@ -7,8 +7,10 @@ which ``otid`` each carried. The rule itself is in ``letta_async/_retry.py``; th
 
 from __future__ import annotations
 
+import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -97,6 +99,71 @@ async def test_run_found_by_time_when_the_history_has_no_message(
     assert "runs started since it was sent" in str(caught.value)
     assert "other runs" not in str(caught.value)
     assert len(posts(server)) == 2
+
+
+async def _first_run(server: LettaTestServer) -> str:
+    """The id of the first run the server started, as soon as there is one."""
+    with anyio.fail_after(10):
+        while not server.state.runs:
+            await anyio.sleep(0.01)
+    return next(iter(server.state.runs))
+
+
+async def test_with_two_senders_a_failed_send_is_told_of_its_own_run(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """While our send's run is failing, another client starts a run on the same agent. Both
+    started after our send; ours is the first of them, and the other is named as such."""
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    failures: list[InternalServerError] = []
+
+    async def ours() -> None:
+        try:
+            await client.agents.messages.create(agent_id, messages=say("hi [delay=1] [error500]"))
+        except InternalServerError as exc:
+            failures.append(exc)
+
+    async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
+        tg.start_soon(ours)
+        mine = await _first_run(server)
+        await other.agents.messages.create(agent_id, messages=say("someone else's"))
+    (theirs,) = [run for run in server.state.runs if run != mine]
+    (error,) = failures
+    assert error.run_exists is True and error.run_id == mine
+    assert f"other runs started meanwhile: {theirs}" in str(error)
+    assert len(posts(server)) == 2  # ours once, theirs once
+
+
+async def test_with_two_senders_a_stream_cut_before_its_run_was_named_resumes_its_own(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """The first connection breaks before any frame names the run, and the history does not
+    show our message; meanwhile another client starts a run on the same agent. The stream
+    must resume the run its own send started, not the newest one."""
+    route = r"/v1/agents/[^/]+/messages/stream$"
+    server.faults.add(Fault(method="POST", path=route, cut="after_headers"))
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    stream = client.agents.messages.stream(
+        agent_id, messages=say("hi [tokens=6] [chunkdelay=0.05]"), background=True
+    )
+    async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
+        tg.start_soon(stream.__aenter__)
+        mine = await _first_run(server)
+        await other.agents.messages.create(agent_id, messages=say("someone else's"))
+    with anyio.fail_after(20):
+        events = await stream.until_done()
+    assert stream.run_id == mine
+    assert len(server.state.runs) == 2
+    logged = [
+        json.loads(line[len("data: ") :])["message_type"]
+        for frame in server.state.runs[mine].frames
+        for line in frame.data.decode().splitlines()
+        if line.startswith("data: {")
+    ]
+    assert [e.message_type for e in events if e.message_type != "ping"] == [
+        kind for kind in logged if kind != "ping"
+    ]
+    assert stream.completed and stream.stop_reason == "end_turn"
 
 
 async def test_conversation_send_with_llm_500_runs_once(
@@ -238,15 +305,39 @@ async def test_reads_are_retried_on_a_500(server: LettaTestServer, client: Async
     assert len(server.requests_to(r"/v1/tags/?$", "GET")) == 3
 
 
-async def test_a_read_only_post_is_retried_like_a_get(
-    server: LettaTestServer, client: AsyncLetta, agent_id: str
+SEARCHES: dict[str, Callable[[AsyncLetta], Awaitable[Any]]] = {
+    "/v1/tools/search": lambda c: c.tools.search(query="x"),
+    "/v1/agents/messages/search": lambda c: c.agents.messages.search(query="x"),
+    "/v1/messages/search": lambda c: c.messages.search(query="x"),
+    "/v1/passages/search": lambda c: c.passages.search(query="x"),
+}
+
+
+def test_every_search_of_the_api_is_covered_below() -> None:
+    """The searches are the POST operations the server's OpenAPI document calls "Search ..."
+    (the document the real server published, copied into the fixtures)."""
+    spec = json.loads((Path(__file__).parent / "fixtures" / "openapi.json").read_bytes())
+    searches = {
+        route
+        for route, operations in spec["paths"].items()
+        if operations.get("post", {}).get("summary", "").startswith("Search")
+    }
+    assert searches == set(SEARCHES)
+
+
+@pytest.mark.parametrize("route", sorted(SEARCHES))
+async def test_a_search_is_retried_after_a_500_like_a_get(
+    server: LettaTestServer, client: AsyncLetta, route: str
 ) -> None:
-    server.faults.add(Fault.http_status(500, method="POST", path=r"/v1/tools/search$"))
-    # The local server has no search route: the retry is answered 405, and that is final.
+    """A search is a POST that creates nothing: a 500 is no reason to give up on it."""
+    pattern = route + "$"
+    server.faults.add(Fault.http_status(500, method="POST", path=pattern))
+    # The local server has no search routes: the retry is answered with a final 400 instead.
+    server.faults.add(Fault.http_status(400, method="POST", path=pattern))
     with pytest.raises(APIStatusError) as caught:
-        await client.tools.search(query="x")
-    assert caught.value.status_code == 405
-    assert len(server.requests_to(r"/v1/tools/search$", "POST")) == 2
+        await SEARCHES[route](client)
+    assert caught.value.status_code == 400
+    assert len(server.requests_to(pattern, "POST")) == 2
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])

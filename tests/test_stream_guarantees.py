@@ -7,8 +7,12 @@
 * A connection that closes cleanly after ``stop_reason``, before usage and ``[DONE]``, is
   resumed for the tail.
 * A replayed frame numbered ``starting_after`` itself is dropped.
-* ``stream.cancel()`` sends the cancel request; ``conversations.messages.create`` streams by
-  default and sends ``streaming: false`` when asked not to.
+* A resume answered 408 or 429 ("come back later") is tried again, like a 5xx.
+* An in-stream error is the server's last word: nothing after it is handed out, and a
+  connection that breaks after it (or after a ``cancelled`` stop) is not resumed.
+* ``stream.cancel()`` sends the cancel request; ``cancel_on_exit`` sends none for a run that
+  already finished; ``conversations.messages.create`` streams by default and sends
+  ``streaming: false`` when asked not to.
 
 Expected events come from the frames the server logged (decoded with ``json.loads``), not
 from this client's decoder.
@@ -28,11 +32,15 @@ from letta_async import (
     AsyncLetta,
     MessageStream,
     ResumeSettings,
+    StreamError,
     StreamResumeError,
     Timeout,
 )
 from letta_async.testing import Fault, LettaTestServer
+from letta_async.testing._wire import abort_connection
 from letta_async.types import LettaResponse
+
+from .replay import fixture_bytes
 
 pytestmark = pytest.mark.anyio
 
@@ -124,6 +132,26 @@ async def test_exactly_max_attempts_resume_requests(
             await stream.until_done()
     assert len(server.requests_to(RUN_STREAM, "POST")) == attempts
     assert caught.value.run_id == stream.run_id
+
+
+@pytest.mark.parametrize("status", [408, 429])
+async def test_a_resume_told_to_come_back_later_is_tried_again(
+    server: LettaTestServer, agent_id: str, status: int
+) -> None:
+    """408 and 429 say the server did not take the request up: asking again is the answer,
+    so the stream still delivers every event once instead of giving up on the run."""
+    server.faults.add(Fault.cut_after(3, method="POST", path=r"/messages/stream$"))
+    later = server.faults.add(Fault.http_status(status, method="POST", path=RUN_STREAM, times=2))
+    resume = ResumeSettings(max_attempts=5, **QUICK)
+    async with AsyncLetta(base_url=server.base_url, resume=resume) as client:
+        stream = client.agents.messages.stream(
+            agent_id, messages=say("hi [tokens=8] [chunkdelay=0.01]"), background=True
+        )
+        events = await stream.until_done()
+    assert later.hits == 2
+    assert len(server.requests_to(RUN_STREAM, "POST")) == 3
+    assert stream.completed and stream.stop_reason == "end_turn"
+    assert seen(events) == expected(logged(server, str(stream.run_id)))
 
 
 # --- a hand-written server for the byte-exact cases -------------------------------------------
@@ -289,6 +317,102 @@ async def test_a_replayed_frame_numbered_starting_after_is_dropped(
     assert [getattr(e, "seq_id", None) for e in events if e.message_type != "ping"][:1] == [3]
 
 
+async def sse_then_break(request: web.Request, body: bytes) -> web.StreamResponse:
+    """Everything in ``body`` in one write, then the TCP connection is aborted (no final
+    chunk): what a proxy that drops the connection after the last event looks like."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(body)
+    await abort_connection(request)
+    return response
+
+
+async def test_nothing_after_an_error_event_is_handed_out(
+    mini: Callable[[Handler, Handler], Awaitable[str]],
+) -> None:
+    """The events before an in-stream error come out, then StreamError; a frame that follows
+    the error in the same read (here a stray assistant message) is never handed out."""
+    before = [frame(ping(1)), frame(assistant(2, "Hello"))]
+    error = {"message_type": "error_message", "run_id": RUN, "error_type": "internal_error",
+             "message": "An error occurred", "detail": "boom", "seq_id": None}  # fmt: skip
+    after = frame(assistant(4, "after the error"))
+
+    async def send(request: web.Request) -> web.StreamResponse:
+        chunk = b"".join(before) + b"event: error\n" + frame(error) + after
+        return await sse(request, [chunk])
+
+    async def resume(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPNotFound()
+
+    base_url = await mini(send, resume)
+    received: list[Any] = []
+    async with AsyncLetta(base_url=base_url) as client:
+        stream = client.agents.messages.stream("agent-1", messages=say("hi"), background=True)
+        with pytest.raises(StreamError) as caught:
+            async for event in stream:
+                received.append(event)
+    assert [(e.message_type, e.seq_id) for e in received] == [
+        ("ping", 1),
+        ("assistant_message", 2),
+    ]
+    assert caught.value.body == error
+
+
+async def test_a_break_after_the_error_event_is_not_resumed(
+    mini: Callable[[Handler, Handler], Awaitable[str]],
+) -> None:
+    """A background run that failed ends on its error event without [DONE] (the capture);
+    a connection dropped right after it lost nothing, so no resume is asked for and the
+    error is handed out once."""
+    capture = fixture_bytes("error_llm500_background.sse")
+    resumes: list[Any] = []
+
+    async def send(request: web.Request) -> web.StreamResponse:
+        return await sse_then_break(request, capture)
+
+    async def resume(request: web.Request) -> web.StreamResponse:
+        resumes.append(await request.json())
+        return await sse(request, [capture])
+
+    base_url = await mini(send, resume)
+    async with AsyncLetta(base_url=base_url, resume=ResumeSettings(**QUICK)) as client:
+        stream = client.agents.messages.stream(
+            "agent-1", messages=say("hi"), background=True, errors_as_events=True
+        )
+        with anyio.fail_after(10):
+            events = [event async for event in stream]
+    wire = [json.loads(line[6:]) for line in capture.decode().splitlines() if line[:6] == "data: "]
+    assert [e.message_type for e in events] == [f["message_type"] for f in wire]
+    assert resumes == []
+    assert stream.completed and stream.stop_reason == "llm_api_error"
+
+
+async def test_a_break_after_a_cancelled_stop_is_not_resumed(
+    mini: Callable[[Handler, Handler], Awaitable[str]],
+) -> None:
+    """A cancelled run's stream ends with its ``cancelled`` stop reason and no [DONE] (the
+    capture): a connection dropped there is the end of the run, not a cut to resume."""
+    capture = fixture_bytes("cancel_background.sse")
+    resumes: list[Any] = []
+
+    async def send(request: web.Request) -> web.StreamResponse:
+        return await sse_then_break(request, capture)
+
+    async def resume(request: web.Request) -> web.StreamResponse:
+        resumes.append(await request.json())
+        return await sse(request, [capture])
+
+    base_url = await mini(send, resume)
+    async with AsyncLetta(base_url=base_url, resume=ResumeSettings(**QUICK)) as client:
+        stream = client.agents.messages.stream("agent-1", messages=say("hi"), background=True)
+        with anyio.fail_after(10):
+            events = await stream.until_done()
+    wire = [json.loads(line[6:]) for line in capture.decode().splitlines() if line[:6] == "data: "]
+    assert [e.message_type for e in events] == [f["message_type"] for f in wire]
+    assert resumes == []
+    assert stream.completed and stream.stop_reason == "cancelled"
+
+
 # --- cancel and the conversation default ------------------------------------------------------
 
 
@@ -305,6 +429,40 @@ async def test_cancel_sends_the_cancel_request(server: LettaTestServer, agent_id
     assert len(cancels) == 1
     assert cancels[0].json == {"run_ids": [stream.run_id]}
     assert stream.stop_reason == "cancelled"
+
+
+async def test_cancel_on_exit_leaves_a_finished_run_alone(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    """``cancel_on_exit`` cancels a run the block left *before the stream ended*; a block
+    that read the run to its end sends no cancel at all."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        stream = client.agents.messages.stream(
+            agent_id, messages=say("hi"), background=True, cancel_on_exit=True
+        )
+        async with stream:
+            events = [event async for event in stream]
+    assert seen(events) == expected(logged(server, str(stream.run_id)))
+    assert server.requests_to(r"/cancel$", "POST") == []
+
+
+async def test_cancel_on_exit_cancels_a_run_left_early(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    async with AsyncLetta(base_url=server.base_url) as client:
+        stream = client.agents.messages.stream(
+            agent_id,
+            messages=say("hi [tokens=40] [chunkdelay=0.05]"),
+            background=True,
+            stream_tokens=True,
+            cancel_on_exit=True,
+        )
+        async with stream:
+            async for event in stream:
+                if event.message_type != "ping":
+                    break
+    (cancel,) = server.requests_to(r"/cancel$", "POST")
+    assert cancel.json == {"run_ids": [stream.run_id]}
 
 
 @pytest.mark.parametrize("streaming", [False, None])

@@ -8,6 +8,11 @@ SIGSTOPped past its lease and then continued. Embedded (:func:`run_sqlite_chaos`
 with the SQLite store and one process that is killed and restarted in a loop, recovering
 everything each time.
 
+In both, the server holds back the first frame of every send for ``send_stall`` seconds (a
+slow first token, the run itself goes on), so that kills also land between a send and the
+frame that names its run: such keys are in phase ``sending`` and must be found by otid, never
+sent again. The report counts the kills that caught one (``kills_in_send``).
+
 At the end every run's deliveries, as the sink recorded them, are judged against the
 server's log (``chaos_check``), every submitted message is traced to the runs the server
 started for its ``otid`` (more than one would be a blind re-send), and the closing line
@@ -21,6 +26,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,7 +42,7 @@ import redis.asyncio as aioredis
 from anyio.abc import Process
 
 from letta_async.durable import Cursor, RedisCursorStore, SQLiteCursorStore, submit
-from letta_async.testing import LettaTestServer
+from letta_async.testing import Fault, LettaTestServer
 
 from .chaos_check import Delivered, Verdict, judge_run, percentile, takeover_times
 from .redis_server import RedisServer, free_port
@@ -60,6 +66,7 @@ class FleetChaos:
     stop_every: float = 12.0
     tokens: tuple[int, int] = (10, 40)
     chunk_delay: float = 0.1
+    send_stall: float = 0.5
     # Room for every run in flight on the surviving workers: take-overs then wait only for
     # the lease, never for a free slot.
     limit: int = 200
@@ -74,6 +81,8 @@ class SQLiteChaos:
     kill_every: tuple[float, float] = (1.0, 2.0)
     tokens: tuple[int, int] = (10, 40)
     chunk_delay: float = 0.1
+    # Shorter than the fleet's: a restarted process must still get work done between kills.
+    send_stall: float = 0.25
     limit: int = 40
     timeout: float = 60.0
     seed: int | None = None
@@ -86,6 +95,9 @@ class ChaosReport:
     jobs: int
     kills: int = 0
     stops: int = 0
+    kills_in_send: int = 0
+    """Failures that caught the victim with keys between their send and the run's first
+    frame (phase ``sending``): each such key must be found by otid, never sent again."""
     takeovers: list[float] = field(default_factory=list)
     stale_refused: int = 0
     fenced: int = 0
@@ -123,7 +135,8 @@ class ChaosReport:
         )
         return (
             f"{self.name}: {v.runs} runs, {v.events:,} events, lost {v.lost}, duplicated "
-            f"{v.duplicated}{takeover}; {self.kills} kills, {self.stops} stops, "
+            f"{v.duplicated}{takeover}; {self.kills} kills, {self.stops} stops "
+            f"({self.kills_in_send} during sends), "
             f"{self.fenced} keys fenced off, "
             f"{v.replayed} replayed events absorbed by their idempotency key, "
             f"{self.stale_refused} stale batches refused by the sink's fence check, "
@@ -137,8 +150,9 @@ class ChaosReport:
 
 
 @contextlib.asynccontextmanager
-async def _letta_server() -> AsyncIterator[LettaTestServer]:
-    """The local server on a port below the ephemeral range, retried on a collision."""
+async def _letta_server(send_stall: float) -> AsyncIterator[LettaTestServer]:
+    """The local server on a port below the ephemeral range, retried on a collision; every
+    send's first frame is held back ``send_stall`` seconds (the run itself goes on)."""
     for attempt in range(10):
         server = LettaTestServer(port=free_port(), keepalive_interval=0.5)
         try:
@@ -148,6 +162,10 @@ async def _letta_server() -> AsyncIterator[LettaTestServer]:
             if attempt == 9:
                 raise
             continue
+        if send_stall > 0:
+            server.faults.add(
+                Fault(method="POST", path=r"/messages/stream$", stall=send_stall, times=None)
+            )
         try:
             yield server
         finally:
@@ -204,6 +222,17 @@ def _judge(
     report.problems.extend(report.verdict.problems[:20])
 
 
+async def _logged(log: Path, text: str, proc: Process) -> None:
+    """Wait until ``text`` is in the child's ``log``, or the child has exited. Under load a
+    Python process can take seconds to start: a kill before it did anything tests nothing."""
+    while proc.returncode is None and not _says(log, text):
+        await anyio.sleep(0.05)
+
+
+def _says(log: Path, text: str) -> bool:
+    return log.exists() and text in log.read_text(errors="replace")
+
+
 async def _reap(proc: Process, sig: int = signal.SIGTERM) -> None:
     """Stop a child (``sig``, then SIGKILL after 15 s) and release its transport."""
     if proc.returncode is None:
@@ -250,6 +279,28 @@ async def _holders(store: RedisCursorStore) -> set[int]:
             with contextlib.suppress(ValueError, IndexError):
                 owners.add(int(owner.decode().split(":")[1]))
     return owners
+
+
+async def _sending(store: RedisCursorStore) -> Counter[int]:
+    """Per worker process id: the keys it holds that are between their send and their run's
+    first frame (phase ``sending``)."""
+    redis = store.redis
+    held: Counter[int] = Counter()
+    for key in await redis.zrange("{" + store.namespace + "}:leases", 0, -1):
+        hash_key = "{" + store.namespace + "}:cursor:" + key.decode()
+        owner, phase = await redis.hmget(hash_key, ["owner", "phase"])
+        if owner and phase == b"sending":
+            held[_pid(owner.decode())] += 1
+    return held
+
+
+def _sending_in_file(db: Path) -> int:
+    """Keys of the SQLite store between their send and their run's first frame."""
+    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM letta_cursors WHERE phase = 'sending'"
+        ).fetchone()
+    return int(count)
 
 
 class _Fleet:
@@ -314,6 +365,11 @@ class _Fleet:
         for proc in self.procs.values():
             await _reap(proc)
 
+    async def ready(self, slot: int) -> None:
+        """Wait until the worker in ``slot`` is up (it says so in its log) or has died."""
+        log = self.logs / f"worker-{self.incarnation[slot]}.log"
+        await _logged(log, "on namespace", self.procs[slot])
+
     def tails(self) -> str:
         out = []
         for path in sorted(self.logs.glob("worker-*.log")):
@@ -329,7 +385,7 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
     report.name = f"fleet chaos (Redis, {config.workers} worker processes)"
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="letta-chaos-") as tmp, RedisServer() as redis_server:
-        async with _letta_server() as server:
+        async with _letta_server(config.send_stall) as server:
             agents = [server.create_agent(name=f"chaos-{i}")["id"] for i in range(config.agents)]
             store = RedisCursorStore(redis_server.url, namespace="chaos")
             fleet = _Fleet(server.base_url, redis_server.url, config, Path(tmp))
@@ -345,6 +401,10 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
             try:
                 for slot in range(config.workers):
                     await fleet.start(slot)
+                with anyio.fail_after(config.timeout):
+                    for slot in range(config.workers):
+                        await fleet.ready(slot)
+                chaos_started = time.monotonic()
 
                 async def submit_all() -> None:
                     pause = config.submit_over / max(config.runs, 1)
@@ -368,13 +428,22 @@ async def run_fleet_chaos(config: FleetChaos) -> ChaosReport:
                     return rng.choice(busy or candidates)
 
                 async def kill_loop() -> None:
-                    while time.monotonic() - started < config.chaos_for:
+                    while time.monotonic() - chaos_started < config.chaos_for:
                         await anyio.sleep(rng.uniform(*config.kill_every))
-                        slot = await victim([s for s in fleet.procs if s not in stopped])
+                        candidates = [s for s in fleet.procs if s not in stopped]
+                        slot = await victim(candidates)
+                        sending = await _sending(store)
+                        if report.kills % 2 == 0:
+                            # Every other kill aims at a worker with sends in flight, if any:
+                            # the keys a crash during the send leaves must not be sent again.
+                            mid_send = [s for s in candidates if sending[fleet.procs[s].pid]]
+                            slot = rng.choice(mid_send) if mid_send else slot
                         if slot in stopped:  # stopped while the victim was being chosen
                             continue
                         proc = fleet.procs[slot]
                         await failed(slot)
+                        if sending[proc.pid]:
+                            report.kills_in_send += 1
                         proc.send_signal(signal.SIGKILL)
                         await proc.wait()
                         await proc.aclose()
@@ -455,7 +524,7 @@ async def run_sqlite_chaos(config: SQLiteChaos) -> ChaosReport:
     with tempfile.TemporaryDirectory(prefix="letta-chaos-") as tmp:
         db = Path(tmp) / "cursors.db"
         sink = Path(tmp) / "sink.jsonl"
-        async with _letta_server() as server:
+        async with _letta_server(config.send_stall) as server:
             agents = [server.create_agent(name=f"chaos-{i}")["id"] for i in range(config.agents)]
             jobs: list[Cursor] = []
             async with SQLiteCursorStore(db) as store:
@@ -490,11 +559,20 @@ async def run_sqlite_chaos(config: SQLiteChaos) -> ChaosReport:
                             env=None,
                             log=log,
                         )
-                        with anyio.move_on_after(rng.uniform(*config.kill_every)):
+                        # Killed at a random moment, but never before it has recovered its
+                        # keys (and had half a second more): a loaded machine can take longer
+                        # than the whole interval to start Python, and a process killed before
+                        # it did anything tests nothing.
+                        kill_at = anyio.current_time() + rng.uniform(*config.kill_every)
+                        await _logged(log, f"incarnation {incarnation} recovered", proc)
+                        left = max(kill_at - anyio.current_time(), 0.5)
+                        with anyio.move_on_after(left):
                             code = await proc.wait()
                             if code != 0:
                                 raise RuntimeError(f"child exited {code}")
                             break
+                        if _sending_in_file(db):
+                            report.kills_in_send += 1
                         proc.send_signal(signal.SIGKILL)
                         await proc.wait()
                         await proc.aclose()

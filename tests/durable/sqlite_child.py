@@ -42,6 +42,7 @@ async def main(db: str, base_url: str, sink: str, incarnation: int, limit: int) 
             ) as durable,
         ):
             await durable.recover()
+            print(f"incarnation {incarnation} recovered", file=sys.stderr, flush=True)
             outcomes = await durable.join()
             failed = [o for o in outcomes if o.status == "failed"]
             if failed:

@@ -22,6 +22,7 @@ async def test_fleet_survives_kills_and_a_stop() -> None:
     print(report.line())
     assert report.ok, report.problems
     assert report.kills >= 3 and report.stops == 1
+    assert report.kills_in_send >= 1, "no failure landed between a send and its first frame"
     assert report.verdict.runs + report.unconfirmed == config.runs
     assert report.takeovers, "no key was taken over"
     p99 = percentile(report.takeovers, 0.99)
@@ -36,4 +37,5 @@ async def test_embedded_survives_a_kill_loop() -> None:
     print(report.line())
     assert report.ok, report.problems
     assert report.kills >= 3
+    assert report.kills_in_send >= 1, "no kill landed between a send and its first frame"
     assert report.verdict.runs + report.unconfirmed == config.runs

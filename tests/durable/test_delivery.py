@@ -25,7 +25,7 @@ from letta_async.durable import (
 )
 from letta_async.durable._job import prepare
 from letta_async.durable._reading import read_batch
-from letta_async.testing import LettaTestServer
+from letta_async.testing import Fault, LettaTestServer
 from letta_async.types import LettaErrorMessage
 
 pytestmark = pytest.mark.anyio
@@ -536,3 +536,92 @@ async def test_a_key_resumed_past_its_stop_reason_still_reports_it(
         first.run_id,
         "end_turn",
     )
+
+
+SEND_STREAM = r"/v1/agents/[^/]+/messages/stream$"
+
+
+async def test_a_crash_during_the_send_never_sends_it_again(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The process dies after the request reached the server and before any frame named the
+    run (the server holds its first bytes back): the restarted process finds the run by
+    ``otid`` and delivers it; the message reaches the agent once."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault(method="POST", path=SEND_STREAM, stall=3.0))
+    text = "count [tokens=8] [chunkdelay=0.02]"
+    with pytest.raises(BaseException) as crashed:
+        async with SQLiteCursorStore(db) as store, DurableStreams(client, store, Sink()) as durable:
+            cursor = await durable.send("k", agent, messages=user(text), stream_tokens=True)
+            with anyio.fail_after(10):
+                while not server.state.runs:  # the server started the run
+                    await anyio.sleep(0.01)
+            raise Crash
+    assert contains(crashed.value, Crash)
+    sink = Sink()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, sink, lookup=FAST) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+    assert outcome.status == "completed"
+    (run_id,) = runs_for(server, cursor.otids[0])
+    assert len(server.requests_to(SEND_STREAM, "POST")) == 1
+    assert outcome.run_id == run_id
+    assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]
+
+
+async def test_a_send_cut_before_its_run_was_named_is_not_sent_again(
+    server: LettaTestServer, db: Path
+) -> None:
+    """The connection breaks before the server answered: the request may have arrived. The
+    durable layer neither re-sends it then nor at recovery; with no message carrying its
+    ``otid`` it is parked as ``unconfirmed`` for the caller to decide."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault(method="POST", path=SEND_STREAM, cut="before_headers"))
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            cursor = await durable.send("k", agent, messages=user("hi"))
+            (first,) = await durable.join()
+            assert first.status == "failed"
+            assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
+            await durable.recover()
+            (second,) = await durable.join()
+        assert second.status == "unconfirmed"
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "unconfirmed")]
+    assert len(server.requests_to(SEND_STREAM, "POST")) == 1
+    assert runs_for(server, cursor.otids[0]) == []
+
+
+@pytest.mark.parametrize("status", [408, 429])
+async def test_a_send_told_to_come_back_later_is_kept_not_rejected(
+    server: LettaTestServer, db: Path, status: int
+) -> None:
+    """408 and 429 say "not now", not "never": the key stays in the store (it is not
+    ``rejected`` and dropped), and once resolved the message is delivered, once."""
+    agent = server.create_agent()["id"]
+    later = server.faults.add(
+        Fault.http_status(status, method="POST", path=SEND_STREAM, retry_after=0, times=None)
+    )
+    sink = Sink()
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=1) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        async with DurableStreams(client, store, sink, lookup=FAST) as durable:
+            cursor = await durable.send("k", agent, messages=user("hi"))
+            (refused,) = await durable.join()
+            assert refused.status == "failed"
+            assert [c.key for c in await store.in_flight()] == ["k"]
+            server.faults.remove(later)
+            await durable.recover()  # nothing on the server carries its otid: parked
+            assert [o.status for o in await durable.join()] == ["unconfirmed"]
+            assert await durable.resolve("k", resend=True)
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+    assert outcome.status == "completed"
+    assert runs_for(server, cursor.otids[0]) == [outcome.run_id]
+    assert sink.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import anyio
 import pytest
 
 from letta_async.durable import RedisCursorStore
 from letta_async.durable._job import prepare
+from letta_async.durable._lease import LeaseBook
 
 pytestmark = pytest.mark.anyio
 
@@ -166,3 +169,22 @@ async def test_a_claim_carries_the_conversation(redis_store: RedisCursorStore) -
     assert await redis_store.record(prepare("c", AGENT, body, {}, "conv-3"))
     (claim,) = await redis_store.claim("w1", 1, 10)
     assert claim.cursor.conversation_id == "conv-3"
+
+
+async def test_a_delivery_late_in_the_lease_first_confirms_it(
+    redis_store: RedisCursorStore,
+) -> None:
+    """The renewals came late (a starved process, a slow Redis): with less than a third of
+    the lease left, the worker confirms the lease with Redis before handing a batch over, so
+    the key stays its own for a whole TTL while the handler runs, and nobody takes it over."""
+    ttl = 2.0
+    await record(redis_store, "a")
+    since = time.monotonic()
+    (claim,) = await redis_store.claim("w1", 1, ttl)
+    book = LeaseBook(redis_store, ttl)
+    book.add("a", claim.cursor.fence, since, anyio.CancelScope())
+    await anyio.sleep(ttl * 0.75)  # no renewal meanwhile: a quarter of the lease is left
+    await book.before_delivery("a")
+    await anyio.sleep(ttl * 0.4)  # the handler runs past the claim's original expiry
+    assert await redis_store.claim("w2", 1, ttl) == []
+    assert not book.lost("a")

@@ -77,6 +77,68 @@ async def test_two_workers_share_the_keys(
     assert await redis_store.counts() == {"queued": 0, "held": 0, "parked": 0}
 
 
+async def test_a_busy_live_workers_idle_key_is_never_taken_over(
+    server: LettaTestServer, redis_server: RedisServer
+) -> None:
+    """A key whose run is silent for several lease TTLs (a long LLM call: pings only, nothing
+    to deliver or acknowledge) stays with its live worker, even while that worker's process
+    is busy (synchronous work holds its event loop for a tenth of the TTL at a time): leases
+    are renewed every third of the TTL. A second worker, in a thread of its own and polling
+    all the while, never gets the key."""
+    agent = server.create_agent()["id"]
+    namespace = f"idle{os.getpid()}"
+    ttl = 1.5
+    delivered: list[Batch] = []
+
+    async def handler(batch: Batch) -> None:
+        delivered.append(batch)
+
+    async def second_worker() -> Worker:
+        async with (
+            RedisCursorStore(redis_server.url, namespace=namespace) as store,
+            AsyncLetta(base_url=server.base_url) as client,
+        ):
+            worker = Worker(client, store, handler, lease_ttl=ttl, poll_interval=0.01)
+            with anyio.fail_after(30):
+                await worker.run(until_empty=True)
+            return worker
+
+    async def busy(done: anyio.Event) -> None:
+        while not done.is_set():
+            time.sleep(ttl / 10)  # noqa: ASYNC251 -- the point: the loop is held
+            await anyio.sleep(ttl / 30)
+
+    async with RedisCursorStore(redis_server.url, namespace=namespace) as store:
+        prompt = [{"role": "user", "content": "hi [delay=6]"}]
+        await submit(store, "idle", agent, messages=prompt)
+        async with AsyncLetta(base_url=server.base_url) as client:
+            first = Worker(client, store, handler, lease_ttl=ttl, poll_interval=0.05)
+            done = anyio.Event()
+            seconds: list[Worker] = []
+
+            async def run_second() -> None:
+                seconds.append(await anyio.to_thread.run_sync(anyio.run, second_worker))
+
+            async def run_first() -> None:
+                await first.run(until_empty=True)
+                done.set()
+
+            with anyio.fail_after(40):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(run_first)
+                    while first.held == 0:
+                        await anyio.sleep(0.01)
+                    group.start_soon(run_second)
+                    group.start_soon(busy, done)
+        log = await store.claim_log()
+    (second,) = seconds
+    assert [(c.key, c.owner, c.previous_owner) for c in log] == [("idle", first.worker_id, None)]
+    assert (first.claimed, second.claimed) == (1, 0)
+    assert first.outcomes == {"completed": 1}
+    (run_id,) = {b.run_id for b in delivered}
+    assert [s for b in delivered for s in b.seq_ids] == logged_seqs(server, run_id)
+
+
 async def test_a_paused_worker_delivers_nothing_after_its_lease_was_taken(
     server: LettaTestServer, tmp_path: Path
 ) -> None:
