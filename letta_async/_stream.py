@@ -100,7 +100,7 @@ class ResumeSettings:
         self.include_pings = include_pings
         self.batch_size = batch_size
         self.end_check_after = end_check_after
-        """Seconds without a new event (pings do not count) before a background stream asks
+        """Seconds without a new event (pings do not count) before a resumed stream asks
         whether its run has ended. Letta keeps a stream positioned at or past the run's end
         open with pings; this is what ends it."""
         self.end_check_max_interval = end_check_max_interval
