@@ -5,10 +5,19 @@ the bookkeeping a caller needs to trust the result: the ``run_id``, the last ``s
 delivered, the stop reason, usage, and whether the stream really ended or only broke off.
 
 Background runs survive disconnects here. Letta numbers every frame of a background run
-(``seq_id`` 1, 2, 3, ...), but ``stop_reason``, ``usage_statistics`` and ``[DONE]`` use up a
-number without carrying it; the stream counts those too, so ``last_seq_id`` is always the exact
+(``seq_id`` 1, 2, 3, ...), but ``stop_reason`` and ``usage_statistics`` use up a number without
+carrying it; the stream counts those too, so ``last_seq_id`` is always the exact
 ``starting_after`` for ``POST /v1/runs/{run_id}/stream``. On reconnect, frames at or below it
 are dropped: every event reaches the caller once, in order.
+
+``[DONE]`` has a number too but is no event, so ``last_seq_id`` never moves past it. That is
+what keeps a saved position resumable: Letta ends a resumed stream only by sending the run's
+final frame, so a request for the frames after that final frame is answered with pings
+forever. The same wait happens for any position at or past the end (a failed run's error
+event is its final frame, and a caller may hold any number). A resumed stream therefore
+watches for quiet: after ``ResumeSettings.end_check_after`` seconds without a new event it
+asks ``GET /v1/runs/{run_id}``; once the run has ended, one replay of the run tells where its
+stream ends, and the stream finishes if nothing after its position is still to come.
 """
 
 from __future__ import annotations
@@ -62,7 +71,15 @@ _ENDS_WITHOUT_DONE = frozenset({"cancelled"})
 class ResumeSettings:
     """How a background stream reconnects to its run."""
 
-    __slots__ = ("batch_size", "include_pings", "initial_delay", "max_attempts", "max_delay")
+    __slots__ = (
+        "batch_size",
+        "end_check_after",
+        "end_check_max_interval",
+        "include_pings",
+        "initial_delay",
+        "max_attempts",
+        "max_delay",
+    )
 
     def __init__(
         self,
@@ -72,12 +89,23 @@ class ResumeSettings:
         max_delay: float = 5.0,
         include_pings: bool = True,
         batch_size: int | None = None,
+        end_check_after: float = 2.0,
+        end_check_max_interval: float = 10.0,
     ) -> None:
+        if end_check_after <= 0 or end_check_max_interval < end_check_after:
+            raise ValueError("need 0 < end_check_after <= end_check_max_interval")
         self.max_attempts = max_attempts
         self.initial_delay = initial_delay
         self.max_delay = max_delay
         self.include_pings = include_pings
         self.batch_size = batch_size
+        self.end_check_after = end_check_after
+        """Seconds without a new event (pings do not count) before a resumed stream asks
+        whether its run has ended. Letta keeps a stream positioned at or past the run's end
+        open with pings; this is what ends it."""
+        self.end_check_max_interval = end_check_max_interval
+        """While the run is still going, the check is repeated at doubling intervals up to
+        this many seconds, so the end of a run is noticed at most this long after it."""
 
     def delay(self, attempt: int) -> float:
         """Backoff before resume attempt ``attempt`` (1-based), with jitter against herds."""
@@ -146,6 +174,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         cancel_on_exit: bool = False,
         limits: Limits | None = None,
         errors_as_events: bool = False,
+        follows: bool = False,
         origin: StreamOrigin | None = None,
     ) -> None:
         self._transport = transport
@@ -173,6 +202,12 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         self._deferred: Exception | None = None
         self._resume_attempts = 0
         self._started_at: float | None = None
+        self._check_interval = self._resume.end_check_after
+        self._next_check = 0.0
+        self._run_ended = False
+        # Only a connection that resumes from a position can be asked for frames past the
+        # run's end; a send's own stream starts at the run's first frame.
+        self._watch_end = follows
 
         self.run_id: str | None = run_id
         """The run this stream belongs to, known from the first frame that carries it."""
@@ -180,7 +215,11 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         """The sequence number of the last event handed to the caller (background runs only).
 
         Persist it with ``run_id`` to resume later with ``client.runs.stream(run_id,
-        starting_after=last_seq_id)``. Foreground streams have no numbers: always None.
+        starting_after=last_seq_id)``: the resumed stream brings exactly the events after it.
+        ``stop_reason`` and ``usage_statistics`` have numbers (the server counts them without
+        sending them); ``[DONE]`` is no event, so at the end of a finished run this is the
+        number of its last event, one below ``[DONE]``'s, and resuming from it gets nothing
+        but the end. Foreground streams have no numbers: always None.
         """
         self._received_seq: int | None = starting_after
         self._queued_seqs: deque[int | None] = deque()
@@ -211,8 +250,15 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
 
     @property
     def completed(self) -> bool:
-        """True when the server finished the stream (``[DONE]`` or a final stop reason)."""
-        return self._finished and (self._saw_done or self.stop_reason is not None)
+        """True when the server finished the stream (``[DONE]``, a final stop reason or its
+        error event), or when a resumed stream found its run ended with nothing after its
+        position."""
+        return self._finished and (
+            self._saw_done
+            or self.stop_reason is not None
+            or self.error is not None
+            or self._run_ended
+        )
 
     def __repr__(self) -> str:
         state = "done" if self._finished else ("open" if self._started else "new")
@@ -307,7 +353,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
     ) -> None:
         # "Finished" may only mean this side stopped reading (an outer timeout cancelled the
         # read, say); the run itself is over only once the server said so.
-        server_ended = self._saw_done or self.stop_reason is not None
+        server_ended = self._saw_done or self.stop_reason is not None or self._run_ended
         try:
             if self._cancel_on_exit and not server_ended and self.run_id is not None:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(10):
@@ -413,7 +459,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
                 await self._connect()
                 return
             try:
-                chunk = await response.content.readany()
+                chunk = await self._read(response)
             except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
                 self._close_response()
                 if self._finished:
@@ -424,6 +470,9 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             except BaseException:
                 self._fail(RuntimeError("interrupted"))
                 raise
+            if chunk is None:
+                await self._check_run_end()
+                return
             if chunk:
                 try:
                     self._consume(chunk)
@@ -470,8 +519,9 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         for sse in self._sse.feed(chunk):
             data = sse.data
             if data == _DONE:
+                # [DONE] has a number (the run's last) but is no event: a position past it
+                # is one the server never ends a resumed stream from.
                 self._saw_done = True
-                self._count_unnumbered()
                 continue
             message = decode(data)
             cls = type(message)
@@ -515,9 +565,10 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             # keep-alive ping is no progress (a server that pings and drops every
             # connection must still exhaust the budget).
             self._resume_attempts = 0
+            self._quiet_from_now()
 
     def _count_unnumbered(self) -> None:
-        """stop_reason, usage and [DONE] use up a background sequence number silently."""
+        """stop_reason and usage use up a background sequence number silently."""
         if self._received_seq is not None:
             self._received_seq += 1
 
@@ -541,7 +592,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         return self.stop_reason in _ENDS_WITHOUT_DONE
 
     def _ended_cleanly(self) -> bool:
-        if self._final_replay or self._reply_complete():
+        if self._final_replay or self._run_ended or self._reply_complete():
             return True
         # A foreground stream cannot be asked for the missing tail; a stop reason is final.
         return self.stop_reason is not None and not self._background
@@ -594,6 +645,10 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         await self._reconnect(error)
 
     async def _probe_run(self) -> str | None:
+        run = await self._fetch_run()
+        return None if run is None else run.status
+
+    async def _fetch_run(self) -> Run | None:
         assert self.run_id is not None
         try:
             run: Run = await self._transport.request(
@@ -602,9 +657,116 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         except APIError as exc:
             logger.debug("probing run %s failed: %s", self.run_id, exc)
             return None
-        return run.status
+        return run
+
+    # --- noticing the end of a run the server keeps a stream open for -------------------------
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes | None:
+        """The next chunk, or None once a resumed stream has been quiet for long enough that
+        its run should be checked (keep-alive pings arrive, but are no progress)."""
+        if not (self._watch_end and self._background and self.run_id is not None):
+            return await response.content.readany()
+        wait = self._next_check - time.monotonic()
+        if wait > 0:
+            with anyio.move_on_after(wait):
+                return await response.content.readany()
+        return None
+
+    def _quiet_from_now(self) -> None:
+        self._check_interval = self._resume.end_check_after
+        self._next_check = time.monotonic() + self._check_interval
+
+    def _check_later(self) -> None:
+        self._check_interval = min(self._check_interval * 2, self._resume.end_check_max_interval)
+        self._next_check = time.monotonic() + self._check_interval
+
+    async def _check_run_end(self) -> None:
+        """Quiet for a while: finish if the run has ended and nothing after our position is
+        still to come, resume if something is, else keep waiting (and check again later)."""
+        if self._finished or self.run_id is None:
+            return
+        run = await self._fetch_run()
+        if run is None or run.status in _RUN_ACTIVE:
+            self._check_later()
+            return
+        end = await self._final_position()
+        position = self._received_seq or 0
+        if end is None:
+            # Ended in the database, but its stream is still being written: a cancel that the
+            # agent notices only when its LLM call returns. The rest is on its way.
+            logger.debug("run %s is %s; its stream has not ended yet", self.run_id, run.status)
+            self._check_later()
+            return
+        if position < end:
+            logger.debug("run %s ends at %d, after seq_id %d: resuming", self.run_id, end, position)
+            self._close_response()
+            await self._reconnect(
+                StreamTruncatedError(f"the run ended at seq_id {end}, after this stream's position")
+            )
+            return
+        logger.debug("run %s is %s; nothing follows seq_id %d", self.run_id, run.status, position)
+        self._run_ended = True
+        self._finished = True
+        self._close_response()
+
+    async def _final_position(self) -> int | None:
+        """Where the run's stream ends, from one replay of it without pings: the number of
+        its final frame (0 when the run wrote no stream at all, as a ``messages/async`` run),
+        or None when frames came but the replay did not end (the stream is still growing)."""
+        assert self.run_id is not None
+        body: dict[str, Any] = {"starting_after": 0, "include_pings": False}
+        if self._poll_interval is not None:
+            body["poll_interval"] = self._poll_interval
+        request = PreparedRequest(
+            "POST",
+            path("/v1/runs/{run_id}/stream", self.run_id),
+            body=encode_json(body),
+            stream=True,
+            kind="read",
+        )
+        try:
+            response = await self._transport.open_stream(request, max_retries=0)
+        except APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code in (408, 429):
+                return None
+            raise self._fail(
+                StreamResumeError(
+                    f"could not check where run {self.run_id} ends: {exc}",
+                    run_id=self.run_id,
+                    last_seq_id=self._received_seq,
+                )
+            ) from exc
+        except APIConnectionError:
+            return None
+        sse = self._new_sse()
+        position = frames = 0
+        try:
+            while True:
+                with anyio.move_on_after(self._resume.end_check_after):
+                    chunk = await response.content.readany()
+                    if not chunk:
+                        return position
+                    for event in sse.feed(chunk):
+                        frames += 1
+                        position = self._number_of(event.data, position)
+                    continue
+                return None if frames else 0
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            logger.debug("checking where run %s ends failed: %s", self.run_id, exc)
+            return None
+        finally:
+            response.close()
+
+    def _number_of(self, data: str, before: int) -> int:
+        """A replayed frame's number: its own ``seq_id``, else one after the frame before."""
+        if data != _DONE:
+            seq = getattr(self._decoder.decode(data), "seq_id", None)
+            if isinstance(seq, int) and not isinstance(seq, bool):
+                return seq
+        return before + 1
 
     async def _connect(self) -> None:
+        self._quiet_from_now()
         if not self._started:
             self._started = True
             self._started_at = time.monotonic()
@@ -675,6 +837,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         await self._transport.hooks.emit_resume(
             self.run_id, self._received_seq, self._resume_attempts
         )
+        self._watch_end = True
         body: dict[str, Any] = {
             "starting_after": self._received_seq if self._received_seq is not None else 0,
             "include_pings": self._resume.include_pings,

@@ -238,7 +238,8 @@ async def test_runs_stream_explicit_resume_from_seq(
     events = [e async for e in stream]
     assert [getattr(e, "seq_id", None) for e in events][:8] == list(range(6, 14))
     assert stream.stop_reason == "end_turn"
-    assert stream.last_seq_id == numbered_blocks(REPLAY)[-1][0]
+    # The last event is the usage frame; [DONE] after it is numbered but is no event.
+    assert stream.last_seq_id == numbered_blocks(REPLAY)[-2][0]
     assert replay.seen("POST", RESUME)[0].json()["starting_after"] == 5
 
 

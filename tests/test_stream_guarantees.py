@@ -246,7 +246,8 @@ async def test_clean_close_after_stop_reason_is_resumed_for_the_tail(
     assert [b["starting_after"] for b in bodies] == [4]
     assert [e.message_type for e in events][-2:] == ["stop_reason", "usage_statistics"]
     assert stream.usage is not None and stream.usage.total_tokens == 3
-    assert stream.completed and stream.last_seq_id == 6
+    # [DONE] (6) is no event: the position stays on the usage frame, the last event.
+    assert stream.completed and stream.last_seq_id == 5
 
 
 async def test_keepalive_pings_are_no_progress(
@@ -295,7 +296,7 @@ async def test_last_seq_id_moves_with_the_events_handed_out(
         ("stop_reason", 4),
         ("usage_statistics", 5),
     ]
-    assert stream.last_seq_id == 6
+    assert stream.last_seq_id == 5
 
 
 async def test_a_replayed_frame_numbered_starting_after_is_dropped(

@@ -460,6 +460,8 @@ def _follow(
             max_delay=settings.max_delay,
             include_pings=settings.include_pings if include_pings is None else include_pings,
             batch_size=batch_size,
+            end_check_after=settings.end_check_after,
+            end_check_max_interval=settings.end_check_max_interval,
         )
     funnel = resource._funnel
     transport = resource._transport
@@ -496,6 +498,7 @@ def _follow(
         resume=settings,
         canceller=canceller,
         errors_as_events=errors_as_events,
+        follows=True,
         origin=StreamOrigin("POST", route, conversation_id=_conversation_of(route), sends=False),
     )
 

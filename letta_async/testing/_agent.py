@@ -3,7 +3,8 @@
 The run is a task of its own, never the HTTP handler that started it: a client that goes away
 leaves the run to finish (and a background run keeps filling its frame log), as on the real
 server. Cancellation is cooperative: the run notices it at its next pause (a delay, a chunk
-delay, or between frames) and ends with the ``cancelled`` stop reason, without ``[DONE]``.
+delay, or between frames) and ends with the ``cancelled`` stop reason: without ``[DONE]`` in
+the foreground, followed by ``[DONE]`` in the background (as the real server's Redis log).
 """
 
 from __future__ import annotations
@@ -448,6 +449,10 @@ async def execute_run(
         run.status = "cancelled"
         run.stop_reason = "cancelled"
         run.append(F.CANCELLED_FRAME, "cancelled")
+        if run.background:
+            # The real server's background writer closes a cancelled run's stream with [DONE]
+            # (a foreground stream ends on the cancelled stop reason itself).
+            run.append(F.DONE_FRAME, "done")
     except asyncio.CancelledError:
         # Server shutdown: leave a consistent record behind, then let the cancel propagate.
         if run.active:

@@ -160,6 +160,9 @@ class _MessageRequest:
     include_return_message_types: list[str] | None
 
 
+#: Frame kinds that end a background run's stream: the real server's Redis reader stops after
+#: the entry written as complete (``[DONE]``, or the error event of a failed run).
+_FINAL_KINDS = frozenset({"done", "error"})
 _STREAM_ONLY = (("stream_tokens", True), ("background", True), ("include_pings", False))
 
 
@@ -177,8 +180,10 @@ class LettaTestServer:
     :param api_key: when set, every route but health needs ``Authorization: Bearer <api_key>``.
     :param sdk_gate: refuse ``streaming: true`` on ``POST /v1/agents/{id}/messages`` from
         clients that do not look like SDK v1.0+, as the real server does.
-    :param async_stream_timeout: how long ``/v1/runs/{id}/stream`` of a ``messages/async`` run
-        keeps sending pings (the real server: 1800 s) before it ends the response.
+    :param async_stream_timeout: how long ``/v1/runs/{id}/stream`` keeps sending only pings
+        before it ends the response (the real server: 1800 s): for a ``messages/async`` run,
+        and for a resume at or past a finished run's final frame, which the real server
+        never ends by itself.
     :param shutdown_timeout: grace given to open connections by :meth:`close`.
     :param redis: ``False`` mirrors a server running without Redis: background streaming and
         ``/v1/runs/{id}/stream`` answer 503, and a cancel without a body finds only active
@@ -919,17 +924,31 @@ class LettaTestServer:
         include_pings: bool,
         first_ping: bool,
         starting_after: int | None,
+        cancel_aware: bool = False,
     ) -> None:
         """Write the run's frames as they come, with keep-alive pings in the silences.
 
         ``starting_after=None`` follows a foreground run by position; an int follows a
         background run by ``seq`` (replaying everything logged after it first).
+
+        A background reader ends only by sending the run's final frame (``[DONE]``, or the
+        error event of a failed run), as the real server's Redis reader does. Asked for the
+        frames after that one, the real server never finds it and keeps the stream open with
+        pings; so does this one, for ``async_stream_timeout`` seconds (the real server's
+        limit for a stream of pings only is 1800 s).
+
+        ``cancel_aware`` readers (``/v1/runs/{id}/stream`` and a conversation's stream) that
+        were attached while the run went on end on its ``cancelled`` stop reason without the
+        ``[DONE]`` logged after it: the real server's reader notices the cancel itself and
+        stops there. A replay of a run cancelled before gets the whole log.
         """
         loop = asyncio.get_running_loop()
+        live = not run.finished
         if first_ping:
             await sse.send(self._ping(run), "ping")
         last = loop.time()
         position = 0
+        past_end_until: float | None = None
         while not self._closing:
             frames = run.frames
             if position < len(frames):
@@ -941,9 +960,18 @@ class LettaTestServer:
                     continue
                 await sse.send(frame.data, frame.kind)
                 last = loop.time()
+                if starting_after is not None and frame.kind in _FINAL_KINDS:
+                    return
+                if frame.kind == "cancelled" and cancel_aware and live:
+                    return
                 continue
             if run.finished:
-                return
+                if starting_after is None or not any(f.kind in _FINAL_KINDS for f in frames):
+                    return
+                if past_end_until is None:
+                    past_end_until = loop.time() + self.async_stream_timeout
+                if loop.time() >= past_end_until:
+                    return
             changed = run.changed
             timeout: float | None = None
             if include_pings:
@@ -952,6 +980,9 @@ class LettaTestServer:
                     await sse.send(self._ping(run), "ping")
                     last = loop.time()
                     continue
+            if past_end_until is not None:
+                remaining = past_end_until - loop.time()
+                timeout = remaining if timeout is None else min(timeout, remaining)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout)
         await abort_connection(sse.request)
@@ -987,6 +1018,7 @@ class LettaTestServer:
         include_pings: bool,
         starting_after: int | None,
         first_ping: bool,
+        cancel_aware: bool = False,
     ) -> web.StreamResponse:
         sse = SSEResponse(request, _CONTEXT.get(_NO_CONTEXT).fault, run_id=run.id)
         try:
@@ -998,6 +1030,7 @@ class LettaTestServer:
                     include_pings=include_pings,
                     first_ping=first_ping,
                     starting_after=starting_after,
+                    cancel_aware=cancel_aware,
                 )
             else:
                 await self._pings_only(sse, run, include_pings=include_pings)
@@ -1301,6 +1334,7 @@ class LettaTestServer:
             include_pings=True if include_pings is None else bool(include_pings),
             starting_after=starting_after,
             first_ping=False,
+            cancel_aware=True,
         )
 
     async def _run_messages(self, request: web.Request) -> web.StreamResponse:

@@ -161,6 +161,8 @@ async def test_every_byte_offset_resumes_exactly_once(which: str) -> None:
     posts: Counter[int] = Counter()
     for request in capture.server.requests:
         parts = request.path.strip("/").split("/")
+        if parts[1] == "runs" and request.method == "GET":
+            continue  # a resumed stream quiet for a while (a loaded machine) asks about its run
         if parts[1] == "runs":
             resumes[case_of_run(parts[2])].append(request.json()["starting_after"])
         elif request.method == "GET":
