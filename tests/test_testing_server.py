@@ -575,8 +575,9 @@ async def test_cancel_background_run_via_resume(
         async with http.post(f"{url}/cancel", json={"run_ids": [run_id]}):
             pass
         rest = await resp.read()
-    assert rest.endswith(CANCELLED)
-    assert DONE not in rest
+    # A background run's log ends with [DONE] after the cancel too (the real server's
+    # background writer closes every stream so; tests/e2e/differential).
+    assert rest.endswith(CANCELLED + DONE)
 
 
 async def test_client_disconnect_never_cancels(
