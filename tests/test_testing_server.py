@@ -508,10 +508,24 @@ async def test_runs_list_filters(
         assert [r["id"] for r in await resp.json()] == [ids[0], ids[1]]
     async with http.get(runs, params={"background": "true"}) as resp:
         assert [r["id"] for r in await resp.json()] == [bg_id]
+    # Letta 0.16.8 reads run cursors in time whatever the order (measured on the real
+    # server, tests/e2e/differential): desc + after lists the newer runs, desc + before the
+    # older ones, and asc swaps them (after = older, before = newer).
     async with http.get(runs, params={"statuses": "completed", "after": ids[2]}) as resp:
+        assert [r["id"] for r in await resp.json()] == [bg_id]
+    async with http.get(runs, params={"statuses": "completed", "before": ids[2]}) as resp:
         assert [r["id"] for r in await resp.json()] == [ids[1], ids[0]]
+    async with http.get(runs, params={"order": "asc", "after": ids[2]}) as resp:
+        assert [r["id"] for r in await resp.json()] == [ids[0], ids[1]]
+    async with http.get(runs, params={"order": "asc", "before": ids[1]}) as resp:
+        assert [r["id"] for r in await resp.json()] == [ids[2], bg_id]
     async with http.get(runs, params={"limit": "x"}) as resp:
         assert resp.status == 422
+    async with http.get(runs, params={"limit": "0"}) as resp:
+        assert resp.status == 422
+    async with http.get(runs, params={"statuses": "bogus"}) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {"detail": "'bogus' is not a valid RunStatus"}
 
 
 # --- cancel --------------------------------------------------------------------------------

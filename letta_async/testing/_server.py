@@ -76,6 +76,31 @@ class RecordedRequest:
     at: float = field(default_factory=time.monotonic)
 
 
+_RUN_STATUSES = ("created", "running", "completed", "failed", "cancelled")
+_STOP_REASONS = (
+    "end_turn",
+    "error",
+    "llm_api_error",
+    "invalid_llm_response",
+    "invalid_tool_call",
+    "max_steps",
+    "max_tokens_exceeded",
+    "no_tool_call",
+    "tool_rule",
+    "cancelled",
+    "insufficient_credits",
+    "requires_approval",
+    "context_window_overflow_in_system_prompt",
+)
+"""``RunStatus`` and ``StopReasonType`` of the server's OpenAPI document, in its order."""
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    """Pydantic's wording of an enum's values: ``'a', 'b' or 'c'``."""
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 @dataclass(frozen=True)
 class _RequestContext:
     """What the middleware learned about the request being handled."""
@@ -1234,12 +1259,27 @@ class LettaTestServer:
         if agent_ids:
             runs = [r for r in runs if r.agent_id in agent_ids]
         statuses = set(q.get_list("statuses"))
+        for status in sorted(statuses - set(_RUN_STATUSES)):
+            return _detail(400, f"'{status}' is not a valid RunStatus")
         if statuses:
             runs = [r for r in runs if r.status in statuses]
         background = q.opt_bool("background")
         if background is not None:
             runs = [r for r in runs if r.background == background]
         stop = q.get("stop_reason")
+        if stop is not None and stop not in _STOP_REASONS:
+            expected = _one_of(_STOP_REASONS)
+            raise _validation(
+                [
+                    {
+                        "type": "enum",
+                        "loc": ("query", "stop_reason"),
+                        "msg": f"Input should be {expected}",
+                        "input": stop,
+                        "ctx": {"expected": expected},
+                    }
+                ]
+            )
         if stop is not None:
             runs = [r for r in runs if r.stop_reason == stop]
         conv = q.get("conversation_id")
@@ -1247,14 +1287,31 @@ class LettaTestServer:
             runs = [r for r in runs if r.conversation_id == conv]
         if q.get_bool("active", False):
             runs = [r for r in runs if r.active]
+        limit = q.get_int("limit", 100)
+        if limit < 1:
+            raise _validation(
+                [
+                    {
+                        "type": "greater_than_equal",
+                        "loc": ("query", "limit"),
+                        "msg": "Input should be greater than or equal to 1",
+                        "input": str(limit),
+                        "ctx": {"ge": 1},
+                    }
+                ]
+            )
+        # Letta 0.16.8 reads the run cursors against the sort order: in either order,
+        # ``after`` pages towards the start of the listing and ``before`` towards its end
+        # (desc: after=X lists runs newer than X). Mirrored as it is, so that code paging runs
+        # meets here what it meets on the server.
         page = page_by_order(
             runs,
             key=lambda r: r.id,
             created=lambda r: r.order,
-            limit=q.get_int("limit", 100),
+            limit=limit,
             order=q.order("desc", legacy_ascending=True),
-            before=q.get("before"),
-            after=q.get("after"),
+            before=q.get("after"),
+            after=q.get("before"),
         )
         return _json([r.to_json() for r in page])
 
