@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +28,8 @@ from ._platform import PlatformRoutes
 from ._ports import bind_free_port
 from ._script import parse_script
 from ._state import (
+    ORG_ID,
+    USER_ID,
     AgentRecord,
     ConversationRecord,
     MessageRecord,
@@ -153,8 +156,33 @@ def _agent_not_found(agent_id: str) -> _Reject:
     return _Reject(_detail(404, f"Agent with ID {agent_id} not found"))
 
 
+_STARTED = datetime.now(timezone.utc)
+
+
+def _actor() -> str:
+    """The default user as the real server's not-found messages print it (a pydantic repr,
+    whose ``updated_at`` is when that server first stored the user)."""
+    d = _STARTED
+    stamp = f"{d.year}, {d.month}, {d.day}, {d.hour}, {d.minute}, {d.second}, {d.microsecond}"
+    return (
+        f"id='{USER_ID}' organization_id='{ORG_ID}' name='default_user' created_at=None "
+        f"updated_at=datetime.datetime({stamp}, tzinfo=TzInfo(0)) is_deleted=False"
+    )
+
+
+def _not_found(kind: str, object_id: str, *, suffix: str = "") -> _Reject:
+    """The real server's 404 for a run or conversation it has no record of."""
+    return _Reject(
+        _detail(
+            404,
+            f"{kind} not found with id='['{object_id}']', access level in ['read'] for "
+            f"actor='{_actor()}'{suffix}",
+        )
+    )
+
+
 def _run_not_found(run_id: str) -> _Reject:
-    return _Reject(_detail(404, f"Run not found with id='{run_id}'"))
+    return _not_found("Run", run_id)
 
 
 def _text_of(content: Any) -> str:
@@ -566,7 +594,7 @@ class LettaTestServer:
             )
         conv = self.state.conversations.get(conversation_id)
         if conv is None:
-            raise _Reject(_detail(404, f"Conversation with ID {conversation_id} not found"))
+            raise _not_found("Conversation", conversation_id, suffix=", is_deleted=False")
         return conv
 
     def _run(self, run_id: str) -> RunRecord:
@@ -625,17 +653,7 @@ class LettaTestServer:
                     continue
                 role = msg.get("role")
                 if role not in _ROLES:
-                    raise _validation(
-                        [
-                            {
-                                "type": "literal_error",
-                                "loc": ("body", "messages", i, "role"),
-                                "msg": "Input should be 'user', 'system' or 'assistant'",
-                                "input": role,
-                                "ctx": {"expected": "'user', 'system' or 'assistant'"},
-                            }
-                        ]
-                    )
+                    raise _validation(_bad_role_errors(i, msg))
                 content = msg.get("content")
                 if not isinstance(content, (str, list)):
                     raise _validation(
@@ -1180,11 +1198,28 @@ class LettaTestServer:
         return _json(run.to_json())
 
     async def _list_agent_messages(self, request: web.Request) -> web.StreamResponse:
-        agent = self._agent(request.match_info["agent_id"])
-        return self._message_page(request, agent.messages, default_order="desc")
+        agent_id = request.match_info["agent_id"]
+        if agent_id not in self.state.agents and _AGENT_ID.match(agent_id):
+            return _detail(404, "Agent not found")  # this route's own wording
+        agent = self._agent(agent_id)
+        # The agent's history holds the messages of its conversations too.
+        records = [*agent.messages]
+        for conv in self.state.conversations.values():
+            if conv.agent_id == agent.id:
+                records.extend(conv.messages)
+        q = _Query(request)
+        for cursor in (q.get("before"), q.get("after")):
+            if cursor is not None and not any(m.id == cursor for m in records):
+                return _detail(404, f"No message found with id '{cursor}' for agent '{agent.id}'.")
+        return self._message_page(request, records, default_order="desc")
 
     def _message_page(
-        self, request: web.Request, records: list[MessageRecord], *, default_order: str
+        self,
+        request: web.Request,
+        records: list[MessageRecord],
+        *,
+        default_order: str,
+        newest_first: bool = False,
     ) -> web.Response:
         q = _Query(request)
         page = page_messages(
@@ -1201,11 +1236,12 @@ class LettaTestServer:
             items = [i for i in items if i.get("message_type") in wanted]
         return _json(items)
 
-    def _cancel_runs(self, runs: list[RunRecord]) -> web.Response:
+    def _cancel_runs(self, runs: list[RunRecord], extra: Json | None = None) -> web.Response:
         result: Json = {}
         for run in runs:
             run.request_cancel()
             result[run.id] = "cancelled"
+        result.update(extra or {})
         return _json(result)
 
     async def _cancel_agent(self, request: web.Request) -> web.StreamResponse:
@@ -1216,7 +1252,11 @@ class LettaTestServer:
             targets = [
                 self.state.runs[r] for r in run_ids if isinstance(r, str) and r in self.state.runs
             ]
-            return self._cancel_runs(targets)
+            # A run id the server does not know is answered "failed".
+            unknown: Json = {
+                r: "failed" for r in run_ids if isinstance(r, str) and r not in self.state.runs
+            }
+            return self._cancel_runs(targets, extra=unknown)
         active = [r for r in self.state.runs_of(agent_id=agent.id) if r.active]
         if not active and self.redis and agent.last_run_id in self.state.runs:
             active = [self.state.runs[str(agent.last_run_id)]]
@@ -1326,6 +1366,7 @@ class LettaTestServer:
 
     async def _run_stream(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
+        self._resume_body(request)  # the body is validated before anything else is checked
         self._require_redis()
         if not run.background:
             return _detail(
@@ -1335,27 +1376,39 @@ class LettaTestServer:
             )
         return await self._resume(request, run)
 
-    async def _resume(self, request: web.Request, run: RunRecord) -> web.StreamResponse:
+    def _resume_body(self, request: web.Request) -> tuple[int, bool]:
+        """``starting_after`` and ``include_pings`` of a resume request, checked as pydantic's
+        lax mode does: ``"5"``, ``true`` and ``2.0`` are integers; ``1.5``, ``"x"`` and ``null``
+        are 422."""
         body = self._body_object(request, required=False)
-        starting_after = body.get("starting_after", 0)
+        raw = body.get("starting_after", 0)
+        starting_after = _lax_int(raw)
         if starting_after is None:
-            starting_after = 0
-        if not isinstance(starting_after, int) or isinstance(starting_after, bool):
+            if isinstance(raw, float):
+                kind, msg = "int_from_float", "got a number with a fractional part"
+            elif isinstance(raw, str):
+                kind, msg = "int_parsing", "unable to parse string as an integer"
+            else:
+                kind, msg = "int_type", ""
             raise _validation(
                 [
                     {
-                        "type": "int_type",
+                        "type": kind,
                         "loc": ("body", "starting_after"),
-                        "msg": "Input should be a valid integer",
-                        "input": starting_after,
+                        "msg": "Input should be a valid integer" + (f", {msg}" if msg else ""),
+                        "input": raw,
                     }
                 ]
             )
         include_pings = body.get("include_pings")
+        return starting_after, True if include_pings is None else bool(include_pings)
+
+    async def _resume(self, request: web.Request, run: RunRecord) -> web.StreamResponse:
+        starting_after, include_pings = self._resume_body(request)
         return await self._stream(
             request,
             run,
-            include_pings=True if include_pings is None else bool(include_pings),
+            include_pings=include_pings,
             starting_after=starting_after,
             first_ping=False,
         )
@@ -1500,6 +1553,67 @@ def create_app(server: LettaTestServer | None = None, **options: Any) -> web.App
 # --- small helpers -------------------------------------------------------------------------
 
 
+def _bad_role_errors(index: int, msg: Json) -> list[Json]:
+    """What pydantic reports for a message whose role is none of user/system/assistant: the
+    body's message is a union, so each member says why it did not match."""
+    kind = msg.get("type", "message")
+    loc = ("body", "messages", index)
+    create = "function-after[generate_otid_if_missing(), MessageCreate]"
+    approval = (
+        "function-after[migrate_deprecated_fields(), "
+        "function-after[generate_otid_if_missing(), ApprovalCreate]]"
+    )
+    tool_return = "function-after[generate_otid_if_missing(), ToolReturnCreate]"
+    roles = (
+        "<MessageRole.user: 'user'>, <MessageRole.system: 'system'> or "
+        "<MessageRole.assistant: 'assistant'>"
+    )
+    errors: list[Json] = [
+        {
+            "type": "literal_error",
+            "loc": (*loc, create, "role"),
+            "msg": f"Input should be {roles}",
+            "input": msg.get("role"),
+            "ctx": {"expected": roles},
+        }
+    ]
+    for member, name in ((approval, "approval"), (tool_return, "tool_return")):
+        expected = f"<MessageCreateType.{name}: '{name}'>"
+        errors.append(
+            {
+                "type": "literal_error",
+                "loc": (*loc, member, "type"),
+                "msg": f"Input should be {expected}",
+                "input": kind,
+                "ctx": {"expected": expected},
+            }
+        )
+    if "tool_returns" not in msg:
+        errors.append(
+            {
+                "type": "missing",
+                "loc": (*loc, tool_return, "tool_returns"),
+                "msg": "Field required",
+                "input": {**msg, "type": kind},
+            }
+        )
+    return errors
+
+
+def _lax_int(value: Any) -> int | None:
+    """An integer as pydantic's lax mode reads one, or None when it would refuse it."""
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def _disturbs_transport(fault: Fault) -> bool:
     return fault.cut is not None or fault.stall > 0 or fault.slow_loris is not None
 
@@ -1589,7 +1703,7 @@ class _Query:
             raise _validation(
                 [
                     {
-                        "type": "enum",
+                        "type": "literal_error",
                         "loc": ("query", "order"),
                         "msg": "Input should be 'asc' or 'desc'",
                         "input": raw,
