@@ -931,9 +931,16 @@ async def test_conversations(
     run = server.state.runs[run_id_of(body)]
     assert run.conversation_id == conv["id"]
     async with http.get(f"{base}/messages") as resp:
+        # Newest first, down to the conversation's own system message.
         assert [m["message_type"] for m in await resp.json()] == [
-            "user_message",
             "assistant_message",
+            "user_message",
+            "system_message",
+        ]
+    async with http.get(f"{base}/messages", params={"order": "asc", "limit": "2"}) as resp:
+        assert [m["message_type"] for m in await resp.json()] == [
+            "system_message",
+            "user_message",
         ]
     async with http.post(f"{base}/cancel") as resp:
         assert resp.status == 409
@@ -1225,11 +1232,19 @@ async def test_conversation_background_resume(
 ) -> None:
     conv = server.create_conversation(agent_id)
     base = f"{server.base_url}/v1/conversations/{conv['id']}"
-    async with http.post(f"{base}/messages", json=msg("hi", background=True)) as resp:
+    slow = msg("hi [chunkdelay=0.2]", background=True, stream_tokens=True)
+    async with http.post(f"{base}/messages", json=slow) as resp:
+        # Joined while the run is still going: the rest of its frames, from position 1.
+        async with http.post(f"{base}/stream", json={"starting_after": 1}) as joined:
+            again = await joined.read()
         first = await resp.read()
-    async with http.post(f"{base}/stream", json={"starting_after": 1}) as resp:
-        again = await resp.read()
     assert again == b"".join(split_events(first)[1:])
+    # Once it ended, only /v1/runs/{id}/stream reads it (the real server's answer).
+    async with http.post(f"{base}/stream", json={}) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {
+            "detail": "INVALID_ARGUMENT: No active runs found for this conversation."
+        }
 
 
 async def test_server_is_single_use() -> None:

@@ -368,7 +368,7 @@ class LettaTestServer:
         """Seed a conversation of an existing agent. Returns its JSON."""
         if agent_id not in self.state.agents:
             raise KeyError(agent_id)
-        return self._create_conversation(agent_id, fields).to_json()
+        return self._create_conversation(agent_id, fields).created_json()
 
     @property
     def last_run(self) -> RunRecord | None:
@@ -784,6 +784,19 @@ class LettaTestServer:
         conv_id = F.new_id("conv")
         conv = ConversationRecord(
             id=conv_id, agent_id=agent_id, data=conversation_state(conv_id, agent_id, body)
+        )
+        # A conversation starts with a system message of its own (the agent's system prompt),
+        # listed both in the conversation and in the agent's history.
+        text = str(self.state.agents[agent_id].data.get("system") or "")
+        system_id = F.new_id("message")
+        conv.messages.append(
+            MessageRecord(
+                id=system_id,
+                items=[F.system_message(message_id=system_id, content=text)],
+                run_id=None,
+                role="system",
+                text=text,
+            )
         )
         self.state.conversations[conv_id] = conv
         return conv
@@ -1228,6 +1241,7 @@ class LettaTestServer:
             order=q.order(default_order),
             before=q.get("before"),
             after=q.get("after"),
+            newest_first=newest_first,
         )
         items = [item for record in page for item in record.items]
         types = q.get_list("include_return_message_types")
@@ -1453,7 +1467,7 @@ class LettaTestServer:
             )
         agent = self._agent(agent_id)
         body = self._body_object(request, required=False)
-        return _json(self._create_conversation(agent.id, body).to_json())
+        return _json(self._create_conversation(agent.id, body).created_json())
 
     async def _list_conversations(self, request: web.Request) -> web.StreamResponse:
         q = _Query(request)
@@ -1477,7 +1491,7 @@ class LettaTestServer:
 
     async def _list_conv_messages(self, request: web.Request) -> web.StreamResponse:
         conv = self._conversation(request.match_info["conversation_id"])
-        return self._message_page(request, conv.messages, default_order="desc")
+        return self._message_page(request, conv.messages, default_order="desc", newest_first=True)
 
     async def _send_conv_message(self, request: web.Request) -> web.StreamResponse:
         conv = self._conversation(request.match_info["conversation_id"])
@@ -1521,8 +1535,10 @@ class LettaTestServer:
         run_id = body.get("run_id") or conv.last_run_id
         run = self.state.runs.get(str(run_id)) if run_id else None
         self._require_redis()
-        if run is None:
-            return _detail(404, f"No active runs found for conversation {conv.id}")
+        if run is None or not run.active:
+            # Only a run still going can be joined here; a finished one is read through
+            # /v1/runs/{run_id}/stream.
+            return _detail(400, "INVALID_ARGUMENT: No active runs found for this conversation.")
         if not run.background:
             return _detail(
                 400,
