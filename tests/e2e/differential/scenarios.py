@@ -462,6 +462,37 @@ async def midgarbage_stream(t: Target) -> dict[str, Any]:
     }
 
 
+async def midgarbage_steps_and_blocking(t: Target) -> dict[str, Any]:
+    """Without token streaming the server makes one plain LLM call: the marker does nothing."""
+    agent = await t.new_agent()
+    read = await t.wire.stream(f"/v1/agents/{agent}/messages", send_body("hi [midgarbage]"))
+    bg = await t.wire.stream(
+        f"/v1/agents/{agent}/messages", send_body("hi [midgarbage]", background=True)
+    )
+    status, body = await t.wire.call(
+        "POST", f"/v1/agents/{agent}/messages", {"messages": user("hi [midgarbage]")}
+    )
+    _, runs = await t.wire.call("GET", f"/v1/runs/?agent_id={agent}&order=asc")
+    return {
+        "steps": stream_facts(t, read),
+        "background": stream_facts(t, bg),
+        "blocking": {
+            "status": status,
+            "message_types": [m["message_type"] for m in body.get("messages", [])],
+            "stop_reason": body.get("stop_reason"),
+        },
+        "runs": [(r["status"], r["stop_reason"]) for r in runs],
+    }
+
+
+async def error500_async(t: Target) -> dict[str, Any]:
+    agent = await t.new_agent()
+    status, body = await t.wire.call(
+        "POST", f"/v1/agents/{agent}/messages/async", {"messages": user("hi [error500]")}
+    )
+    return {"status": status, "run": await run_record(t, body["id"])}
+
+
 async def error500_blocking(t: Target) -> dict[str, Any]:
     agent = await t.new_agent()
     status, body = await t.wire.call(
@@ -645,6 +676,9 @@ async def conversations(t: Target) -> dict[str, Any]:
     out: dict[str, Any] = {"create": {"status": status, "keys": sorted(conv)}}
     cid = conv["id"]
     out["create"]["id"] = t.norm(cid)
+    out["create"]["in_context_message_ids"] = t.norm(conv["in_context_message_ids"])
+    _, fetched = await t.wire.call("GET", f"/v1/conversations/{cid}")
+    out["get"] = {"in_context_message_ids": t.norm(fetched["in_context_message_ids"])}
     read = await t.wire.stream(f"/v1/conversations/{cid}/messages", send_body("hi"))
     out["stream"] = stream_facts(t, read)
     bg = await t.wire.stream(
@@ -660,6 +694,23 @@ async def conversations(t: Target) -> dict[str, Any]:
         )
         out[f"messages {order}"] = (
             [f"{m['message_type']} {t.norm(m['id'])}" for m in page]
+            if status == 200
+            else {"status": status, "body": t.norm(page)}
+        )
+    _, full = await t.wire.call("GET", f"/v1/conversations/{cid}/messages?order=asc")
+    mid = full[len(full) // 2]["id"]
+    for query in (
+        "limit=2",
+        "order=asc&limit=2",
+        f"order=desc&before={mid}",
+        f"order=asc&before={mid}",
+        f"order=desc&after={mid}",
+        f"order=asc&after={mid}",
+        f"order=asc&after=message-{GHOST}",
+    ):
+        status, page = await t.wire.call("GET", f"/v1/conversations/{cid}/messages?{query}")
+        out[f"messages {query.replace(mid, 'MID')}"] = (
+            [t.norm(m["id"]) for m in page]
             if status == 200
             else {"status": status, "body": t.norm(page)}
         )
@@ -784,6 +835,12 @@ SCENARIOS: list[Scenario] = [
         error500_background,
     ),
     Scenario("midgarbage_stream", "[midgarbage] in a token stream", midgarbage_stream),
+    Scenario(
+        "midgarbage_steps_and_blocking",
+        "[midgarbage] without token streaming (step, background, blocking)",
+        midgarbage_steps_and_blocking,
+    ),
+    Scenario("error500_async", "[error500] in a messages/async run", error500_async),
     Scenario(
         "error500_blocking", "[error500] on a blocking send (raw and client)", error500_blocking
     ),

@@ -29,6 +29,7 @@ __all__ = [
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _PREFIXED_ID = re.compile(rf"\b([a-z]+(?:[-_][a-z]+)*)-({_UUID})\b")
 _BARE_UUID = re.compile(rf"\b{_UUID}\b")
+_DATETIME_REPR = re.compile(r"datetime\.datetime\((?:[^()]|\([^()]*\))*\)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
 
 
@@ -54,6 +55,7 @@ class IdMap:
     def text(self, value: str) -> str:
         value = _PREFIXED_ID.sub(lambda m: self.name(m.group(1), m.group(2)), value)
         value = _BARE_UUID.sub(lambda m: self.name("", m.group(0)), value)
+        value = _DATETIME_REPR.sub("<datetime>", value)
         return _DATE.sub("<date>", value)
 
     def json(self, value: Any) -> Any:
