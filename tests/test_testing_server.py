@@ -1253,3 +1253,77 @@ async def test_server_is_single_use() -> None:
     await server.close()
     with pytest.raises(RuntimeError):
         await server.start()
+
+
+# --- answers measured on a real Letta 0.16.8 server (tests/e2e/differential) ---------------
+
+
+async def test_failed_and_broken_runs_are_stored_as_the_server_stores_them(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    url = f"{server.base_url}/v1/agents/{agent_id}/messages"
+    broken = await post_stream(
+        http, server, agent_id, msg("hi [midgarbage]", streaming=True, stream_tokens=True)
+    )
+    assert b"event: error" in broken
+    async with http.post(url, json=msg("hi [error500]")) as resp:
+        assert resp.status == 500
+    async with http.post(f"{url}/async", json=msg("hi [error500]")) as resp:
+        async_id = (await resp.json())["id"]
+    await server.wait_for_run(async_id)
+    # Without token streaming the LLM call is a plain one: [midgarbage] changes nothing.
+    steps = await post_stream(http, server, agent_id, msg("hi [midgarbage]", streaming=True))
+    assert b'"stop_reason":"end_turn"' in steps
+    async with http.get(f"{server.base_url}/v1/runs/", params={"order": "asc"}) as resp:
+        runs = [(r["status"], r["stop_reason"]) for r in await resp.json()]
+    assert runs == [
+        ("completed", "llm_api_error"),  # the stream said error, the record says completed
+        ("failed", None),  # blocking send: no stop reason stored
+        ("failed", "error"),  # messages/async
+        ("completed", "end_turn"),
+    ]
+
+
+async def test_history_cursor_and_cancel_answers(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    ghost = "message-00000000-0000-4000-8000-000000000000"
+    base = f"{server.base_url}/v1/agents/{agent_id}/messages"
+    async with http.get(base, params={"after": ghost}) as resp:
+        assert resp.status == 404
+        assert await resp.json() == {
+            "detail": f"No message found with id '{ghost}' for agent '{agent_id}'."
+        }
+    ghost_agent = "agent-00000000-0000-4000-8000-000000000000"
+    async with http.get(f"{server.base_url}/v1/agents/{ghost_agent}/messages") as resp:
+        assert (resp.status, await resp.json()) == (404, {"detail": "Agent not found"})
+    ghost_run = "run-00000000-0000-4000-8000-000000000000"
+    async with http.post(f"{base}/cancel", json={"run_ids": [ghost_run]}) as resp:
+        assert await resp.json() == {ghost_run: "failed"}
+    async with http.get(f"{server.base_url}/v1/runs/{ghost_run}") as resp:
+        detail = (await resp.json())["detail"]
+    assert detail.startswith(
+        f"Run not found with id='['{ghost_run}']', access level in ['read'] for actor='id='"
+    )
+    assert detail.endswith("tzinfo=TzInfo(0)) is_deleted=False'")
+
+
+async def test_resume_body_is_checked_first_with_lax_integers(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    run_id = run_id_of(await post_stream(http, server, agent_id, msg("hi", streaming=True)))
+    url = f"{server.base_url}/v1/runs/{run_id}/stream"
+    answers = {}
+    for value in ("x", 1.5, None, "5", True, -3):
+        async with http.post(url, json={"starting_after": value}) as resp:
+            body = await resp.json()
+            answers[repr(value)] = (resp.status, body["detail"][:40])
+    not_background = "INVALID_ARGUMENT: Run was not created in"
+    assert answers == {
+        "'x'": (422, "[{'type': 'int_parsing', 'loc': ('body',"),
+        "1.5": (422, "[{'type': 'int_from_float', 'loc': ('bod"),
+        "None": (422, "[{'type': 'int_type', 'loc': ('body', 's"),
+        "'5'": (400, not_background),  # a foreground run: refused only after validation
+        "True": (400, not_background),
+        "-3": (400, not_background),
+    }
