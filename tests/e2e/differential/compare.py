@@ -129,5 +129,6 @@ def render_report(outcomes: list[Outcome], known: dict[str, dict[str, str]] = KN
         for outcome in documented:
             for prefix, paths in outcome.explained.items():
                 reason = known[outcome.scenario][prefix]
-                lines.append(f"* `{outcome.scenario}` / `{prefix}` ({len(paths)} values): {reason}")
+                count = f"{len(paths)} value" + ("s" if len(paths) != 1 else "")
+                lines.append(f"* `{outcome.scenario}` / `{prefix}` ({count}): {reason}")
     return "\n".join(lines) + "\n"
