@@ -707,7 +707,8 @@ class LettaTestServer:
         if not streaming:
             for name, bad in _STREAM_ONLY:
                 if name in data and data[name] is bad:
-                    value = "true" if bad else "false"
+                    # The server words the one option that must stay true differently.
+                    value = "true" if bad else "set to false"
                     raise _Reject(
                         _detail(
                             422,
@@ -975,17 +976,21 @@ class LettaTestServer:
         include_pings: bool,
         first_ping: bool,
         starting_after: int | None,
+        resumed: bool = False,
     ) -> None:
         """Write the run's frames as they come, with keep-alive pings in the silences.
 
         ``starting_after=None`` follows a foreground run by position; an int follows a
-        background run by ``seq`` (replaying everything logged after it first).
+        background run by ``seq`` (replaying everything logged after it first). A resumed
+        reader that joined while the run was going and sees it cancelled ends on the
+        ``cancelled`` stop reason, before the log's ``[DONE]``, as on the real server.
         """
         loop = asyncio.get_running_loop()
         if first_ping:
             await sse.send(self._ping(run), "ping")
         last = loop.time()
         position = 0
+        joined_live = resumed and not run.finished
         while not self._closing:
             frames = run.frames
             if position < len(frames):
@@ -995,6 +1000,8 @@ class LettaTestServer:
                     frame.seq is None or frame.seq <= starting_after
                 ):
                     continue
+                if frame.kind == "done" and joined_live and run.status == "cancelled":
+                    return
                 await sse.send(frame.data, frame.kind)
                 last = loop.time()
                 continue
@@ -1043,6 +1050,7 @@ class LettaTestServer:
         include_pings: bool,
         starting_after: int | None,
         first_ping: bool,
+        resumed: bool = False,
     ) -> web.StreamResponse:
         sse = SSEResponse(request, _CONTEXT.get(_NO_CONTEXT).fault, run_id=run.id)
         try:
@@ -1054,6 +1062,7 @@ class LettaTestServer:
                     include_pings=include_pings,
                     first_ping=first_ping,
                     starting_after=starting_after,
+                    resumed=resumed,
                 )
             else:
                 await self._pings_only(sse, run, include_pings=include_pings)
@@ -1425,12 +1434,13 @@ class LettaTestServer:
             include_pings=include_pings,
             starting_after=starting_after,
             first_ping=False,
+            resumed=True,
         )
 
     async def _run_messages(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
         records = [m for m in self.state.history(run) if m.run_id == run.id]
-        return self._message_page(request, records, default_order="asc")
+        return self._message_page(request, records, default_order="asc", newest_first=True)
 
     async def _run_steps(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
