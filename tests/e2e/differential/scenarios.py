@@ -109,11 +109,11 @@ def keys_by_type(frames: list[Frame]) -> dict[str, list[str]]:
     return out
 
 
-def stream_facts(t: Target, read: SSERead, *, collapse: bool = True) -> dict[str, Any]:
+def stream_facts(t: Target, read: SSERead, *, count_blind: bool = False) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "status": read.status,
         "content_type": read.content_type,
-        "frames": summarise(read.frames, collapse=collapse),
+        "frames": summarise(read.frames, count_blind=count_blind),
         "ended": read.ended,
     }
     if read.body is not None:
@@ -361,7 +361,7 @@ async def cancel_foreground(t: Target) -> dict[str, Any]:
     await read_more(read, seconds=20)
     return {
         "cancel": {"status": status, "body": t.norm(body)},
-        "stream": stream_facts(t, read),
+        "stream": stream_facts(t, read, count_blind=True),
         "tail": [f.data for f in read.frames[-1:]],
         "run": await run_record(t, str(run)),
     }
@@ -375,13 +375,19 @@ async def cancel_background(t: Target) -> dict[str, Any]:
     )
     await read_more(read, seconds=20, until=_has_assistant)
     run = run_id_of(read.frames)
+    joined = await t.wire.open_stream(f"/v1/runs/{run}/stream", {})
     status, body = await t.wire.call("POST", f"/v1/agents/{agent}/messages/cancel")
     await read_more(read, seconds=20)
+    await read_more(joined, seconds=20)
     replay = await t.wire.stream(f"/v1/runs/{run}/stream", {}, seconds=20)
     return {
         "cancel": {"status": status, "body": t.norm(body)},
-        "stream": stream_facts(t, read),
-        "replay_tail": summarise(replay.frames)[-2:],
+        "stream": stream_facts(t, read, count_blind=True),
+        "joined_mid_run": {
+            "tail": summarise(joined.frames, count_blind=True)[-2:],
+            "ended": joined.ended,
+        },
+        "replay_tail": summarise(replay.frames, count_blind=True)[-2:],
         "replay_ended": replay.ended,
         "run": await run_record(t, str(run)),
     }
@@ -548,6 +554,11 @@ async def http_errors(t: Target) -> dict[str, Any]:
             "POST",
             f"/v1/agents/{agent}/messages",
             {"messages": user("hi"), "stream_tokens": True},
+        ),
+        "422 include_pings false without streaming": (
+            "POST",
+            f"/v1/agents/{agent}/messages",
+            {"messages": user("hi"), "include_pings": False},
         ),
         "422 background without streaming": (
             "POST",
@@ -723,6 +734,53 @@ async def conversations(t: Target) -> dict[str, Any]:
     return out
 
 
+async def conversation_cancel(t: Target) -> dict[str, Any]:
+    agent = await t.new_agent()
+    _, conv = await t.wire.call("POST", f"/v1/conversations/?agent_id={agent}", {})
+    cid = conv["id"]
+    read = await t.wire.open_stream(
+        f"/v1/conversations/{cid}/messages",
+        send_body("slow [chunkdelay=0.6]", stream_tokens=True, background=True),
+    )
+    await read_more(read, seconds=20, until=_has_assistant)
+    joined = await t.wire.open_stream(f"/v1/conversations/{cid}/stream", {})
+    status, body = await t.wire.call("POST", f"/v1/conversations/{cid}/cancel")
+    await read_more(read, seconds=20)
+    await read_more(joined, seconds=20)
+    run = run_id_of(read.frames)
+    return {
+        "cancel": {"status": status, "body": t.norm(body)},
+        "stream": stream_facts(t, read, count_blind=True),
+        "joined_mid_run": {
+            "status": joined.status,
+            "tail": summarise(joined.frames, count_blind=True)[-2:],
+            "ended": joined.ended,
+        },
+        "run": await run_record(t, str(run)),
+    }
+
+
+async def run_details(t: Target) -> dict[str, Any]:
+    """What ``runs.retrieve``, ``runs.messages.list``, ``runs.steps.list`` and ``runs.usage``
+    read back about a finished two-step run."""
+    agent = await t.new_agent()
+    read = await t.wire.stream(f"/v1/agents/{agent}/messages", send_body("find it [tool]"))
+    run = run_id_of(read.frames)
+    out: dict[str, Any] = {}
+    status, body = await t.wire.call("GET", f"/v1/runs/{run}")
+    out["run keys"] = sorted(body) if status == 200 else status
+    for query in ("", "?order=desc", "?limit=2"):
+        status, page = await t.wire.call("GET", f"/v1/runs/{run}/messages{query}")
+        out[f"messages{query}"] = (
+            [m["message_type"] for m in page] if status == 200 else {"status": status}
+        )
+    status, steps = await t.wire.call("GET", f"/v1/runs/{run}/steps")
+    out["steps"] = {"status": status, "count": len(steps) if status == 200 else None}
+    status, usage = await t.wire.call("GET", f"/v1/runs/{run}/usage")
+    out["usage keys"] = sorted(usage) if status == 200 else status
+    return out
+
+
 # --- runs listing --------------------------------------------------------------------------
 
 
@@ -852,6 +910,12 @@ SCENARIOS: list[Scenario] = [
         history_pagination,
     ),
     Scenario("conversations", "create, stream, background, resume, list, cancel", conversations),
+    Scenario(
+        "conversation_cancel",
+        "cancel a conversation's background run; join it mid-run",
+        conversation_cancel,
+    ),
+    Scenario("run_details", "a run's record, messages, steps and usage", run_details),
     Scenario("runs_listing", "runs.list and its filters, both orders", runs_listing),
 ]
 

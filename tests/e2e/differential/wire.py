@@ -121,7 +121,9 @@ def frame_summary(frame: Frame) -> str:
     return " ".join(parts)
 
 
-def summarise(frames: list[Frame], *, collapse: bool = True) -> list[str]:
+def summarise(
+    frames: list[Frame], *, collapse: bool = True, count_blind: bool = False
+) -> list[str]:
     """Frame summaries, with what depends on timing or on the scripted LLM folded away.
 
     * Runs of token deltas of one message (same type and id) fold into one line: the two
@@ -129,6 +131,8 @@ def summarise(frames: list[Frame], *, collapse: bool = True) -> list[str]:
       the first ``seq_id`` and says whether the run's numbers were contiguous.
     * Keep-alive pings after the first frame (``seq_id`` null) are left out: how many fit in
       a silence is timing. The first frame is kept whatever it is (it names the run).
+    * ``count_blind``: a message of one delta reads like one of several, for scenarios where
+      timing decides how many deltas precede an event (a cancel).
     """
     out: list[str] = []
     last_key: tuple[str, str] | None = None
@@ -158,6 +162,8 @@ def summarise(frames: list[Frame], *, collapse: bool = True) -> list[str]:
             continue
         last_key = key
         seqs = [seq]
+        if count_blind and key is not None and data.get("message_type") != "stop_reason":
+            line += " ...+" if seq is None else " ...+ (seq contiguous)"
         out.append(line)
     return out
 
