@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import anyio
 
 import letta_async
 
@@ -330,9 +331,9 @@ async def client_resume_positions(t: Target) -> dict[str, Any]:
     for after in (0, 2, stream.last_seq_id):
         label = f"after={after}" if after != stream.last_seq_id else "after=last_seq_id"
         try:
-            async with asyncio.timeout(PAST_END_READ + 5):
-                resumed = t.client.runs.messages.stream(run, starting_after=after)
-                out[label] = [e.message_type async for e in resumed if e.message_type != "ping"]
+            with anyio.fail_after(PAST_END_READ + 5):
+                async with t.client.runs.messages.stream(run, starting_after=after) as resumed:
+                    out[label] = [e.message_type async for e in resumed if e.message_type != "ping"]
         except TimeoutError:
             out[label] = f"no end within {PAST_END_READ + 5:g} s"
         except letta_async.LettaError as exc:
