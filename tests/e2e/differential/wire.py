@@ -1,9 +1,10 @@
 """Raw HTTP and SSE reading for the differential suite, and the normalisation of what it saw.
 
 Both servers are read the same way: aiohttp with no User-Agent (so the real server's SDK gate
-lets streaming through), bodies kept as bytes, SSE split into frames by hand. What legitimately
-differs between two servers (generated ids, dates, token counts of two different scripted LLMs,
-the LLM's sentences) is replaced by placeholders; everything else is compared as it came.
+lets streaming through), SSE split into frames by hand, reads bounded in time. What
+legitimately differs between two servers (generated ids, dates, the two scripted LLMs'
+sentences and so their token counts, how many keep-alive pings fit in a silence) is replaced
+or folded away; everything else is compared as it came.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ __all__ = [
     "IdMap",
     "SSERead",
     "Wire",
+    "close",
     "frame_summary",
+    "read_more",
     "summarise",
 ]
 
