@@ -15,6 +15,8 @@ loop, so nothing is skipped or repeated:
 * some routes (an agent's tools) answer ``after=<id>`` with items from before the cursor, so
   an item an earlier page already yielded is not yielded again, and a page with nothing new
   ends the walk;
+* run listings read their cursors in time whatever the order (and swapped for ``asc``), so
+  the page after a page of runs is ``before=<last id>`` in both orders;
 * a page shorter than ``limit`` is the last one, which saves the final empty request.
 """
 
@@ -36,9 +38,12 @@ __all__ = [
 T = TypeVar("T")
 PageT = TypeVar("PageT", bound="BasePage[Any]")
 
-CursorRule = Literal["ordered", "message_history"]
+CursorRule = Literal["ordered", "message_history", "runs"]
 """``ordered``: pages come in the requested order, the next one is ``after=<last id>``.
-``message_history``: desc pages come oldest-to-newest, the next one is ``before=<first id>``."""
+``message_history``: desc pages come oldest-to-newest, the next one is ``before=<first id>``.
+``runs``: pages come in the requested order, the next one is ``before=<last id>`` in both
+orders (Letta reads run cursors in time for ``desc``, where ``after`` means newer, and swapped
+for ``asc``, where ``before`` means newer)."""
 
 FetchPage = Callable[[dict[str, Any]], Awaitable["BasePage[Any]"]]
 
@@ -90,6 +95,9 @@ class BasePage(Generic[T]):
         items = self._get_page_items()
         if not items:
             return None
+        if self._rule == "runs":
+            cursor = item_id(items[-1])
+            return None if cursor is None else PageInfo(params={"before": cursor})
         if self._backwards():
             cursor = item_id(items[0])
             return None if cursor is None else PageInfo(params={"before": cursor})

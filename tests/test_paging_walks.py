@@ -141,3 +141,19 @@ async def test_an_item_on_two_pages_is_handed_out_once() -> None:
     finally:
         await runner.cleanup()
     assert sorted(ids) == ["message-1", "message-2", "message-3", "message-4"]
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_runs_walk_yields_every_run_once(server: LettaTestServer, order: str) -> None:
+    # Letta 0.16.8 reads run cursors in time, swapped for asc (the test server mirrors it,
+    # checked against a real server by tests/e2e/differential): a walk by after=<last id>
+    # would stop after the first page.
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = str(server.create_agent(name="runs")["id"])
+        for n in range(5):
+            await client.agents.messages.create(
+                agent_id, messages=[{"role": "user", "content": f"run {n}"}]
+            )
+        created = [r.id for r in server.state.runs.values()]
+        walked = [r.id async for r in client.runs.list(agent_id=agent_id, order=order, limit=2)]
+    assert walked == (created[::-1] if order == "desc" else created)

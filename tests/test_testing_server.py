@@ -508,10 +508,24 @@ async def test_runs_list_filters(
         assert [r["id"] for r in await resp.json()] == [ids[0], ids[1]]
     async with http.get(runs, params={"background": "true"}) as resp:
         assert [r["id"] for r in await resp.json()] == [bg_id]
+    # Letta 0.16.8 reads run cursors in time whatever the order (measured on the real
+    # server, tests/e2e/differential): desc + after lists the newer runs, desc + before the
+    # older ones, and asc swaps them (after = older, before = newer).
     async with http.get(runs, params={"statuses": "completed", "after": ids[2]}) as resp:
+        assert [r["id"] for r in await resp.json()] == [bg_id]
+    async with http.get(runs, params={"statuses": "completed", "before": ids[2]}) as resp:
         assert [r["id"] for r in await resp.json()] == [ids[1], ids[0]]
+    async with http.get(runs, params={"order": "asc", "after": ids[2]}) as resp:
+        assert [r["id"] for r in await resp.json()] == [ids[0], ids[1]]
+    async with http.get(runs, params={"order": "asc", "before": ids[1]}) as resp:
+        assert [r["id"] for r in await resp.json()] == [ids[2], bg_id]
     async with http.get(runs, params={"limit": "x"}) as resp:
         assert resp.status == 422
+    async with http.get(runs, params={"limit": "0"}) as resp:
+        assert resp.status == 422
+    async with http.get(runs, params={"statuses": "bogus"}) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {"detail": "'bogus' is not a valid RunStatus"}
 
 
 # --- cancel --------------------------------------------------------------------------------
@@ -575,8 +589,13 @@ async def test_cancel_background_run_via_resume(
         async with http.post(f"{url}/cancel", json={"run_ids": [run_id]}):
             pass
         rest = await resp.read()
+    # A reader that joined while the run was going ends on the cancelled stop reason, before
+    # the [DONE] the run's log holds (the real server; tests/e2e/differential) ...
     assert rest.endswith(CANCELLED)
     assert DONE not in rest
+    # ... which the sender's own stream and a later replay do get.
+    async with http.post(f"{server.base_url}/v1/runs/{run_id}/stream", json={}) as resp:
+        assert (await resp.read()).endswith(CANCELLED + DONE)
 
 
 async def test_client_disconnect_never_cancels(
@@ -916,9 +935,16 @@ async def test_conversations(
     run = server.state.runs[run_id_of(body)]
     assert run.conversation_id == conv["id"]
     async with http.get(f"{base}/messages") as resp:
+        # Newest first, down to the conversation's own system message.
         assert [m["message_type"] for m in await resp.json()] == [
-            "user_message",
             "assistant_message",
+            "user_message",
+            "system_message",
+        ]
+    async with http.get(f"{base}/messages", params={"order": "asc", "limit": "2"}) as resp:
+        assert [m["message_type"] for m in await resp.json()] == [
+            "system_message",
+            "user_message",
         ]
     async with http.post(f"{base}/cancel") as resp:
         assert resp.status == 409
@@ -1210,11 +1236,19 @@ async def test_conversation_background_resume(
 ) -> None:
     conv = server.create_conversation(agent_id)
     base = f"{server.base_url}/v1/conversations/{conv['id']}"
-    async with http.post(f"{base}/messages", json=msg("hi", background=True)) as resp:
+    slow = msg("hi [chunkdelay=0.2]", background=True, stream_tokens=True)
+    async with http.post(f"{base}/messages", json=slow) as resp:
+        # Joined while the run is still going: the rest of its frames, from position 1.
+        async with http.post(f"{base}/stream", json={"starting_after": 1}) as joined:
+            again = await joined.read()
         first = await resp.read()
-    async with http.post(f"{base}/stream", json={"starting_after": 1}) as resp:
-        again = await resp.read()
     assert again == b"".join(split_events(first)[1:])
+    # Once it ended, only /v1/runs/{id}/stream reads it (the real server's answer).
+    async with http.post(f"{base}/stream", json={}) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {
+            "detail": "INVALID_ARGUMENT: No active runs found for this conversation."
+        }
 
 
 async def test_server_is_single_use() -> None:
@@ -1223,3 +1257,77 @@ async def test_server_is_single_use() -> None:
     await server.close()
     with pytest.raises(RuntimeError):
         await server.start()
+
+
+# --- answers measured on a real Letta 0.16.8 server (tests/e2e/differential) ---------------
+
+
+async def test_failed_and_broken_runs_are_stored_as_the_server_stores_them(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    url = f"{server.base_url}/v1/agents/{agent_id}/messages"
+    broken = await post_stream(
+        http, server, agent_id, msg("hi [midgarbage]", streaming=True, stream_tokens=True)
+    )
+    assert b"event: error" in broken
+    async with http.post(url, json=msg("hi [error500]")) as resp:
+        assert resp.status == 500
+    async with http.post(f"{url}/async", json=msg("hi [error500]")) as resp:
+        async_id = (await resp.json())["id"]
+    await server.wait_for_run(async_id)
+    # Without token streaming the LLM call is a plain one: [midgarbage] changes nothing.
+    steps = await post_stream(http, server, agent_id, msg("hi [midgarbage]", streaming=True))
+    assert b'"stop_reason":"end_turn"' in steps
+    async with http.get(f"{server.base_url}/v1/runs/", params={"order": "asc"}) as resp:
+        runs = [(r["status"], r["stop_reason"]) for r in await resp.json()]
+    assert runs == [
+        ("completed", "llm_api_error"),  # the stream said error, the record says completed
+        ("failed", None),  # blocking send: no stop reason stored
+        ("failed", "error"),  # messages/async
+        ("completed", "end_turn"),
+    ]
+
+
+async def test_history_cursor_and_cancel_answers(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    ghost = "message-00000000-0000-4000-8000-000000000000"
+    base = f"{server.base_url}/v1/agents/{agent_id}/messages"
+    async with http.get(base, params={"after": ghost}) as resp:
+        assert resp.status == 404
+        assert await resp.json() == {
+            "detail": f"No message found with id '{ghost}' for agent '{agent_id}'."
+        }
+    ghost_agent = "agent-00000000-0000-4000-8000-000000000000"
+    async with http.get(f"{server.base_url}/v1/agents/{ghost_agent}/messages") as resp:
+        assert (resp.status, await resp.json()) == (404, {"detail": "Agent not found"})
+    ghost_run = "run-00000000-0000-4000-8000-000000000000"
+    async with http.post(f"{base}/cancel", json={"run_ids": [ghost_run]}) as resp:
+        assert await resp.json() == {ghost_run: "failed"}
+    async with http.get(f"{server.base_url}/v1/runs/{ghost_run}") as resp:
+        detail = (await resp.json())["detail"]
+    assert detail.startswith(
+        f"Run not found with id='['{ghost_run}']', access level in ['read'] for actor='id='"
+    )
+    assert detail.endswith("tzinfo=TzInfo(0)) is_deleted=False'")
+
+
+async def test_resume_body_is_checked_first_with_lax_integers(
+    server: LettaTestServer, http: aiohttp.ClientSession, agent_id: str
+) -> None:
+    run_id = run_id_of(await post_stream(http, server, agent_id, msg("hi", streaming=True)))
+    url = f"{server.base_url}/v1/runs/{run_id}/stream"
+    answers = {}
+    for value in ("x", 1.5, None, "5", True, -3):
+        async with http.post(url, json={"starting_after": value}) as resp:
+            body = await resp.json()
+            answers[repr(value)] = (resp.status, body["detail"][:40])
+    not_background = "INVALID_ARGUMENT: Run was not created in"
+    assert answers == {
+        "'x'": (422, "[{'type': 'int_parsing', 'loc': ('body',"),
+        "1.5": (422, "[{'type': 'int_from_float', 'loc': ('bod"),
+        "None": (422, "[{'type': 'int_type', 'loc': ('body', 's"),
+        "'5'": (400, not_background),  # a foreground run: refused only after validation
+        "True": (400, not_background),
+        "-3": (400, not_background),
+    }

@@ -692,7 +692,11 @@ def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         item = method.item
         if official:
             item = res.official(method.item or "object", imports, param=False)
-        rule = "message_history" if method.dotted in resource_map.MESSAGE_HISTORY else "ordered"
+        rule = "ordered"
+        if method.dotted in resource_map.MESSAGE_HISTORY:
+            rule = "message_history"
+        elif method.dotted in resource_map.TIME_CURSORS:
+            rule = "runs"
         extra = ""
         if method.http_method != "GET":
             extra = f", method={method.http_method!r}, body={_dict(body_params)}"

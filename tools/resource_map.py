@@ -138,6 +138,14 @@ MESSAGE_HISTORY: frozenset[str] = frozenset(
     }
 )
 
+TIME_CURSORS: frozenset[str] = frozenset(
+    {
+        # Listings whose cursors Letta reads in time, swapped for asc: the next page is
+        # before=<last id> in both orders (see letta_async._pagination).
+        "runs.list",
+    }
+)
+
 POST_KINDS: dict[str, str] = {
     # POST routes that create nothing, so that a failed attempt may be sent again like a GET
     # (letta_async._retry). Every other POST counts as creating something and is re-sent

@@ -135,7 +135,7 @@ class RunsResource(RunFollowing, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            rule="ordered",
+            rule="runs",
         )
 
     async def retrieve(

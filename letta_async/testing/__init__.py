@@ -59,8 +59,10 @@ Behaviour mirrored from the real server: stream framing and key order, the first
 carries ``run_id``, keep-alive pings after ``keepalive_interval`` s of silence, ``seq_id``
 numbering of background runs and replay through ``POST /v1/runs/{id}/stream``, the SDK gate on
 ``streaming: true``, 422 for stream-only options without streaming, FastAPI-style error bodies,
-the message-list cursor quirk, cancel semantics (the stream ends on the spaced ``cancelled``
-stop reason without ``[DONE]``), and a client disconnect never cancelling a run. One deliberate
+the message-list cursor quirk, cancel semantics (a foreground stream ends on the spaced
+``cancelled`` stop reason without ``[DONE]``, a background one with it), and a client disconnect
+never cancelling a run. ``tests/e2e/differential`` compares it with a real server scenario by
+scenario; the differences that remain are listed in the README's testing section. One deliberate
 difference: a cancel is noticed at once (at the run's next pause) rather than when the LLM
 returns, which keeps tests fast.
 """

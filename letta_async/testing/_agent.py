@@ -250,13 +250,24 @@ class _Execution:
         run.append(F.DONE_FRAME, "done")
 
     def finish_error(
-        self, stops: list[str], *, error_type: str, message: str, detail: str, done: bool
+        self,
+        stops: list[str],
+        *,
+        error_type: str,
+        message: str,
+        detail: str,
+        done: bool,
+        status: str = "failed",
     ) -> None:
         run = self.run
         if run.cancel_requested.is_set():
             raise RunCancelled
-        run.status = "failed"
+        run.status = status
         run.stop_reason = stops[-1]
+        if not run.logs_frames:
+            # What the real server stores for a run with no stream: a blocking send's failed
+            # run keeps no stop reason, a messages/async one gets the generic "error".
+            run.stop_reason = "error" if run.run_type == "send_message_async" else None
         run.error = {"type": error_type, "message": message, "detail": detail}
         for stop in stops:
             run.append(F.stop_reason(stop), "stop_reason")
@@ -303,11 +314,12 @@ class _Execution:
             )
             return
 
-        if script.midgarbage or script.drop:
+        # The real server streams from the LLM only in token mode: otherwise it makes one
+        # plain completion, which a broken or dropped LLM stream cannot touch.
+        if (script.midgarbage or script.drop) and self.token_mode:
             message_id = F.new_id("message")
             tokens = split_tokens(REPLY)[:3]
-            if self.token_mode:
-                await self.assistant(message_id, 0, tokens)
+            await self.assistant(message_id, 0, tokens)
             if script.midgarbage:
                 self.end_step(completion=0, prompt=0, stop=None, status="failed")
                 self.finish_error(
@@ -316,10 +328,10 @@ class _Execution:
                     message="An error occurred during agent execution.",
                     detail=MIDGARBAGE_DETAIL,
                     done=False,
+                    # The stream reports the error, yet the server stores the run as completed.
+                    status="completed",
                 )
                 return
-            if not self.token_mode:
-                await self.assistant(message_id, 0, tokens)
             self.store(
                 message_id,
                 [

@@ -25,9 +25,12 @@ Markers (case-sensitive, anywhere in the text of the last user message, combinab
     not streaming.
 ``[midgarbage]``
     The LLM stream breaks after three tokens: stop reasons ``error`` and ``llm_api_error``, then
-    ``event: error`` (``internal_error``) and no ``[DONE]``.
+    ``event: error`` (``internal_error``) and no ``[DONE]``; the run is stored as completed.
+    Token streams only: without ``stream_tokens`` the server makes one plain LLM call, which
+    answers normally.
 ``[drop]``
     The LLM closes its stream after three tokens: the partial text, ``end_turn``, zero usage.
+    Token streams only, as ``[midgarbage]``.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +28,8 @@ from ._platform import PlatformRoutes
 from ._ports import bind_free_port
 from ._script import parse_script
 from ._state import (
+    ORG_ID,
+    USER_ID,
     AgentRecord,
     ConversationRecord,
     MessageRecord,
@@ -74,6 +77,31 @@ class RecordedRequest:
     """The body parsed as JSON, or ``None`` when empty or not JSON."""
     fault: Fault | None
     at: float = field(default_factory=time.monotonic)
+
+
+_RUN_STATUSES = ("created", "running", "completed", "failed", "cancelled")
+_STOP_REASONS = (
+    "end_turn",
+    "error",
+    "llm_api_error",
+    "invalid_llm_response",
+    "invalid_tool_call",
+    "max_steps",
+    "max_tokens_exceeded",
+    "no_tool_call",
+    "tool_rule",
+    "cancelled",
+    "insufficient_credits",
+    "requires_approval",
+    "context_window_overflow_in_system_prompt",
+)
+"""``RunStatus`` and ``StopReasonType`` of the server's OpenAPI document, in its order."""
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    """Pydantic's wording of an enum's values: ``'a', 'b' or 'c'``."""
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 @dataclass(frozen=True)
@@ -128,8 +156,33 @@ def _agent_not_found(agent_id: str) -> _Reject:
     return _Reject(_detail(404, f"Agent with ID {agent_id} not found"))
 
 
+_STARTED = datetime.now(timezone.utc)
+
+
+def _actor() -> str:
+    """The default user as the real server's not-found messages print it (a pydantic repr,
+    whose ``updated_at`` is when that server first stored the user)."""
+    d = _STARTED
+    stamp = f"{d.year}, {d.month}, {d.day}, {d.hour}, {d.minute}, {d.second}, {d.microsecond}"
+    return (
+        f"id='{USER_ID}' organization_id='{ORG_ID}' name='default_user' created_at=None "
+        f"updated_at=datetime.datetime({stamp}, tzinfo=TzInfo(0)) is_deleted=False"
+    )
+
+
+def _not_found(kind: str, object_id: str, *, suffix: str = "") -> _Reject:
+    """The real server's 404 for a run or conversation it has no record of."""
+    return _Reject(
+        _detail(
+            404,
+            f"{kind} not found with id='['{object_id}']', access level in ['read'] for "
+            f"actor='{_actor()}'{suffix}",
+        )
+    )
+
+
 def _run_not_found(run_id: str) -> _Reject:
-    return _Reject(_detail(404, f"Run not found with id='{run_id}'"))
+    return _not_found("Run", run_id)
 
 
 def _text_of(content: Any) -> str:
@@ -320,7 +373,7 @@ class LettaTestServer:
         """Seed a conversation of an existing agent. Returns its JSON."""
         if agent_id not in self.state.agents:
             raise KeyError(agent_id)
-        return self._create_conversation(agent_id, fields).to_json()
+        return self._create_conversation(agent_id, fields).created_json()
 
     @property
     def last_run(self) -> RunRecord | None:
@@ -546,7 +599,7 @@ class LettaTestServer:
             )
         conv = self.state.conversations.get(conversation_id)
         if conv is None:
-            raise _Reject(_detail(404, f"Conversation with ID {conversation_id} not found"))
+            raise _not_found("Conversation", conversation_id, suffix=", is_deleted=False")
         return conv
 
     def _run(self, run_id: str) -> RunRecord:
@@ -605,17 +658,7 @@ class LettaTestServer:
                     continue
                 role = msg.get("role")
                 if role not in _ROLES:
-                    raise _validation(
-                        [
-                            {
-                                "type": "literal_error",
-                                "loc": ("body", "messages", i, "role"),
-                                "msg": "Input should be 'user', 'system' or 'assistant'",
-                                "input": role,
-                                "ctx": {"expected": "'user', 'system' or 'assistant'"},
-                            }
-                        ]
-                    )
+                    raise _validation(_bad_role_errors(i, msg))
                 content = msg.get("content")
                 if not isinstance(content, (str, list)):
                     raise _validation(
@@ -669,7 +712,8 @@ class LettaTestServer:
         if not streaming:
             for name, bad in _STREAM_ONLY:
                 if name in data and data[name] is bad:
-                    value = "true" if bad else "false"
+                    # The server words the one option that must stay true differently.
+                    value = "true" if bad else "set to false"
                     raise _Reject(
                         _detail(
                             422,
@@ -746,6 +790,19 @@ class LettaTestServer:
         conv_id = F.new_id("conv")
         conv = ConversationRecord(
             id=conv_id, agent_id=agent_id, data=conversation_state(conv_id, agent_id, body)
+        )
+        # A conversation starts with a system message of its own (the agent's system prompt),
+        # listed both in the conversation and in the agent's history.
+        text = str(self.state.agents[agent_id].data.get("system") or "")
+        system_id = F.new_id("message")
+        conv.messages.append(
+            MessageRecord(
+                id=system_id,
+                items=[F.system_message(message_id=system_id, content=text)],
+                run_id=None,
+                role="system",
+                text=text,
+            )
         )
         self.state.conversations[conv_id] = conv
         return conv
@@ -1188,11 +1245,28 @@ class LettaTestServer:
         return _json(run.to_json())
 
     async def _list_agent_messages(self, request: web.Request) -> web.StreamResponse:
-        agent = self._agent(request.match_info["agent_id"])
-        return self._message_page(request, agent.messages, default_order="desc")
+        agent_id = request.match_info["agent_id"]
+        if agent_id not in self.state.agents and _AGENT_ID.match(agent_id):
+            return _detail(404, "Agent not found")  # this route's own wording
+        agent = self._agent(agent_id)
+        # The agent's history holds the messages of its conversations too.
+        records = [*agent.messages]
+        for conv in self.state.conversations.values():
+            if conv.agent_id == agent.id:
+                records.extend(conv.messages)
+        q = _Query(request)
+        for cursor in (q.get("before"), q.get("after")):
+            if cursor is not None and not any(m.id == cursor for m in records):
+                return _detail(404, f"No message found with id '{cursor}' for agent '{agent.id}'.")
+        return self._message_page(request, records, default_order="desc")
 
     def _message_page(
-        self, request: web.Request, records: list[MessageRecord], *, default_order: str
+        self,
+        request: web.Request,
+        records: list[MessageRecord],
+        *,
+        default_order: str,
+        newest_first: bool = False,
     ) -> web.Response:
         q = _Query(request)
         page = page_messages(
@@ -1201,6 +1275,7 @@ class LettaTestServer:
             order=q.order(default_order),
             before=q.get("before"),
             after=q.get("after"),
+            newest_first=newest_first,
         )
         items = [item for record in page for item in record.items]
         types = q.get_list("include_return_message_types")
@@ -1209,11 +1284,12 @@ class LettaTestServer:
             items = [i for i in items if i.get("message_type") in wanted]
         return _json(items)
 
-    def _cancel_runs(self, runs: list[RunRecord]) -> web.Response:
+    def _cancel_runs(self, runs: list[RunRecord], extra: Json | None = None) -> web.Response:
         result: Json = {}
         for run in runs:
             run.request_cancel()
             result[run.id] = "cancelled"
+        result.update(extra or {})
         return _json(result)
 
     async def _cancel_agent(self, request: web.Request) -> web.StreamResponse:
@@ -1224,7 +1300,11 @@ class LettaTestServer:
             targets = [
                 self.state.runs[r] for r in run_ids if isinstance(r, str) and r in self.state.runs
             ]
-            return self._cancel_runs(targets)
+            # A run id the server does not know is answered "failed".
+            unknown: Json = {
+                r: "failed" for r in run_ids if isinstance(r, str) and r not in self.state.runs
+            }
+            return self._cancel_runs(targets, extra=unknown)
         active = [r for r in self.state.runs_of(agent_id=agent.id) if r.active]
         if not active and self.redis and agent.last_run_id in self.state.runs:
             active = [self.state.runs[str(agent.last_run_id)]]
@@ -1267,12 +1347,27 @@ class LettaTestServer:
         if agent_ids:
             runs = [r for r in runs if r.agent_id in agent_ids]
         statuses = set(q.get_list("statuses"))
+        for status in sorted(statuses - set(_RUN_STATUSES)):
+            return _detail(400, f"'{status}' is not a valid RunStatus")
         if statuses:
             runs = [r for r in runs if r.status in statuses]
         background = q.opt_bool("background")
         if background is not None:
             runs = [r for r in runs if r.background == background]
         stop = q.get("stop_reason")
+        if stop is not None and stop not in _STOP_REASONS:
+            expected = _one_of(_STOP_REASONS)
+            raise _validation(
+                [
+                    {
+                        "type": "enum",
+                        "loc": ("query", "stop_reason"),
+                        "msg": f"Input should be {expected}",
+                        "input": stop,
+                        "ctx": {"expected": expected},
+                    }
+                ]
+            )
         if stop is not None:
             runs = [r for r in runs if r.stop_reason == stop]
         conv = q.get("conversation_id")
@@ -1280,14 +1375,31 @@ class LettaTestServer:
             runs = [r for r in runs if r.conversation_id == conv]
         if q.get_bool("active", False):
             runs = [r for r in runs if r.active]
+        limit = q.get_int("limit", 100)
+        if limit < 1:
+            raise _validation(
+                [
+                    {
+                        "type": "greater_than_equal",
+                        "loc": ("query", "limit"),
+                        "msg": "Input should be greater than or equal to 1",
+                        "input": str(limit),
+                        "ctx": {"ge": 1},
+                    }
+                ]
+            )
+        # Letta 0.16.8 reads the run cursors against the sort order: in either order,
+        # ``after`` pages towards the start of the listing and ``before`` towards its end
+        # (desc: after=X lists runs newer than X). Mirrored as it is, so that code paging runs
+        # meets here what it meets on the server.
         page = page_by_order(
             runs,
             key=lambda r: r.id,
             created=lambda r: r.order,
-            limit=q.get_int("limit", 100),
+            limit=limit,
             order=q.order("desc", legacy_ascending=True),
-            before=q.get("before"),
-            after=q.get("after"),
+            before=q.get("after"),
+            after=q.get("before"),
         )
         return _json([r.to_json() for r in page])
 
@@ -1302,6 +1414,7 @@ class LettaTestServer:
 
     async def _run_stream(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
+        self._resume_body(request)  # the body is validated before anything else is checked
         self._require_redis()
         if not run.background:
             return _detail(
@@ -1311,27 +1424,39 @@ class LettaTestServer:
             )
         return await self._resume(request, run)
 
-    async def _resume(self, request: web.Request, run: RunRecord) -> web.StreamResponse:
+    def _resume_body(self, request: web.Request) -> tuple[int, bool]:
+        """``starting_after`` and ``include_pings`` of a resume request, checked as pydantic's
+        lax mode does: ``"5"``, ``true`` and ``2.0`` are integers; ``1.5``, ``"x"`` and ``null``
+        are 422."""
         body = self._body_object(request, required=False)
-        starting_after = body.get("starting_after", 0)
+        raw = body.get("starting_after", 0)
+        starting_after = _lax_int(raw)
         if starting_after is None:
-            starting_after = 0
-        if not isinstance(starting_after, int) or isinstance(starting_after, bool):
+            if isinstance(raw, float):
+                kind, msg = "int_from_float", "got a number with a fractional part"
+            elif isinstance(raw, str):
+                kind, msg = "int_parsing", "unable to parse string as an integer"
+            else:
+                kind, msg = "int_type", ""
             raise _validation(
                 [
                     {
-                        "type": "int_type",
+                        "type": kind,
                         "loc": ("body", "starting_after"),
-                        "msg": "Input should be a valid integer",
-                        "input": starting_after,
+                        "msg": "Input should be a valid integer" + (f", {msg}" if msg else ""),
+                        "input": raw,
                     }
                 ]
             )
         include_pings = body.get("include_pings")
+        return starting_after, True if include_pings is None else bool(include_pings)
+
+    async def _resume(self, request: web.Request, run: RunRecord) -> web.StreamResponse:
+        starting_after, include_pings = self._resume_body(request)
         return await self._stream(
             request,
             run,
-            include_pings=True if include_pings is None else bool(include_pings),
+            include_pings=include_pings,
             starting_after=starting_after,
             first_ping=False,
             cancel_aware=True,
@@ -1340,7 +1465,7 @@ class LettaTestServer:
     async def _run_messages(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
         records = [m for m in self.state.history(run) if m.run_id == run.id]
-        return self._message_page(request, records, default_order="asc")
+        return self._message_page(request, records, default_order="asc", newest_first=True)
 
     async def _run_steps(self, request: web.Request) -> web.StreamResponse:
         run = self._run(request.match_info["run_id"])
@@ -1377,7 +1502,7 @@ class LettaTestServer:
             )
         agent = self._agent(agent_id)
         body = self._body_object(request, required=False)
-        return _json(self._create_conversation(agent.id, body).to_json())
+        return _json(self._create_conversation(agent.id, body).created_json())
 
     async def _list_conversations(self, request: web.Request) -> web.StreamResponse:
         q = _Query(request)
@@ -1401,7 +1526,7 @@ class LettaTestServer:
 
     async def _list_conv_messages(self, request: web.Request) -> web.StreamResponse:
         conv = self._conversation(request.match_info["conversation_id"])
-        return self._message_page(request, conv.messages, default_order="desc")
+        return self._message_page(request, conv.messages, default_order="desc", newest_first=True)
 
     async def _send_conv_message(self, request: web.Request) -> web.StreamResponse:
         conv = self._conversation(request.match_info["conversation_id"])
@@ -1445,8 +1570,10 @@ class LettaTestServer:
         run_id = body.get("run_id") or conv.last_run_id
         run = self.state.runs.get(str(run_id)) if run_id else None
         self._require_redis()
-        if run is None:
-            return _detail(404, f"No active runs found for conversation {conv.id}")
+        if run is None or not run.active:
+            # Only a run still going can be joined here; a finished one is read through
+            # /v1/runs/{run_id}/stream.
+            return _detail(400, "INVALID_ARGUMENT: No active runs found for this conversation.")
         if not run.background:
             return _detail(
                 400,
@@ -1475,6 +1602,67 @@ def create_app(server: LettaTestServer | None = None, **options: Any) -> web.App
 
 
 # --- small helpers -------------------------------------------------------------------------
+
+
+def _bad_role_errors(index: int, msg: Json) -> list[Json]:
+    """What pydantic reports for a message whose role is none of user/system/assistant: the
+    body's message is a union, so each member says why it did not match."""
+    kind = msg.get("type", "message")
+    loc = ("body", "messages", index)
+    create = "function-after[generate_otid_if_missing(), MessageCreate]"
+    approval = (
+        "function-after[migrate_deprecated_fields(), "
+        "function-after[generate_otid_if_missing(), ApprovalCreate]]"
+    )
+    tool_return = "function-after[generate_otid_if_missing(), ToolReturnCreate]"
+    roles = (
+        "<MessageRole.user: 'user'>, <MessageRole.system: 'system'> or "
+        "<MessageRole.assistant: 'assistant'>"
+    )
+    errors: list[Json] = [
+        {
+            "type": "literal_error",
+            "loc": (*loc, create, "role"),
+            "msg": f"Input should be {roles}",
+            "input": msg.get("role"),
+            "ctx": {"expected": roles},
+        }
+    ]
+    for member, name in ((approval, "approval"), (tool_return, "tool_return")):
+        expected = f"<MessageCreateType.{name}: '{name}'>"
+        errors.append(
+            {
+                "type": "literal_error",
+                "loc": (*loc, member, "type"),
+                "msg": f"Input should be {expected}",
+                "input": kind,
+                "ctx": {"expected": expected},
+            }
+        )
+    if "tool_returns" not in msg:
+        errors.append(
+            {
+                "type": "missing",
+                "loc": (*loc, tool_return, "tool_returns"),
+                "msg": "Field required",
+                "input": {**msg, "type": kind},
+            }
+        )
+    return errors
+
+
+def _lax_int(value: Any) -> int | None:
+    """An integer as pydantic's lax mode reads one, or None when it would refuse it."""
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _disturbs_transport(fault: Fault) -> bool:
@@ -1566,7 +1754,7 @@ class _Query:
             raise _validation(
                 [
                     {
-                        "type": "enum",
+                        "type": "literal_error",
                         "loc": ("query", "order"),
                         "msg": "Input should be 'asc' or 'desc'",
                         "input": raw,

@@ -93,6 +93,13 @@ class ConversationRecord:
         out["in_context_message_ids"] = [m.id for m in self.messages]
         return out
 
+    def created_json(self) -> Json:
+        """The answer to its creation: built before the system message was added, so the
+        real server lists no message ids there although a GET right after lists one."""
+        out = self.to_json()
+        out["in_context_message_ids"] = []
+        return out
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -306,25 +313,33 @@ def page_messages(
     order: str,
     before: str | None,
     after: str | None,
+    newest_first: bool = False,
 ) -> list[MessageRecord]:
     """The real server's message cursor rules.
 
     ``before``/``after`` are in time: older / newer than the cursor message. ``desc`` takes the
-    newest ``limit`` messages of that window and ``asc`` the oldest, and both come back oldest
-    to newest (the quirk seen in ``messages_list_desc_page1.json``).
+    newest ``limit`` messages of that window and ``asc`` the oldest. An agent's history comes
+    back oldest to newest in both orders (the quirk seen in ``messages_list_desc_page1.json``);
+    a conversation's (``newest_first``) comes back in the order asked for, and there a cursor
+    the server does not know is ignored rather than emptying the window.
     """
     ordered = sorted(records, key=lambda r: r.order)
     lo, hi = 0, len(ordered)
     if after is not None:
         i = _index(ordered, lambda r: r.id, after)
-        lo = len(ordered) if i is None else i + 1
+        if i is not None or not newest_first:
+            lo = len(ordered) if i is None else i + 1
     if before is not None:
         i = _index(ordered, lambda r: r.id, before)
-        hi = 0 if i is None else i
+        if i is not None or not newest_first:
+            hi = 0 if i is None else i
     window = ordered[lo:hi] if lo < hi else []
     if limit <= 0:
         return []
-    return window[-limit:] if order == "desc" else window[:limit]
+    if order == "desc":
+        page = window[-limit:]
+        return page[::-1] if newest_first else page
+    return window[:limit]
 
 
 def page_by_order(
