@@ -23,19 +23,7 @@ __all__ = [
 
 REPORT_PATH = Path(__file__).resolve().parent / "REPORT.md"
 
-KNOWN: dict[str, dict[str, str]] = {
-    "resume_every_position": {
-        "after=+5": "`POST /v1/runs/{id}/stream` with `starting_after` past the last entry of a "
-        "finished run: the real server keeps the stream open and only pings (until its "
-        "1800 s limit); the test server ends it at once with no frames.",
-    },
-    "client_resume_positions": {
-        "after=last_seq_id": "the client's resume from `stream.last_seq_id` of a stream read "
-        "to its end asks for entries past the last one (see `after=+5` above): on the real "
-        "server it only receives pings and does not end; on the test server it fails with "
-        "`StreamResumeError` after its reconnect attempts.",
-    },
-}
+KNOWN: dict[str, dict[str, str]] = {}
 """scenario -> {path prefix of a differing observation -> why the test server differs}."""
 
 
