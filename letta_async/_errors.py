@@ -177,9 +177,9 @@ class APIConnectionError(APIError):
         """The precise reason (``connection failed during GET http://...``), or ``None``.
 
         The first positional argument, so that ``APIConnectionError("reset by peer")`` reads
-        ``"Connection error. reset by peer"`` and keeps the official ``message``."""
+        ``"Connection error. Reset by peer"`` and keeps the official ``message``."""
         if detail:
-            self.args = (f"{official} {detail}",)
+            self.args = (f"{official} {detail[:1].upper()}{detail[1:]}",)
 
 
 class APITimeoutError(APIConnectionError):

@@ -439,17 +439,18 @@ class Transport:
     ) -> APIStatusError:
         """Read (a bounded amount of) the error body and build the matching exception."""
         raw = b""
+        unread = False
         try:
             async with map_aiohttp_errors(method, url, self._describer(request, url, method)):
                 raw = await _read_limited(response, _MAX_ERROR_BODY, method, url)
         except APIError:
-            raw = b""
+            unread = True
         finally:
             response.release()
         text = raw.decode("utf-8", "replace")
         # As the official SDK reads an error body: the JSON it holds, else its text stripped
-        # ("" when there is none).
-        body: Any = text.strip()
+        # ("" when there is none); None when it could not be read at all.
+        body: Any = None if unread else text.strip()
         if body:
             with suppress(msgspec.DecodeError):
                 body = _json_any.decode(raw)

@@ -136,8 +136,8 @@ async def test_connection_error_reads_as_official_with_the_detail_kept() -> None
             await client.agents.list(limit=1)
     error = caught.value
     assert error.message == "Connection error."
-    assert str(error).startswith("Connection error. connection failed during GET ")
-    assert error.detail is not None and error.detail in str(error)
+    assert str(error).startswith("Connection error. Connection failed during GET ")
+    assert error.detail is not None and error.detail[1:] in str(error)
     assert error.__cause__ is not None, "the aiohttp exception is chained"
     assert error.body is None
     assert error.request.url.path == "/v1/agents/" and error.request.url.params["limit"] == "1"
@@ -147,7 +147,7 @@ async def test_connection_error_reads_as_official_with_the_detail_kept() -> None
 def test_timeout_error_reads_as_official() -> None:
     error = APITimeoutError("timed out during GET http://x/v1/health/")
     assert error.message == "Request timed out."
-    assert str(error) == "Request timed out. timed out during GET http://x/v1/health/"
+    assert str(error) == "Request timed out. Timed out during GET http://x/v1/health/"
     assert APIConnectionError().message == str(APIConnectionError()) == "Connection error."
 
 
