@@ -27,6 +27,7 @@ from letta_async import (
     QueryParams,
 )
 from letta_async.testing import bind_free_port, free_port
+from tests.replay import ReplayServer, fixture_bytes, sse_answer
 
 AGENT = "agent-00000000-0000-4000-8000-000000000000"
 NOT_FOUND = b'{"detail":"Agent with ID agent-00000000-0000-4000-8000-000000000000 not found"}'
@@ -217,3 +218,20 @@ def test_response_without_request_raises_as_httpx_does() -> None:
         _ = response.request
     assert repr(response) == "<Response [200 OK]>"
     assert repr(HTTPRequest("GET", "http://h/")) == "<Request('GET', 'http://h/')>"
+
+
+async def test_stream_response_and_its_request(replay: ReplayServer) -> None:
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    replay.on("POST", route, sse_answer(fixture_bytes("stream_steps.sse")))
+    async with AsyncLetta(replay.base_url, max_retries=0) as client:
+        stream = await client.agents.messages.stream(
+            AGENT, messages=[{"role": "user", "content": "hi"}]
+        )
+        async for _ in stream:
+            pass
+    expected = expected_url_parts(f"{replay.base_url}{route}")
+    assert url_parts(stream.response.url) == expected
+    assert url_parts(stream.response.request.url) == expected
+    assert stream.response.request.method == "POST"
+    assert stream.response.status_code == 200 and stream.response.is_success
+    assert stream.response.headers["content-type"].startswith("text/event-stream")

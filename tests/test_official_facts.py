@@ -144,6 +144,15 @@ async def test_empty_path_ids_are_refused_with_the_official_message(dotted: str)
                 assert str(caught.value) == expected, (dotted, position)
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("value", [".", ".."])
+async def test_dot_segment_ids_are_refused_with_the_official_message(value: str) -> None:
+    async with AsyncLetta("http://127.0.0.1:1", max_retries=0) as client:
+        with pytest.raises(ValueError) as caught:
+            await client.agents.blocks.retrieve(value, agent_id="agent-1")
+    assert str(caught.value) == FACTS["dot_segments"][value]
+
+
 # --- error attributes for real Letta error answers -----------------------------------------
 
 

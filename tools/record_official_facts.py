@@ -179,6 +179,21 @@ async def _connection_messages() -> dict[str, Any]:
     return {"refused": refused}
 
 
+async def _dot_segments() -> dict[str, str]:
+    """The message for an id that is a dot-segment, per value."""
+    client = letta_client.AsyncLetta(base_url="http://127.0.0.1:9", api_key="k", max_retries=0)
+    out: dict[str, str] = {}
+    try:
+        for value in (".", ".."):
+            try:
+                await client.agents.blocks.retrieve(value, agent_id="agent-1")
+            except ValueError as exc:
+                out[value] = str(exc)
+    finally:
+        await client.close()
+    return out
+
+
 def main() -> None:
     captures = Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES
     facts = {
@@ -188,6 +203,7 @@ def main() -> None:
         "path_checks": path_checks(),
         "errors": errors(captures),
         "connection_error": asyncio.run(_connection_messages()),
+        "dot_segments": asyncio.run(_dot_segments()),
     }
     json.dump(facts, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
