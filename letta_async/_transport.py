@@ -362,10 +362,8 @@ class Transport:
         await self.hooks.emit_request(method, str(url))
         logger.debug("request %s %s", method, url)
         for _ in range(_MAX_REDIRECTS + 1):
-            # Errors name the URL with its query string, as aiohttp sends it.
-            sent = str(url.extend_query(params) if params else url)
-            describe = functools.partial(self.snapshot_request, method, sent, request)
-            async with map_aiohttp_errors(method, sent, describe):
+            describe = functools.partial(self._sent, method, url, params, request)
+            async with map_aiohttp_errors(method, str(url), describe):
                 response = await session.request(
                     method,
                     url,
@@ -422,6 +420,18 @@ class Transport:
                 "refusing redirect to a URL with credentials in it", url=str(url)
             )
         return target
+
+    def _sent(
+        self,
+        method: str,
+        url: yarl.URL,
+        params: list[tuple[str, str]] | None,
+        request: PreparedRequest,
+    ) -> HTTPRequest:
+        """The request of a connection error, with the query string aiohttp added to the URL
+        (built only when an error needs it)."""
+        full = url.extend_query(params) if params else url
+        return self.snapshot_request(method, str(full), request)
 
     def _describer(
         self, request: PreparedRequest, url: str, method: str | None = None
