@@ -18,6 +18,7 @@ from aiohttp import web
 from letta_async import (
     URL,
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AsyncLetta,
     Headers,
@@ -235,3 +236,20 @@ async def test_stream_response_and_its_request(replay: ReplayServer) -> None:
     assert stream.response.request.method == "POST"
     assert stream.response.status_code == 200 and stream.response.is_success
     assert stream.response.headers["content-type"].startswith("text/event-stream")
+
+
+async def test_an_error_inside_a_stream_carries_the_stream_request(replay: ReplayServer) -> None:
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    replay.on("POST", route, sse_answer(fixture_bytes("error_llm500_stream.sse")))
+    async with AsyncLetta(replay.base_url, max_retries=0) as client:
+        stream = await client.agents.messages.stream(
+            AGENT, messages=[{"role": "user", "content": "hi"}]
+        )
+        with pytest.raises(APIStatusError) as caught:
+            async for _ in stream:
+                pass
+    error = caught.value
+    assert url_parts(error.request.url) == expected_url_parts(f"{replay.base_url}{route}")
+    assert error.request.method == "POST" and error.response.request is error.request
+    assert error.status_code == 200 == error.response.status_code
+    assert error.response.headers["content-type"].startswith("text/event-stream")
