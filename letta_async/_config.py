@@ -62,7 +62,7 @@ class Timeout:
 
         A number ``t`` means what it means to httpx: every connect, read and wait for a pool
         slot may take up to ``t`` seconds. An object with httpx-style ``connect``, ``read``,
-        ``write`` and ``pool`` attributes (:class:`TimeoutLike`, such as ``httpx.Timeout``)
+        ``write`` and ``pool`` attributes (``TimeoutLike``, such as ``httpx.Timeout``)
         is read the same way. ``None`` switches every deadline off.
         """
         if isinstance(value, Timeout):
@@ -104,7 +104,7 @@ class TimeoutLike(Protocol):
     ``AsyncLetta(timeout=httpx.Timeout(60.0, connect=5.0))`` type-checks and is honoured:
     ``connect`` bounds establishing a connection, ``read`` each wait for the answer and each
     silence inside a stream, ``pool`` the wait for a free connection; see
-    :attr:`Timeout.write` for ``write``.
+    ``Timeout.write`` for ``write``.
     """
 
     @property

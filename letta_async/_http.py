@@ -5,8 +5,8 @@ The official SDK hands out httpx objects as ``error.request``, ``error.response`
 ``.url.host``, ``.headers.get_list(...)``, ``.raise_for_status()`` and the like. This client
 speaks aiohttp, whose response objects are tied to a pooled connection that is released long
 before an error reaches the caller, so it hands out these snapshots instead: the same
-attributes and methods as :class:`httpx.URL`, :class:`httpx.QueryParams`,
-:class:`httpx.Headers`, :class:`httpx.Request` and :class:`httpx.Response` (read-only, body
+attributes and methods as ``httpx.URL``, ``httpx.QueryParams``,
+``httpx.Headers``, ``httpx.Request`` and ``httpx.Response`` (read-only, body
 already read), without depending on httpx. They are safe to keep, print and pickle.
 
 The request snapshot never holds the credential headers: an exception that is logged or
@@ -69,7 +69,7 @@ def _query_text(value: object) -> str:
 
 
 class QueryParams(Mapping[str, str]):
-    """An immutable, multi-valued query string, as :class:`httpx.QueryParams`.
+    """An immutable, multi-valued query string, as ``httpx.QueryParams``.
 
     ``params["k"]`` and ``get`` give a key's first value, ``get_list`` all of them;
     ``str(params)`` is the encoded query string.
@@ -152,7 +152,7 @@ class QueryParams(Mapping[str, str]):
 
 
 class URL:
-    """A URL with the attributes of :class:`httpx.URL`, built on yarl.
+    """A URL with the attributes of ``httpx.URL``, built on yarl.
 
     ``path`` is decoded, ``raw_path`` (bytes) is the encoded path plus query; ``port`` is
     ``None`` when it is the scheme's default; a URL compares equal to its string.
@@ -322,7 +322,7 @@ class URL:
 
 
 class Headers(Mapping[str, str]):
-    """Read-only headers with case-insensitive lookup, as :class:`httpx.Headers`.
+    """Read-only headers with case-insensitive lookup, as ``httpx.Headers``.
 
     Keys come out lower-cased. A header that repeats reads as its values joined by ``", "``
     (``headers["vary"]``); :meth:`get_list` gives them one by one.
@@ -402,7 +402,7 @@ HeaderMap = Headers
 
 
 class HTTPRequest:
-    """What was sent, as :class:`httpx.Request`: method, URL, headers (credentials left out)
+    """What was sent, as ``httpx.Request``: method, URL, headers (credentials left out)
     and the body."""
 
     __slots__ = ("content", "extensions", "headers", "method", "url")
@@ -434,7 +434,7 @@ class HTTPRequest:
 
 
 class HTTPResponse:
-    """What came back, as :class:`httpx.Response`: status, headers and the body bytes.
+    """What came back, as ``httpx.Response``: status, headers and the body bytes.
 
     The body has been read already (it is empty for a stream's opening answer, whose body
     is the stream itself), so the reading methods never touch the network.
@@ -518,7 +518,7 @@ class HTTPResponse:
         return self.content.decode(self.encoding, "replace")
 
     def json(self, **kwargs: Any) -> Any:
-        """The body parsed as JSON (keyword arguments go to :func:`json.loads`)."""
+        """The body parsed as JSON (keyword arguments go to ``json.loads``)."""
         return _json.loads(self.content, **kwargs)
 
     def read(self) -> bytes:
