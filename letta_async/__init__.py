@@ -49,9 +49,11 @@ if TYPE_CHECKING:
         Limits,
         RetryPolicy,
         Timeout,
+        TimeoutLike,
     )
     from ._fanout import FanOut, fan_out
     from ._hooks import Hooks
+    from ._http import URL, Headers, HTTPRequest, HTTPResponse, QueryParams
     from ._models import BaseModel
     from ._pagination import AsyncPaginator
     from ._response import AsyncAPIResponse
@@ -71,6 +73,12 @@ _LAZY = {
     "Limits": "._config",
     "RetryPolicy": "._config",
     "Timeout": "._config",
+    "TimeoutLike": "._config",
+    "URL": "._http",
+    "Headers": "._http",
+    "HTTPRequest": "._http",
+    "HTTPResponse": "._http",
+    "QueryParams": "._http",
     "FanOut": "._fanout",
     "fan_out": "._fanout",
     "Hooks": "._hooks",
@@ -113,6 +121,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ENVIRONMENTS",
     "NOT_GIVEN",
+    "URL",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -131,6 +140,9 @@ __all__ = [
     "DefaultAsyncHttpxClient",
     "EventTooLargeError",
     "FanOut",
+    "HTTPRequest",
+    "HTTPResponse",
+    "Headers",
     "Hooks",
     "InternalServerError",
     "LettaError",
@@ -143,6 +155,7 @@ __all__ = [
     "NotGiven",
     "Omit",
     "PermissionDeniedError",
+    "QueryParams",
     "RateLimitError",
     "RefusedRedirectError",
     "RequestOptions",
@@ -154,6 +167,7 @@ __all__ = [
     "StreamResumeError",
     "StreamTruncatedError",
     "Timeout",
+    "TimeoutLike",
     "UnprocessableEntityError",
     "__title__",
     "__version__",

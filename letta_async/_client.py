@@ -19,9 +19,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 
-from ._config import DEFAULT_TIMEOUT, Limits, RetryPolicy, Timeout, resolve_base_url
+from ._config import (
+    DEFAULT_TIMEOUT,
+    Limits,
+    RetryPolicy,
+    Timeout,
+    TimeoutLike,
+    resolve_base_url,
+)
 from ._funnel import Funnel, make_request_options
 from ._hooks import Hooks
+from ._http import URL
 from ._pagination import AsyncPaginator
 from ._resource import ResponseProxy
 from ._stream import MessageStream, ResumeSettings
@@ -93,10 +101,12 @@ class AsyncLetta:
     """The client. One instance holds one connection pool; share it across tasks.
 
     ``api_key`` defaults to ``$LETTA_API_KEY`` (sent as ``Authorization: Bearer``).
-    ``base_url`` wins over ``environment`` (``"cloud"`` or ``"local"``), which wins over
-    ``$LETTA_BASE_URL``; with none of them, the client talks to Letta Cloud, as the official
-    SDK does. The aiohttp session is created on first use inside the running event loop, so
-    constructing the client is free and safe outside a loop. Pass ``session=`` to reuse your
+    The server is chosen as the official SDK chooses it: ``base_url`` wins over
+    ``environment`` (``"cloud"`` or ``"local"``), which wins over ``$LETTA_BASE_URL``
+    (``environment`` with ``$LETTA_BASE_URL`` set is ambiguous unless ``base_url=None`` is
+    passed too); with none of them, the client talks to Letta Cloud. The aiohttp session is
+    created on first use inside the running event loop, so constructing the client is free
+    and safe outside a loop. Pass ``session=`` to reuse your
     own ``aiohttp.ClientSession``; the client then leaves closing it to you.
 
     Use ``async with AsyncLetta() as client:`` or call ``await client.close()``.
@@ -108,13 +118,13 @@ class AsyncLetta:
 
     def __init__(
         self,
-        base_url: str | NotGiven | None = not_given,
+        base_url: str | URL | NotGiven | None = not_given,
         api_key: str | None = None,
         *,
         project_id: str | None = None,
         project: str | None = None,
         environment: Literal["cloud", "local"] | NotGiven = not_given,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
@@ -135,10 +145,12 @@ class AsyncLetta:
                 "client cannot use; pass session=aiohttp.ClientSession(...) to share a "
                 "connection pool, or leave it out"
             )
-        self.base_url = resolve_base_url(
-            None if isinstance(base_url, NotGiven) else base_url,
-            None if isinstance(environment, NotGiven) else environment,
+        self._base = resolve_base_url(
+            *(() if isinstance(base_url, NotGiven) else (base_url,)),
+            **({} if isinstance(environment, NotGiven) else {"environment": environment}),
         )
+        self.base_url = URL(self._base)
+        """Where requests go, as an ``httpx.URL``-shaped :class:`~letta_async.URL`."""
         self._environment = environment
         self.api_key = api_key if api_key is not None else os.environ.get("LETTA_API_KEY")
         self.project_id = project_id
@@ -146,7 +158,7 @@ class AsyncLetta:
         self.max_retries = max_retries
         # What was passed, as the official SDK keeps it (``client.timeout`` reads back 45.0);
         # the deadlines it means are resolved once, for the transport.
-        self.timeout: float | Timeout | None = (
+        self.timeout: float | Timeout | TimeoutLike | None = (
             DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
         )
         self._deadlines = Timeout.coerce(self.timeout)
@@ -162,7 +174,7 @@ class AsyncLetta:
         else:
             ssl = bool(verify_ssl)  # False only when asked for explicitly
         self._transport: Transport = Transport(
-            base_url=self.base_url,
+            base_url=self._base,
             headers=self._all_headers(),
             timeout=self._deadlines,
             retry=RetryPolicy(max_retries=max_retries),
@@ -248,7 +260,7 @@ class AsyncLetta:
         project: str | None = None,
         environment: Literal["cloud", "local"] | None = None,
         base_url: str | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
         http_client: Any = None,
         max_retries: int | NotGiven = not_given,
         default_headers: Mapping[str, str] | None = None,
@@ -426,7 +438,7 @@ class AsyncLetta:
         extra_headers: Mapping[str, str | Omit] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
-        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = NOT_GIVEN,
     ) -> HealthResponse:
         """Ask the server whether it is up (``GET /v1/health/``)."""
         from .types import HealthResponse

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yarl
 
@@ -21,6 +21,7 @@ __all__ = [
     "Limits",
     "RetryPolicy",
     "Timeout",
+    "TimeoutLike",
     "resolve_base_url",
 ]
 
@@ -49,14 +50,20 @@ class Timeout:
     """Longest silence tolerated inside a stream before it counts as broken."""
     stream_total: float | None = None
     """Optional deadline for a whole stream, resumes included."""
+    pool: float | None = None
+    """Longest wait for a free connection when the pool is full (``None``: no limit)."""
+    write: float | None = None
+    """Accepted from httpx-style timeouts; aiohttp has no deadline for writing a request
+    alone, so a stalled upload is ended by ``request`` (or ``stream_total``) when set."""
 
     @classmethod
     def coerce(cls, value: Any) -> Timeout:
         """Accept what the official SDK accepts as ``timeout``.
 
-        A number ``t`` means what it means to httpx: every connect and every read may take
-        up to ``t`` seconds. An object with httpx-style ``connect``/``read`` attributes is
-        read the same way. ``None`` switches every deadline off.
+        A number ``t`` means what it means to httpx: every connect, read and wait for a pool
+        slot may take up to ``t`` seconds. An object with httpx-style ``connect``, ``read``,
+        ``write`` and ``pool`` attributes (``TimeoutLike``, such as ``httpx.Timeout``)
+        is read the same way. ``None`` switches every deadline off.
         """
         if isinstance(value, Timeout):
             return value
@@ -64,12 +71,53 @@ class Timeout:
             return cls(connect=None, read=None, request=None, stream_idle=None)
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value)
-            return cls(connect=seconds, read=seconds, stream_idle=seconds)
-        read = getattr(value, "read", _MISSING)
-        connect = getattr(value, "connect", _MISSING)
-        if read is not _MISSING and connect is not _MISSING:
-            return cls(connect=connect, read=read, stream_idle=read)
-        raise TypeError(f"timeout must be a number, None or a Timeout, got {value!r}")
+            return cls(
+                connect=seconds, read=seconds, stream_idle=seconds, pool=seconds, write=seconds
+            )
+        parts = {name: getattr(value, name, _MISSING) for name in _HTTPX_PARTS}
+        if all(part is not _MISSING for part in parts.values()):
+            for name, part in parts.items():
+                if part is not None and (
+                    isinstance(part, bool) or not isinstance(part, int | float) or part < 0
+                ):
+                    raise TypeError(f"timeout.{name} must be a number of seconds or None")
+            read = parts["read"]
+            return cls(
+                connect=parts["connect"],
+                read=read,
+                stream_idle=read,
+                pool=parts["pool"],
+                write=parts["write"],
+            )
+        raise TypeError(
+            "timeout must be a number, None, a Timeout or an object with connect, read, "
+            f"write and pool attributes (such as httpx.Timeout), got {value!r}"
+        )
+
+
+_HTTPX_PARTS = ("connect", "read", "write", "pool")
+
+
+class TimeoutLike(Protocol):
+    """An ``httpx.Timeout``-shaped object: the four httpx deadlines, in seconds or ``None``.
+
+    ``AsyncLetta(timeout=httpx.Timeout(60.0, connect=5.0))`` type-checks and is honoured:
+    ``connect`` bounds establishing a connection, ``read`` each wait for the answer and each
+    silence inside a stream, ``pool`` the wait for a free connection; see
+    ``Timeout.write`` for ``write``.
+    """
+
+    @property
+    def connect(self) -> float | None: ...
+
+    @property
+    def read(self) -> float | None: ...
+
+    @property
+    def write(self) -> float | None: ...
+
+    @property
+    def pool(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -120,30 +168,45 @@ ENVIRONMENTS: dict[str, str] = {
 """The official SDK's named deployments, for ``AsyncLetta(environment=...)``."""
 
 
-def resolve_base_url(base_url: str | None, environment: str | None = None) -> yarl.URL:
-    """Where the client talks to, chosen the way the official SDK chooses it.
+def resolve_base_url(base_url: object = _MISSING, environment: object = _MISSING) -> yarl.URL:
+    """Where the client talks to, chosen exactly as the official SDK chooses it.
 
-    An explicit ``base_url`` wins; then ``environment``; then ``$LETTA_BASE_URL``; then
-    Letta Cloud. Only absolute http(s) URLs without credentials, query or fragment are
-    accepted. A trailing ``/v1`` is dropped: every route already starts with it, and keeping
-    it would send requests to ``/v1/v1/...`` and get a 404 that names nothing useful.
+    ``base_url`` and ``environment`` are the constructor's arguments, or ``_MISSING`` when
+    not passed (``base_url=None`` is *passed*, and matters). In order:
+
+    1. a ``base_url`` that is not ``None`` wins;
+    2. else an ``environment``: ``$LETTA_BASE_URL`` set (and not empty) at the same time is
+       ambiguous, unless ``base_url=None`` was passed to say "ignore it";
+    3. else ``$LETTA_BASE_URL``;
+    4. else Letta Cloud.
+
+    Where the official SDK then builds a client on an empty URL (``base_url=""``, or an
+    empty ``$LETTA_BASE_URL`` in step 3), whose every request fails, this raises
+    ``ValueError`` at once. Only absolute http(s) URLs without credentials, query or fragment
+    are accepted. A trailing ``/v1`` is dropped: every route already starts with it, and
+    keeping it would send requests to ``/v1/v1/...`` and get a 404 that names nothing useful.
     """
     env_url = os.environ.get("LETTA_BASE_URL")
-    if base_url is not None:
+    if base_url is not _MISSING and base_url is not None:
         raw = str(base_url)
-    elif environment is not None:
-        if env_url:
+    elif environment is not _MISSING:
+        if env_url and base_url is _MISSING:
             raise ValueError(
-                "Ambiguous URL: both $LETTA_BASE_URL and environment= are set; pass "
-                "base_url=None with environment=, or drop one of them"
+                "Ambiguous URL; The `LETTA_BASE_URL` env var and the `environment` argument "
+                "are given. If you want to use the environment, you must pass base_url=None"
             )
-        if environment not in ENVIRONMENTS:
-            raise ValueError(
-                f"unknown environment {environment!r}; expected one of {sorted(ENVIRONMENTS)}"
-            )
+        if not isinstance(environment, str) or environment not in ENVIRONMENTS:
+            raise ValueError(f"Unknown environment: {environment}")
         raw = ENVIRONMENTS[environment]
+    elif env_url is not None:
+        if not env_url:
+            raise ValueError(
+                "$LETTA_BASE_URL is set but empty; set it to the server's URL, unset it, or "
+                "pass base_url= or environment="
+            )
+        raw = env_url
     else:
-        raw = env_url or ENVIRONMENTS["cloud"]
+        raw = ENVIRONMENTS["cloud"]
     if any(ch.isspace() or ch == "\x00" for ch in raw):
         raise ValueError(f"base_url must not contain whitespace or NUL, got {raw!r}")
     url = yarl.URL(raw.rstrip("/"))

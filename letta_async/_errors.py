@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._http import HeaderMap, HTTPRequest, HTTPResponse
+from ._http import Headers, HTTPRequest, HTTPResponse
 
 __all__ = [
     "APIConnectionError",
@@ -98,8 +98,10 @@ class MessageDecodeError(LettaError, ValueError):
 class APIError(LettaError):
     """Anything that went wrong talking to the server: no answer, or an unwanted answer.
 
-    ``request`` describes what was sent (credentials left out); ``body`` is the server's
-    answer when there was one (decoded JSON, else text), as in the official SDK.
+    ``message`` is the official SDK's text for the error; ``str(error)`` starts with it and
+    adds what this client knows besides (a connection error's reason, whether a failed send
+    was carried out). ``request`` describes what was sent (credentials left out); ``body`` is
+    the server's answer when there was one (decoded JSON, else text), as in the official SDK.
     """
 
     message: str
@@ -124,7 +126,7 @@ class APIError(LettaError):
         self.request = request
         self.body = body
         self.method = method if method is not None else (request.method or None)
-        self.url = url if url is not None else (request.url or None)
+        self.url = url if url is not None else (str(request.url) or None)
         self.run_exists: bool | None = None
         """For a request that starts a run (a message send) that failed in doubt: ``True``
         when the server holds a run this request started, ``False`` when asking the server
@@ -138,13 +140,18 @@ class APIError(LettaError):
         and was therefore not sent again (look before you send it yourself)."""
 
     def note(self, text: str) -> None:
-        """Add a sentence to the message (``str(error)`` and ``error.message`` both show it)."""
-        self.message = f"{self.message} [{text}]"
-        self.args = (self.message, *self.args[1:])
+        """Add a sentence to ``str(error)``; ``error.message`` keeps the official text."""
+        first = str(self.args[0]) if self.args else self.message
+        self.args = (f"{first} [{text}]", *self.args[1:])
 
 
 class APIConnectionError(APIError):
     """No usable answer: connect failure, reset, truncated body, protocol violation.
+
+    ``message`` reads ``"Connection error."`` (``"Request timed out."`` for a timeout), as in
+    the official SDK, and the underlying exception is chained as ``__cause__``. What exactly
+    went wrong, and where, is in :attr:`detail` and follows the official text in
+    ``str(error)``.
 
     ``connect_failed`` is ``True`` when no connection was ever established (refused, DNS,
     connect timeout): the server cannot have seen the request, so any request may be sent
@@ -152,10 +159,33 @@ class APIConnectionError(APIError):
     """
 
     connect_failed: bool = False
+    default_message = "Connection error."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        request: HTTPRequest | None = None,
+        *,
+        message: str | None = None,
+        body: object | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        official = message if message is not None else self.default_message
+        super().__init__(official, request, body=body, method=method, url=url)
+        self.detail: str | None = detail
+        """The precise reason (``connection failed during GET http://...``), or ``None``.
+
+        The first positional argument, so that ``APIConnectionError("reset by peer")`` reads
+        ``"Connection error. Reset by peer"`` and keeps the official ``message``."""
+        if detail:
+            self.args = (f"{official} {detail[:1].upper()}{detail[1:]}",)
 
 
 class APITimeoutError(APIConnectionError):
     """A connect, request, idle-read or overall deadline ran out."""
+
+    default_message = "Request timed out."
 
 
 class StreamTruncatedError(APIConnectionError):
@@ -212,7 +242,7 @@ class APIResponseValidationError(APIError):
         method: str | None = None,
         url: str | None = None,
     ) -> None:
-        request = response.request if response is not None else None
+        request = _request_of(response) if response is not None else None
         super().__init__(message, request, body=body, method=method, url=url)
         self.response = response
         self.status_code = response.status_code if response is not None else 200
@@ -243,14 +273,18 @@ class APIStatusError(APIError):
     ) -> None:
         if response is None:
             code = status_code if status_code is not None else 0
-            request = HTTPRequest(method, url) if method and url else None
-            response = HTTPResponse(code, headers=headers or {}, url=url or "", request=request)
-        super().__init__(message, response.request, body=body, method=method, url=url)
+            response = HTTPResponse(code, headers=headers or {}, url=url or "")
+        request = _request_of(response)
+        if request is None:
+            # As in the official SDK, ``error.request`` and ``error.response.request`` are
+            # always there: an answer built without one gets the (possibly empty) request.
+            request = response.request = HTTPRequest(method or "", url or str(response.url))
+        super().__init__(message, request, body=body, method=method, url=url)
         self.response = response
         self.status_code = response.status_code if status_code is None else status_code
 
     @property
-    def headers(self) -> HeaderMap:
+    def headers(self) -> Headers:
         """The answer's headers (``Retry-After``, content type, ...)."""
         return self.response.headers
 
@@ -275,6 +309,13 @@ class APIStatusError(APIError):
         server that ``base_url`` points at by mistake (its 404 says nothing about agents).
         """
         return isinstance(self.body, dict | list)
+
+
+def _request_of(response: HTTPResponse) -> HTTPRequest | None:
+    try:
+        return response.request
+    except RuntimeError:
+        return None
 
 
 class BadRequestError(APIStatusError):

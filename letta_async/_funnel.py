@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from . import _observe
-from ._config import Timeout
+from ._config import Timeout, TimeoutLike
 from ._decode import shared_decoder
 from ._http import HTTPResponse
 from ._pagination import (
@@ -62,7 +62,7 @@ def make_request_options(
     extra_headers: Mapping[str, str | Omit] | None = None,
     extra_query: Mapping[str, object] | None = None,
     extra_body: object | None = None,
-    timeout: float | Timeout | NotGiven | None = not_given,
+    timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
 ) -> RequestOptions:
     """The per-call part of a request, as every resource method passes it on."""
     options: RequestOptions = {}

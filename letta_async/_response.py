@@ -12,13 +12,14 @@ Resources never build these: the request funnel does, when a wrapper has asked f
 from __future__ import annotations
 
 import contextvars
+import datetime
 import json as _json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from ._http import HeaderMap, HTTPRequest, HTTPResponse
+from ._http import URL, Headers, HTTPRequest, HTTPResponse
 
 if TYPE_CHECKING:
     import aiohttp
@@ -65,7 +66,7 @@ class AsyncAPIResponse(Generic[R]):
     # --- what the answer was ---------------------------------------------------------------
 
     @property
-    def headers(self) -> HeaderMap:
+    def headers(self) -> Headers:
         """The response headers; names are case-insensitive."""
         return self.http_response.headers
 
@@ -75,20 +76,29 @@ class AsyncAPIResponse(Generic[R]):
         return self.http_response.status_code
 
     @property
-    def url(self) -> str:
-        """The URL that answered."""
+    def url(self) -> URL:
+        """The URL that answered (``.path``, ``.host``, ``.params``... as httpx's)."""
         return self.http_response.url
 
     @property
-    def http_request(self) -> HTTPRequest | None:
+    def http_request(self) -> HTTPRequest:
         """The request as it was sent: method, URL and headers (credential headers left out)."""
         return self.http_response.request
 
     @property
-    def method(self) -> str | None:
+    def method(self) -> str:
         """The HTTP method of the request, such as ``"GET"``."""
-        request = self.http_response.request
-        return request.method if request is not None else None
+        return self.http_request.method
+
+    @property
+    def http_version(self) -> str:
+        """The protocol version of the answer, such as ``"HTTP/1.1"``."""
+        return self.http_response.http_version
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from sending the request to reading the answer's headers."""
+        return self.http_response.elapsed
 
     @property
     def is_closed(self) -> bool:
@@ -103,7 +113,7 @@ class AsyncAPIResponse(Generic[R]):
             assert self._live is not None
             from ._transport import map_aiohttp_errors
 
-            async with map_aiohttp_errors(self.method or "GET", self.url):
+            async with map_aiohttp_errors(self.method, str(self.url)):
                 self._content = await self._live.read()
             self._live.release()
         return self._content
@@ -124,7 +134,7 @@ class AsyncAPIResponse(Generic[R]):
             return
         from ._transport import map_aiohttp_errors
 
-        async with map_aiohttp_errors(self.method or "GET", self.url):
+        async with map_aiohttp_errors(self.method, str(self.url)):
             if chunk_size:
                 async for chunk in self._live.content.iter_chunked(chunk_size):
                     yield chunk

@@ -384,7 +384,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         """
         events: list[StreamEvent] = [event async for event in self]
         if self.error is not None:
-            raise StreamError(self.error, stop_reason=self.stop_reason)
+            raise StreamError(self.error, stop_reason=self.stop_reason, response=self.response)
         return events
 
     async def cancel(self, *, wait: float = 10.0) -> None:
@@ -549,7 +549,12 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
                     if not self._errors_as_events:
                         # The server's last word: what came before is handed out first,
                         # then the error is raised; nothing after it is read.
-                        error = StreamError(message, stop_reason=self.stop_reason, body=_json(data))
+                        error = StreamError(
+                            message,
+                            stop_reason=self.stop_reason,
+                            body=_json(data),
+                            response=self.response,
+                        )
                         self._fail(error)
                         self._deferred = error
                         break

@@ -8,14 +8,16 @@ module formats the API key into text: it lives only in the header mapping handed
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
+import functools
 import io
 import logging
 import random
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -125,33 +127,52 @@ class PreparedRequest:
 
 
 @asynccontextmanager
-async def map_aiohttp_errors(method: str, url: str) -> AsyncIterator[None]:
-    """Translate transport failures into :class:`APIConnectionError` and friends."""
+async def map_aiohttp_errors(
+    method: str, url: str, describe: Callable[[], HTTPRequest] | None = None
+) -> AsyncIterator[None]:
+    """Translate transport failures into :class:`APIConnectionError` and friends.
+
+    Their ``message`` is the official SDK's (``"Connection error."``, ``"Request timed
+    out."``), the aiohttp exception is chained as the cause, and the precise reason goes into
+    ``detail``. ``describe``, when given, builds ``error.request`` (headers and body as sent).
+    """
     try:
         yield
     except APIError:
         raise
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
         error: APIConnectionError = APITimeoutError(
-            f"timed out during {method} {url}", method=method, url=url
+            f"timed out during {method} {url}",
+            describe() if describe is not None else None,
+            method=method,
+            url=url,
         )
         error.connect_failed = isinstance(exc, _CONNECT_TIMEOUT)
         raise error from exc
     except aiohttp.ClientPayloadError as exc:
         raise APIConnectionError(
             f"response body broken off during {method} {url}: {exc.__class__.__name__}",
+            describe() if describe is not None else None,
             method=method,
             url=url,
         ) from exc
     except (aiohttp.ClientError, OSError) as exc:
         error = APIConnectionError(
             f"connection failed during {method} {url}: {exc.__class__.__name__}: {exc}",
+            describe() if describe is not None else None,
             method=method,
             url=url,
         )
         # Refused, unresolvable, TLS handshake failed: no request left this machine.
         error.connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
         raise error from exc
+
+
+def _pool_wait(timeout: Timeout) -> float | None:
+    """aiohttp's ``connect`` deadline: a free pool slot (``pool``) plus connecting."""
+    if timeout.pool is None:
+        return None
+    return timeout.pool + (timeout.connect or 0.0)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
@@ -308,9 +329,14 @@ class Transport:
         if request.stream:
             # Idle-read timeout is aiohttp's sock_read: reset by every chunk, pings included.
             return aiohttp.ClientTimeout(
-                total=t.stream_total, sock_connect=t.connect, sock_read=t.stream_idle
+                total=t.stream_total,
+                connect=_pool_wait(t),
+                sock_connect=t.connect,
+                sock_read=t.stream_idle,
             )
-        return aiohttp.ClientTimeout(total=t.request, sock_connect=t.connect, sock_read=t.read)
+        return aiohttp.ClientTimeout(
+            total=t.request, connect=_pool_wait(t), sock_connect=t.connect, sock_read=t.read
+        )
 
     async def send_once(self, request: PreparedRequest) -> aiohttp.ClientResponse:
         """One attempt: send, follow same-origin redirects, raise on 4xx/5xx.
@@ -336,7 +362,8 @@ class Transport:
         await self.hooks.emit_request(method, str(url))
         logger.debug("request %s %s", method, url)
         for _ in range(_MAX_REDIRECTS + 1):
-            async with map_aiohttp_errors(method, str(url)):
+            describe = functools.partial(self._sent, method, url, params, request)
+            async with map_aiohttp_errors(method, str(url), describe):
                 response = await session.request(
                     method,
                     url,
@@ -394,35 +421,57 @@ class Transport:
             )
         return target
 
+    def _sent(
+        self,
+        method: str,
+        url: yarl.URL,
+        params: list[tuple[str, str]] | None,
+        request: PreparedRequest,
+    ) -> HTTPRequest:
+        """The request of a connection error, with the query string aiohttp added to the URL
+        (built only when an error needs it)."""
+        full = url.extend_query(params) if params else url
+        return self.snapshot_request(method, str(full), request)
+
+    def _describer(
+        self, request: PreparedRequest, url: str, method: str | None = None
+    ) -> Callable[[], HTTPRequest]:
+        """Builds the request snapshot only if an error needs it."""
+        return functools.partial(self.snapshot_request, method or request.method, url, request)
+
     def snapshot_request(self, method: str, url: str, request: PreparedRequest) -> HTTPRequest:
         """What was sent, for errors and raw responses (credentials are left out)."""
-        return HTTPRequest(method, url, self._request_headers(request))
+        content = request.body if method == request.method and request.body is not None else b""
+        return HTTPRequest(method, url, self._request_headers(request), content=content)
 
     async def _status_error(
         self, response: aiohttp.ClientResponse, method: str, url: str, request: PreparedRequest
     ) -> APIStatusError:
         """Read (a bounded amount of) the error body and build the matching exception."""
         raw = b""
+        unread = False
         try:
-            async with map_aiohttp_errors(method, url):
+            async with map_aiohttp_errors(method, url, self._describer(request, url, method)):
                 raw = await _read_limited(response, _MAX_ERROR_BODY, method, url)
         except APIError:
-            raw = b""
+            unread = True
         finally:
             response.release()
         text = raw.decode("utf-8", "replace")
-        body: Any
-        try:
-            body = _json_any.decode(raw) if raw.strip() else None
-        except msgspec.DecodeError:
-            body = text
+        # As the official SDK reads an error body: the JSON it holds, else its text stripped
+        # ("" when there is none); None when it could not be read at all.
+        body: Any = None if unread else text.strip()
+        if body:
+            with suppress(msgspec.DecodeError):
+                body = _json_any.decode(raw)
+        answered = str(response.url)  # with the query string, as it was sent
         snapshot = HTTPResponse(
             response.status,
             headers=response.headers.items(),
             content=raw,
-            url=url,
+            url=answered,
             reason_phrase=response.reason or "",
-            request=self.snapshot_request(method, url, request),
+            request=self.snapshot_request(method, answered, request),
         )
         message = status_error_message(
             response.status,
@@ -532,7 +581,7 @@ class Transport:
             response = await self.send_once(request)
             url = str(response.url)
             try:
-                async with map_aiohttp_errors(request.method, url):
+                async with map_aiohttp_errors(request.method, url, self._describer(request, url)):
                     return await _read_limited(
                         response, self.limits.max_response_size, request.method, url
                     )
@@ -542,32 +591,41 @@ class Transport:
         return await self._retried(request, attempt, max_retries)
 
     def _snapshot(
-        self, response: aiohttp.ClientResponse, request: PreparedRequest, content: bytes = b""
+        self,
+        response: aiohttp.ClientResponse,
+        request: PreparedRequest,
+        content: bytes = b"",
+        *,
+        started: float,
     ) -> HTTPResponse:
         url = str(response.url)
+        version = response.version
         return HTTPResponse(
             response.status,
             headers=response.headers.items(),
             content=content,
             url=url,
             reason_phrase=response.reason or "",
-            request=self.snapshot_request(request.method, url, request),
+            request=self.snapshot_request(response.method, url, request),
+            http_version=f"HTTP/{version.major}.{version.minor}" if version else "HTTP/1.1",
+            elapsed=datetime.timedelta(seconds=time.monotonic() - started),
         )
 
     async def request_raw(self, request: PreparedRequest) -> tuple[bytes, HTTPResponse]:
         """Like :meth:`request_bytes`, also returning the answer's status and headers."""
 
         async def attempt() -> tuple[bytes, HTTPResponse]:
+            started = time.monotonic()
             response = await self.send_once(request)
             url = str(response.url)
             try:
-                async with map_aiohttp_errors(request.method, url):
+                async with map_aiohttp_errors(request.method, url, self._describer(request, url)):
                     raw = await _read_limited(
                         response, self.limits.max_response_size, request.method, url
                     )
             finally:
                 response.release()
-            return raw, self._snapshot(response, request, raw)
+            return raw, self._snapshot(response, request, raw, started=started)
 
         return await self._retried(request, attempt)
 
@@ -577,8 +635,9 @@ class Transport:
         """A 2xx answer with its body unread (the caller releases it), retried until then."""
 
         async def attempt() -> tuple[aiohttp.ClientResponse, HTTPResponse]:
+            started = time.monotonic()
             response = await self.send_once(request)
-            return response, self._snapshot(response, request)
+            return response, self._snapshot(response, request, started=started)
 
         return await self._retried(request, attempt)
 
@@ -602,7 +661,8 @@ class Transport:
             if "text/event-stream" not in content_type:
                 url = str(response.url)
                 try:
-                    async with map_aiohttp_errors(request.method, url):
+                    describe = self._describer(request, url)
+                    async with map_aiohttp_errors(request.method, url, describe):
                         raw = await _read_limited(response, _MAX_ERROR_BODY, request.method, url)
                 finally:
                     response.release()

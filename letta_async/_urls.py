@@ -33,18 +33,25 @@ def segment(value: str) -> str:
     """Quote one path segment completely (``/`` included)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"an id must be a non-empty string, got {value!r}")
-    if value in (".", ".."):
-        # Quoting leaves dot-segments alone, and servers and proxies resolve them.
-        raise ValueError(f"an id cannot be a dot-segment, got {value!r}")
     return quote(value, safe="")
 
 
 def path(template: str, *ids: str) -> Route:
-    """Fill the placeholders of ``template`` (``{agent_id}`` or ``{}``) in order with quoted ids."""
+    """Fill the placeholders of ``template`` (``{agent_id}`` or ``{}``) in order with quoted ids.
+
+    An id that is a dot-segment (``.`` or ``..``) is refused with the official SDK's message:
+    quoting leaves it alone, and servers and proxies would resolve it to another route.
+    """
     fmt = _positional.get(template)
     if fmt is None:
         fmt = _positional[template] = _NAMED.sub("{}", template)
     route = Route(fmt.format(*(segment(i) for i in ids)))
+    for value in ids:
+        if value in (".", ".."):
+            raise ValueError(
+                f"Constructed path {str(route)!r} contains dot-segment {value!r} which is not "
+                "allowed"
+            )
     route.template = template
     return route
 

@@ -376,7 +376,7 @@ async def test_errors_are_one_line_without_traceback(
     assert err.count("\n") == 1 and "Traceback" not in err
 
     code, _, err = await cli(capsys, "--base-url", "http://127.0.0.1:9", "agents", "list")
-    assert code == 1 and err.startswith("letta-async: error: connection failed")
+    assert code == 1 and err.startswith("letta-async: error: Connection error. Connection failed")
     assert err.count("\n") == 1
 
     code, _, err = await cli(capsys, "--base-url", "ftp://nope", "agents", "list")

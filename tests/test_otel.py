@@ -175,7 +175,7 @@ async def test_connection_failure_is_typed_by_class(telemetry: Telemetry) -> Non
     async with LettaTestServer() as gone:
         url = gone.base_url
     async with AsyncLetta(url, max_retries=0) as client:
-        with pytest.raises(Exception, match="connection failed"):
+        with pytest.raises(Exception, match="Connection failed"):
             await client.agents.list()
     span = telemetry.only("GET /v1/agents/")
     attrs = dict(span.attributes or {})

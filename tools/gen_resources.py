@@ -495,13 +495,10 @@ def class_name(dotted: str) -> str:
     return "".join(part.title().replace("_", "") for part in dotted.split(".")) + "Resource"
 
 
-def _route_expr(method: Method) -> str:
-    names = re.findall(r"{(\w+)}", method.route)
-    if not names:
-        return repr(method.route)
-    by_key = {p.key if p.where != "path" else p.name: p for p in method.params}
+def _path_args(method: Method) -> list[str]:
+    """The method's parameters that fill the route's placeholders, in route order."""
     args = []
-    for name in names:
+    for name in re.findall(r"{(\w+)}", method.route):
         param = next(
             (p for p in method.params if p.where == "path" and (p.name == name or p.key == name)),
             None,
@@ -509,7 +506,13 @@ def _route_expr(method: Method) -> str:
         if param is None:
             param = next(p for p in method.params if p.where == "path" and name in p.name)
         args.append(param.name)
-    del by_key
+    return args
+
+
+def _route_expr(method: Method) -> str:
+    args = _path_args(method)
+    if not args:
+        return repr(method.route)
     # The named template goes in as it is: the path built from it carries it to tracing.
     return f"_path({method.route!r}, {', '.join(args)})"
 
@@ -548,7 +551,7 @@ def _signature(
         "extra_headers: Headers | None = None,",
         "extra_query: Query | None = None,",
         "extra_body: Body | None = None,",
-        "timeout: float | Timeout | None | NotGiven = not_given,",
+        "timeout: float | Timeout | TimeoutLike | None | NotGiven = not_given,",
     ]
     return lines
 
@@ -654,7 +657,28 @@ def _runtime(expr: str, imports: Imports) -> str:
     return expr
 
 
+def _guards(method: Method) -> list[str]:
+    """The official SDK's check of every path id, in route order, with its exact message.
+
+    An empty id would otherwise address the collection instead of one item of it.
+    """
+    lines: list[str] = []
+    for name in _path_args(method):
+        lines += [
+            f"if not {name}:",
+            "    raise ValueError(",
+            f'        "Expected a non-empty value for `{name}` but received "',
+            f'        f"{{{name}!r}}"',
+            "    )",
+        ]
+    return lines
+
+
 def _body(method: Method, res: Resolver, imports: Imports, *, official: bool) -> list[str]:
+    return _guards(method) + _call(method, res, imports, official=official)
+
+
+def _call(method: Method, res: Resolver, imports: Imports, *, official: bool) -> list[str]:
     route = _route_expr(method)
     body_params = [p for p in method.params if p.where == "body"]
     custom = method.custom
@@ -781,7 +805,7 @@ def render_module(
     head.append("from functools import cached_property")
     head.append("from typing import TYPE_CHECKING")
     head.append("")
-    head.append("from .._config import Timeout")
+    head.append("from .._config import Timeout, TimeoutLike")
     head.append("from .._funnel import make_request_options as _options")
     head.append(
         "from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncObjectPage, "

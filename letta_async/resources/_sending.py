@@ -26,7 +26,7 @@ import aiohttp
 import anyio
 import msgspec
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._errors import APIConnectionError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
 from .._observe import StreamOrigin
@@ -537,7 +537,7 @@ class BatchSending(APIResource):
         extra_headers: Mapping[str, str | Omit] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: object | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Any:
         """Submit one request per agent; ``callback_url`` is POSTed the job when it finishes.
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
@@ -35,7 +35,7 @@ class AccessTokensResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AccessTokenCreateResponse:
         """``POST /v1/client-side-access-tokens``."""
         result: AccessTokenCreateResponse = await self._post(
@@ -59,9 +59,11 @@ class AccessTokensResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """``DELETE /v1/client-side-access-tokens/{token}``."""
+        if not token:
+            raise ValueError(f"Expected a non-empty value for `token` but received {token!r}")
         result: object = await self._delete(
             _path("/v1/client-side-access-tokens/{token}", token),
             body=body,
@@ -84,7 +86,7 @@ class AccessTokensResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AccessTokenListResponse:
         """``GET /v1/client-side-access-tokens``."""
         result: AccessTokenListResponse = await self._get(

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, overload
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncPaginator
@@ -169,7 +169,7 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> int:
         """Count Agents: ``GET /v1/agents/count``."""
         result: int = await self._get(
@@ -284,7 +284,7 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState:
         """Create Agent: ``POST /v1/agents/``."""
         result: AgentState = await self._post(
@@ -355,9 +355,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Agent: ``DELETE /v1/agents/{agent_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: object = await self._delete(
             _path("/v1/agents/{agent_id}", agent_id),
             options=_options(
@@ -381,9 +383,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> str:
         """Export Agent: ``GET /v1/agents/{agent_id}/export``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: str = await self._get(
             _path("/v1/agents/{agent_id}/export", agent_id),
             options=_options(
@@ -412,9 +416,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> str:
         """Export Agent With Skills: ``POST /v1/agents/{agent_id}/export``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: str = await self._post(
             _path("/v1/agents/{agent_id}/export", agent_id),
             body={
@@ -443,9 +449,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.GenerateResponse:
         """Generate Completion: ``POST /v1/agents/{agent_id}/generate``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: _spec.GenerateResponse = await self._post(
             _path("/v1/agents/{agent_id}/generate", agent_id),
             body={
@@ -484,7 +492,7 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentImportFileResponse:
         """Import Agent: ``POST /v1/agents/import``."""
         result: AgentImportFileResponse = await self._upload(
@@ -556,7 +564,7 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents: ``GET /v1/agents/``."""
         return self._get_api_list(
@@ -603,9 +611,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> str:
         """Recompile Agent: ``POST /v1/agents/{agent_id}/recompile``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: str = await self._post(
             _path("/v1/agents/{agent_id}/recompile", agent_id),
             options=_options(
@@ -642,9 +652,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState:
         """Retrieve Agent: ``GET /v1/agents/{agent_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: AgentState = await self._get(
             _path("/v1/agents/{agent_id}", agent_id),
             options=_options(
@@ -736,9 +748,11 @@ class AgentsResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState:
         """Modify Agent: ``PATCH /v1/agents/{agent_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: AgentState = await self._patch(
             _path("/v1/agents/{agent_id}", agent_id),
             body={
@@ -802,9 +816,13 @@ class AgentsFilesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Close File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/close``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not file_id:
+            raise ValueError(f"Expected a non-empty value for `file_id` but received {file_id!r}")
         result: object = await self._patch(
             _path("/v1/agents/{agent_id}/files/{file_id}/close", agent_id, file_id),
             options=_options(
@@ -824,9 +842,11 @@ class AgentsFilesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[str]:
         """Close All Files For Agent: ``PATCH /v1/agents/{agent_id}/files/close-all``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: list[str] = await self._patch(
             _path("/v1/agents/{agent_id}/files/close-all", agent_id),
             options=_options(
@@ -853,9 +873,11 @@ class AgentsFilesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_agents.FileListResponse, AsyncNextFilesPage[_agents.FileListResponse]]:
         """List Files For Agent: ``GET /v1/agents/{agent_id}/files``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/files", agent_id),
             page=AsyncNextFilesPage[_agents.FileListResponse],
@@ -886,9 +908,13 @@ class AgentsFilesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[str]:
         """Open File For Agent: ``PATCH /v1/agents/{agent_id}/files/{file_id}/open``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not file_id:
+            raise ValueError(f"Expected a non-empty value for `file_id` but received {file_id!r}")
         result: list[str] = await self._patch(
             _path("/v1/agents/{agent_id}/files/{file_id}/open", agent_id, file_id),
             options=_options(
@@ -913,9 +939,13 @@ class AgentsToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState | None:
         """Attach Tool To Agent: ``PATCH /v1/agents/{agent_id}/tools/attach/{tool_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: AgentState | None = await self._patch(
             _path("/v1/agents/{agent_id}/tools/attach/{tool_id}", agent_id, tool_id),
             options=_options(
@@ -936,9 +966,13 @@ class AgentsToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState | None:
         """Detach Tool From Agent: ``PATCH /v1/agents/{agent_id}/tools/detach/{tool_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: AgentState | None = await self._patch(
             _path("/v1/agents/{agent_id}/tools/detach/{tool_id}", agent_id, tool_id),
             options=_options(
@@ -963,9 +997,11 @@ class AgentsToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Tool, AsyncArrayPage[Tool]]:
         """List Tools For Agent: ``GET /v1/agents/{agent_id}/tools``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/tools", agent_id),
             page=AsyncArrayPage[_t.Tool],
@@ -995,9 +1031,15 @@ class AgentsToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.ToolExecutionResult:
         """Run Tool For Agent: ``POST /v1/agents/{agent_id}/tools/{tool_name}/run``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not tool_name:
+            raise ValueError(
+                f"Expected a non-empty value for `tool_name` but received {tool_name!r}"
+            )
         result: _agents.ToolExecutionResult = await self._post(
             _path("/v1/agents/{agent_id}/tools/{tool_name}/run", agent_id, tool_name),
             body={"args": args},
@@ -1021,9 +1063,15 @@ class AgentsToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState | None:
         """Modify Approval For Tool: ``PATCH /v1/agents/{agent_id}/tools/approval/{tool_name}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not tool_name:
+            raise ValueError(
+                f"Expected a non-empty value for `tool_name` but received {tool_name!r}"
+            )
         result: AgentState | None = await self._patch(
             _path("/v1/agents/{agent_id}/tools/approval/{tool_name}", agent_id, tool_name),
             body={"requires_approval": body_requires_approval},
@@ -1050,11 +1098,15 @@ class AgentsBlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState:
         """Attach Block To Agent:
 
         ``PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
         result: AgentState = await self._patch(
             _path("/v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}", agent_id, block_id),
             options=_options(
@@ -1075,11 +1127,15 @@ class AgentsBlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState:
         """Detach Block From Agent:
 
         ``PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
         result: AgentState = await self._patch(
             _path("/v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}", agent_id, block_id),
             options=_options(
@@ -1104,9 +1160,11 @@ class AgentsBlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
         """List Blocks For Agent: ``GET /v1/agents/{agent_id}/core-memory/blocks``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/core-memory/blocks", agent_id),
             page=AsyncArrayPage[_t.BlockResponse],
@@ -1135,11 +1193,17 @@ class AgentsBlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Retrieve Block For Agent:
 
         ``GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not block_label:
+            raise ValueError(
+                f"Expected a non-empty value for `block_label` but received {block_label!r}"
+            )
         result: BlockResponse = await self._get(
             _path("/v1/agents/{agent_id}/core-memory/blocks/{block_label}", agent_id, block_label),
             options=_options(
@@ -1176,11 +1240,17 @@ class AgentsBlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Modify Block For Agent:
 
         ``PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not block_label:
+            raise ValueError(
+                f"Expected a non-empty value for `block_label` but received {block_label!r}"
+            )
         result: BlockResponse = await self._patch(
             _path("/v1/agents/{agent_id}/core-memory/blocks/{block_label}", agent_id, block_label),
             body={
@@ -1228,9 +1298,11 @@ class AgentsGroupsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_spec.Group, AsyncArrayPage[_spec.Group]]:
         """List Groups For Agent: ``GET /v1/agents/{agent_id}/groups``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/groups", agent_id),
             page=AsyncArrayPage[_spec.Group],
@@ -1264,9 +1336,15 @@ class AgentsFoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState | None:
         """Attach Folder To Agent: ``PATCH /v1/agents/{agent_id}/folders/attach/{folder_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: AgentState | None = await self._patch(
             _path("/v1/agents/{agent_id}/folders/attach/{folder_id}", agent_id, folder_id),
             options=_options(
@@ -1287,9 +1365,15 @@ class AgentsFoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState | None:
         """Detach Folder From Agent: ``PATCH /v1/agents/{agent_id}/folders/detach/{folder_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: AgentState | None = await self._patch(
             _path("/v1/agents/{agent_id}/folders/detach/{folder_id}", agent_id, folder_id),
             options=_options(
@@ -1314,9 +1398,11 @@ class AgentsFoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_agents.FolderListResponse, AsyncArrayPage[_agents.FolderListResponse]]:
         """List Folders For Agent: ``GET /v1/agents/{agent_id}/folders``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/folders", agent_id),
             page=AsyncArrayPage[_agents.FolderListResponse],
@@ -1349,9 +1435,15 @@ class AgentsArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Attach Archive To Agent: ``PATCH /v1/agents/{agent_id}/archives/attach/{archive_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: object = await self._patch(
             _path("/v1/agents/{agent_id}/archives/attach/{archive_id}", agent_id, archive_id),
             options=_options(
@@ -1372,11 +1464,17 @@ class AgentsArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Detach Archive From Agent:
 
         ``PATCH /v1/agents/{agent_id}/archives/detach/{archive_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: object = await self._patch(
             _path("/v1/agents/{agent_id}/archives/detach/{archive_id}", agent_id, archive_id),
             options=_options(
@@ -1401,9 +1499,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> dict[str, object]:
         """Cancel Message: ``POST /v1/agents/{agent_id}/messages/cancel``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: dict[str, object] = await self._post(
             _path("/v1/agents/{agent_id}/messages/cancel", agent_id),
             body={"run_ids": run_ids},
@@ -1426,9 +1526,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _conversations.CompactionResponse:
         """Summarize Messages: ``POST /v1/agents/{agent_id}/summarize``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: _conversations.CompactionResponse = await self._post(
             _path("/v1/agents/{agent_id}/summarize", agent_id),
             body={"compaction_settings": compaction_settings},
@@ -1475,7 +1577,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> LettaResponse: ...
 
     @overload
@@ -1511,7 +1613,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> MessageStream: ...
 
     @overload
@@ -1547,7 +1649,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> LettaResponse | MessageStream: ...
 
     async def create(
@@ -1582,9 +1684,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> LettaResponse | MessageStream:
         """Send Message: ``POST /v1/agents/{agent_id}/messages``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: LettaResponse | MessageStream = await self._send(
             _path("/v1/agents/{agent_id}/messages", agent_id),
             body={
@@ -1648,9 +1752,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.Run:
         """Send Message Async: ``POST /v1/agents/{agent_id}/messages/async``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: _agents.Run = await self._send_async(
             _path("/v1/agents/{agent_id}/messages/async", agent_id),
             body={
@@ -1702,9 +1808,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_agents.Message, AsyncArrayPage[_agents.Message]]:
         """List Messages: ``GET /v1/agents/{agent_id}/messages``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._get_api_list(
             _path("/v1/agents/{agent_id}/messages", agent_id),
             page=AsyncArrayPage[_agents.Message],
@@ -1740,9 +1848,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> dict[str, object]:
         """Preview Model Request: ``POST /v1/agents/{agent_id}/messages/preview-raw-payload``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: dict[str, object] = await self._post(
             _path("/v1/agents/{agent_id}/messages/preview-raw-payload", agent_id),
             body=body,
@@ -1765,9 +1875,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AgentState | None:
         """Reset Messages: ``PATCH /v1/agents/{agent_id}/reset-messages``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: AgentState | None = await self._patch(
             _path("/v1/agents/{agent_id}/reset-messages", agent_id),
             body={"add_default_initial_messages": add_default_initial_messages},
@@ -1801,7 +1913,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[_spec.MessageSearchResult]:
         """Search Messages: ``POST /v1/agents/messages/search``."""
         result: list[_spec.MessageSearchResult] = await self._post(
@@ -1861,9 +1973,11 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> MessageStream:
         """Send Message Streaming: ``POST /v1/agents/{agent_id}/messages/stream``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         return self._open_stream(
             _path("/v1/agents/{agent_id}/messages/stream", agent_id),
             body={
@@ -1916,9 +2030,11 @@ class AgentsPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[Passage]:
         """Create Passage: ``POST /v1/agents/{agent_id}/archival-memory``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: list[Passage] = await self._post(
             _path("/v1/agents/{agent_id}/archival-memory", agent_id),
             body={"text": text, "created_at": created_at, "tags": tags},
@@ -1940,9 +2056,15 @@ class AgentsPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Passage: ``DELETE /v1/agents/{agent_id}/archival-memory/{memory_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not memory_id:
+            raise ValueError(
+                f"Expected a non-empty value for `memory_id` but received {memory_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/agents/{agent_id}/archival-memory/{memory_id}", agent_id, memory_id),
             options=_options(
@@ -1967,9 +2089,11 @@ class AgentsPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[Passage]:
         """List Passages: ``GET /v1/agents/{agent_id}/archival-memory``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: list[Passage] = await self._get(
             _path("/v1/agents/{agent_id}/archival-memory", agent_id),
             options=_options(
@@ -2002,9 +2126,11 @@ class AgentsPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.PassageSearchResponse:
         """Search Archival Memory: ``GET /v1/agents/{agent_id}/archival-memory/search``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: _agents.PassageSearchResponse = await self._get(
             _path("/v1/agents/{agent_id}/archival-memory/search", agent_id),
             options=_options(
@@ -2054,9 +2180,11 @@ class AgentsScheduleResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.ScheduleCreateResponse:
         """``POST /v1/agents/{agent_id}/schedule``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: _agents.ScheduleCreateResponse = await self._post(
             _path("/v1/agents/{agent_id}/schedule", agent_id),
             body={
@@ -2084,9 +2212,16 @@ class AgentsScheduleResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.ScheduleDeleteResponse:
         """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not scheduled_message_id:
+            raise ValueError(
+                "Expected a non-empty value for `scheduled_message_id` but received "
+                f"{scheduled_message_id!r}"
+            )
         result: _agents.ScheduleDeleteResponse = await self._delete(
             _path(
                 "/v1/agents/{agent_id}/schedule/{scheduled_message_id}",
@@ -2112,9 +2247,11 @@ class AgentsScheduleResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.ScheduleListResponse:
         """``GET /v1/agents/{agent_id}/schedule``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
         result: _agents.ScheduleListResponse = await self._get(
             _path("/v1/agents/{agent_id}/schedule", agent_id),
             options=_options(
@@ -2136,9 +2273,16 @@ class AgentsScheduleResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.ScheduleRetrieveResponse:
         """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not scheduled_message_id:
+            raise ValueError(
+                "Expected a non-empty value for `scheduled_message_id` but received "
+                f"{scheduled_message_id!r}"
+            )
         result: _agents.ScheduleRetrieveResponse = await self._get(
             _path(
                 "/v1/agents/{agent_id}/schedule/{scheduled_message_id}",
@@ -2167,11 +2311,17 @@ class AgentsIdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Attach Identity To Agent:
 
         ``PATCH /v1/agents/{agent_id}/identities/attach/{identity_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: object = await self._patch(
             _path("/v1/agents/{agent_id}/identities/attach/{identity_id}", agent_id, identity_id),
             options=_options(
@@ -2192,11 +2342,17 @@ class AgentsIdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Detach Identity From Agent:
 
         ``PATCH /v1/agents/{agent_id}/identities/detach/{identity_id}``."""
+        if not agent_id:
+            raise ValueError(f"Expected a non-empty value for `agent_id` but received {agent_id!r}")
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: object = await self._patch(
             _path("/v1/agents/{agent_id}/identities/detach/{identity_id}", agent_id, identity_id),
             options=_options(

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
@@ -48,7 +48,7 @@ class ArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Archive:
         """Create Archive: ``POST /v1/archives/``."""
         result: Archive = await self._post(
@@ -76,9 +76,13 @@ class ArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> None:
         """Delete Archive: ``DELETE /v1/archives/{archive_id}``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: None = await self._delete(
             _path("/v1/archives/{archive_id}", archive_id),
             options=_options(
@@ -104,7 +108,7 @@ class ArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Archive, AsyncArrayPage[Archive]]:
         """List Archives: ``GET /v1/archives/``."""
         return self._get_api_list(
@@ -136,9 +140,13 @@ class ArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Archive:
         """Retrieve Archive: ``GET /v1/archives/{archive_id}``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: Archive = await self._get(
             _path("/v1/archives/{archive_id}", archive_id),
             options=_options(
@@ -160,9 +168,13 @@ class ArchivesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Archive:
         """Modify Archive: ``PATCH /v1/archives/{archive_id}``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: Archive = await self._patch(
             _path("/v1/archives/{archive_id}", archive_id),
             body={"description": description, "name": name},
@@ -204,9 +216,13 @@ class ArchivesAgentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Archive: ``GET /v1/archives/{archive_id}/agents``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/archives/{archive_id}/agents", archive_id),
             page=AsyncArrayPage[_t.AgentState],
@@ -242,9 +258,13 @@ class ArchivesPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Passage:
         """Create Passage In Archive: ``POST /v1/archives/{archive_id}/passages``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: Passage = await self._post(
             _path("/v1/archives/{archive_id}/passages", archive_id),
             body={"text": text, "created_at": created_at, "metadata": metadata, "tags": tags},
@@ -266,9 +286,13 @@ class ArchivesPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> list[Passage]:
         """Create Passages In Archive: ``POST /v1/archives/{archive_id}/passages/batch``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
         result: list[Passage] = await self._post(
             _path("/v1/archives/{archive_id}/passages/batch", archive_id),
             body={"passages": passages},
@@ -290,11 +314,19 @@ class ArchivesPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> None:
         """Delete Passage From Archive:
 
         ``DELETE /v1/archives/{archive_id}/passages/{passage_id}``."""
+        if not archive_id:
+            raise ValueError(
+                f"Expected a non-empty value for `archive_id` but received {archive_id!r}"
+            )
+        if not passage_id:
+            raise ValueError(
+                f"Expected a non-empty value for `passage_id` but received {passage_id!r}"
+            )
         result: None = await self._delete(
             _path("/v1/archives/{archive_id}/passages/{passage_id}", archive_id, passage_id),
             options=_options(

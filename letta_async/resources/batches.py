@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncObjectPage, AsyncPaginator
@@ -42,9 +42,11 @@ class BatchesResource(BatchSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Cancel Batch: ``PATCH /v1/messages/batches/{batch_id}/cancel``."""
+        if not batch_id:
+            raise ValueError(f"Expected a non-empty value for `batch_id` but received {batch_id!r}")
         result: object = await self._patch(
             _path("/v1/messages/batches/{batch_id}/cancel", batch_id),
             options=_options(
@@ -68,7 +70,7 @@ class BatchesResource(BatchSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_spec.BatchJob, AsyncArrayPage[_spec.BatchJob]]:
         """List Batches: ``GET /v1/messages/batches``."""
         return self._get_api_list(
@@ -98,9 +100,11 @@ class BatchesResource(BatchSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.BatchJob:
         """Retrieve Batch: ``GET /v1/messages/batches/{batch_id}``."""
+        if not batch_id:
+            raise ValueError(f"Expected a non-empty value for `batch_id` but received {batch_id!r}")
         result: _spec.BatchJob = await self._get(
             _path("/v1/messages/batches/{batch_id}", batch_id),
             options=_options(
@@ -130,9 +134,11 @@ class BatchesMessagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_spec.Message, AsyncObjectPage[_spec.Message]]:
         """List Messages For Batch: ``GET /v1/messages/batches/{batch_id}/messages``."""
+        if not batch_id:
+            raise ValueError(f"Expected a non-empty value for `batch_id` but received {batch_id!r}")
         return self._get_api_list(
             _path("/v1/messages/batches/{batch_id}/messages", batch_id),
             page=AsyncObjectPage[_spec.Message],

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
@@ -51,7 +51,7 @@ class BlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> int:
         """Count Blocks: ``GET /v1/blocks/count``."""
         result: int = await self._get(
@@ -96,7 +96,7 @@ class BlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Create Block: ``POST /v1/blocks/``."""
         result: BlockResponse = await self._post(
@@ -136,9 +136,11 @@ class BlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Block: ``DELETE /v1/blocks/{block_id}``."""
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
         result: object = await self._delete(
             _path("/v1/blocks/{block_id}", block_id),
             options=_options(
@@ -176,7 +178,7 @@ class BlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
         """List Blocks: ``GET /v1/blocks/``."""
         return self._get_api_list(
@@ -220,9 +222,11 @@ class BlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Retrieve Block: ``GET /v1/blocks/{block_id}``."""
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
         result: BlockResponse = await self._get(
             _path("/v1/blocks/{block_id}", block_id),
             options=_options(
@@ -258,9 +262,11 @@ class BlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Modify Block: ``PATCH /v1/blocks/{block_id}``."""
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
         result: BlockResponse = await self._patch(
             _path("/v1/blocks/{block_id}", block_id),
             body={
@@ -322,9 +328,11 @@ class BlocksAgentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Block: ``GET /v1/blocks/{block_id}/agents``."""
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
         return self._get_api_list(
             _path("/v1/blocks/{block_id}/agents", block_id),
             page=AsyncArrayPage[_t.AgentState],
@@ -359,11 +367,17 @@ class BlocksIdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Attach Identity To Block:
 
         ``PATCH /v1/blocks/{block_id}/identities/attach/{identity_id}``."""
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: BlockResponse = await self._patch(
             _path("/v1/blocks/{block_id}/identities/attach/{identity_id}", block_id, identity_id),
             options=_options(
@@ -384,11 +398,17 @@ class BlocksIdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> BlockResponse:
         """Detach Identity From Block:
 
         ``PATCH /v1/blocks/{block_id}/identities/detach/{identity_id}``."""
+        if not block_id:
+            raise ValueError(f"Expected a non-empty value for `block_id` but received {block_id!r}")
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: BlockResponse = await self._patch(
             _path("/v1/blocks/{block_id}/identities/detach/{identity_id}", block_id, identity_id),
             options=_options(

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, overload
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
@@ -60,9 +60,13 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> dict[str, object]:
         """Cancel Conversation: ``POST /v1/conversations/{conversation_id}/cancel``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: dict[str, object] = await self._post(
             _path("/v1/conversations/{conversation_id}/cancel", conversation_id),
             options=_options(
@@ -108,7 +112,7 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Conversation:
         """Create Conversation: ``POST /v1/conversations/``."""
         result: Conversation = await self._post(
@@ -139,9 +143,13 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Conversation: ``DELETE /v1/conversations/{conversation_id}``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/conversations/{conversation_id}", conversation_id),
             options=_options(
@@ -164,9 +172,13 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Conversation:
         """Fork Conversation: ``POST /v1/conversations/{conversation_id}/fork``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: Conversation = await self._post(
             _path("/v1/conversations/{conversation_id}/fork", conversation_id),
             options=_options(
@@ -193,7 +205,7 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[Conversation]:
         """List Conversations: ``GET /v1/conversations/``."""
         result: list[Conversation] = await self._get(
@@ -227,9 +239,13 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> str:
         """Recompile Conversation: ``POST /v1/conversations/{conversation_id}/recompile``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: str = await self._post(
             _path("/v1/conversations/{conversation_id}/recompile", conversation_id),
             body={"agent_id": agent_id, "compaction_settings": compaction_settings},
@@ -252,9 +268,13 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Conversation:
         """Retrieve Conversation: ``GET /v1/conversations/{conversation_id}``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: Conversation = await self._get(
             _path("/v1/conversations/{conversation_id}", conversation_id),
             options=_options(
@@ -299,9 +319,13 @@ class ConversationsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Conversation:
         """Update Conversation: ``PATCH /v1/conversations/{conversation_id}``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: Conversation = await self._patch(
             _path("/v1/conversations/{conversation_id}", conversation_id),
             body={
@@ -336,9 +360,13 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _conversations.CompactionResponse:
         """Compact Conversation: ``POST /v1/conversations/{conversation_id}/compact``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: _conversations.CompactionResponse = await self._post(
             _path("/v1/conversations/{conversation_id}/compact", conversation_id),
             body={"agent_id": agent_id, "compaction_settings": compaction_settings},
@@ -386,7 +414,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> MessageStream: ...
 
     @overload
@@ -423,7 +451,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> LettaResponse: ...
 
     @overload
@@ -460,7 +488,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> LettaResponse | MessageStream: ...
 
     async def create(
@@ -496,9 +524,13 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> LettaResponse | MessageStream:
         """Send Conversation Message: ``POST /v1/conversations/{conversation_id}/messages``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: LettaResponse | MessageStream = await self._send(
             _path("/v1/conversations/{conversation_id}/messages", conversation_id),
             body={
@@ -555,9 +587,13 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_agents.Message, AsyncArrayPage[_agents.Message]]:
         """List Conversation Messages: ``GET /v1/conversations/{conversation_id}/messages``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/conversations/{conversation_id}/messages", conversation_id),
             page=AsyncArrayPage[_agents.Message],
@@ -626,11 +662,15 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> dict[str, object]:
         """Preview Conversation Model Request:
 
         ``POST /v1/conversations/{conversation_id}/messages/preview-raw-payload``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         result: dict[str, object] = await self._post(
             _path(
                 "/v1/conversations/{conversation_id}/messages/preview-raw-payload", conversation_id
@@ -684,9 +724,13 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> MessageStream:
         """Retrieve Conversation Stream: ``POST /v1/conversations/{conversation_id}/stream``."""
+        if not conversation_id:
+            raise ValueError(
+                f"Expected a non-empty value for `conversation_id` but received {conversation_id!r}"
+            )
         return self._follow_run(
             _path("/v1/conversations/{conversation_id}/stream", conversation_id),
             body={

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
@@ -42,7 +42,7 @@ class EnvironmentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> EnvironmentListResponse:
         """``GET /v1/environments``."""
         result: EnvironmentListResponse = await self._get(
@@ -71,9 +71,13 @@ class EnvironmentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> EnvironmentRetrieveResponse:
         """``GET /v1/environments/{device_id}``."""
+        if not device_id:
+            raise ValueError(
+                f"Expected a non-empty value for `device_id` but received {device_id!r}"
+            )
         result: EnvironmentRetrieveResponse = await self._get(
             _path("/v1/environments/{device_id}", device_id),
             options=_options(
@@ -96,9 +100,13 @@ class EnvironmentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> EnvironmentSendMessageResponse:
         """``POST /v1/environments/{connection_id}/messages``."""
+        if not connection_id:
+            raise ValueError(
+                f"Expected a non-empty value for `connection_id` but received {connection_id!r}"
+            )
         result: EnvironmentSendMessageResponse = await self._post(
             _path("/v1/environments/{connection_id}/messages", connection_id),
             body={"messages": messages, "agentId": agent_id, "conversationId": conversation_id},

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -60,7 +60,7 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> int:
         """Count Folders: ``GET /v1/folders/count``."""
         result: int = await self._get(
@@ -88,7 +88,7 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Folder:
         """Create Folder: ``POST /v1/folders/``."""
         result: Folder = await self._post(
@@ -119,9 +119,13 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Folder: ``DELETE /v1/folders/{folder_id}``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/folders/{folder_id}", folder_id),
             options=_options(
@@ -146,7 +150,7 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Folder, AsyncArrayPage[Folder]]:
         """List Folders: ``GET /v1/folders/``."""
         return self._get_api_list(
@@ -177,9 +181,13 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Folder:
         """Retrieve Folder: ``GET /v1/folders/{folder_id}``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: Folder = await self._get(
             _path("/v1/folders/{folder_id}", folder_id),
             options=_options(
@@ -199,7 +207,7 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.OrganizationSourcesStats:
         """Retrieve Metadata: ``GET /v1/folders/metadata``."""
         result: _spec.OrganizationSourcesStats = await self._get(
@@ -229,9 +237,13 @@ class FoldersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Folder:
         """Modify Folder: ``PATCH /v1/folders/{folder_id}``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: Folder = await self._patch(
             _path("/v1/folders/{folder_id}", folder_id),
             body={
@@ -263,9 +275,15 @@ class FoldersFilesResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> None:
         """Delete File From Folder: ``DELETE /v1/folders/{folder_id}/{file_id}``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
+        if not file_id:
+            raise ValueError(f"Expected a non-empty value for `file_id` but received {file_id!r}")
         result: None = await self._delete(
             _path("/v1/folders/{folder_id}/{file_id}", folder_id, file_id),
             options=_options(
@@ -291,9 +309,13 @@ class FoldersFilesResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_folders.FileListResponse, AsyncArrayPage[_folders.FileListResponse]]:
         """List Files For Folder: ``GET /v1/folders/{folder_id}/files``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/folders/{folder_id}/files", folder_id),
             page=AsyncArrayPage[_folders.FileListResponse],
@@ -324,9 +346,15 @@ class FoldersFilesResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _folders.FileRetrieveResponse:
         """Retrieve File: ``GET /v1/folders/{folder_id}/files/{file_id}``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
+        if not file_id:
+            raise ValueError(f"Expected a non-empty value for `file_id` but received {file_id!r}")
         result: _folders.FileRetrieveResponse = await self._get(
             _path("/v1/folders/{folder_id}/files/{file_id}", folder_id, file_id),
             options=_options(
@@ -350,9 +378,13 @@ class FoldersFilesResource(Uploading, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _folders.FileUploadResponse:
         """Upload File To Folder: ``POST /v1/folders/{folder_id}/upload``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: _folders.FileUploadResponse = await self._upload(
             _path("/v1/folders/{folder_id}/upload", folder_id),
             form={"file": file},
@@ -383,9 +415,13 @@ class FoldersAgentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[str]:
         """List Agents For Folder: ``GET /v1/folders/{folder_id}/agents``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         result: list[str] = await self._get(
             _path("/v1/folders/{folder_id}/agents", folder_id),
             options=_options(
@@ -421,9 +457,13 @@ class FoldersPassagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Passage, AsyncArrayPage[Passage]]:
         """List Folder Passages: ``GET /v1/folders/{folder_id}/passages``."""
+        if not folder_id:
+            raise ValueError(
+                f"Expected a non-empty value for `folder_id` but received {folder_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/folders/{folder_id}/passages", folder_id),
             page=AsyncArrayPage[_t.Passage],

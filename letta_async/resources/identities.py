@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
@@ -54,7 +54,7 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> int:
         """Count Identities: ``GET /v1/identities/count``."""
         result: int = await self._get(
@@ -82,7 +82,7 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Create Identity: ``POST /v1/identities/``."""
         result: object = await self._post(
@@ -113,9 +113,13 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Identity: ``DELETE /v1/identities/{identity_id}``."""
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/identities/{identity_id}", identity_id),
             options=_options(
@@ -143,7 +147,7 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[object, AsyncArrayPage[object]]:
         """List Identities: ``GET /v1/identities/``."""
         return self._get_api_list(
@@ -177,9 +181,13 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Retrieve Identity: ``GET /v1/identities/{identity_id}``."""
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: object = await self._get(
             _path("/v1/identities/{identity_id}", identity_id),
             options=_options(
@@ -205,9 +213,13 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Modify Identity: ``PATCH /v1/identities/{identity_id}``."""
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: object = await self._patch(
             _path("/v1/identities/{identity_id}", identity_id),
             body={
@@ -241,7 +253,7 @@ class IdentitiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Upsert Identity: ``PUT /v1/identities/``."""
         result: object = await self._put(
@@ -294,9 +306,13 @@ class IdentitiesAgentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[AgentState, AsyncArrayPage[AgentState]]:
         """List Agents For Identity: ``GET /v1/identities/{identity_id}/agents``."""
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/identities/{identity_id}/agents", identity_id),
             page=AsyncArrayPage[_t.AgentState],
@@ -334,9 +350,13 @@ class IdentitiesBlocksResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[BlockResponse, AsyncArrayPage[BlockResponse]]:
         """List Blocks For Identity: ``GET /v1/identities/{identity_id}/blocks``."""
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/identities/{identity_id}/blocks", identity_id),
             page=AsyncArrayPage[_t.BlockResponse],
@@ -369,9 +389,13 @@ class IdentitiesPropertiesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Upsert Properties For Identity: ``PUT /v1/identities/{identity_id}/properties``."""
+        if not identity_id:
+            raise ValueError(
+                f"Expected a non-empty value for `identity_id` but received {identity_id!r}"
+            )
         result: object = await self._put(
             _path("/v1/identities/{identity_id}/properties", identity_id),
             body=body,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -35,9 +35,11 @@ class JobsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Job:
         """Cancel Job: ``PATCH /v1/jobs/{job_id}/cancel``."""
+        if not job_id:
+            raise ValueError(f"Expected a non-empty value for `job_id` but received {job_id!r}")
         result: _spec.Job = await self._patch(
             _path("/v1/jobs/{job_id}/cancel", job_id),
             options=_options(
@@ -57,9 +59,11 @@ class JobsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Job:
         """Delete Job: ``DELETE /v1/jobs/{job_id}``."""
+        if not job_id:
+            raise ValueError(f"Expected a non-empty value for `job_id` but received {job_id!r}")
         result: _spec.Job = await self._delete(
             _path("/v1/jobs/{job_id}", job_id),
             options=_options(
@@ -86,7 +90,7 @@ class JobsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_spec.Job, AsyncArrayPage[_spec.Job]]:
         """List Jobs: ``GET /v1/jobs/``."""
         return self._get_api_list(
@@ -119,9 +123,11 @@ class JobsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Job:
         """Retrieve Job: ``GET /v1/jobs/{job_id}``."""
+        if not job_id:
+            raise ValueError(f"Expected a non-empty value for `job_id` but received {job_id!r}")
         result: _spec.Job = await self._get(
             _path("/v1/jobs/{job_id}", job_id),
             options=_options(

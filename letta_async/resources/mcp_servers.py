@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
@@ -50,9 +50,13 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``GET /v1/mcp-servers/connect/{mcp_server_id}``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
         return self._json_events(
             _path("/v1/mcp-servers/connect/{mcp_server_id}", mcp_server_id),
             body={},
@@ -75,7 +79,7 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> McpServerCreateResponse:
         """Create Mcp Server: ``POST /v1/mcp-servers/``."""
         result: McpServerCreateResponse = await self._post(
@@ -98,9 +102,13 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> None:
         """Delete Mcp Server: ``DELETE /v1/mcp-servers/{mcp_server_id}``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
         result: None = await self._delete(
             _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             options=_options(
@@ -119,7 +127,7 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[McpServerCreateResponse]:
         """List Mcp Servers: ``GET /v1/mcp-servers/``."""
         result: list[McpServerCreateResponse] = await self._get(
@@ -142,9 +150,13 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Refresh Mcp Server Tools: ``PATCH /v1/mcp-servers/{mcp_server_id}/refresh``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
         result: object = await self._patch(
             _path("/v1/mcp-servers/{mcp_server_id}/refresh", mcp_server_id),
             options=_options(
@@ -165,9 +177,13 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> McpServerCreateResponse:
         """Retrieve Mcp Server: ``GET /v1/mcp-servers/{mcp_server_id}``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
         result: McpServerCreateResponse = await self._get(
             _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             options=_options(
@@ -191,9 +207,13 @@ class McpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> McpServerCreateResponse:
         """Update Mcp Server: ``PATCH /v1/mcp-servers/{mcp_server_id}``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
         result: McpServerCreateResponse = await self._patch(
             _path("/v1/mcp-servers/{mcp_server_id}", mcp_server_id),
             body={"config": config, "server_name": server_name},
@@ -218,9 +238,13 @@ class McpServersToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[Tool]:
         """List Tools For Mcp Server: ``GET /v1/mcp-servers/{mcp_server_id}/tools``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
         result: list[Tool] = await self._get(
             _path("/v1/mcp-servers/{mcp_server_id}/tools", mcp_server_id),
             options=_options(
@@ -241,9 +265,15 @@ class McpServersToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Tool:
         """Retrieve Mcp Tool: ``GET /v1/mcp-servers/{mcp_server_id}/tools/{tool_id}``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: Tool = await self._get(
             _path("/v1/mcp-servers/{mcp_server_id}/tools/{tool_id}", mcp_server_id, tool_id),
             options=_options(
@@ -265,9 +295,15 @@ class McpServersToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.ToolExecutionResult:
         """Run Mcp Tool: ``POST /v1/mcp-servers/{mcp_server_id}/tools/{tool_id}/run``."""
+        if not mcp_server_id:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_id` but received {mcp_server_id!r}"
+            )
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: _agents.ToolExecutionResult = await self._post(
             _path("/v1/mcp-servers/{mcp_server_id}/tools/{tool_id}/run", mcp_server_id, tool_id),
             body={"args": args},

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
@@ -40,7 +40,7 @@ class MessagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[_agents.Message]:
         """List All Messages: ``GET /v1/messages/``."""
         result: list[_agents.Message] = await self._get(
@@ -70,9 +70,13 @@ class MessagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[_agents.Message]:
         """Retrieve Message: ``GET /v1/messages/{message_id}``."""
+        if not message_id:
+            raise ValueError(
+                f"Expected a non-empty value for `message_id` but received {message_id!r}"
+            )
         result: list[_agents.Message] = await self._get(
             _path("/v1/messages/{message_id}", message_id),
             options=_options(
@@ -98,7 +102,7 @@ class MessagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> MessageSearchResponse:
         """Search All Messages: ``POST /v1/messages/search``."""
         result: MessageSearchResponse = await self._post(

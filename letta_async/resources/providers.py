@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -66,7 +66,7 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Check Provider: ``POST /v1/providers/check``."""
         result: object = await self._post(
@@ -97,9 +97,13 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Check Existing Provider: ``POST /v1/providers/{provider_id}/check``."""
+        if not provider_id:
+            raise ValueError(
+                f"Expected a non-empty value for `provider_id` but received {provider_id!r}"
+            )
         result: object = await self._post(
             _path("/v1/providers/{provider_id}/check", provider_id),
             options=_options(
@@ -152,7 +156,7 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Provider:
         """Create Provider: ``POST /v1/providers/``."""
         result: _spec.Provider = await self._post(
@@ -183,9 +187,13 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Provider: ``DELETE /v1/providers/{provider_id}``."""
+        if not provider_id:
+            raise ValueError(
+                f"Expected a non-empty value for `provider_id` but received {provider_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/providers/{provider_id}", provider_id),
             options=_options(
@@ -239,7 +247,7 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_spec.Provider, AsyncArrayPage[_spec.Provider]]:
         """List Providers: ``GET /v1/providers/``."""
         return self._get_api_list(
@@ -271,9 +279,13 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Provider:
         """Refresh Provider Models: ``PATCH /v1/providers/{provider_id}/refresh``."""
+        if not provider_id:
+            raise ValueError(
+                f"Expected a non-empty value for `provider_id` but received {provider_id!r}"
+            )
         result: _spec.Provider = await self._patch(
             _path("/v1/providers/{provider_id}/refresh", provider_id),
             options=_options(
@@ -293,9 +305,13 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Provider:
         """Retrieve Provider: ``GET /v1/providers/{provider_id}``."""
+        if not provider_id:
+            raise ValueError(
+                f"Expected a non-empty value for `provider_id` but received {provider_id!r}"
+            )
         result: _spec.Provider = await self._get(
             _path("/v1/providers/{provider_id}", provider_id),
             options=_options(
@@ -320,9 +336,13 @@ class ProvidersResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Provider:
         """Modify Provider: ``PATCH /v1/providers/{provider_id}``."""
+        if not provider_id:
+            raise ValueError(
+                f"Expected a non-empty value for `provider_id` but received {provider_id!r}"
+            )
         result: _spec.Provider = await self._patch(
             _path("/v1/providers/{provider_id}", provider_id),
             body={

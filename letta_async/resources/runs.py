@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -73,9 +73,11 @@ class RunsResource(RunFollowing, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Run: ``DELETE /v1/runs/{run_id}``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         result: object = await self._delete(
             _path("/v1/runs/{run_id}", run_id),
             options=_options(
@@ -107,7 +109,7 @@ class RunsResource(RunFollowing, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_agents.Run, AsyncArrayPage[_agents.Run]]:
         """List Runs: ``GET /v1/runs/``."""
         return self._get_api_list(
@@ -145,9 +147,11 @@ class RunsResource(RunFollowing, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _agents.Run:
         """Retrieve Run: ``GET /v1/runs/{run_id}``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         result: _agents.Run = await self._get(
             _path("/v1/runs/{run_id}", run_id),
             options=_options(
@@ -176,9 +180,11 @@ class RunsStepsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Step, AsyncArrayPage[Step]]:
         """List Steps For Run: ``GET /v1/runs/{run_id}/steps``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         return self._get_api_list(
             _path("/v1/runs/{run_id}/steps", run_id),
             page=AsyncArrayPage[_t.Step],
@@ -211,9 +217,11 @@ class RunsTraceResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> list[dict[str, object]]:
         """Retrieve Trace For Run: ``GET /v1/runs/{run_id}/trace``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         result: list[dict[str, object]] = await self._get(
             _path("/v1/runs/{run_id}/trace", run_id),
             options=_options(
@@ -238,9 +246,11 @@ class RunsUsageResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _runs.UsageRetrieveResponse:
         """Retrieve Usage For Run: ``GET /v1/runs/{run_id}/usage``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         result: _runs.UsageRetrieveResponse = await self._get(
             _path("/v1/runs/{run_id}/usage", run_id),
             options=_options(
@@ -264,9 +274,11 @@ class RunsMetricsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.RunMetrics:
         """Retrieve Metrics For Run: ``GET /v1/runs/{run_id}/metrics``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         result: _spec.RunMetrics = await self._get(
             _path("/v1/runs/{run_id}/metrics", run_id),
             options=_options(
@@ -295,9 +307,11 @@ class RunsMessagesResource(StreamFollowing, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_agents.Message, AsyncArrayPage[_agents.Message]]:
         """List Messages For Run: ``GET /v1/runs/{run_id}/messages``."""
+        if not run_id:
+            raise ValueError(f"Expected a non-empty value for `run_id` but received {run_id!r}")
         return self._get_api_list(
             _path("/v1/runs/{run_id}/messages", run_id),
             page=AsyncArrayPage[_agents.Message],
@@ -333,9 +347,13 @@ class RunsMessagesResource(StreamFollowing, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> MessageStream:
         """Retrieve Stream For Run: ``POST /v1/runs/{run_id}/stream``."""
+        if not path_run_id:
+            raise ValueError(
+                f"Expected a non-empty value for `path_run_id` but received {path_run_id!r}"
+            )
         return self._follow_run(
             _path("/v1/runs/{run_id}/stream", path_run_id),
             body={

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -42,7 +42,7 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxConfig:
         """Create Sandbox Config: ``POST /v1/sandbox-config/``."""
         result: _spec.SandboxConfig = await self._post(
@@ -64,7 +64,7 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxConfig:
         """Create Default E2B Sandbox Config: ``POST /v1/sandbox-config/e2b/default``."""
         result: _spec.SandboxConfig = await self._post(
@@ -85,7 +85,7 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxConfig:
         """Create Default Local Sandbox Config: ``POST /v1/sandbox-config/local/default``."""
         result: _spec.SandboxConfig = await self._post(
@@ -110,7 +110,7 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxConfig:
         """Create Custom Local Sandbox Config: ``POST /v1/sandbox-config/local``."""
         result: _spec.SandboxConfig = await self._post(
@@ -138,9 +138,14 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Sandbox Config: ``DELETE /v1/sandbox-config/{sandbox_config_id}``."""
+        if not sandbox_config_id:
+            raise ValueError(
+                "Expected a non-empty value for `sandbox_config_id` but received "
+                f"{sandbox_config_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/sandbox-config/{sandbox_config_id}", sandbox_config_id),
             options=_options(
@@ -162,7 +167,7 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_spec.SandboxConfig, AsyncArrayPage[_spec.SandboxConfig]]:
         """List Sandbox Configs: ``GET /v1/sandbox-config/``."""
         return self._get_api_list(
@@ -185,7 +190,7 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxConfig:
         """Force Recreate Local Sandbox Venv: ``POST /v1/sandbox-config/local/recreate-venv``."""
         result: _spec.SandboxConfig = await self._post(
@@ -208,9 +213,14 @@ class SandboxConfigResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxConfig:
         """Update Sandbox Config: ``PATCH /v1/sandbox-config/{sandbox_config_id}``."""
+        if not sandbox_config_id:
+            raise ValueError(
+                "Expected a non-empty value for `sandbox_config_id` but received "
+                f"{sandbox_config_id!r}"
+            )
         result: _spec.SandboxConfig = await self._patch(
             _path("/v1/sandbox-config/{sandbox_config_id}", sandbox_config_id),
             body={"config": config},
@@ -238,11 +248,16 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxEnvironmentVariable:
         """Create Sandbox Env Var:
 
         ``POST /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
+        if not sandbox_config_id:
+            raise ValueError(
+                "Expected a non-empty value for `sandbox_config_id` but received "
+                f"{sandbox_config_id!r}"
+            )
         result: _spec.SandboxEnvironmentVariable = await self._post(
             _path("/v1/sandbox-config/{sandbox_config_id}/environment-variable", sandbox_config_id),
             body={"key": key, "value": value, "description": description},
@@ -263,11 +278,15 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Sandbox Env Var:
 
         ``DELETE /v1/sandbox-config/environment-variable/{env_var_id}``."""
+        if not env_var_id:
+            raise ValueError(
+                f"Expected a non-empty value for `env_var_id` but received {env_var_id!r}"
+            )
         result: object = await self._delete(
             _path("/v1/sandbox-config/environment-variable/{env_var_id}", env_var_id),
             options=_options(
@@ -289,13 +308,18 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[
         _spec.SandboxEnvironmentVariable, AsyncArrayPage[_spec.SandboxEnvironmentVariable]
     ]:
         """List Sandbox Env Vars:
 
         ``GET /v1/sandbox-config/{sandbox_config_id}/environment-variable``."""
+        if not sandbox_config_id:
+            raise ValueError(
+                "Expected a non-empty value for `sandbox_config_id` but received "
+                f"{sandbox_config_id!r}"
+            )
         return self._get_api_list(
             _path("/v1/sandbox-config/{sandbox_config_id}/environment-variable", sandbox_config_id),
             page=AsyncArrayPage[_spec.SandboxEnvironmentVariable],
@@ -320,11 +344,15 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.SandboxEnvironmentVariable:
         """Update Sandbox Env Var:
 
         ``PATCH /v1/sandbox-config/environment-variable/{env_var_id}``."""
+        if not env_var_id:
+            raise ValueError(
+                f"Expected a non-empty value for `env_var_id` but received {env_var_id!r}"
+            )
         result: _spec.SandboxEnvironmentVariable = await self._patch(
             _path("/v1/sandbox-config/environment-variable/{env_var_id}", env_var_id),
             body={"key": key, "value": value, "description": description},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._resource import APIResource
@@ -32,7 +32,7 @@ class ServerResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Health:
         """Check Health: ``GET /v1/health/``."""
         result: _spec.Health = await self._get(
@@ -53,7 +53,7 @@ class ServerResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.Health:
         """Check Readiness: ``GET /v1/ready/``."""
         result: _spec.Health = await self._get(

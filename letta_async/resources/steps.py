@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._pagination import AsyncArrayPage, AsyncPaginator
 from .._resource import APIResource
@@ -74,7 +74,7 @@ class StepsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Step, AsyncArrayPage[Step]]:
         """List Steps: ``GET /v1/steps/``."""
         return self._get_api_list(
@@ -113,9 +113,11 @@ class StepsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Step:
         """Retrieve Step: ``GET /v1/steps/{step_id}``."""
+        if not step_id:
+            raise ValueError(f"Expected a non-empty value for `step_id` but received {step_id!r}")
         result: Step = await self._get(
             _path("/v1/steps/{step_id}", step_id),
             options=_options(
@@ -136,11 +138,17 @@ class StepsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Step:
         """Update Step Transaction Id:
 
         ``PATCH /v1/steps/{step_id}/transaction/{transaction_id}``."""
+        if not step_id:
+            raise ValueError(f"Expected a non-empty value for `step_id` but received {step_id!r}")
+        if not transaction_id:
+            raise ValueError(
+                f"Expected a non-empty value for `transaction_id` but received {transaction_id!r}"
+            )
         result: Step = await self._patch(
             _path("/v1/steps/{step_id}/transaction/{transaction_id}", step_id, transaction_id),
             options=_options(
@@ -164,9 +172,11 @@ class StepsTraceResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> ProviderTrace | None:
         """Retrieve Trace For Step: ``GET /v1/steps/{step_id}/trace``."""
+        if not step_id:
+            raise ValueError(f"Expected a non-empty value for `step_id` but received {step_id!r}")
         result: ProviderTrace | None = await self._get(
             _path("/v1/steps/{step_id}/trace", step_id),
             options=_options(
@@ -190,9 +200,11 @@ class StepsMetricsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _steps.MetricRetrieveResponse:
         """Retrieve Metrics For Step: ``GET /v1/steps/{step_id}/metrics``."""
+        if not step_id:
+            raise ValueError(f"Expected a non-empty value for `step_id` but received {step_id!r}")
         result: _steps.MetricRetrieveResponse = await self._get(
             _path("/v1/steps/{step_id}/metrics", step_id),
             options=_options(
@@ -218,9 +230,11 @@ class StepsFeedbackResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Step:
         """Modify Feedback For Step: ``PATCH /v1/steps/{step_id}/feedback``."""
+        if not step_id:
+            raise ValueError(f"Expected a non-empty value for `step_id` but received {step_id!r}")
         result: Step = await self._patch(
             _path("/v1/steps/{step_id}/feedback", step_id),
             body={"feedback": feedback, "tags": tags},
@@ -250,9 +264,11 @@ class StepsMessagesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[_steps.MessageListResponse, AsyncArrayPage[_steps.MessageListResponse]]:
         """List Messages For Step: ``GET /v1/steps/{step_id}/messages``."""
+        if not step_id:
+            raise ValueError(f"Expected a non-empty value for `step_id` but received {step_id!r}")
         return self._get_api_list(
             _path("/v1/steps/{step_id}/messages", step_id),
             page=AsyncArrayPage[_steps.MessageListResponse],

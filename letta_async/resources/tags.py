@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from typing import Literal
 
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, not_given, omit
@@ -34,7 +34,7 @@ class TagsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[str]:
         """List Tags: ``GET /v1/tags/``."""
         result: list[str] = await self._get(

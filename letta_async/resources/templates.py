@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._resource import APIResource
 from .._types import Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit
@@ -50,7 +50,7 @@ class TemplatesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> TemplateCreateResponse:
         """``POST /v1/templates``."""
         result: TemplateCreateResponse = await self._post(
@@ -79,9 +79,13 @@ class TemplatesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> TemplateDeleteResponse:
         """``DELETE /v1/templates/{template_name}``."""
+        if not template_name:
+            raise ValueError(
+                f"Expected a non-empty value for `template_name` but received {template_name!r}"
+            )
         result: TemplateDeleteResponse = await self._delete(
             _path("/v1/templates/{template_name}", template_name),
             options=_options(
@@ -102,9 +106,13 @@ class TemplatesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> TemplateRollbackResponse:
         """``POST /v1/templates/{template_name}/rollback``."""
+        if not template_name:
+            raise ValueError(
+                f"Expected a non-empty value for `template_name` but received {template_name!r}"
+            )
         result: TemplateRollbackResponse = await self._post(
             _path("/v1/templates/{template_name}/rollback", template_name),
             body={"version": version},
@@ -131,9 +139,13 @@ class TemplatesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> TemplateSaveResponse:
         """``POST /v1/templates/{template_name}/save``."""
+        if not template_name:
+            raise ValueError(
+                f"Expected a non-empty value for `template_name` but received {template_name!r}"
+            )
         result: TemplateSaveResponse = await self._post(
             _path("/v1/templates/{template_name}/save", template_name),
             body={
@@ -164,9 +176,13 @@ class TemplatesResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> TemplateUpdateResponse:
         """``PATCH /v1/templates/{template_name}``."""
+        if not template_name:
+            raise ValueError(
+                f"Expected a non-empty value for `template_name` but received {template_name!r}"
+            )
         result: TemplateUpdateResponse = await self._patch(
             _path("/v1/templates/{template_name}", template_name),
             body={
@@ -201,9 +217,14 @@ class TemplatesAgentsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _templates.AgentCreateResponse:
         """``POST /v1/templates/{template_version}/agents``."""
+        if not template_version:
+            raise ValueError(
+                "Expected a non-empty value for `template_version` but received "
+                f"{template_version!r}"
+            )
         result: _templates.AgentCreateResponse = await self._post(
             _path("/v1/templates/{template_version}/agents", template_version),
             body={

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from .. import types as _t
-from .._config import Timeout
+from .._config import Timeout, TimeoutLike
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncPaginator
@@ -51,7 +51,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[Tool]:
         """Upsert Base Tools: ``POST /v1/tools/add-base-tools``."""
         result: list[Tool] = await self._post(
@@ -81,7 +81,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> int:
         """Count Tools: ``GET /v1/tools/count``."""
         result: int = await self._get(
@@ -123,7 +123,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Tool:
         """Create Tool: ``POST /v1/tools/``."""
         result: Tool = await self._post(
@@ -158,9 +158,11 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Delete Tool: ``DELETE /v1/tools/{tool_id}``."""
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: object = await self._delete(
             _path("/v1/tools/{tool_id}", tool_id),
             options=_options(
@@ -184,7 +186,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> _spec.GenerateToolOutput:
         """Generate Tool From Prompt: ``POST /v1/tools/generate-tool``."""
         result: _spec.GenerateToolOutput = await self._post(
@@ -214,7 +216,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> dict[str, object]:
         """Generate Json Schema: ``POST /v1/tools/generate-schema``."""
         result: dict[str, object] = await self._post(
@@ -249,7 +251,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> AsyncPaginator[Tool, AsyncArrayPage[Tool]]:
         """List Tools: ``GET /v1/tools/``."""
         return self._get_api_list(
@@ -286,9 +288,11 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Tool:
         """Retrieve Tool: ``GET /v1/tools/{tool_id}``."""
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: Tool = await self._get(
             _path("/v1/tools/{tool_id}", tool_id),
             options=_options(
@@ -316,7 +320,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> ToolReturnMessage:
         """Run Tool From Source: ``POST /v1/tools/run``."""
         result: ToolReturnMessage = await self._post(
@@ -353,7 +357,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> builtins.list[ToolSearchResult]:
         """Search Tools: ``POST /v1/tools/search``."""
         result: list[ToolSearchResult] = await self._post(
@@ -395,9 +399,11 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Tool:
         """Modify Tool: ``PATCH /v1/tools/{tool_id}``."""
+        if not tool_id:
+            raise ValueError(f"Expected a non-empty value for `tool_id` but received {tool_id!r}")
         result: Tool = await self._patch(
             _path("/v1/tools/{tool_id}", tool_id),
             body={
@@ -441,7 +447,7 @@ class ToolsResource(APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Tool:
         """Upsert Tool: ``PUT /v1/tools/``."""
         result: Tool = await self._put(
@@ -480,7 +486,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> list[object]:
         """Add Mcp Server To Config: ``PUT /v1/tools/mcp/servers``."""
         result: list[object] = await self._put(
@@ -504,9 +510,17 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> Tool:
         """Add Mcp Tool: ``POST /v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}``."""
+        if not mcp_server_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_name` but received {mcp_server_name!r}"
+            )
+        if not mcp_tool_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_tool_name` but received {mcp_tool_name!r}"
+            )
         result: Tool = await self._post(
             _path(
                 "/v1/tools/mcp/servers/{mcp_server_name}/{mcp_tool_name}",
@@ -530,7 +544,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> JsonEventStream[dict[str, object]]:
         """Connect Mcp Server: ``POST /v1/tools/mcp/servers/connect``."""
         return self._json_events(
@@ -552,9 +566,13 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> list[object]:
         """Delete Mcp Server From Config: ``DELETE /v1/tools/mcp/servers/{mcp_server_name}``."""
+        if not mcp_server_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_name` but received {mcp_server_name!r}"
+            )
         result: list[object] = await self._delete(
             _path("/v1/tools/mcp/servers/{mcp_server_name}", mcp_server_name),
             options=_options(
@@ -576,11 +594,19 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Execute Mcp Tool:
 
         ``POST /v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute``."""
+        if not mcp_server_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_name` but received {mcp_server_name!r}"
+            )
+        if not tool_name:
+            raise ValueError(
+                f"Expected a non-empty value for `tool_name` but received {tool_name!r}"
+            )
         result: object = await self._post(
             _path(
                 "/v1/tools/mcp/servers/{mcp_server_name}/tools/{tool_name}/execute",
@@ -604,7 +630,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> dict[str, object]:
         """List Mcp Servers: ``GET /v1/tools/mcp/servers``."""
         result: dict[str, object] = await self._get(
@@ -626,9 +652,13 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> list[_spec.MCPTool]:
         """List Mcp Tools By Server: ``GET /v1/tools/mcp/servers/{mcp_server_name}/tools``."""
+        if not mcp_server_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_name` but received {mcp_server_name!r}"
+            )
         result: list[_spec.MCPTool] = await self._get(
             _path("/v1/tools/mcp/servers/{mcp_server_name}/tools", mcp_server_name),
             options=_options(
@@ -649,9 +679,13 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Resync Mcp Server Tools: ``POST /v1/tools/mcp/servers/{mcp_server_name}/resync``."""
+        if not mcp_server_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_name` but received {mcp_server_name!r}"
+            )
         result: object = await self._post(
             _path("/v1/tools/mcp/servers/{mcp_server_name}/resync", mcp_server_name),
             options=_options(
@@ -673,7 +707,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Test Mcp Server: ``POST /v1/tools/mcp/servers/test``."""
         result: object = await self._post(
@@ -698,9 +732,13 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
-        timeout: float | Timeout | NotGiven | None = not_given,
+        timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
     ) -> object:
         """Update Mcp Server: ``PATCH /v1/tools/mcp/servers/{mcp_server_name}``."""
+        if not mcp_server_name:
+            raise ValueError(
+                f"Expected a non-empty value for `mcp_server_name` but received {mcp_server_name!r}"
+            )
         result: object = await self._patch(
             _path("/v1/tools/mcp/servers/{mcp_server_name}", mcp_server_name),
             body=body,

@@ -388,7 +388,7 @@ async def test_error_status_with_empty_body_has_a_plain_message(serve: Any) -> N
         "Error code: 404 - application/json, empty body (not a Letta answer: Letta reports "
         "errors as JSON; check that base_url points at a Letta server)"
     )
-    assert info.value.body is None
+    assert info.value.body == "", "the official SDK's body for an empty answer: its text, stripped"
 
 
 # --- bodies that break off ---------------------------------------------------------------------

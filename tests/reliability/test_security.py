@@ -402,5 +402,9 @@ async def test_ids_stay_one_path_segment(serve: Any, run_id: str, agent_id: str)
 def test_dot_segment_ids_are_refused(run_id: str) -> None:
     from letta_async._urls import path
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as caught:
         path("/v1/runs/{}", run_id)
+    # The official SDK's words (letta-client 1.12.1, _utils/_path.py).
+    assert str(caught.value) == (
+        f"Constructed path '/v1/runs/{run_id}' contains dot-segment '{run_id}' which is not allowed"
+    )
