@@ -1,0 +1,175 @@
+"""Every test ends within its time limit, and the failure names it.
+
+pytest-timeout's ``signal`` method raises its failure once, in whatever Python code the main
+thread runs when SIGALRM arrives. In an asyncio test that is often not the test's own code but
+a transport's callback or a server's handler task, where the event loop logs the exception and
+carries on: the test keeps running with no timer left (a page walk that never stopped ran for
+nine minutes that way). So this plugin takes over pytest-timeout's timer:
+
+- the alarm repeats every ``REPEAT`` seconds while the phase it interrupted (setup, call or
+  teardown) is still running, so one of its failures lands in the test itself;
+- after the limit, each phase that is left (the teardown, typically) gets ``hang_guard_grace``
+  seconds of its own, so a hung clean-up ends as well;
+- a watchdog thread ends the whole run when the test is still running ``hang_guard_grace``
+  seconds past its limit (code that swallows every exception, or that never returns to the
+  interpreter): it names the test, prints every thread's stack, stops the processes the run
+  started and exits with status 1. ``faulthandler`` does the same without the name, should
+  even the watchdog thread never get to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import os
+import signal
+import sys
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+from pytest_timeout import is_debugging  # type: ignore[import-untyped]
+
+REPEAT = 1.0
+GRACE_HELP = "seconds a test may run past its timeout before the hang guard ends the run"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("hang_guard_grace", GRACE_HELP, default="60")
+
+
+class Guard:
+    """The timer of one test item, from the start of its setup to the end of its teardown."""
+
+    def __init__(self, item: pytest.Item, timeout: float) -> None:
+        self.item = item
+        self.timeout = timeout
+        self.grace = float(item.config.getini("hang_guard_grace"))
+        self.expired = False
+        self._previous: Any = None
+        self._watchdog = threading.Timer(timeout + self.grace, self._end_the_run)
+        self._watchdog.name = f"hang guard for {item.nodeid}"
+        self._watchdog.daemon = True
+
+    def arm(self) -> None:
+        self._previous = signal.signal(signal.SIGALRM, self._alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout, REPEAT)
+        self._watchdog.start()
+        faulthandler.dump_traceback_later(self.timeout + 2 * self.grace, exit=True)
+
+    def disarm(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+        faulthandler.cancel_dump_traceback_later()
+        self._watchdog.cancel()
+
+    def phase_ended(self, last: bool) -> None:
+        """Past the limit, the next phase starts on a fresh ``grace`` of its own.
+
+        After the last phase the alarm stops at once: one going off in pytest's own code
+        between the teardown and :meth:`disarm` would end the session instead of the test.
+        """
+        if last:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        elif self.expired:
+            signal.setitimer(signal.ITIMER_REAL, self.grace, REPEAT)
+
+    def _alarm(self, signum: int, frame: FrameType | None) -> None:
+        if is_debugging():
+            return
+        self.expired = True
+        __tracebackhide__ = True
+        pytest.fail(f"Timeout (>{self.timeout:g}s): {self.item.nodeid} ran past its time limit")
+
+    def _end_the_run(self) -> None:
+        capture = self.item.config.pluginmanager.getplugin("capturemanager")
+        with contextlib.suppress(Exception):
+            capture.suspend_global_capture(in_=True)
+            out, err = capture.read_global_capture()
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+        late = f"{self.timeout:g} s limit + {self.grace:g} s"
+        sys.stderr.write(
+            f"\n+++ hang guard: {self.item.nodeid} is still running after its {late}; "
+            "the stack of every thread follows, then the run ends +++\n"
+        )
+        sys.stderr.flush()
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        stopped = _stop_children()
+        sys.stderr.write(
+            f"FAILED {self.item.nodeid} - hung past its time limit; the run was ended"
+            f" (child processes stopped: {stopped})\n"
+        )
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(1)
+
+
+def _stop_children() -> int:
+    """SIGKILL the processes this one started (servers, workers), so none outlives the run."""
+    me, stopped = str(os.getpid()), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == me:
+            with contextlib.suppress(OSError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+                stopped += 1
+    return stopped
+
+
+_GUARDS: dict[str, Guard] = {}
+
+
+@pytest.hookimpl
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    if settings.method != "signal" or threading.current_thread() is not threading.main_thread():
+        return None  # pytest-timeout's thread method: it ends the run itself
+    guard = Guard(item, float(settings.timeout))
+    _GUARDS[item.nodeid] = guard
+    guard.arm()
+    return True
+
+
+@pytest.hookimpl
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool | None:
+    guard = _GUARDS.pop(item.nodeid, None)
+    if guard is None:
+        return None
+    guard.disarm()
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        _phase_ended(item, last=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        _phase_ended(item, last=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        _phase_ended(item, last=True)
+
+
+def _phase_ended(item: pytest.Item, *, last: bool) -> None:
+    guard = _GUARDS.get(item.nodeid)
+    if guard is not None:
+        guard.phase_ended(last)
