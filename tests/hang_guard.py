@@ -23,7 +23,6 @@ import contextlib
 import faulthandler
 import os
 import signal
-import sys
 import threading
 from collections.abc import Generator
 from pathlib import Path
@@ -37,8 +36,20 @@ REPEAT = 1.0
 GRACE_HELP = "seconds a test may run past its timeout before the hang guard ends the run"
 
 
+STDERR = pytest.StashKey[int]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hang_guard_grace", GRACE_HELP, default="60")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The terminal's stderr, kept while output capture is off: during a test, fd 2 is a file.
+    config.stash[STDERR] = os.dup(2)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    os.close(config.stash[STDERR])
 
 
 class Guard:
@@ -49,6 +60,7 @@ class Guard:
         self.timeout = timeout
         self.grace = float(item.config.getini("hang_guard_grace"))
         self.expired = False
+        self._stderr = item.config.stash[STDERR]
         self._previous: Any = None
         self._watchdog = threading.Timer(timeout + self.grace, self._end_the_run)
         self._watchdog.name = f"hang guard for {item.nodeid}"
@@ -58,7 +70,8 @@ class Guard:
         self._previous = signal.signal(signal.SIGALRM, self._alarm)
         signal.setitimer(signal.ITIMER_REAL, self.timeout, REPEAT)
         self._watchdog.start()
-        faulthandler.dump_traceback_later(self.timeout + 2 * self.grace, exit=True)
+        later = self.timeout + 2 * self.grace
+        faulthandler.dump_traceback_later(later, exit=True, file=self._stderr)
 
     def disarm(self) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -86,26 +99,25 @@ class Guard:
 
     def _end_the_run(self) -> None:
         capture = self.item.config.pluginmanager.getplugin("capturemanager")
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # what the test printed, when it can be had
             capture.suspend_global_capture(in_=True)
             out, err = capture.read_global_capture()
-            sys.stdout.write(out)
-            sys.stderr.write(err)
+            self._say(out + err)
         late = f"{self.timeout:g} s limit + {self.grace:g} s"
-        sys.stderr.write(
+        self._say(
             f"\n+++ hang guard: {self.item.nodeid} is still running after its {late}; "
             "the stack of every thread follows, then the run ends +++\n"
         )
-        sys.stderr.flush()
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        faulthandler.dump_traceback(file=self._stderr, all_threads=True)
         stopped = _stop_children()
-        sys.stderr.write(
+        self._say(
             f"FAILED {self.item.nodeid} - hung past its time limit; the run was ended"
             f" (child processes stopped: {stopped})\n"
         )
-        sys.stderr.flush()
-        sys.stdout.flush()
         os._exit(1)
+
+    def _say(self, text: str) -> None:
+        os.write(self._stderr, text.encode(errors="replace"))
 
 
 def _stop_children() -> int:
