@@ -6,8 +6,10 @@ a transport's callback or a server's handler task, where the event loop logs the
 carries on: the test keeps running with no timer left (a page walk that never stopped ran for
 nine minutes that way). So this plugin takes over pytest-timeout's timer:
 
-- the alarm repeats every ``REPEAT`` seconds while the phase it interrupted (setup, call or
-  teardown) is still running, so one of its failures lands in the test itself;
+- an async test is cancelled at its deadline, from inside the event loop, and fails;
+- the alarm (a few seconds later for an async test) repeats every ``REPEAT`` seconds while
+  the phase it interrupted (setup, call or teardown) is still running, so one of its failures
+  lands in the test itself;
 - after the limit, each phase that is left (the teardown, typically) gets ``hang_guard_grace``
   seconds of its own, so a hung clean-up ends as well;
 - a watchdog thread ends the whole run when the test is still running ``hang_guard_grace``
@@ -21,18 +23,28 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import functools
+import inspect
 import os
 import signal
+import sys
 import threading
-from collections.abc import Generator
+import time
+from collections.abc import Coroutine, Generator
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import anyio
 import pytest
+from _pytest.outcomes import OutcomeException
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 from pytest_timeout import is_debugging  # type: ignore[import-untyped]
 
 REPEAT = 1.0
+ASYNC_HEADSTART = 5.0
 GRACE_HELP = "seconds a test may run past its timeout before the hang guard ends the run"
 
 
@@ -67,8 +79,14 @@ class Guard:
         self._watchdog.daemon = True
 
     def arm(self) -> None:
+        self.deadline = time.monotonic() + self.timeout
         self._previous = signal.signal(signal.SIGALRM, self._alarm)
-        signal.setitimer(signal.ITIMER_REAL, self.timeout, REPEAT)
+        # An async test is cancelled at its deadline (see pytest_pyfunc_call); the alarm comes
+        # a little later, for a loop that never gives the event loop a turn.
+        late = (
+            ASYNC_HEADSTART if inspect.iscoroutinefunction(getattr(self.item, "obj", None)) else 0
+        )
+        signal.setitimer(signal.ITIMER_REAL, self.timeout + late, REPEAT)
         self._watchdog.start()
         later = self.timeout + 2 * self.grace
         faulthandler.dump_traceback_later(later, exit=True, file=self._stderr)
@@ -185,3 +203,54 @@ def _phase_ended(item: pytest.Item, *, last: bool) -> None:
     guard = _GUARDS.get(item.nodeid)
     if guard is not None:
         guard.phase_ended(last)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """An async test is cancelled at its deadline, inside its own task.
+
+    An alarm that lands in the event loop's own code (its ``select``) leaves the test's task
+    pending in the loop, and the next test that shares anyio's runner waits behind it
+    forever; a cancellation ends the test where it is. And anyio's runner treats a test's
+    ``pytest.fail()`` as a failure but the same failure inside a task group's exception group
+    as a crash of the runner, so that group is unwrapped.
+    """
+    test = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(test):
+        return (yield)
+
+    guard = _GUARDS.get(pyfuncitem.nodeid)
+
+    @functools.wraps(test)
+    async def outcome_unwrapped(*args: Any, **kwargs: Any) -> Any:
+        if guard is None:
+            return await _unwrapped(test(*args, **kwargs))
+        with anyio.move_on_after(guard.deadline - time.monotonic()) as scope:
+            return await _unwrapped(test(*args, **kwargs))
+        if scope.cancelled_caught:
+            guard.expired = True
+            pytest.fail(
+                f"Timeout (>{guard.timeout:g}s): {pyfuncitem.nodeid} ran past its time limit"
+            )
+        return None
+
+    pyfuncitem.obj = outcome_unwrapped
+    try:
+        return (yield)
+    finally:
+        pyfuncitem.obj = test
+
+
+async def _unwrapped(test: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        return await test
+    except BaseExceptionGroup as group:
+        only, rest = group.split(OutcomeException)
+        if only is None or rest is not None:
+            raise
+        raise _first_leaf(only) from group
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -58,6 +58,39 @@ def test_a_test_that_swallows_the_timeout_still_fails_and_the_run_goes_on(
     assert took < 60
 
 
+TIMES_OUT_IN_A_TASK_GROUP = """
+import anyio
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+@pytest.fixture(scope="module")
+def anyio_backend():
+    return "asyncio"
+
+@pytest.fixture(scope="module")
+async def shared():
+    yield "shared"
+
+@pytest.mark.timeout(1)
+async def test_hangs_in_a_task_group(shared):
+    async with anyio.create_task_group() as group:
+        group.start_soon(anyio.sleep_forever)
+
+async def test_next_one_shares_the_runner(shared):
+    assert shared == "shared"
+"""
+
+
+def test_an_async_timeout_in_a_task_group_fails_that_test_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, took = run_hanging_suite(pytester, monkeypatch, TIMES_OUT_IN_A_TASK_GROUP)
+    result.assert_outcomes(failed=1, passed=1, errors=0)
+    result.stdout.fnmatch_lines(["*test_hangs_in_a_task_group ran past its time limit*"])
+    assert took < 60
+
+
 SWALLOWS_EVERYTHING = """
 import subprocess
 import sys
