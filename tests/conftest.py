@@ -11,6 +11,9 @@ import pytest
 
 from tests.replay import ReplayServer
 
+# Time limits that hold even where an event loop swallows pytest-timeout's failure.
+pytest_plugins = ("tests.hang_guard",)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -33,10 +33,15 @@ def same(got: Any, want: Any) -> bool:
         return len(got) == len(want) and all(same(g, w) for g, w in zip(got, want, strict=True))
     if isinstance(got, str) and isinstance(want, str) and got != want:
         try:
-            return datetime.fromisoformat(got) == datetime.fromisoformat(want)
+            return instant(got) == instant(want)
         except ValueError:
             return False
     return bool(got == want)
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 time; Python 3.10's ``fromisoformat`` does not read the ``Z`` suffix."""
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
 
 
 @pytest.fixture

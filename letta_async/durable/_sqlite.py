@@ -70,7 +70,9 @@ _COLUMNS = (
     "failures, error, conversation_id"
 )
 # A fenced write applies only while the stored fence matches; NULL writes unconditionally.
-_FENCE = "(?1 IS NULL OR fence = ?1)"
+# Parameters are named (``:fence``) and bound from dicts: Python 3.12.0 and 3.12.1 warn about
+# numbered ones (``?1``) bound from a sequence.
+_FENCE = "(:fence IS NULL OR fence = :fence)"
 
 Op = Callable[[sqlite3.Connection], Any]
 
@@ -233,7 +235,7 @@ class SQLiteCursorStore(CursorStore):
 
         return bool(await self._run(op))
 
-    async def _update(self, sql: str, params: tuple[Any, ...]) -> bool:
+    async def _update(self, sql: str, params: dict[str, Any]) -> bool:
         def op(conn: sqlite3.Connection) -> bool:
             return conn.execute(sql, params).rowcount == 1
 
@@ -241,31 +243,32 @@ class SQLiteCursorStore(CursorStore):
 
     async def mark_sending(self, key: str, sent_at: float, fence: int | None = None) -> bool:
         return await self._update(
-            f"UPDATE letta_cursors SET phase = 'sending', sent_at = ?2 WHERE key = ?3 AND {_FENCE}",
-            (fence, sent_at, key),
+            "UPDATE letta_cursors SET phase = 'sending', sent_at = :sent_at "
+            f"WHERE key = :key AND {_FENCE}",
+            {"fence": fence, "sent_at": sent_at, "key": key},
         )
 
     async def set_run(self, key: str, run_id: str, fence: int | None = None) -> bool:
         return await self._update(
-            "UPDATE letta_cursors SET phase = 'streaming', run_id = ?2 "
-            f"WHERE key = ?3 AND {_FENCE}",
-            (fence, run_id, key),
+            "UPDATE letta_cursors SET phase = 'streaming', run_id = :run_id "
+            f"WHERE key = :key AND {_FENCE}",
+            {"fence": fence, "run_id": run_id, "key": key},
         )
 
     async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
         return await self._update(
-            "UPDATE letta_cursors SET phase = 'streaming', run_id = ?2, "
-            "failures = CASE WHEN ?3 > seq_id THEN 0 ELSE failures END, "
-            "error = CASE WHEN ?3 > seq_id THEN NULL ELSE error END, "
-            "seq_id = max(seq_id, ?3) "
-            f"WHERE key = ?4 AND {_FENCE}",
-            (fence, run_id, seq_id, key),
+            "UPDATE letta_cursors SET phase = 'streaming', run_id = :run_id, "
+            "failures = CASE WHEN :seq_id > seq_id THEN 0 ELSE failures END, "
+            "error = CASE WHEN :seq_id > seq_id THEN NULL ELSE error END, "
+            "seq_id = max(seq_id, :seq_id) "
+            f"WHERE key = :key AND {_FENCE}",
+            {"fence": fence, "run_id": run_id, "seq_id": seq_id, "key": key},
         )
 
     async def park(self, key: str, fence: int | None = None) -> bool:
         return await self._update(
-            f"UPDATE letta_cursors SET phase = 'unconfirmed' WHERE key = ?2 AND {_FENCE}",
-            (fence, key),
+            f"UPDATE letta_cursors SET phase = 'unconfirmed' WHERE key = :key AND {_FENCE}",
+            {"fence": fence, "key": key},
         )
 
     async def fail(
@@ -281,11 +284,11 @@ class SQLiteCursorStore(CursorStore):
             # Inside the group's transaction: the update and the read are one atomic step.
             # (No RETURNING: older SQLite builds that Python may ship lack it.)
             done = conn.execute(
-                "UPDATE letta_cursors SET failures = failures + 1, error = ?2, "
-                "run_id = coalesce(?3, run_id), "
-                "phase = CASE WHEN ?3 IS NOT NULL THEN 'streaming' ELSE phase END "
-                f"WHERE key = ?4 AND {_FENCE}",
-                (fence, error, run_id, key),
+                "UPDATE letta_cursors SET failures = failures + 1, error = :error, "
+                "run_id = coalesce(:run_id, run_id), "
+                "phase = CASE WHEN :run_id IS NOT NULL THEN 'streaming' ELSE phase END "
+                f"WHERE key = :key AND {_FENCE}",
+                {"fence": fence, "error": error, "run_id": run_id, "key": key},
             )
             if done.rowcount != 1:
                 return 0
@@ -302,8 +305,8 @@ class SQLiteCursorStore(CursorStore):
         return await self._update(
             "UPDATE letta_cursors SET failures = 0, error = NULL, "
             "phase = CASE WHEN run_id IS NULL THEN 'sending' ELSE 'streaming' END "
-            "WHERE key = ?1 AND phase = 'dead'",
-            (key,),
+            "WHERE key = :key AND phase = 'dead'",
+            {"key": key},
         )
 
     async def finish(
@@ -311,7 +314,8 @@ class SQLiteCursorStore(CursorStore):
     ) -> bool:
         def op(conn: sqlite3.Connection) -> bool:
             done = conn.execute(
-                f"DELETE FROM letta_cursors WHERE key = ?2 AND {_FENCE}", (fence, key)
+                f"DELETE FROM letta_cursors WHERE key = :key AND {_FENCE}",
+                {"fence": fence, "key": key},
             )
             if done.rowcount != 1:
                 return False
@@ -364,12 +368,12 @@ class SQLiteCursorStore(CursorStore):
         if resend:
             return await self._update(
                 "UPDATE letta_cursors SET phase = 'recorded', sent_at = NULL "
-                "WHERE key = ?1 AND phase = 'unconfirmed'",
-                (key,),
+                "WHERE key = :key AND phase = 'unconfirmed'",
+                {"key": key},
             )
         return await self._update(
-            "DELETE FROM letta_cursors WHERE key = ?1 AND phase IN ('unconfirmed', 'dead')",
-            (key,),
+            "DELETE FROM letta_cursors WHERE key = :key AND phase IN ('unconfirmed', 'dead')",
+            {"key": key},
         )
 
     async def get(self, key: str) -> Cursor | None:
