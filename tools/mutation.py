@@ -37,6 +37,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -360,14 +361,34 @@ def run_mutmut(
 
 
 def mutmut_cli(only: list[str], args: list[str]) -> None:
-    """mutmut's own command line, with ``only_mutate`` narrowed to ``only`` when given."""
+    """mutmut's own command line, with ``only_mutate`` narrowed to ``only`` when given.
+
+    mutmut runs the selected tests once more without mutants before it starts ("clean
+    tests"). When it has just traced the whole selection, that run passed already (tracing
+    stops at the first failure), so the second one is skipped: on the whole suite it is the
+    slowest step of a run.
+    """
+    import mutmut.__main__ as mutmut_main
     from mutmut.configuration import config as mutmut_config
+    from mutmut.workers.isolation import ForkRunner
 
     if only:
         mutmut_config().only_mutate = only
-    from mutmut.__main__ import cli
+    traced_all: list[bool] = []
+    trace = mutmut_main.run_stats_collection
+    clean = ForkRunner.run_clean_tests
 
-    cli(args)
+    def trace_and_remember(runner: Any, tests: Any = None) -> None:
+        trace(runner, tests)
+        if not tests:
+            traced_all.append(True)
+
+    def clean_unless_traced(self: Any, tests: Any) -> int:
+        return 0 if traced_all else int(clean(self, tests))
+
+    mutmut_main.run_stats_collection = trace_and_remember
+    ForkRunner.run_clean_tests = clean_unless_traced  # type: ignore[method-assign]
+    mutmut_main.cli(args)
 
 
 def quick(names: list[str], only: list[str], children: int, budget: float | None) -> int:
