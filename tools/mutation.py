@@ -309,7 +309,7 @@ def report(selected: list[str] | None, write: Path | None, elapsed: float | None
         total = s.scored + s.equivalent + s.unchecked
         lines.append(
             f"| {module} | {total} | {s.killed} | {s.equivalent} | {s.pending} | {s.survived} "
-            f"| {s.no_tests} | {s.unchecked} | {s.score:.1f}% |"
+            f"| {s.no_tests} | {s.unchecked} | {f'{s.score:.1f}%' if s.scored else '-'} |"
         )
     table = "\n".join(lines)
     print(table)
@@ -360,6 +360,22 @@ def run_mutmut(
             return 0
 
 
+class _NoCallStack:
+    """Stands in for mutmut's call stack when dependencies are not tracked: no caller, depth 0."""
+
+    @staticmethod
+    def get() -> tuple[None, int]:
+        return None, 0
+
+    @staticmethod
+    def set(value: object) -> None:
+        return None
+
+    @staticmethod
+    def reset(token: object) -> None:
+        return None
+
+
 def mutmut_cli(only: list[str], args: list[str]) -> None:
     """mutmut's own command line, with ``only_mutate`` narrowed to ``only`` when given.
 
@@ -387,6 +403,13 @@ def mutmut_cli(only: list[str], args: list[str]) -> None:
         return 0 if traced_all else int(clean(self, tests))
 
     mutmut_main.run_stats_collection = trace_and_remember
+    if not mutmut_config().track_dependencies:
+        # Tracing keeps each call's caller in a context variable, set and reset on every call
+        # of a mutated function; on Python 3.11 that crashed the interpreter (a segfault)
+        # minutes into the suite. Without dependency tracking the caller is not needed.
+        import mutmut.mutation.trampoline as trampoline
+
+        trampoline.MutmutCallStack = _NoCallStack  # type: ignore[misc,assignment]
     ForkRunner.run_clean_tests = clean_unless_traced  # type: ignore[method-assign]
     mutmut_main.cli(args)
 
