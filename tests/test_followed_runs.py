@@ -8,13 +8,15 @@ resume that run (README: "Resuming background streams"), not give up for want of
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 from aiohttp import web
 
-from letta_async import AsyncLetta, Timeout
-from tests.replay import ReplayServer, close_after_headers, sse_answer
+from letta_async import APITimeoutError, AsyncLetta, Timeout
+from tests.replay import ReplayServer, close_after_headers, fixture_bytes, json_answer, sse_answer
 from tests.test_resume import REPLAY, RESUME, RUN, numbered_blocks, replay_after
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +66,47 @@ async def test_a_conversation_stream_given_a_run_id_resumes_that_run(
     seq_ids = [e.seq_id async for e in stream if getattr(e, "seq_id", None) is not None]
     assert seq_ids == expected_seq_ids()
     assert len(replay.seen("POST", RESUME)) == 1
+
+
+def run_answer(status: str) -> web.RequestHandler:  # type: ignore[type-arg]
+    run = json.loads(fixture_bytes("run_retrieve.json"))
+    run.update(id=RUN, status=status, stop_reason=None if status == "running" else "end_turn")
+    return json_answer(run)
+
+
+async def test_waiting_for_a_run_that_never_finishes_ends_at_the_timeout(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    replay.on("GET", f"/v1/runs/{RUN}", always=run_answer("running"))
+    with anyio.fail_after(10), pytest.raises(APITimeoutError) as caught:
+        await client.runs.wait(RUN, poll_interval=0.05, timeout=0.5)
+    assert RUN in str(caught.value)
+    waited = float(str(caught.value).rsplit(" ", 1)[-1].removesuffix("s"))
+    assert 0.5 <= waited < 10
+    assert len(replay.seen("GET", f"/v1/runs/{RUN}")) >= 2  # it polled, then gave up
+
+
+async def test_waiting_returns_the_run_once_it_completes(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    replay.on("GET", f"/v1/runs/{RUN}", run_answer("running"), always=run_answer("completed"))
+    with anyio.fail_after(10):
+        run = await client.runs.wait(RUN, poll_interval=0.05, timeout=5)
+    assert run.id == RUN and run.status == "completed"
+    assert len(replay.seen("GET", f"/v1/runs/{RUN}")) == 2
+
+
+async def test_a_streams_repr_says_whether_it_is_new_open_or_done(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    replay.on("POST", RESUME, always=resume_from_body())
+    stream = client.runs.stream(RUN, starting_after=0)
+    assert repr(stream).startswith("<MessageStream new ")
+    first = await stream.__anext__()
+    assert repr(stream).startswith("<MessageStream open ")
+    assert f"run_id={RUN!r}" in repr(stream)
+    async for _ in stream:
+        pass
+    assert first is not None
+    assert repr(stream).startswith("<MessageStream done ")
+    assert "stop_reason='end_turn'" in repr(stream)
