@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = args.only.split(",")
         modules = [module_of(p) for p in promise_files() if any(part in p for part in parts)]
         patterns = [f"{m}.*" for m in modules]
-    if args.quick:
+    if args.quick and not args.report_only:
         # A run of its own: its narrowed mutants and traces must not mix with a full run's.
         return quick(patterns, only or [], args.children, args.budget)
     if not args.report_only:
