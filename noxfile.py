@@ -140,14 +140,19 @@ def e2e(session: nox.Session) -> None:
     )
 
 
+MUTMUT = "mutmut==3.8.1"
+
+
 @nox.session(python=PYTHON)
 def mutation(session: nox.Session) -> None:
-    """Apply each mistake of tools/mutants.json to a scratch copy and check the tests fail.
+    """mutmut over the modules where the promises live, then the Lua and SQL mutants.
 
-    Prints one line per mutant and the score; fails below 95% of non-equivalent mutants
-    killed. ``-- --only stream,sse`` limits it to some modules, ``-- --list`` lists them.
+    Fails when a mutant survives that tools/mutation_survivors.toml does not explain; a full
+    run writes the per-module scores to benchmarks/results/mutation.md. ``-- --only
+    _stream,durable`` limits it to some modules, ``-- --quick`` to the functions the last change
+    touched (what CI runs), ``-- --report-only`` re-scores the last run (tools/mutation.py).
     """
-    session.install("-e", ".[dev,redis]")
+    session.install("-e", ".[dev,otel,redis]", *OTEL_TEST_PINS, MUTMUT)
     install_redis_server(session)  # the Redis store's mutants need one
     session.run("python", "tools/mutation.py", *session.posargs)
 

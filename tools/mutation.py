@@ -1,184 +1,497 @@
-"""Mutation testing over the core: do the tests notice when the code is subtly wrong?
+"""Mutation testing: do the tests notice when the code is subtly wrong?
 
-``tools/mutants.json`` lists realistic mistakes, each a unique piece of source text and what
-it becomes (an off-by-one, a dropped reset, a wrong default). For each one this copies the
-package and tests into a scratch directory, applies that single change, and runs the tests
-that cover the mutated module (``TESTS`` below). A mutant is *killed* when they fail and
-*survives* when they pass. Mutants marked ``"equivalent"`` (with the reason) change nothing a
-caller can observe; they are run and shown but left out of the score.
+mutmut (configured under ``[tool.mutmut]`` in pyproject.toml) makes every mechanical mutant of
+the modules where the promises live (a flipped comparison, a dropped argument, a changed
+constant) and runs, for each one, the tests that reached the mutated function. A mutant is
+*killed* when they fail and *survives* when they pass.
 
-Run it with ``nox -s mutation`` (``-- --only sse,stream`` for some modules, ``-- --list`` to
-see the mutants). Exit code 1 when the score is below ``--min`` (default 95%).
+Every survivor has been read and recorded in ``tools/mutation_survivors.toml``: either it is
+*equivalent* (nothing a caller can observe changes, with the reason) or a test that kills it is
+*pending*. A run fails when a survivor is not in that file, so each run shows only the new ones.
+The strings mutmut cannot mutate meaningfully (the Lua scripts, the SQL) keep their
+hand-written mutants in ``tools/mutants.json`` (``tools/mutation_strings.py``).
 
-Hand-written rather than mutmut or cosmic-ray: those generate thousands of mechanical
-mutants (every ``+`` to ``-``) whose survivors are mostly noise on this code; a short list of
-mistakes someone could really make keeps every survivor worth reading.
+    nox -s mutation                         # everything; writes the per-module scores
+    nox -s mutation -- --only _stream,durable
+    nox -s mutation -- --quick              # CI: the functions the last change touched
+    nox -s mutation -- --report-only        # re-read the results of the last run
+
+A full run keeps its results in ``mutants/``; the next one re-checks only the functions that
+changed since.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import fnmatch
+import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTANTS = ROOT / "tools" / "mutants.json"
+SURVIVORS = ROOT / "tools" / "mutation_survivors.toml"
+REPORT = ROOT / "benchmarks" / "results" / "mutation.md"
 
-TESTS: dict[str, list[str]] = {
-    # Module (as named in mutants.json) -> the test files that must catch its mutants.
-    "sse": ["tests/test_sse.py", "tests/test_sse_conformance.py"],
-    "decode": ["tests/test_decode.py"],
-    "stream": [
-        "tests/test_stream_guarantees.py",
-        "tests/test_send_once.py",
-        "tests/test_fanout_buffer.py",
-    ],
-    "transport": ["tests/test_send_once.py", "tests/test_errors_read_well.py"],
-    "retry": ["tests/test_send_once.py"],
-    "locate": ["tests/test_send_once.py"],
-    "fanout": ["tests/test_fanout.py", "tests/test_fanout_buffer.py"],
-    "pagination": ["tests/test_paging_walks.py"],
-    "sending": [
-        "tests/test_send_once.py",
-        "tests/test_stream_guarantees.py",
-        "tests/test_errors_read_well.py",
-    ],
-    "deliver": ["tests/durable/test_delivery.py", "tests/durable/test_numbering.py"],
-    "sqlite": ["tests/durable/test_stores.py", "tests/durable/test_delivery.py"],
-    "lua": ["tests/durable/test_stores.py", "tests/durable/test_leases.py"],
-    "worker": ["tests/durable/test_worker.py"],
-}
+# mutmut's exit-code vocabulary, by meaning (its ``status_by_exit_code``).
+KILLED = {1, 3, 24, -24, 152, 255, 36, 37, -11, -9}  # failed, crashed, timed out, type error
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+UNCHECKED = {None, 2, 34}  # not run yet, interrupted, skipped
 
-FILES: dict[str, str] = {
-    "sse": "letta_async/sse.py",
-    "decode": "letta_async/_decode.py",
-    "stream": "letta_async/_stream.py",
-    "transport": "letta_async/_transport.py",
-    "retry": "letta_async/_retry.py",
-    "locate": "letta_async/resources/_locate.py",
-    "fanout": "letta_async/_fanout.py",
-    "pagination": "letta_async/_pagination.py",
-    "sending": "letta_async/resources/_sending.py",
-    "deliver": "letta_async/durable/_deliver.py",
-    "sqlite": "letta_async/durable/_sqlite.py",
-    "lua": "letta_async/durable/_lua.py",
-    "worker": "letta_async/durable/_worker.py",
-}
+
+def config() -> dict[str, object]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    section: dict[str, object] = data["tool"]["mutmut"]
+    return section
+
+
+def promise_files() -> list[str]:
+    """The files ``[tool.mutmut] only_mutate`` names, expanded, without the empty ones."""
+    patterns = [str(p) for p in config()["only_mutate"]]  # type: ignore[attr-defined]
+    return sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "letta_async").rglob("*.py")
+        if any(fnmatch.fnmatch(str(path.relative_to(ROOT)), p) for p in patterns)
+    )
+
+
+def module_of(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+
+
+def function_of(mutant: str) -> str:
+    """``letta_async.sse.xǁSSEDecoderǁ_feed__mutmut_12`` without its ``__mutmut_12``."""
+    return re.sub(r"__mutmut_\d+$", "", mutant)
+
+
+def short(mutant: str) -> str:
+    """The mutant's name the way a reader wants it: ``sse SSEDecoder._feed #12``."""
+    module, _, rest = mutant.rpartition(".")
+    name, _, number = rest.rpartition("__mutmut_")
+    name = name.removeprefix("x").lstrip("_ǁ").replace("ǁ", ".") if "ǁ" in name else name[2:]
+    return f"{module.removeprefix('letta_async.')} {name} #{number}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The survivor file
 
 
 @dataclass
-class Mutant:
-    id: str
-    module: str
-    find: str
-    replace: str
+class Triage:
+    function: str
+    change: str  # the mutant's diff, "-" and "+" lines only, stripped: its identity
+    verdict: str  # "equivalent" | "pending"
     why: str
-    equivalent: str | None = None
 
 
-def load() -> list[Mutant]:
-    raw = json.loads(MUTANTS.read_text(encoding="utf-8"))
-    return [Mutant(**item) for item in raw]
+def fingerprint(diff: str) -> str:
+    lines = [
+        line[0] + " ".join(line[1:].split())
+        for line in diff.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    return "\n".join(lines)
 
 
-def check(mutants: list[Mutant]) -> None:
-    """Every ``find`` must occur exactly once, so a mutant can never silently do nothing."""
-    for mutant in mutants:
-        source = (ROOT / FILES[mutant.module]).read_text(encoding="utf-8")
-        count = source.count(mutant.find)
-        if count != 1:
-            raise SystemExit(f"mutant {mutant.id}: its text occurs {count} times, not once")
+def load_triage() -> dict[tuple[str, str], Triage]:
+    if not SURVIVORS.exists():
+        return {}
+    data = tomllib.loads(SURVIVORS.read_text(encoding="utf-8"))
+    found: dict[tuple[str, str], Triage] = {}
+    for item in data.get("survivor", []):
+        entry = Triage(item["function"], item["change"].strip("\n"), item["verdict"], item["why"])
+        if entry.verdict not in ("equivalent", "pending"):
+            raise SystemExit(f"{SURVIVORS.name}: unknown verdict {entry.verdict!r}")
+        found[(entry.function, fingerprint(entry.change))] = entry
+    return found
 
 
-def run_one(mutant: Mutant, scratch: Path, timeout: float) -> tuple[bool, float]:
-    """Apply ``mutant`` in ``scratch``, run its tests, restore; True when they failed."""
-    target = scratch / FILES[mutant.module]
-    original = target.read_text(encoding="utf-8")
-    target.write_text(original.replace(mutant.find, mutant.replace, 1), encoding="utf-8")
-    started = time.monotonic()
+def toml_entry(function: str, change: str) -> str:
+    return (
+        "[[survivor]]\n"
+        f'function = "{function}"\n'
+        f"change = '''\n{change}\n'''\n"
+        'verdict = "equivalent"  # or "pending"\n'
+        'why = ""\n'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Which mutants
+
+
+def mangled(qualname: str) -> str:
+    cls, _, name = qualname.rpartition(".")
+    return f"xǁ{cls}ǁ{name}" if cls else f"x_{name}"
+
+
+def touched_functions(base: str) -> set[str]:
+    """The top-level functions and methods whose lines differ from ``base`` (mutmut's unit)."""
+    files = promise_files()
+    diff = subprocess.run(
+        ["git", "diff", "--unified=0", base, "--", *files],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    lines: dict[str, set[int]] = {}
+    current = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            current = line[6:] if line.startswith("+++ b/") else None
+        elif line.startswith("@@") and current:
+            start, _, count = re.match(r"@@ -\S+ \+(\d+)(,(\d+))? @@", line).groups()  # type: ignore[union-attr]
+            n = int(count) if count is not None else 1
+            lines.setdefault(current, set()).update(range(int(start), int(start) + max(n, 1)))
+    touched: set[str] = set()
+    for path, changed in lines.items():
+        tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+        for node in tree.body:
+            defs: list[tuple[str, ast.AST]] = []
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                defs.append((node.name, node))
+            elif isinstance(node, ast.ClassDef):
+                defs += [
+                    (f"{node.name}.{sub.name}", sub)
+                    for sub in node.body
+                    if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)
+                ]
+            for qualname, sub in defs:
+                first = min([sub.lineno] + [d.lineno for d in sub.decorator_list])  # type: ignore[attr-defined]
+                if changed & set(range(first, sub.end_lineno + 1)):  # type: ignore[attr-defined]
+                    touched.add(f"{module_of(path)}.{mangled(qualname)}")
+    return touched
+
+
+def mutants_of(functions: set[str]) -> list[str]:
+    """Every mutant name mutmut makes for ``functions``, in its own numbering."""
+    os.chdir(ROOT)  # mutmut reads its configuration (what not to mutate) from the current folder
+    from mutmut.mutation.file_mutation import mutate_file_contents
+
+    names: list[str] = []
+    for path in promise_files():
+        module = module_of(path)
+        if not any(f.startswith(module + ".x") for f in functions):
+            continue
+        made = mutate_file_contents(path, (ROOT / path).read_text(encoding="utf-8"))
+        names += [
+            f"{module}.{n}" for n in made.mutant_names if function_of(f"{module}.{n}") in functions
+        ]
+    return names
+
+
+def sample(names: list[str], limit: int) -> list[str]:
+    """A fixed, spread-out choice: the same change always checks the same mutants."""
+    if len(names) <= limit:
+        return names
+    return sorted(names, key=lambda n: hashlib.sha256(n.encode()).hexdigest())[:limit]
+
+
+def default_base() -> str:
+    """What "the change" is: ``$LETTA_MUTATION_BASE``, else the merge base with main (or
+    origin/main) when HEAD has left it, else the first parent (after a merge: the branch)."""
+    if os.environ.get("LETTA_MUTATION_BASE"):
+        return os.environ["LETTA_MUTATION_BASE"]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "HEAD")
+    for main in ("main", "origin/main"):
+        merge_base = git("merge-base", "HEAD", main)
+        if merge_base and merge_base != head:
+            return merge_base
+    return git("rev-parse", "HEAD^1") or head
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class ModuleScore:
+    module: str
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    pending: int = 0
+    no_tests: int = 0
+    unchecked: int = 0
+    other: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def scored(self) -> int:
+        return self.killed + self.survived + self.pending + self.no_tests
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.killed / self.scored if self.scored else 100.0
+
+
+def results() -> dict[str, int | None]:
+    """mutant name -> mutmut's exit code, from the ``.meta`` files of the last run."""
+    codes: dict[str, int | None] = {}
+    for path in promise_files():
+        meta = ROOT / "mutants" / (path + ".meta")
+        if meta.exists():
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            module = module_of(path)
+            for key, code in data["exit_code_by_key"].items():
+                name = key if key.startswith(module + ".") else f"{module}.{key}"
+                codes[name] = code
+    return codes
+
+
+def diff_of(mutant: str) -> str:
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    module = mutant.rpartition(".")[0]
+    path = next(p for p in promise_files() if module_of(p) == module)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-             "-o", "addopts=", "-W", "error::ResourceWarning", *TESTS[mutant.module]],
-            cwd=scratch,
-            capture_output=True,
-            timeout=timeout,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-            check=False,
-        )  # fmt: skip
-        killed = done.returncode != 0
-    except subprocess.TimeoutExpired:
-        killed = True  # a hang is noticed too: the suite's own timeouts would fail it
+        return get_diff_for_mutant(mutant, path=path)
     finally:
-        target.write_text(original, encoding="utf-8")
-    return killed, time.monotonic() - started
+        os.chdir(cwd)
+
+
+def report(selected: list[str] | None, write: Path | None, elapsed: float | None) -> int:
+    """Score each module, list the survivors the triage file does not know; 1 if any."""
+    triage = load_triage()
+    used: set[tuple[str, str]] = set()
+    scores: dict[str, ModuleScore] = {}
+    new: list[tuple[str, str]] = []
+    for name, code in sorted(results().items()):
+        if selected is not None and name not in selected:
+            continue
+        module = name.rpartition(".")[0]
+        score = scores.setdefault(module, ModuleScore(module))
+        if code in UNCHECKED:
+            score.unchecked += 1
+        elif code in KILLED:
+            score.killed += 1
+        elif code in SURVIVED or code in NO_TESTS:
+            key = (function_of(name), fingerprint(diff_of(name)))
+            entry = triage.get(key)
+            if entry is not None:
+                used.add(key)
+                if entry.verdict == "equivalent":
+                    score.equivalent += 1
+                else:
+                    score.pending += 1
+            else:
+                if code in NO_TESTS:
+                    score.no_tests += 1
+                else:
+                    score.survived += 1
+                new.append((name, key[1]))
+        else:
+            score.other[str(code)] += 1
+            score.killed += 1
+    lines = [
+        "| module | mutants | killed | equivalent | pending test | survived | no test reaches it "
+        "| not run | score |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for module, s in sorted(scores.items()):
+        total = s.scored + s.equivalent + s.unchecked
+        lines.append(
+            f"| {module} | {total} | {s.killed} | {s.equivalent} | {s.pending} | {s.survived} "
+            f"| {s.no_tests} | {s.unchecked} | {f'{s.score:.1f}%' if s.scored else '-'} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    for name, change in new:
+        print(f"\nNEW SURVIVOR {short(name)}  ({name})\n{change}")
+    if new:
+        print(f"\n{len(new)} survivors not in {SURVIVORS.relative_to(ROOT)}: add a test that")
+        print("kills each, or record it (`--stubs` prints entries to fill in).")
+    if write is not None:
+        took = f" The run took {elapsed / 60:.0f} min." if elapsed else ""
+        write.write_text(
+            "# Mutation scores\n\n"
+            "Written by `nox -s mutation` (tools/mutation.py). *Score* is killed out of the\n"
+            "mutants that are not equivalent; *pending test* survivors have a test on its way;\n"
+            f"*not run* are mutants the run did not reach.{took}\n\n{table}\n",
+            encoding="utf-8",
+        )
+    return 1 if new else 0
+
+
+def stubs() -> None:
+    triage = load_triage()
+    for name, code in sorted(results().items()):
+        if code in SURVIVED or code in NO_TESTS:
+            change = fingerprint(diff_of(name))
+            if (function_of(name), change) not in triage:
+                print(f"# {short(name)}\n" + toml_entry(function_of(name), change))
+
+
+def run_mutmut(
+    names: list[str], children: int, only: list[str] | None = None, budget: float | None = None
+) -> int:
+    """``mutmut run`` in a child process; ``only`` narrows what it mutates (and so what the
+    tests it runs up front must trace) to some files, ``budget`` stops it after so many
+    seconds, keeping the verdicts it has (the rest count as not run)."""
+    command = [sys.executable, __file__, "--mutmut", json.dumps(only or [])]
+    command += ["run", "--max-children", str(children), *names]
+    with subprocess.Popen(command, cwd=ROOT) as child:
+        try:
+            return child.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            print(f"\nstopping mutmut after its budget of {budget:.0f} s", flush=True)
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            return 0
+
+
+class _NoCallStack:
+    """Stands in for mutmut's call stack when dependencies are not tracked: no caller, depth 0."""
+
+    @staticmethod
+    def get() -> tuple[None, int]:
+        return None, 0
+
+    @staticmethod
+    def set(value: object) -> None:
+        return None
+
+    @staticmethod
+    def reset(token: object) -> None:
+        return None
+
+
+def mutmut_cli(only: list[str], args: list[str]) -> None:
+    """mutmut's own command line, with ``only_mutate`` narrowed to ``only`` when given.
+
+    mutmut runs the selected tests once more without mutants before it starts ("clean
+    tests"). When it has just traced the whole selection, that run passed already (tracing
+    stops at the first failure), so the second one is skipped: on the whole suite it is the
+    slowest step of a run.
+    """
+    import mutmut.__main__ as mutmut_main
+    from mutmut.configuration import config as mutmut_config
+    from mutmut.workers.isolation import ForkRunner
+
+    if only:
+        mutmut_config().only_mutate = only
+    traced_all: list[bool] = []
+    trace = mutmut_main.run_stats_collection
+    clean = ForkRunner.run_clean_tests
+
+    def trace_and_remember(runner: Any, tests: Any = None) -> None:
+        trace(runner, tests)
+        if not tests:
+            traced_all.append(True)
+
+    def clean_unless_traced(self: Any, tests: Any) -> int:
+        return 0 if traced_all else int(clean(self, tests))
+
+    mutmut_main.run_stats_collection = trace_and_remember
+    if not mutmut_config().track_dependencies:
+        # Tracing keeps each call's caller in a context variable, set and reset on every call
+        # of a mutated function; on Python 3.11 that crashed the interpreter (a segfault)
+        # minutes into the suite. Without dependency tracking the caller is not needed.
+        import mutmut.mutation.trampoline as trampoline
+
+        trampoline.MutmutCallStack = _NoCallStack  # type: ignore[misc,assignment]
+    ForkRunner.run_clean_tests = clean_unless_traced  # type: ignore[method-assign]
+    mutmut_main.cli(args)
+
+
+def quick(names: list[str], only: list[str], children: int, budget: float | None) -> int:
+    full = ROOT / "mutants"
+    kept = ROOT / "mutants.full"
+    if full.exists():
+        if kept.exists():
+            raise SystemExit(f"{kept} is in the way: a quick run was interrupted; move it back")
+        full.rename(kept)
+    try:
+        code = run_mutmut(names, children, only, budget)
+        if code != 0:
+            print(f"mutmut exited {code}")
+            return code
+        return report(names, write=None, elapsed=None)
+    finally:
+        if kept.exists():
+            shutil.rmtree(full, ignore_errors=True)
+            kept.rename(full)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated modules (sse,stream,...)")
-    parser.add_argument("--list", action="store_true", help="print the mutants and exit")
-    parser.add_argument("--min", type=float, default=95.0, help="lowest passing score, in %%")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
-    parser.add_argument("--report", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--only", help="comma-separated parts of module names (_stream,durable)")
+    parser.add_argument("--quick", action="store_true", help="the functions the change touched")
+    parser.add_argument("--base", help="with --quick: the git revision the change is against")
+    parser.add_argument("--max-mutants", type=int, default=150, help="--quick's cap")
+    parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--budget", type=float, help="stop mutmut after so many seconds")
+    parser.add_argument("--report-only", action="store_true", help="score the last run's results")
+    parser.add_argument("--stubs", action="store_true", help="print survivor-file entries to fill")
+    parser.add_argument("--write", action="store_true", help=f"write the scores to {REPORT.name}")
+    parser.add_argument("--no-strings", action="store_true", help="skip the Lua and SQL mutants")
     args = parser.parse_args(argv)
-    mutants = load()
-    if args.only:
-        wanted = set(args.only.split(","))
-        mutants = [m for m in mutants if m.module in wanted]
-    check(mutants)
-    if args.list:
-        for m in mutants:
-            note = f"  [equivalent: {m.equivalent}]" if m.equivalent else ""
-            print(f"{m.id:<28} {m.module:<10} {m.why}{note}")
+    if args.stubs:
+        stubs()
         return 0
-    baseline_failures = []
-    with tempfile.TemporaryDirectory(prefix="letta-mutation-") as tmp:
-        scratch = Path(tmp)
-        for name in ("letta_async", "tests", "pyproject.toml"):
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, scratch / name, ignore=shutil.ignore_patterns("e2e"))
-            else:
-                shutil.copy2(source, scratch / name)
-        for module in sorted({m.module for m in mutants}):
-            clean = Mutant("baseline", module, "", "", "no change")
-            failed, _ = run_one(clean, scratch, args.timeout)
-            if failed:
-                baseline_failures.append(module)
-        if baseline_failures:
-            print(f"tests fail without any mutant for: {', '.join(baseline_failures)}")
-            return 2
-        results = []
-        for mutant in mutants:
-            killed, seconds = run_one(mutant, scratch, args.timeout)
-            verdict = "killed" if killed else "SURVIVED"
-            if mutant.equivalent:
-                verdict += " (equivalent)"
-            print(f"{verdict:<22} {mutant.id:<28} {seconds:5.1f}s  {mutant.why}", flush=True)
-            results.append({"id": mutant.id, "module": mutant.module, "killed": killed,
-                            "equivalent": mutant.equivalent, "why": mutant.why})  # fmt: skip
-    scored = [r for r in results if not r["equivalent"]]
-    killed_count = sum(1 for r in scored if r["killed"])
-    score = 100.0 * killed_count / len(scored) if scored else 100.0
-    survivors = [r["id"] for r in scored if not r["killed"]]
-    print(
-        f"\nmutation score: {killed_count}/{len(scored)} non-equivalent mutants killed "
-        f"({score:.1f}%); {len(results) - len(scored)} marked equivalent"
+    started = time.monotonic()
+    selected: list[str] | None = None
+    patterns: list[str] = []
+    only: list[str] | None = None
+    if args.quick:
+        base = args.base or default_base()
+        functions = touched_functions(base)
+        selected = sample(mutants_of(functions), args.max_mutants)
+        print(f"change against {base[:12]}: {len(functions)} functions, {len(selected)} mutants")
+        if not selected:
+            return 0
+        patterns = selected
+        only = sorted(
+            {p for p in promise_files() if any(n.startswith(module_of(p) + ".x") for n in selected)}
+        )
+    elif args.only:
+        parts = args.only.split(",")
+        modules = [module_of(p) for p in promise_files() if any(part in p for part in parts)]
+        patterns = [f"{m}.*" for m in modules]
+    if args.quick and not args.report_only:
+        # A run of its own: its narrowed mutants and traces must not mix with a full run's.
+        return quick(patterns, only or [], args.children, args.budget)
+    if not args.report_only:
+        code = run_mutmut(patterns, args.children, only, args.budget)
+        if code != 0:
+            print(f"mutmut exited {code}")
+            return code
+    if args.only and selected is None:
+        selected = [n for n in results() if any(fnmatch.fnmatch(n, p) for p in patterns)]
+    failed = report(
+        selected,
+        write=REPORT if args.write or not (args.only or args.report_only) else None,
+        elapsed=time.monotonic() - started,
     )
-    if survivors:
-        print("survivors: " + ", ".join(survivors))
-    if args.report:
-        args.report.write_text(json.dumps({"score": score, "results": results}, indent=2))
-    return 0 if score >= args.min else 1
+    if not args.no_strings and not args.report_only and not args.quick:
+        from mutation_strings import main as strings
+
+        failed |= strings([])
+    return failed
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--mutmut"]:
+        mutmut_cli(json.loads(sys.argv[2]), sys.argv[3:])
+    sys.path.insert(0, str(Path(__file__).parent))
     raise SystemExit(main())
