@@ -101,7 +101,10 @@ OUTCOMES: dict[str, Outcome] = {
         stdout=(r"no such agent: .*agent-00000000-0000-4000-8000-000000000000.* not found",)
     ),
     "Retries and timeouts": Outcome(
-        stdout=(r"Timeout\(connect=5, read=120, request=None, stream_idle=30, stream_total=600\)",)
+        stdout=(
+            r"Timeout\(connect=5, read=120, request=None, stream_idle=30, stream_total=600, "
+            r"pool=None, write=None\)",
+        )
     ),
     "Retries: what is sent again": Outcome(
         stdout=(rf"the agent ran once, in {RUN} \(failed\); not re-sent",),

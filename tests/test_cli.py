@@ -348,7 +348,7 @@ async def test_a_failure_at_the_default_server_names_it(
     code, _, err = await cli(capsys, "agents", "list")
     assert code == 1
     first, hint = err.splitlines()
-    assert first.startswith("letta-async: error: connection failed")
+    assert first.startswith("letta-async: error: Connection error. Connection failed")
     assert hint == (
         "letta-async: no --base-url or $LETTA_BASE_URL, so this was Letta Cloud "
         "(http://127.0.0.1:9); for a local server: export LETTA_BASE_URL=http://localhost:8283"

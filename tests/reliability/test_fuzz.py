@@ -27,6 +27,7 @@ import pytest
 import yarl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from letta_async import (
     AsyncLetta,
@@ -230,6 +231,9 @@ class _ScriptedResponse:
 
     method = "POST"
     url = yarl.URL("http://127.0.0.1/scripted")
+    status = 200
+    reason = "OK"
+    headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "text/event-stream"}))
 
     def __init__(self, chunks: list[bytes]) -> None:
         self.content = _ScriptedContent(chunks)
