@@ -13,7 +13,8 @@ markers in the text of the conversation's last user message:
   and disconnects);
 * the word ``long`` (a request for a long answer, as in the README's cancel example): chunks
   ``LONG_CHUNKDELAY`` seconds apart unless ``[chunkdelay=F]`` says otherwise, so the reply
-  takes a few seconds, as a real long answer would;
+  takes a few seconds, as a real long answer would (a completion that is not streamed waits
+  as long before it answers);
 * ``[error500]``: answer HTTP 500;
 * ``[midgarbage]``: stream 3 tokens, then a ``data:`` line that is not JSON;
 * ``[drop]``: stream 3 tokens, then close the socket without finishing the response.
@@ -230,6 +231,10 @@ class FakeLLM:
         prompt_tokens = max(1, len(json.dumps(messages)) // 4)
         if body.get("stream"):
             return await self._stream(request, body, script, text, tool_call, prompt_tokens)
+        if _LONG.search(user_text):
+            # A long answer takes as long to complete as to stream: a step stream (which
+            # Letta asks for without upstream streaming) stays busy for a cancel too.
+            await asyncio.sleep(script.chunkdelay * len(_tokens(text)))
         return self._complete(body, text, tool_call, prompt_tokens)
 
     def _complete(
