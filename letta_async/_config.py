@@ -108,16 +108,20 @@ class TimeoutLike(Protocol):
     """
 
     @property
-    def connect(self) -> float | None: ...
+    def connect(self) -> float | None:
+        """Seconds to establish a connection, or None for no limit."""
 
     @property
-    def read(self) -> float | None: ...
+    def read(self) -> float | None:
+        """Seconds for each wait on the server, or None for no limit."""
 
     @property
-    def write(self) -> float | None: ...
+    def write(self) -> float | None:
+        """Seconds to send a request; aiohttp has no separate write deadline (see ``Timeout``)."""
 
     @property
-    def pool(self) -> float | None: ...
+    def pool(self) -> float | None:
+        """Seconds to wait for a free pooled connection, or None for no limit."""
 
 
 @dataclass(frozen=True)

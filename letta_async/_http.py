@@ -178,37 +178,45 @@ class URL:
 
     @property
     def scheme(self) -> str:
+        """``http`` or ``https``, lower-cased."""
         return self._url.scheme
 
     @property
     def raw_scheme(self) -> bytes:
+        """The scheme as bytes, as httpx gives it."""
         return self.scheme.encode("ascii")
 
     @property
     def userinfo(self) -> bytes:
+        """The ``user:password`` part as bytes (empty when absent)."""
         user = self._url.raw_user or ""
         password = self._url.raw_password
         return (user if password is None else f"{user}:{password}").encode("ascii")
 
     @property
     def username(self) -> str:
+        """The user name of the URL, decoded (empty when absent)."""
         return unquote(self._url.raw_user or "")
 
     @property
     def password(self) -> str | None:
+        """The password of the URL, decoded (empty when absent)."""
         raw = self._url.raw_password
         return None if raw is None else unquote(raw)
 
     @property
     def host(self) -> str:
+        """The host name, lower-cased, without brackets or port."""
         return self._url.host or ""
 
     @property
     def raw_host(self) -> bytes:
+        """The host as bytes, as httpx gives it."""
         return (self._url.raw_host or "").encode("ascii")
 
     @property
     def port(self) -> int | None:
+        """The explicit port, or None when it is the scheme's default (as in httpx)."""
         port = self._url.explicit_port
         if port is not None and port == _DEFAULT_PORTS.get(self.scheme):
             return None
@@ -216,6 +224,7 @@ class URL:
 
     @property
     def netloc(self) -> bytes:
+        """Host and port as bytes, as they go into a ``Host`` header."""
         host = self._url.raw_host or ""
         if ":" in host:
             host = f"[{host}]"
@@ -224,32 +233,39 @@ class URL:
 
     @property
     def path(self) -> str:
+        """The path, decoded (``/v1/agents/``)."""
         return unquote(self._url.raw_path or "/")
 
     @property
     def query(self) -> bytes:
+        """The query string as bytes, without the ``?``."""
         return self._url.raw_query_string.encode("ascii")
 
     @property
     def params(self) -> QueryParams:
+        """The query parameters as a :class:`QueryParams`."""
         return QueryParams(self._url.raw_query_string)
 
     @property
     def raw_path(self) -> bytes:
+        """The path and query as bytes, as sent on the request line."""
         query = self._url.raw_query_string
         path = self._url.raw_path or "/"
         return (f"{path}?{query}" if query else path).encode("ascii")
 
     @property
     def fragment(self) -> str:
+        """The part after ``#``, decoded (empty when absent)."""
         return self._url.fragment
 
     @property
     def is_absolute_url(self) -> bool:
+        """True when the URL has a scheme and a host."""
         return bool(self.scheme and self.host)
 
     @property
     def is_relative_url(self) -> bool:
+        """True when the URL lacks a scheme or a host."""
         return not self.is_absolute_url
 
     # --- derived URLs ---------------------------------------------------------------------
@@ -288,15 +304,19 @@ class URL:
         return URL(url)
 
     def copy_set_param(self, key: str, value: QueryValue = None) -> URL:
+        """A new URL with ``key`` set to ``value``, replacing earlier values."""
         return self.copy_with(params=self.params.set(key, value))
 
     def copy_add_param(self, key: str, value: QueryValue = None) -> URL:
+        """A new URL with ``key=value`` added after any values it has."""
         return self.copy_with(params=self.params.add(key, value))
 
     def copy_remove_param(self, key: str) -> URL:
+        """A new URL without the parameter ``key``."""
         return self.copy_with(params=self.params.remove(key))
 
     def copy_merge_params(self, params: Any) -> URL:
+        """A new URL with ``params`` merged into its query."""
         return self.copy_with(params=self.params.merge(params))
 
     def join(self, url: URL | str) -> URL:
@@ -380,9 +400,11 @@ class Headers(Mapping[str, str]):
 
     @property
     def encoding(self) -> str:
+        """The encoding header values are decoded with (httpx's attribute)."""
         return "utf-8"
 
     def copy(self) -> Headers:
+        """An independent copy, so changing it leaves these headers alone."""
         return Headers(self._items)
 
     def __eq__(self, other: object) -> bool:
@@ -424,9 +446,11 @@ class HTTPRequest:
         self.extensions: dict[str, Any] = {}
 
     def read(self) -> bytes:
+        """The request body as sent (httpx's ``Request.read``)."""
         return self.content
 
     async def aread(self) -> bytes:
+        """The request body as sent; async form of :meth:`read`."""
         return self.content
 
     def __repr__(self) -> str:
@@ -522,39 +546,48 @@ class HTTPResponse:
         return _json.loads(self.content, **kwargs)
 
     def read(self) -> bytes:
+        """The body already read; httpx code calls this before ``.text``."""
         return self.content
 
     async def aread(self) -> bytes:
+        """The body already read; async form of :meth:`read`."""
         return self.content
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """Synchronous form of :meth:`aiter_bytes`, over the body already read."""
         size = chunk_size or len(self.content) or 1
         for start in range(0, len(self.content), size):
             yield self.content[start : start + size]
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        """Synchronous form of :meth:`aiter_text`, over the body already read."""
         text = self.text
         size = chunk_size or len(text) or 1
         for start in range(0, len(text), size):
             yield text[start : start + size]
 
     def iter_lines(self) -> Iterator[str]:
+        """Synchronous form of :meth:`aiter_lines`, over the body already read."""
         yield from self.text.splitlines()
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body in chunks of ``chunk_size`` bytes (all of it when None)."""
         for chunk in self.iter_bytes(chunk_size):
             yield chunk
 
     async def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        """The body decoded, in chunks, as httpx's ``aiter_text``."""
         for chunk in self.iter_text(chunk_size):
             yield chunk
 
     async def aiter_lines(self) -> AsyncIterator[str]:
+        """The body decoded and split into lines, as httpx's ``aiter_lines``."""
         for line in self.iter_lines():
             yield line
 
     @property
     def num_bytes_downloaded(self) -> int:
+        """How many body bytes were received."""
         return len(self.content)
 
     @property
@@ -564,6 +597,7 @@ class HTTPResponse:
 
     @property
     def is_stream_consumed(self) -> bool:
+        """True once the body has been read, as httpx reports it."""
         return True
 
     def close(self) -> None:
@@ -576,30 +610,37 @@ class HTTPResponse:
 
     @property
     def is_informational(self) -> bool:
+        """True for a 1xx status."""
         return 100 <= self.status_code < 200
 
     @property
     def is_success(self) -> bool:
+        """True for a 2xx status."""
         return 200 <= self.status_code < 300
 
     @property
     def is_redirect(self) -> bool:
+        """True for a 3xx status."""
         return 300 <= self.status_code < 400
 
     @property
     def is_client_error(self) -> bool:
+        """True for a 4xx status."""
         return 400 <= self.status_code < 500
 
     @property
     def is_server_error(self) -> bool:
+        """True for a 5xx status."""
         return 500 <= self.status_code < 600
 
     @property
     def is_error(self) -> bool:
+        """True for a 4xx or 5xx status."""
         return self.status_code >= 400
 
     @property
     def has_redirect_location(self) -> bool:
+        """True for a redirect status that carries a ``Location`` header."""
         return self.status_code in (301, 302, 303, 307, 308) and "location" in self.headers
 
     def raise_for_status(self) -> HTTPResponse:
