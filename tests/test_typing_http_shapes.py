@@ -9,11 +9,11 @@ clean result cannot come from mypy seeing ``Any``.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.test_typing_idioms import mypy_errors
 
 GOOD = """
 from letta_async import APIConnectionError, AsyncLetta, NotFoundError
@@ -64,29 +64,7 @@ async def main() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
 def test_request_and_timeout_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
-    (tmp_path / "good.py").write_text(GOOD)
-    (tmp_path / "bad.py").write_text(BAD)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "good.py",
-            "bad.py",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if ": error:" in line]
-    good = [line for line in lines if line.startswith("good.py")]
-    bad = [line for line in lines if line.startswith("bad.py")]
+    good, bad = mypy_errors(tmp_path, GOOD, BAD)
     assert good == [], "\n".join(good)
     assert any(":6: error:" in line and "timeout" in line for line in bad), "\n".join(bad)
     assert any(":10: error:" in line and "startswith" in line for line in bad), "\n".join(bad)

@@ -54,10 +54,10 @@ async def main() -> None:
 """
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
-def test_official_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
-    (tmp_path / "good.py").write_text(GOOD)
-    (tmp_path / "bad.py").write_text(BAD)
+def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list[str], list[str]]:
+    """``mypy --strict`` over two programs: the error lines of good.py and of bad.py."""
+    (tmp_path / "good.py").write_text(good_source)
+    (tmp_path / "bad.py").write_text(bad_source)
     result = subprocess.run(
         [
             sys.executable,
@@ -79,6 +79,12 @@ def test_official_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
     lines = [line for line in result.stdout.splitlines() if ": error:" in line]
     good = [line for line in lines if line.startswith("good.py")]
     bad = [line for line in lines if line.startswith("bad.py")]
+    return good, bad
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
+def test_official_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
+    good, bad = mypy_errors(tmp_path, GOOD, BAD)
     assert good == [], "\n".join(good)
     assert any(":9: error:" in line and "content" in line for line in bad), "\n".join(bad)
     assert any(":11: error:" in line and "not indexable" in line for line in bad), "\n".join(bad)
