@@ -19,12 +19,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import anyio
 import pytest
 
 from letta_async import AsyncLetta, ResumeSettings, StreamError, Timeout
 from letta_async.testing import LettaTestServer
+from tests._replay import events_after, full_replay
 
 pytestmark = pytest.mark.anyio
 
@@ -53,38 +53,6 @@ async def client(server: LettaTestServer) -> AsyncIterator[AsyncLetta]:
 @pytest.fixture
 def agent_id(server: LettaTestServer) -> str:
     return str(server.create_agent(name="resume-end")["id"])
-
-
-async def full_replay(base_url: str, run_id: str) -> list[tuple[int, str, str | None]]:
-    """``(number, message_type, stop_reason)`` of every frame of a finished run, [DONE] too."""
-    frames: list[tuple[int, str, str | None]] = []
-    number = 0
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            f"{base_url}/v1/runs/{run_id}/stream",
-            json={"starting_after": 0, "include_pings": False},
-        ) as response,
-    ):
-        with anyio.fail_after(BOUND):
-            body = (await response.read()).decode()
-    for block in body.split("\n\n"):
-        data = next((line[6:] for line in block.splitlines() if line.startswith("data: ")), None)
-        if data is None:
-            continue
-        if data == "[DONE]":
-            number += 1
-            frames.append((number, "[DONE]", None))
-            continue
-        frame = json.loads(data)
-        seq = frame.get("seq_id")
-        number = seq if isinstance(seq, int) else number + 1
-        frames.append((number, frame["message_type"], frame.get("stop_reason")))
-    return frames
-
-
-def events_after(frames: list[tuple[int, str, str | None]], position: int) -> list[Any]:
-    return [frame for frame in frames if frame[0] > position and frame[1] != "[DONE]"]
 
 
 async def resume(
@@ -169,7 +137,7 @@ async def test_resume_a_finished_run_from_any_position(
     client: AsyncLetta, server: LettaTestServer, agent_id: str, outcome: str, where: str
 ) -> None:
     run_id = await finished_run(client, server, agent_id, outcome)
-    frames = await full_replay(server.base_url, run_id)
+    frames = await full_replay(server.base_url, run_id, bound=BOUND)
     assert frames[-1][1] == ("error_message" if outcome == "failed" else "[DONE]")
     position = position_of(where, frames)
 
@@ -198,7 +166,7 @@ async def test_resume_a_run_still_going(
     got, stream = await resume(client, run_id, position)
     run = await server.wait_for_run(run_id)
     assert run.status == "completed"
-    frames = await full_replay(server.base_url, run_id)
+    frames = await full_replay(server.base_url, run_id, bound=BOUND)
     assert got == events_after(frames, position)
     assert stream.completed
     assert stream.stop_reason == ("end_turn" if where != "past the end" else None)
@@ -251,7 +219,7 @@ async def test_default_settings_end_a_resume_past_the_end_within_the_documented_
     """README: quiet for 2 s, then one status request and one replay."""
     async with AsyncLetta(server.base_url) as client:
         run_id = await start_background(client, agent_id, "hi")
-        frames = await full_replay(server.base_url, run_id)
+        frames = await full_replay(server.base_url, run_id, bound=BOUND)
         started = time.monotonic()
         got, stream = await resume(client, run_id, frames[-1][0])
         took = time.monotonic() - started
@@ -280,7 +248,7 @@ async def test_cli_runs_tail_after_the_end_exits(
 ) -> None:
     """A process of its own, so that a tail that never ends is killed by the bound."""
     run_id = await finished_run(client, server, agent_id, "completed")
-    frames = await full_replay(server.base_url, run_id)
+    frames = await full_replay(server.base_url, run_id, bound=BOUND)
     argv = [sys.executable, "-m", "letta_async", "--base-url", server.base_url, "--json"]
     with anyio.fail_after(BOUND):
         done = await anyio.run_process(

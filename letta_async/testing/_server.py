@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ..types._events import StopReasonType
+from ..types._runs import RunStatus
 from . import _frames as F
 from ._agent import ApprovalDecision, execute_run
 from ._crud import CrudRoutes
@@ -79,23 +81,10 @@ class RecordedRequest:
     at: float = field(default_factory=time.monotonic)
 
 
-_RUN_STATUSES = ("created", "running", "completed", "failed", "cancelled")
-_STOP_REASONS = (
-    "end_turn",
-    "error",
-    "llm_api_error",
-    "invalid_llm_response",
-    "invalid_tool_call",
-    "max_steps",
-    "max_tokens_exceeded",
-    "no_tool_call",
-    "tool_rule",
-    "cancelled",
-    "insufficient_credits",
-    "requires_approval",
-    "context_window_overflow_in_system_prompt",
-)
-"""``RunStatus`` and ``StopReasonType`` of the server's OpenAPI document, in its order."""
+_RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+_STOP_REASONS: tuple[str, ...] = get_args(StopReasonType)
+"""What the server accepts as a run's ``statuses`` and ``stop_reason`` filters, in the order its
+validation errors list them (the OpenAPI document's, which the types follow)."""
 
 
 def _one_of(values: tuple[str, ...]) -> str:

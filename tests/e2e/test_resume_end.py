@@ -18,17 +18,16 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
-import aiohttp
 import anyio
 import pytest
 
 import letta_async
+from tests._replay import Frame, events_after, full_replay
 
 from .conftest import create_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
-Frame = tuple[int, str, str | None]
 
 BOUND = 30.0
 PAST = 1000
@@ -49,39 +48,6 @@ async def agent_id(client: letta_async.AsyncLetta) -> str:
 
 def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
-
-
-async def full_replay(base_url: str, run_id: str) -> list[Frame]:
-    """Every Redis entry of a finished run up to its final one: ``(number, kind, stop)``."""
-    frames: list[Frame] = []
-    number = 0
-    async with (
-        aiohttp.ClientSession(skip_auto_headers=["User-Agent"]) as http,
-        http.post(
-            f"{base_url}/v1/runs/{run_id}/stream",
-            json={"starting_after": 0, "include_pings": False},
-        ) as response,
-    ):
-        assert response.status == 200
-        with anyio.fail_after(BOUND):
-            body = (await response.read()).decode()
-    for block in body.split("\n\n"):
-        data = next((line[6:] for line in block.splitlines() if line.startswith("data: ")), None)
-        if data is None:
-            continue
-        if data == "[DONE]":
-            number += 1
-            frames.append((number, "[DONE]", None))
-            continue
-        frame = json.loads(data)
-        seq = frame.get("seq_id")
-        number = seq if isinstance(seq, int) else number + 1
-        frames.append((number, frame["message_type"], frame.get("stop_reason")))
-    return frames
-
-
-def events_after(frames: list[Frame], position: int) -> list[Frame]:
-    return [frame for frame in frames if frame[0] > position and frame[1] != "[DONE]"]
 
 
 async def resume(
@@ -175,7 +141,7 @@ async def test_resume_a_finished_run_from_every_position(
         run_id = await start(client, agent_id, "hi [tool] [chunkdelay=0.4]", read=3)
         await client.agents.messages.cancel(agent_id, run_ids=[run_id])
     assert await wait_terminal(client, run_id) == outcome
-    frames = await full_replay(base_url, run_id)
+    frames = await full_replay(base_url, run_id, bound=BOUND)
     assert frames[-1][1] == ("error_message" if outcome == "failed" else "[DONE]"), frames
     problems: list[str] = []
     for name, position in positions(frames).items():
@@ -192,7 +158,7 @@ async def test_resume_a_run_still_going(
     position = {"start": 0, "middle": 3, "past the end": PAST}[where]
     got, stream, _ = await resume(client, run_id, position)
     assert await wait_terminal(client, run_id) == "completed"
-    frames = await full_replay(base_url, run_id)
+    frames = await full_replay(base_url, run_id, bound=BOUND)
     assert got == events_after(frames, position)
     assert stream.completed
     again, second, took = await resume(client, run_id, stream.last_seq_id or 0)
@@ -212,7 +178,7 @@ async def test_resume_a_run_whose_llm_waits_after_a_cancel(
     assert [kind for _, kind, _ in got] == ["stop_reason"]
     assert stream.stop_reason == "cancelled" and stream.completed
     assert took > END_CHECK_AFTER  # it did not stop early at the first quiet check
-    frames = await full_replay(base_url, run_id)
+    frames = await full_replay(base_url, run_id, bound=BOUND)
     assert frames[-1][1] == "[DONE]"
 
 
@@ -221,7 +187,7 @@ async def test_cli_runs_tail_past_the_end_exits(
 ) -> None:
     """A process of its own, so that a tail that never ends is killed by the bound."""
     run_id = await start(client, agent_id, "hi")
-    frames = await full_replay(base_url, run_id)
+    frames = await full_replay(base_url, run_id, bound=BOUND)
     argv = [sys.executable, "-m", "letta_async", "--base-url", base_url, "--json"]
     started = time.monotonic()
     with anyio.fail_after(BOUND):
