@@ -17,7 +17,7 @@ import datetime as _dt
 import decimal
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
@@ -166,6 +166,21 @@ def _filter(
     return data
 
 
+_WIRE_NAMES: dict[type[Any], dict[str, str]] = {}
+
+
+def _renamed_fields(cls: type[msgspec.Struct]) -> dict[str, str]:
+    """Wire name -> attribute name, for the fields whose two names differ."""
+    names = _WIRE_NAMES.get(cls)
+    if names is None:
+        names = _WIRE_NAMES[cls] = {
+            field.encode_name: field.name
+            for field in _fields(cls)
+            if field.encode_name != field.name
+        }
+    return names
+
+
 class _FieldsOfClass:
     """``Model.model_fields``: the fields by name, read from the class (or an instance)."""
 
@@ -182,6 +197,21 @@ class BaseModel(msgspec.Struct, kw_only=True):
     def model_fields_set(self) -> set[str]:
         """The fields that hold a value; every decoded field counts as set (see the module)."""
         return {f.name for f in _fields(type(self)) if getattr(self, f.name) is not msgspec.UNSET}
+
+    if not TYPE_CHECKING:  # a run-time fallback only: type checkers keep flagging typos
+
+        def __getattr__(self, name: str) -> Any:
+            """A field's wire name, where it differs from the attribute, reads the raw value.
+
+            The official models keep every key the server sent as an attribute too, so
+            ``agent.model_settings`` (wire) works beside ``agent.api_model_settings`` and
+            ``llm_config.model_endpoint`` beside ``api_model_endpoint``, the first as the plain
+            JSON value. Programs written against the server's field names rely on that.
+            """
+            field = _renamed_fields(type(self)).get(name)
+            if field is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return to_plain(getattr(self, field), mode="json", by_alias=True)
 
     # --- turning a model into data ---------------------------------------------------------
 

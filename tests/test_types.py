@@ -364,11 +364,13 @@ def test_error_frames_need_only_a_type_and_a_message() -> None:
     assert error == LettaErrorMessage(error_type="x", message="m")
 
 
-def test_naive_run_timestamps_are_read_as_utc() -> None:
+def test_run_timestamps_keep_the_offset_the_server_wrote_or_its_absence() -> None:
+    raw = json.loads((FIXTURES / "run_retrieve.json").read_bytes())
     run = msgspec.json.decode((FIXTURES / "run_retrieve.json").read_bytes(), type=Run)
     assert run.created_at is not None and run.completed_at is not None
-    assert run.completed_at.tzinfo is timezone.utc
-    assert run.completed_at > run.created_at
+    assert raw["created_at"].endswith("Z") and run.created_at.tzinfo is not None
+    assert run.completed_at.isoformat() == raw["completed_at"]  # naive, as sent
+    assert run.completed_at.replace(tzinfo=timezone.utc) > run.created_at
     assert run.request_config is not None and run.request_config.use_assistant_message is True
     assert run.metadata == {"run_type": "send_message_async", "lettuce": None}
     assert run.is_terminal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 
 from .._models import BaseModel
@@ -27,9 +27,10 @@ class LettaRequestConfig(BaseModel, kw_only=True, gc=False):
 class Run(BaseModel, kw_only=True):
     """A run, as returned by ``GET /v1/runs/{run_id}``, the runs listing and async sends.
 
-    Timestamps are always timezone-aware. The server writes some of them without an offset
-    (``completed_at`` has none while ``created_at`` ends in ``Z``); both are UTC, and a naive
-    value is marked as such here so the two can be compared and subtracted.
+    Timestamps are what the server wrote, as the official SDK reads them: Letta writes
+    ``created_at`` with ``Z`` but ``completed_at`` without an offset, so the first is aware and
+    the second naive (both are UTC). Before subtracting them, give the naive one
+    ``tzinfo=timezone.utc``.
     """
 
     id: str
@@ -50,18 +51,7 @@ class Run(BaseModel, kw_only=True):
     ttft_ns: int | None = None
     total_duration_ns: int | None = None
 
-    def __post_init__(self) -> None:
-        self.created_at = _as_utc(self.created_at)
-        self.completed_at = _as_utc(self.completed_at)
-        self.callback_sent_at = _as_utc(self.callback_sent_at)
-
     @property
     def is_terminal(self) -> bool:
         """Whether the run has finished, so polling or resuming it can stop."""
         return self.status in _TERMINAL
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
