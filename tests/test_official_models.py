@@ -28,7 +28,7 @@ from aiohttp import web
 import letta_async
 from letta_async import AsyncLetta
 from letta_async.testing import bind_free_port
-from tools.model_calls import CALLS, PLACEHOLDERS, capture
+from tools.model_calls import CALLS, capture
 
 pytestmark = pytest.mark.anyio
 
@@ -167,7 +167,7 @@ async def _observe(name: str, base_url: str) -> Any:
     seen: list[Any] = []
     async with AsyncLetta(base_url=base_url, api_key="k", max_retries=0) as client:
         try:
-            result = await eval(call.expression, {"client": client, **PLACEHOLDERS})
+            result = await eval(call.expression, {"client": client})
             if call.kind == "page":
                 return list(result.items)
             if call.kind == "stream":

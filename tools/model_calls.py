@@ -2,13 +2,16 @@
 
 Shared by ``tools/record_official_models.py`` (run with the official SDK) and
 ``tests/test_official_models.py`` (run with this client), so both read every capture through
-the same method with the same arguments: the request body the capture was made with.
+the same method with the same arguments. The method is the official one whose route the
+captured request went to (``tools/official_surface.json``); its arguments are the request's
+path ids, query and JSON body, each under the official parameter name for its wire key.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -16,12 +19,6 @@ from typing import Any, Literal
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 CAPTURES: dict[str, Any] = json.loads((FIXTURES / "_captures.json").read_text(encoding="utf-8"))
 
-# Any well-formed ids do: the loopback server answers every path with the capture.
-PLACEHOLDERS: dict[str, str] = {
-    "AGENT": "agent-00000000-0000-4000-8000-000000000001",
-    "RUN": "run-00000000-0000-4000-8000-000000000002",
-    "CONV": "conv-00000000-0000-4000-8000-000000000003",
-}
 # Headers that describe the captured connection rather than the answer.
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "date"}
 
@@ -34,77 +31,94 @@ class Call:
     kind: Literal["value", "page", "stream"]
 
 
-# (method, path pattern) of the capture's request -> method call and the kind of its result.
-_ROUTES: list[tuple[str, str, str, Literal["value", "page", "stream"] | None]] = [
-    ("POST", r"/v1/agents/", "client.agents.create({body})", "value"),
-    ("GET", r"/v1/agents/(\?.*)?", "client.agents.list({query})", "page"),
-    ("POST", r"/v1/agents/[^/]+/messages", "client.agents.messages.create(AGENT, {body})", None),
-    (
-        "POST",
-        r"/v1/agents/[^/]+/messages/stream",
-        "client.agents.messages.stream(AGENT, {body})",
-        "stream",
-    ),
-    (
-        "POST",
-        r"/v1/agents/[^/]+/messages/async",
-        "client.agents.messages.create_async(AGENT, {body})",
-        "value",
-    ),
-    (
-        "POST",
-        r"/v1/agents/[^/]+/messages/cancel",
-        "client.agents.messages.cancel(AGENT, {body})",
-        "value",
-    ),
-    (
-        "GET",
-        r"/v1/agents/[^/]+/messages(\?.*)?",
-        "client.agents.messages.list(AGENT, {query})",
-        "page",
-    ),
-    ("GET", r"/v1/runs/[^/?]+", "client.runs.retrieve(RUN)", "value"),
-    ("GET", r"/v1/runs/(\?.*)?", "client.runs.list({query})", "page"),
-    ("GET", r"/v1/runs/[^/]+/messages", "client.runs.messages.list(RUN)", "page"),
-    ("GET", r"/v1/runs/[^/]+/steps", "client.runs.steps.list(RUN)", "page"),
-    ("GET", r"/v1/runs/[^/]+/usage", "client.runs.usage.retrieve(RUN)", "value"),
-    ("POST", r"/v1/runs/[^/]+/stream", "client.runs.messages.stream(RUN, {body})", "stream"),
-    ("POST", r"/v1/conversations/(\?.*)?", "client.conversations.create({query})", "value"),
-    (
-        "POST",
-        r"/v1/conversations/[^/]+/messages",
-        "client.conversations.messages.create(CONV, {body})",
-        "stream",
-    ),
-    ("GET", r"/v1/health/", "client.health()", "value"),
-]
+SURFACE: dict[str, Any] = json.loads(
+    (FIXTURES.parent.parent / "tools" / "official_surface.json").read_text(encoding="utf-8")
+)
 
 
-def _arguments(values: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value!r}" for key, value in values.items())
+def _route_pattern(route: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route)))
 
 
-def _query(path: str) -> dict[str, Any]:
-    _, _, query = path.partition("?")
-    pairs = [part.split("=", 1) for part in query.split("&") if part]
-    return {key: int(value) if value.isdigit() else value for key, value in pairs}
+# (http method, route pattern, official method) for every official method with a route, the
+# most specific routes first so that ``/messages/stream`` wins over ``/messages``.
+_METHODS: list[tuple[str, re.Pattern[str], dict[str, Any]]] = sorted(
+    (
+        (entry["http"]["method"], _route_pattern(entry["http"]["route"]), entry)
+        for entry in SURFACE["methods"]
+        if entry.get("http")
+    ),
+    key=lambda row: -len(row[2]["http"]["route"].replace("{", "").split("/")),
+)
+
+
+def _scalar(text: str, annotation: str) -> Any:
+    if "bool" in annotation and text in ("true", "false"):
+        return text == "true"
+    if "int" in annotation and text.lstrip("-").isdigit():
+        return int(text)
+    return text
+
+
+def call_for_exchange(method: str, target: str, body: Any, content_type: str) -> Call | None:
+    """The official method a program calls to get this answer, with the request's arguments.
+
+    None for what no method reads as a model: a multipart upload's request (its file cannot be
+    rebuilt from the record) or a route no official method has.
+    """
+    path, _, query = target.partition("?")
+    for http_method, pattern, entry in _METHODS:
+        found = pattern.fullmatch(path)
+        if http_method != method or found is None:
+            continue
+        positional: list[str] = []
+        keywords: dict[str, Any] = {}
+        queried = urllib.parse.parse_qs(query, keep_blank_values=True)
+        for parameter in entry["parameters"]:
+            where = parameter.get("location", {})
+            name, annotation = parameter["name"], parameter["annotation"]
+            if where.get("encoding") == "multipart":
+                return None
+            if where.get("in") == "path":
+                # One official parameter is named apart from its route segment
+                # (``path_run_id`` for ``{run_id}``): the segment is the name's ending.
+                segment = next(key for key in found.groupdict() if name.endswith(key))
+                if parameter["kind"] == "positional_or_keyword":
+                    positional.append(found.group(segment))
+                else:
+                    keywords[name] = found.group(segment)
+            elif where.get("in") == "query" and where.get("key") in queried:
+                values = [_scalar(v, annotation) for v in queried.pop(where["key"])]
+                keywords[name] = values if "list[" in annotation else values[0]
+            elif where.get("in") == "body" and isinstance(body, dict) and where.get("key") in body:
+                keywords[name] = body.pop(where["key"])
+        if isinstance(body, dict) and body:
+            keywords["extra_body"] = body
+        if queried:
+            keywords["extra_query"] = {key: values[-1] for key, values in queried.items()}
+        arguments = [repr(value) for value in positional]
+        arguments += [f"{key}={value!r}" for key, value in keywords.items()]
+        if entry.get("paginated"):
+            kind: Literal["value", "page", "stream"] = "page"
+        elif content_type.startswith("text/event-stream"):
+            kind = "stream"
+        else:
+            kind = "value"
+        return Call(f"client.{entry['path']}({', '.join(arguments)})", kind)
+    return None
 
 
 def call_for(name: str) -> Call | None:
     """The call for one capture, or None when it is no successful API answer."""
     entry = CAPTURES[name]
     request = entry["request"]
-    if not entry["status_line"].split()[1].startswith("2") or request["path"] == "/openapi.json":
+    if not entry["status_line"].split()[1].startswith("2"):
         return None
-    body = request["body"] or {}
-    query = _query(request["path"])
-    for method, pattern, template, kind in _ROUTES:
-        if method == request["method"] and re.fullmatch(pattern, request["path"]):
-            expression = template.format(body=_arguments(body), query=_arguments(query))
-            if kind is None:
-                kind = "stream" if body.get("streaming") else "value"
-            return Call(expression.replace(", )", ")").replace("()", "()"), kind)
-    raise LookupError(f"no call known for {name}: {request['method']} {request['path']}")
+    headers = {key.lower(): value for key, value in entry["response_headers"]}
+    body = dict(request["body"]) if isinstance(request["body"], dict) else request["body"]
+    return call_for_exchange(
+        request["method"], request["path"], body, headers.get("content-type", "")
+    )
 
 
 def capture(name: str) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -32,7 +32,7 @@ import letta_client
 import pydantic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.model_calls import CALLS, PLACEHOLDERS, Call, capture
+from tools.model_calls import CALLS, Call, capture
 
 
 def tree(value: Any) -> Any:
@@ -98,7 +98,7 @@ async def observe(call: Call, base_url: str) -> Any:
     client = letta_client.AsyncLetta(base_url=base_url, api_key="k", max_retries=0)
     seen: list[Any] = []
     try:
-        result = await eval(call.expression, {"client": client, **PLACEHOLDERS})
+        result = await eval(call.expression, {"client": client})
         if call.kind == "page":
             return tree(result.items)
         if call.kind == "stream":
