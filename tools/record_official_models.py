@@ -60,9 +60,8 @@ def _official_path(cls: type) -> str:
 
 
 @contextmanager
-def serving(name: str) -> Iterator[str]:
-    """Answer every request with the capture's status, headers and body."""
-    status, headers, body = capture(name)
+def serving(status: int, headers: list[tuple[str, str]], body: bytes) -> Iterator[str]:
+    """Answer every request with this status, these headers and this body."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -116,7 +115,7 @@ async def observe(call: Call, base_url: str) -> Any:
 def main() -> None:
     records: dict[str, Any] = {"source": f"letta-client {letta_client.__version__}"}
     for name, call in CALLS.items():
-        with serving(name) as base_url:
+        with serving(*capture(name)) as base_url:
             records[name] = asyncio.run(observe(call, base_url))
     json.dump(records, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
