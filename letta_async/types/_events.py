@@ -92,6 +92,13 @@ class UnknownMessage(BaseModel, kw_only=True):
     Newer servers add frame kinds; surfacing them untyped, in order, beats both failing the
     stream and silently dropping data. ``raw`` is the text exactly as received and ``data`` its
     parsed form; ``message_type`` is the tag when it was a string, else None.
+
+    It is returned at run time but left out of the types that streams, pages and replies
+    declare (:data:`LettaStreamingResponse`, :data:`LettaMessageUnion`): its ``message_type``
+    is a plain ``str``, and one such member in a union stops mypy and pyright from narrowing
+    on ``message_type``, which official-SDK code relies on. The price: a type checker thinks
+    ``isinstance(event, UnknownMessage)`` cannot hold (mypy's ``warn_unreachable`` says so);
+    code that checks for it annotates the event as :data:`StreamEvent`.
     """
 
     message_type: str | None
