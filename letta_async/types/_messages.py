@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from .._models import ABSENT, BaseModel
 from ._base import Envelope
 from ._content import LettaAssistantMessageContentUnion, LettaUserMessageContentUnion
-from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn
+from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn, complete_call
 
 __all__ = [
     "ApprovalRequestMessage",
@@ -109,18 +109,26 @@ class ToolCallMessage(LettaMessage, tag="tool_call_message", kw_only=True, gc=Fa
     """The agent asked for one or more tools to run.
 
     ``tool_calls`` has two shapes on the wire, and both are kept as sent: a list of complete
-    :class:`ToolCall` in step streams and listings, and a single :class:`ToolCallDelta` carrying
-    a fragment in token streams. The deprecated ``tool_call`` is decoded as a
-    :class:`ToolCallDelta` in both cases, because token frames send it with fields missing.
+    :class:`ToolCall` in step streams, replies and listings, and a single
+    :class:`ToolCallDelta` carrying a fragment in token streams. The deprecated ``tool_call``
+    is a :class:`ToolCall` when it names the call, its arguments and its id (every message
+    but a token fragment), else a :class:`ToolCallDelta`: the classes the official SDK gives,
+    so ``isinstance`` and ``match`` on them behave the same.
     """
 
     if TYPE_CHECKING:
         message_type: Literal["tool_call_message"] | None = "tool_call_message"
+        tool_call: ToolCall | ToolCallDelta = ABSENT
     else:
         message_type: ClassVar[str] = "tool_call_message"
+        # msgspec cannot choose between two untagged structs, so the wire object is read as
+        # the delta, whose fields are all optional, and promoted after decoding.
+        tool_call: ToolCallDelta = ABSENT
 
-    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
+
+    def __post_init__(self) -> None:
+        self.tool_call = complete_call(self.tool_call)
 
 
 class ToolReturnMessage(LettaMessage, tag="tool_return_message", kw_only=True, gc=False):
@@ -168,11 +176,15 @@ class ApprovalRequestMessage(LettaMessage, tag="approval_request_message", kw_on
 
     if TYPE_CHECKING:
         message_type: Literal["approval_request_message"] | None = "approval_request_message"
+        tool_call: ToolCall | ToolCallDelta = ABSENT
     else:
         message_type: ClassVar[str] = "approval_request_message"
+        tool_call: ToolCallDelta = ABSENT  # promoted as in ToolCallMessage
 
-    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
+
+    def __post_init__(self) -> None:
+        self.tool_call = complete_call(self.tool_call)
 
 
 class ApprovalResponseMessage(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .._models import BaseModel
 from ._base import TypeTagged
@@ -34,6 +34,23 @@ class ToolCallDelta(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     name: str | None = None
     arguments: str | None = None
     tool_call_id: str | None = None
+
+
+def complete_call(call: ToolCall | ToolCallDelta | None) -> Any:
+    """A :class:`ToolCall` for a delta that carries all three fields, else the value as given.
+
+    The official SDK validates the deprecated ``tool_call`` against ``ToolCall`` first and
+    falls back to ``ToolCallDelta``; a wire object with a string name, arguments and id is
+    therefore a ``ToolCall`` there, whichever kind of stream it came in, and so it is here.
+    """
+    if (
+        type(call) is ToolCallDelta
+        and call.name is not None
+        and call.arguments is not None
+        and call.tool_call_id is not None
+    ):
+        return ToolCall(name=call.name, arguments=call.arguments, tool_call_id=call.tool_call_id)
+    return call
 
 
 class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
