@@ -1,24 +1,29 @@
-"""``mypy --strict`` accepts the official SDK's idioms written against this package.
+"""mypy and pyright accept the official SDK's idioms written against this package.
 
-One mypy run checks two small programs: one written the way official-SDK code is written
-(it must be clean), and one with mistakes a type checker must catch (narrowing forgotten, a
-page used as a list), so a clean result cannot come from mypy seeing ``Any`` everywhere.
+Each checker checks two small programs: one written the way official-SDK code is written (it
+must be clean), and one with mistakes a type checker must catch (narrowing forgotten, a page
+used as a list, a fragment's field used as a whole call's), so a clean result cannot come
+from a checker seeing ``Any`` everywhere. pyright runs in its default ``standard`` mode, as
+an editor runs it for a user; mypy runs with ``--strict``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
 GOOD = """
 from letta_async import AsyncLetta, AsyncStream
 from letta_async.pagination import AsyncArrayPage
 from letta_async.types import AgentState, AssistantMessage
-from letta_async.types.agents import LettaStreamingResponse
+from letta_async.types.agents import LettaStreamingResponse, ToolCall, ToolCallDelta
 
 
 async def main() -> None:
@@ -38,6 +43,26 @@ async def main() -> None:
         async for agent in client.agents.list():
             print(agent.name)
         print(len(agents))
+        reply = await client.agents.messages.create(
+            "agent-1", messages=[{"role": "user", "content": "hi"}]
+        )
+        for m in reply.messages:
+            if m.message_type == "assistant_message":
+                print(m.content)
+            elif m.message_type == "tool_call_message":
+                call = m.tool_call
+                if isinstance(call, ToolCall):
+                    name: str = call.name
+                    print(name, call.arguments)
+                match call:
+                    case ToolCall(name=whole):
+                        print(whole)
+                    case ToolCallDelta(arguments=part):
+                        print(part)
+            print(m.run_id, m.id, m.date)
+        async for item in client.agents.messages.list("agent-1"):
+            if item.message_type == "reasoning_message":
+                print(item.reasoning, item.run_id)
 """
 
 BAD = """
@@ -51,6 +76,11 @@ async def main() -> None:
             print(chunk.content)
         page = await client.agents.list()
         print(page[0])
+        reply = await client.agents.messages.create("agent-1", messages=[])
+        for m in reply.messages:
+            if m.message_type == "tool_call_message":
+                name: str = m.tool_call.name
+                print(name, m.reasoning)
 """
 
 
@@ -82,9 +112,70 @@ def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list
     return good, bad
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
-def test_official_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
-    good, bad = mypy_errors(tmp_path, GOOD, BAD)
+def pyright_errors(
+    tmp_path: Path, good_source: str, bad_source: str
+) -> tuple[list[str], list[str]]:
+    """pyright (standard mode) over two programs: the errors of good.py and of bad.py.
+
+    Each error is written as mypy writes one (``good.py:LINE: error: MESSAGE``), so that the
+    same assertions read both checkers' verdicts.
+    """
+    (tmp_path / "good.py").write_text(good_source)
+    (tmp_path / "bad.py").write_text(bad_source)
+    # The repository is on extraPaths because an editable install is an import hook, which
+    # pyright does not run.
+    config = {"typeCheckingMode": "standard", "extraPaths": [str(ROOT)]}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "basedpyright", "--outputjson"),
+            *("--pythonpath", sys.executable, "good.py", "bad.py"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"pyright did not report: {result.stdout}{result.stderr}") from None
+    lines = [
+        f"{Path(d['file']).name}:{d['range']['start']['line'] + 1}: error: {d['message']}"
+        for d in report["generalDiagnostics"]
+        if d["severity"] == "error"
+    ]
+    good = [line for line in lines if line.startswith("good.py")]
+    bad = [line for line in lines if line.startswith("bad.py")]
+    return good, bad
+
+
+CHECKERS = {"mypy": mypy_errors, "pyright": pyright_errors}
+"""Each checker by the module it runs as, for the tests that ask both of them."""
+
+requires_checker = pytest.mark.parametrize(
+    "checker",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec(name if name == "mypy" else "basedpyright") is None,
+                reason=f"{name} is not installed",
+            ),
+        )
+        for name in CHECKERS
+    ],
+)
+"""Runs a test once per type checker; the test takes the checker's name as ``checker``."""
+
+
+@requires_checker
+def test_official_idioms_type_check_and_mistakes_do_not(tmp_path: Path, checker: str) -> None:
+    good, bad = CHECKERS[checker](tmp_path, GOOD, BAD)
     assert good == [], "\n".join(good)
     assert any(":9: error:" in line and "content" in line for line in bad), "\n".join(bad)
-    assert any(":11: error:" in line and "not indexable" in line for line in bad), "\n".join(bad)
+    assert any(":11: error:" in line for line in bad), "\n".join(bad)
+    # A fragment's name may be None: narrowing on message_type does not make it a whole call.
+    assert any(":15: error:" in line for line in bad), "\n".join(bad)
+    assert any(":16: error:" in line and "reasoning" in line for line in bad), "\n".join(bad)
