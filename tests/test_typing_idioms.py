@@ -13,6 +13,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -84,54 +85,37 @@ async def main() -> None:
 """
 
 
-def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list[str], list[str]]:
-    """``mypy --strict`` over two programs: the error lines of good.py and of bad.py."""
-    (tmp_path / "good.py").write_text(good_source)
-    (tmp_path / "bad.py").write_text(bad_source)
+def mypy_lines(folder: Path, files: list[str]) -> list[str]:
+    """``mypy --strict`` over ``files`` in ``folder``: its lines ``FILE:LINE: error: ...``."""
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "good.py",
-            "bad.py",
+            *(sys.executable, "-m", "mypy", "--strict", "--no-error-summary"),
+            *("--cache-dir", str(folder / ".mypy_cache"), *files),
         ],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=240,
         check=False,
     )
-    lines = [line for line in result.stdout.splitlines() if ": error:" in line]
-    good = [line for line in lines if line.startswith("good.py")]
-    bad = [line for line in lines if line.startswith("bad.py")]
-    return good, bad
+    return [line for line in result.stdout.splitlines() if ": error:" in line]
 
 
-def pyright_errors(
-    tmp_path: Path, good_source: str, bad_source: str
-) -> tuple[list[str], list[str]]:
-    """pyright (standard mode) over two programs: the errors of good.py and of bad.py.
+def pyright_lines(folder: Path, files: list[str]) -> list[str]:
+    """pyright (standard mode) over ``files`` in ``folder``: its errors, written as mypy's.
 
-    Each error is written as mypy writes one (``good.py:LINE: error: MESSAGE``), so that the
-    same assertions read both checkers' verdicts.
+    Each error reads ``FILE:LINE: error: MESSAGE``, so that the same assertions read both
+    checkers' verdicts. The repository is on pyright's ``extraPaths`` because an editable
+    install is an import hook, which pyright does not run.
     """
-    (tmp_path / "good.py").write_text(good_source)
-    (tmp_path / "bad.py").write_text(bad_source)
-    # The repository is on extraPaths because an editable install is an import hook, which
-    # pyright does not run.
     config = {"typeCheckingMode": "standard", "extraPaths": [str(ROOT)]}
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    (folder / "pyrightconfig.json").write_text(json.dumps(config))
     result = subprocess.run(
         [
             *(sys.executable, "-m", "basedpyright", "--outputjson"),
-            *("--pythonpath", sys.executable, "good.py", "bad.py"),
+            *("--pythonpath", sys.executable, *files),
         ],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=240,
@@ -141,18 +125,39 @@ def pyright_errors(
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
         raise AssertionError(f"pyright did not report: {result.stdout}{result.stderr}") from None
-    lines = [
+    return [
         f"{Path(d['file']).name}:{d['range']['start']['line'] + 1}: error: {d['message']}"
         for d in report["generalDiagnostics"]
         if d["severity"] == "error"
     ]
-    good = [line for line in lines if line.startswith("good.py")]
-    bad = [line for line in lines if line.startswith("bad.py")]
-    return good, bad
+
+
+def _good_and_bad(
+    check: Callable[[Path, list[str]], list[str]], folder: Path, good: str, bad: str
+) -> tuple[list[str], list[str]]:
+    (folder / "good.py").write_text(good)
+    (folder / "bad.py").write_text(bad)
+    lines = check(folder, ["good.py", "bad.py"])
+    return (
+        [line for line in lines if line.startswith("good.py")],
+        [line for line in lines if line.startswith("bad.py")],
+    )
+
+
+def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list[str], list[str]]:
+    """``mypy --strict`` over two programs: the error lines of good.py and of bad.py."""
+    return _good_and_bad(mypy_lines, tmp_path, good_source, bad_source)
+
+
+def pyright_errors(
+    tmp_path: Path, good_source: str, bad_source: str
+) -> tuple[list[str], list[str]]:
+    """pyright (standard mode) over two programs: the error lines of good.py and of bad.py."""
+    return _good_and_bad(pyright_lines, tmp_path, good_source, bad_source)
 
 
 CHECKERS = {"mypy": mypy_errors, "pyright": pyright_errors}
-"""Each checker by the module it runs as, for the tests that ask both of them."""
+"""Each checker by name, for the tests that ask both of them about a good and a bad program."""
 
 requires_checker = pytest.mark.parametrize(
     "checker",
