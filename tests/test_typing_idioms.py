@@ -25,6 +25,7 @@ from letta_async import AsyncLetta, AsyncStream
 from letta_async.pagination import AsyncArrayPage
 from letta_async.types import AgentState, AssistantMessage
 from letta_async.types.agents import LettaStreamingResponse, ToolCall, ToolCallDelta
+from letta_async.types.agents.approval_request_message import ToolCall as RequestedCall
 
 
 async def main() -> None:
@@ -51,7 +52,7 @@ async def main() -> None:
             if m.message_type == "assistant_message":
                 print(m.content)
             elif m.message_type == "tool_call_message":
-                call = m.tool_call
+                call: RequestedCall = m.tool_call
                 if isinstance(call, ToolCall):
                     name: str = call.name
                     print(name, call.arguments)

@@ -2825,7 +2825,7 @@ AnthropicModelSettingsResponseFormat: TypeAlias = (
 )
 """The official ``anthropic_model_settings.ResponseFormat``."""
 
-ApprovalRequestMessageToolCall: TypeAlias = dict[str, Any]
+ApprovalRequestMessageToolCall: TypeAlias = ToolCall | ToolCallDelta
 """The official ``agents.approval_request_message.ToolCall``."""
 
 ApprovalRequestMessageToolCalls: TypeAlias = list[ToolCall] | ToolCallDelta | None
