@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from letta_async._decode import MessageDecoder
-from letta_async.types import ToolCall, ToolCallDelta, ToolCallMessage
+from letta_async.types import Run, ToolCall, ToolCallDelta, ToolCallMessage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FACTS = json.loads((FIXTURES / "official_decoding.json").read_text(encoding="utf-8"))
@@ -109,3 +109,33 @@ def test_match_takes_the_official_branch_for_a_reply_and_for_a_fragment() -> Non
     tokens = [branch(m) for m in decoded("stream_tokens_tool.sse")]
     assert "call conversation_search" not in tokens
     assert any(b.startswith("fragment") for b in tokens)
+
+
+def test_value_sets_typed_as_literals_still_take_a_newer_servers_values() -> None:
+    # Type checkers see the official Literal; the decoder must still take any string, so a
+    # value a newer server adds never makes a frame, a reply or a run undecodable.
+    frames = {
+        "stop_reason": '{"message_type":"stop_reason","stop_reason":"budget_exhausted"}',
+        "reasoning_message": '{"id":"m","date":"2026-01-01T00:00:00Z",'
+        '"message_type":"reasoning_message","reasoning":"r","source":"planner"}',
+        "hidden_reasoning_message": '{"id":"m","date":"2026-01-01T00:00:00Z",'
+        '"message_type":"hidden_reasoning_message","state":"elided"}',
+        "event_message": '{"id":"m","date":"2026-01-01T00:00:00Z","message_type":"event_message",'
+        '"event_type":"migration","event_data":{}}',
+        "tool_return_message": '{"id":"m","date":"2026-01-01T00:00:00Z",'
+        '"message_type":"tool_return_message","tool_returns":[{"type":"tool",'
+        '"tool_return":"x","status":"timeout","tool_call_id":"c"}]}',
+    }
+    values = {
+        tag: msgspec.json.decode(msgspec.json.encode(decoder.decode(text)))
+        for tag, text in frames.items()
+    }
+    assert values["stop_reason"]["stop_reason"] == "budget_exhausted"
+    assert values["reasoning_message"]["source"] == "planner"
+    assert values["hidden_reasoning_message"]["state"] == "elided"
+    assert values["event_message"]["event_type"] == "migration"
+    assert values["tool_return_message"]["tool_returns"][0]["status"] == "timeout"
+    run = msgspec.json.decode(
+        b'{"id":"run-1","agent_id":"agent-1","status":"paused","stop_reason":"later"}', type=Run
+    )
+    assert (run.status, run.stop_reason) == ("paused", "later")

@@ -21,11 +21,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 GOOD = """
+from typing import Literal
+
 from letta_async import AsyncLetta, AsyncStream
 from letta_async.pagination import AsyncArrayPage
 from letta_async.types import AgentState, AssistantMessage
 from letta_async.types.agents import LettaStreamingResponse, ToolCall, ToolCallDelta
 from letta_async.types.agents.approval_request_message import ToolCall as RequestedCall
+from letta_async.types import StopReasonType
+
+
+def why(reason: StopReasonType, status: Literal["success", "error"]) -> str:
+    return reason + status
 
 
 async def main() -> None:
@@ -61,7 +68,14 @@ async def main() -> None:
                         print(whole)
                     case ToolCallDelta(arguments=part):
                         print(part)
+            if m.message_type == "tool_return_message" and m.tool_returns:
+                print(why(reply.stop_reason.stop_reason, m.tool_returns[0].status))
             print(m.run_id, m.id, m.date)
+        run = await client.runs.retrieve("run-1")
+        state: Literal["created", "running", "completed", "failed", "cancelled"] | None
+        state = run.status
+        if run.stop_reason is not None and state is not None:
+            print(why(run.stop_reason, "success"), state)
         async for item in client.agents.messages.list("agent-1"):
             if item.message_type == "reasoning_message":
                 print(item.reasoning, item.run_id)

@@ -67,8 +67,9 @@ StopReasonType = Literal[
     "requires_approval",
     "context_window_overflow_in_system_prompt",
 ]
-"""The stop reasons Letta 0.16 defines. Fields holding one are typed ``str``, because a newer
-server may add values and a stop frame must never fail to decode."""
+"""The stop reasons Letta 0.16 defines. Fields holding one decode as any ``str``, because a
+newer server may add values and a stop frame must never fail to decode; type checkers see this
+``Literal``, as the official SDK types them."""
 
 
 class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
@@ -83,7 +84,10 @@ class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
     else:
         message_type: ClassVar[str] = "stop_reason"
 
-    stop_reason: str
+    if TYPE_CHECKING:
+        stop_reason: StopReasonType
+    else:
+        stop_reason: str
 
 
 class UnknownMessage(BaseModel, kw_only=True):

@@ -14,7 +14,9 @@ All fields are keyword-only, so patterns name the fields they bind.
 Fields the server marks deprecated but still sends (``tool_call``, the single-return fields of
 :class:`ToolReturnMessage`) are kept for old code, yet optional: a server that stops sending
 them must not make its messages undecodable. Value sets the server may grow (reasoning
-``source``, hidden ``state``, tool ``status``) are plain ``str`` for the same reason.
+``source``, hidden ``state``, tool ``status``, event ``event_type``) decode as any ``str`` for
+the same reason, while type checkers see the official ``Literal``, so that code passing them
+where the official SDK's value sets are expected type-checks unchanged.
 """
 
 from __future__ import annotations
@@ -89,7 +91,10 @@ class ReasoningMessage(LettaMessage, tag="reasoning_message", kw_only=True, gc=F
         message_type: ClassVar[str] = "reasoning_message"
 
     reasoning: str
-    source: str = "non_reasoner_model"
+    if TYPE_CHECKING:
+        source: Literal["reasoner_model", "non_reasoner_model"] | None = "non_reasoner_model"
+    else:
+        source: str = "non_reasoner_model"
     signature: str | None = None
 
 
@@ -101,7 +106,10 @@ class HiddenReasoningMessage(LettaMessage, tag="hidden_reasoning_message", kw_on
     else:
         message_type: ClassVar[str] = "hidden_reasoning_message"
 
-    state: str
+    if TYPE_CHECKING:
+        state: Literal["redacted", "omitted"]
+    else:
+        state: str
     hidden_reasoning: str | None = None
 
 
@@ -251,7 +259,10 @@ class EventMessage(LettaMessage, tag="event_message", kw_only=True):
     else:
         message_type: ClassVar[str] = "event_message"
 
-    event_type: str
+    if TYPE_CHECKING:
+        event_type: Literal["compaction"]
+    else:
+        event_type: str
     event_data: dict[str, Any]
 
 

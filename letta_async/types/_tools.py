@@ -56,8 +56,9 @@ def complete_call(call: ToolCall | ToolCallDelta | None) -> Any:
 class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
     """One tool's result: an item of a tool-return message, or sent back for a client tool.
 
-    ``status`` is ``"success"`` or ``"error"``. It is kept as ``str`` so that a value added by a
-    newer server does not make the whole message undecodable.
+    ``status`` is ``"success"`` or ``"error"``. It decodes as any ``str`` so that a value added
+    by a newer server does not make the whole message undecodable; type checkers see the
+    official ``Literal``.
     """
 
     if TYPE_CHECKING:
@@ -66,7 +67,10 @@ class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
         type: ClassVar[str] = "tool"
 
     tool_return: str | list[LettaToolReturnContentUnion]
-    status: str
+    if TYPE_CHECKING:
+        status: Literal["success", "error"]
+    else:
+        status: str
     tool_call_id: str
     stdout: list[str] | None = None
     stderr: list[str] | None = None
