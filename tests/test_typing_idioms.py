@@ -28,6 +28,7 @@ from letta_async.pagination import AsyncArrayPage
 from letta_async.types import AgentState, AssistantMessage
 from letta_async.types.agents import LettaStreamingResponse, ToolCall, ToolCallDelta
 from letta_async.types.agents.approval_request_message import ToolCall as RequestedCall
+from letta_async.types.agents.tool_call_message import ToolCalls
 from letta_async.types import StopReasonType
 
 
@@ -60,6 +61,8 @@ async def main() -> None:
                 print(m.content)
             elif m.message_type == "tool_call_message":
                 call: RequestedCall = m.tool_call
+                calls: ToolCalls = m.tool_calls
+                print(calls)
                 if isinstance(call, ToolCall):
                     name: str = call.name
                     print(name, call.arguments)
