@@ -142,6 +142,7 @@ class MessageDecoder:
             self._decode_item(bytes(item), self._message, _MESSAGE_TAGS) for item in loose.messages
         ]
         return LettaResponse(
+            # Unknown kinds ride along at run time; the declared type stays the official one.
             messages=messages,
             stop_reason=loose.stop_reason,
             usage=loose.usage,

@@ -1,19 +1,16 @@
-"""``mypy --strict`` accepts official-SDK code that reads requests, URLs and httpx timeouts.
+"""mypy and pyright accept official-SDK code that reads requests, URLs and httpx timeouts.
 
-One mypy run checks a program written as official-SDK code reads ``e.request.url``,
+Each checker checks a program written as official-SDK code reads ``e.request.url``,
 ``raw.http_request`` and passes an ``httpx.Timeout``-shaped object (it must be clean), and one
 with mistakes (a timeout that is a string, a URL used as ``str``) that must be caught, so a
-clean result cannot come from mypy seeing ``Any``.
+clean result cannot come from a checker seeing ``Any``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-import pytest
-
-from tests.test_typing_idioms import mypy_errors
+from tests.test_typing_idioms import CHECKERS, requires_checker
 
 GOOD = """
 from letta_async import APIConnectionError, AsyncLetta, NotFoundError
@@ -62,9 +59,11 @@ async def main() -> None:
 """
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
-def test_request_and_timeout_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
-    good, bad = mypy_errors(tmp_path, GOOD, BAD)
+@requires_checker
+def test_request_and_timeout_idioms_type_check_and_mistakes_do_not(
+    tmp_path: Path, checker: str
+) -> None:
+    good, bad = CHECKERS[checker](tmp_path, GOOD, BAD)
     assert good == [], "\n".join(good)
     assert any(":6: error:" in line and "timeout" in line for line in bad), "\n".join(bad)
     assert any(":10: error:" in line and "startswith" in line for line in bad), "\n".join(bad)

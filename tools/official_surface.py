@@ -143,9 +143,17 @@ class Surface:
             obj = getattr(module, name, None)
             if obj is None or isinstance(obj, type) or not _is_typing(obj):
                 continue
-            if any(existing is obj for existing, _, _ in self.alias_names):
+            # A package re-exporting the alias already named it. typing caches unions, though,
+            # so two sibling modules that each define the same union hold one object: each
+            # module's name is recorded, as code imports it from there.
+            if any(
+                existing is obj and module_name.startswith(package + ".")
+                for existing, _, package in self.alias_names
+            ):
                 continue
             surface = f"{self.module_key(module_name)}.{name}"
+            if any(known == surface for _, known, _ in self.alias_names):
+                continue
             self.alias_names.append((obj, surface, module_name))
             self.helpers.setdefault(surface, obj)
             self.pending.append(surface)

@@ -1066,6 +1066,12 @@ class Renderer:
 
     def _alias(self, module: Module, entry: Entry) -> None:
         typ = self.gen.annotation(entry.target, for_params=entry.module == "_params")
+        if entry.py not in module.words and "|" in entry.target:
+            # A union no generated field decodes through (the models are written first): it
+            # may name exactly the official members even where msgspec could not decode them
+            # (several untagged models), for it only tells type checkers what the
+            # hand-written fields hold, such as a tool call that is a ToolCall or a delta.
+            typ = self.gen.annotation(entry.target, for_params=True)
         module.use(typ.words | {"TypeAlias"})
         module.body.extend(["", f"{entry.py}: TypeAlias = {typ.text}"])
         module.body.extend(_doc(f"The official ``{entry.qualname}``.", 0))

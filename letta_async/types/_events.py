@@ -67,8 +67,9 @@ StopReasonType = Literal[
     "requires_approval",
     "context_window_overflow_in_system_prompt",
 ]
-"""The stop reasons Letta 0.16 defines. Fields holding one are typed ``str``, because a newer
-server may add values and a stop frame must never fail to decode."""
+"""The stop reasons Letta 0.16 defines. Fields holding one decode as any ``str``, because a
+newer server may add values and a stop frame must never fail to decode; type checkers see this
+``Literal``, as the official SDK types them."""
 
 
 class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
@@ -83,7 +84,10 @@ class LettaStopReason(MessageTagged, tag="stop_reason", kw_only=True, gc=False):
     else:
         message_type: ClassVar[str] = "stop_reason"
 
-    stop_reason: str
+    if TYPE_CHECKING:
+        stop_reason: StopReasonType
+    else:
+        stop_reason: str
 
 
 class UnknownMessage(BaseModel, kw_only=True):
@@ -92,6 +96,13 @@ class UnknownMessage(BaseModel, kw_only=True):
     Newer servers add frame kinds; surfacing them untyped, in order, beats both failing the
     stream and silently dropping data. ``raw`` is the text exactly as received and ``data`` its
     parsed form; ``message_type`` is the tag when it was a string, else None.
+
+    It is returned at run time but left out of the types that streams, pages and replies
+    declare (:data:`LettaStreamingResponse`, :data:`LettaMessageUnion`): its ``message_type``
+    is a plain ``str``, and one such member in a union stops mypy and pyright from narrowing
+    on ``message_type``, which official-SDK code relies on. The price: a type checker thinks
+    ``isinstance(event, UnknownMessage)`` cannot hold (mypy's ``warn_unreachable`` says so);
+    code that checks for it annotates the event as :data:`StreamEvent`.
     """
 
     message_type: str | None

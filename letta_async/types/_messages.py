@@ -14,7 +14,9 @@ All fields are keyword-only, so patterns name the fields they bind.
 Fields the server marks deprecated but still sends (``tool_call``, the single-return fields of
 :class:`ToolReturnMessage`) are kept for old code, yet optional: a server that stops sending
 them must not make its messages undecodable. Value sets the server may grow (reasoning
-``source``, hidden ``state``, tool ``status``) are plain ``str`` for the same reason.
+``source``, hidden ``state``, tool ``status``, event ``event_type``) decode as any ``str`` for
+the same reason, while type checkers see the official ``Literal``, so that code passing them
+where the official SDK's value sets are expected type-checks unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from .._models import ABSENT, BaseModel
 from ._base import Envelope
 from ._content import LettaAssistantMessageContentUnion, LettaUserMessageContentUnion
-from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn
+from ._tools import ApprovalReturn, ToolCall, ToolCallDelta, ToolReturn, complete_call
 
 __all__ = [
     "ApprovalRequestMessage",
@@ -89,7 +91,10 @@ class ReasoningMessage(LettaMessage, tag="reasoning_message", kw_only=True, gc=F
         message_type: ClassVar[str] = "reasoning_message"
 
     reasoning: str
-    source: str = "non_reasoner_model"
+    if TYPE_CHECKING:
+        source: Literal["reasoner_model", "non_reasoner_model"] | None = "non_reasoner_model"
+    else:
+        source: str = "non_reasoner_model"
     signature: str | None = None
 
 
@@ -101,7 +106,10 @@ class HiddenReasoningMessage(LettaMessage, tag="hidden_reasoning_message", kw_on
     else:
         message_type: ClassVar[str] = "hidden_reasoning_message"
 
-    state: str
+    if TYPE_CHECKING:
+        state: Literal["redacted", "omitted"]
+    else:
+        state: str
     hidden_reasoning: str | None = None
 
 
@@ -109,18 +117,26 @@ class ToolCallMessage(LettaMessage, tag="tool_call_message", kw_only=True, gc=Fa
     """The agent asked for one or more tools to run.
 
     ``tool_calls`` has two shapes on the wire, and both are kept as sent: a list of complete
-    :class:`ToolCall` in step streams and listings, and a single :class:`ToolCallDelta` carrying
-    a fragment in token streams. The deprecated ``tool_call`` is decoded as a
-    :class:`ToolCallDelta` in both cases, because token frames send it with fields missing.
+    :class:`ToolCall` in step streams, replies and listings, and a single
+    :class:`ToolCallDelta` carrying a fragment in token streams. The deprecated ``tool_call``
+    is a :class:`ToolCall` when it names the call, its arguments and its id (every message
+    but a token fragment), else a :class:`ToolCallDelta`: the classes the official SDK gives,
+    so ``isinstance`` and ``match`` on them behave the same.
     """
 
     if TYPE_CHECKING:
         message_type: Literal["tool_call_message"] | None = "tool_call_message"
+        tool_call: ToolCall | ToolCallDelta = ABSENT
     else:
         message_type: ClassVar[str] = "tool_call_message"
+        # msgspec cannot choose between two untagged structs, so the wire object is read as
+        # the delta, whose fields are all optional, and promoted after decoding.
+        tool_call: ToolCallDelta = ABSENT
 
-    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
+
+    def __post_init__(self) -> None:
+        self.tool_call = complete_call(self.tool_call)
 
 
 class ToolReturnMessage(LettaMessage, tag="tool_return_message", kw_only=True, gc=False):
@@ -168,11 +184,15 @@ class ApprovalRequestMessage(LettaMessage, tag="approval_request_message", kw_on
 
     if TYPE_CHECKING:
         message_type: Literal["approval_request_message"] | None = "approval_request_message"
+        tool_call: ToolCall | ToolCallDelta = ABSENT
     else:
         message_type: ClassVar[str] = "approval_request_message"
+        tool_call: ToolCallDelta = ABSENT  # promoted as in ToolCallMessage
 
-    tool_call: ToolCallDelta = ABSENT
     tool_calls: list[ToolCall] | ToolCallDelta | None = None
+
+    def __post_init__(self) -> None:
+        self.tool_call = complete_call(self.tool_call)
 
 
 class ApprovalResponseMessage(
@@ -239,7 +259,10 @@ class EventMessage(LettaMessage, tag="event_message", kw_only=True):
     else:
         message_type: ClassVar[str] = "event_message"
 
-    event_type: str
+    if TYPE_CHECKING:
+        event_type: Literal["compaction"]
+    else:
+        event_type: str
     event_data: dict[str, Any]
 
 

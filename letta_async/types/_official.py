@@ -258,6 +258,8 @@ __all__ = [
     "TogetherModelSettings",
     "TogetherModelSettingsResponseFormat",
     "Tool",
+    "ToolCallMessageToolCall",
+    "ToolCallMessageToolCalls",
     "ToolExecutionResult",
     "ToolListResponse",
     "ToolReturnUnionMember0",
@@ -2825,7 +2827,7 @@ AnthropicModelSettingsResponseFormat: TypeAlias = (
 )
 """The official ``anthropic_model_settings.ResponseFormat``."""
 
-ApprovalRequestMessageToolCall: TypeAlias = dict[str, Any]
+ApprovalRequestMessageToolCall: TypeAlias = ToolCall | ToolCallDelta
 """The official ``agents.approval_request_message.ToolCall``."""
 
 ApprovalRequestMessageToolCalls: TypeAlias = list[ToolCall] | ToolCallDelta | None
@@ -3049,6 +3051,12 @@ TogetherModelSettingsResponseFormat: TypeAlias = (
     TextResponseFormat | JsonSchemaResponseFormat | JsonObjectResponseFormat | None
 )
 """The official ``together_model_settings.ResponseFormat``."""
+
+ToolCallMessageToolCall: TypeAlias = ToolCall | ToolCallDelta
+"""The official ``agents.tool_call_message.ToolCall``."""
+
+ToolCallMessageToolCalls: TypeAlias = list[ToolCall] | ToolCallDelta | None
+"""The official ``agents.tool_call_message.ToolCalls``."""
 
 ToolListResponse: TypeAlias = list[Tool]
 """The official ``mcp_servers.ToolListResponse``."""

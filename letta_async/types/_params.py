@@ -32,13 +32,17 @@ __all__ = [
     "AgentCreateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "AgentCreateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettings",
+    "AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettings",
+    "AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettings",
     "AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning",
     "AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettings",
+    "AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking",
     "AgentCreateParamsInitialMessageSequence",
     "AgentCreateParamsModelSettings",
@@ -46,13 +50,19 @@ __all__ = [
     "AgentCreateParamsModelSettingsChatGptoAuthModelSettings",
     "AgentCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning",
     "AgentCreateParamsModelSettingsMoonshotCodingModelSettings",
+    "AgentCreateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "AgentCreateParamsModelSettingsMoonshotCodingModelSettingsThinking",
     "AgentCreateParamsModelSettingsMoonshotModelSettings",
+    "AgentCreateParamsModelSettingsMoonshotModelSettingsResponseFormat",
     "AgentCreateParamsModelSettingsOpenRouterModelSettings",
+    "AgentCreateParamsModelSettingsOpenRouterModelSettingsResponseFormat",
     "AgentCreateParamsModelSettingsSgLangModelSettings",
     "AgentCreateParamsModelSettingsSgLangModelSettingsReasoning",
+    "AgentCreateParamsModelSettingsSgLangModelSettingsResponseFormat",
     "AgentCreateParamsModelSettingsZaiModelSettings",
+    "AgentCreateParamsModelSettingsZaiModelSettingsResponseFormat",
     "AgentCreateParamsModelSettingsZaiModelSettingsThinking",
+    "AgentCreateParamsResponseFormat",
     "AgentCreateParamsToolRule",
     "AgentExportFileParams",
     "AgentImportFileParams",
@@ -66,25 +76,37 @@ __all__ = [
     "AgentUpdateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "AgentUpdateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettings",
+    "AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettings",
+    "AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettings",
     "AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettings",
+    "AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking",
     "AgentUpdateParamsModelSettings",
     "AgentUpdateParamsModelSettingsBasetenModelSettings",
     "AgentUpdateParamsModelSettingsChatGptoAuthModelSettings",
     "AgentUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning",
     "AgentUpdateParamsModelSettingsMoonshotCodingModelSettings",
+    "AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking",
     "AgentUpdateParamsModelSettingsMoonshotModelSettings",
+    "AgentUpdateParamsModelSettingsMoonshotModelSettingsResponseFormat",
     "AgentUpdateParamsModelSettingsOpenRouterModelSettings",
+    "AgentUpdateParamsModelSettingsOpenRouterModelSettingsResponseFormat",
     "AgentUpdateParamsModelSettingsSgLangModelSettings",
     "AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning",
+    "AgentUpdateParamsModelSettingsSgLangModelSettingsResponseFormat",
     "AgentUpdateParamsModelSettingsZaiModelSettings",
+    "AgentUpdateParamsModelSettingsZaiModelSettingsResponseFormat",
     "AgentUpdateParamsModelSettingsZaiModelSettingsThinking",
+    "AgentUpdateParamsResponseFormat",
+    "AgentUpdateParamsToolRule",
     "AgentsBlockListParams",
     "AgentsBlockUpdateParams",
     "AgentsFolderListParams",
@@ -92,6 +114,7 @@ __all__ = [
     "AgentsPassageSearchParams",
     "AgentsToolListParams",
     "AnthropicModelSettingsParam",
+    "AnthropicModelSettingsParamResponseFormat",
     "AnthropicModelSettingsParamThinking",
     "ApprovalCreateParam",
     "ApprovalCreateParamApproval",
@@ -101,7 +124,9 @@ __all__ = [
     "ArchiveUpdateParams",
     "ArchivesPassageCreateParams",
     "AzureModelSettingsParam",
+    "AzureModelSettingsParamResponseFormat",
     "BedrockModelSettingsParam",
+    "BedrockModelSettingsParamResponseFormat",
     "BlockCreateParams",
     "BlockListParams",
     "BlockUpdateParams",
@@ -117,12 +142,17 @@ __all__ = [
     "ConversationCreateParamsModelSettingsChatGptoAuthModelSettings",
     "ConversationCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning",
     "ConversationCreateParamsModelSettingsMoonshotCodingModelSettings",
+    "ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking",
     "ConversationCreateParamsModelSettingsMoonshotModelSettings",
+    "ConversationCreateParamsModelSettingsMoonshotModelSettingsResponseFormat",
     "ConversationCreateParamsModelSettingsOpenRouterModelSettings",
+    "ConversationCreateParamsModelSettingsOpenRouterModelSettingsResponseFormat",
     "ConversationCreateParamsModelSettingsSgLangModelSettings",
     "ConversationCreateParamsModelSettingsSgLangModelSettingsReasoning",
+    "ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat",
     "ConversationCreateParamsModelSettingsZaiModelSettings",
+    "ConversationCreateParamsModelSettingsZaiModelSettingsResponseFormat",
     "ConversationCreateParamsModelSettingsZaiModelSettingsThinking",
     "ConversationForkParams",
     "ConversationListParams",
@@ -133,12 +163,17 @@ __all__ = [
     "ConversationRecompileParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "ConversationRecompileParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSettings",
+    "ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelSettings",
+    "ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettings",
     "ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettings",
+    "ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsThinking",
     "ConversationUpdateParams",
     "ConversationUpdateParamsModelSettings",
@@ -146,12 +181,17 @@ __all__ = [
     "ConversationUpdateParamsModelSettingsChatGptoAuthModelSettings",
     "ConversationUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning",
     "ConversationUpdateParamsModelSettingsMoonshotCodingModelSettings",
+    "ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking",
     "ConversationUpdateParamsModelSettingsMoonshotModelSettings",
+    "ConversationUpdateParamsModelSettingsMoonshotModelSettingsResponseFormat",
     "ConversationUpdateParamsModelSettingsOpenRouterModelSettings",
+    "ConversationUpdateParamsModelSettingsOpenRouterModelSettingsResponseFormat",
     "ConversationUpdateParamsModelSettingsSgLangModelSettings",
     "ConversationUpdateParamsModelSettingsSgLangModelSettingsReasoning",
+    "ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat",
     "ConversationUpdateParamsModelSettingsZaiModelSettings",
+    "ConversationUpdateParamsModelSettingsZaiModelSettingsResponseFormat",
     "ConversationUpdateParamsModelSettingsZaiModelSettingsThinking",
     "ConversationsMessageCompactParams",
     "ConversationsMessageCompactParamsCompactionSettings",
@@ -160,12 +200,17 @@ __all__ = [
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings",
+    "ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings",
+    "ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings",
+    "ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking",
     "ConversationsMessageCreateParams",
     "ConversationsMessageCreateParamsClientSkill",
@@ -182,6 +227,7 @@ __all__ = [
     "CreateStdioMcpServerParam",
     "CreateStreamableHTTPMcpServerParam",
     "DeepseekModelSettingsParam",
+    "DeepseekModelSettingsParamResponseFormat",
     "EmbeddingConfigParam",
     "EnvironmentListParams",
     "EnvironmentSendMessageParams",
@@ -203,10 +249,13 @@ __all__ = [
     "FoldersAgentListParams",
     "FoldersFileListParams",
     "GoogleAIModelSettingsParam",
+    "GoogleAiModelSettingsParamResponseSchema",
     "GoogleAiModelSettingsParamThinkingConfig",
     "GoogleVertexModelSettingsParam",
+    "GoogleVertexModelSettingsParamResponseSchema",
     "GoogleVertexModelSettingsParamThinkingConfig",
     "GroqModelSettingsParam",
+    "GroqModelSettingsParamResponseFormat",
     "ImageContentParam",
     "ImageContentParamSource",
     "ImageContentParamSourceBase64Image",
@@ -217,6 +266,7 @@ __all__ = [
     "JsonSchemaResponseFormatParam",
     "LettaMessageContentUnionParam",
     "LlmConfigParam",
+    "LlmConfigParamResponseFormat",
     "MaxCountPerStepToolRuleParam",
     "McpServerCreateParams",
     "McpServerCreateParamsConfig",
@@ -232,12 +282,17 @@ __all__ = [
     "MessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "MessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings",
+    "MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings",
+    "MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings",
     "MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings",
+    "MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking",
     "MessageCreateAsyncParams",
     "MessageCreateAsyncParamsClientSkill",
@@ -274,6 +329,7 @@ __all__ = [
     "OmittedReasoningContentParam",
     "OpenAIModelSettingsParam",
     "OpenaiModelSettingsParamReasoning",
+    "OpenaiModelSettingsParamResponseFormat",
     "ParentToolRuleParam",
     "PassageCreateManyParams",
     "PassageCreateManyParamsPassage",
@@ -313,6 +369,7 @@ __all__ = [
     "TextContentParam",
     "TextResponseFormatParam",
     "TogetherModelSettingsParam",
+    "TogetherModelSettingsParamResponseFormat",
     "ToolCallContentParam",
     "ToolCreateParams",
     "ToolListParams",
@@ -329,6 +386,7 @@ __all__ = [
     "UpdateStdioMcpServerParam",
     "UpdateStreamableHTTPMcpServerParam",
     "XaiModelSettingsParam",
+    "XaiModelSettingsParamResponseFormat",
 ]
 
 
@@ -842,7 +900,7 @@ class AgentUpdateParams(TypedDict, total=False):
     project_id: str | None
     reasoning: bool | None
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     secrets: dict[str, str] | None
     source_ids: Sequence[str] | None
@@ -852,7 +910,7 @@ class AgentUpdateParams(TypedDict, total=False):
     timezone: str | None
     tool_exec_environment_variables: dict[str, str] | None
     tool_ids: Sequence[str] | None
-    tool_rules: Iterable[AgentCreateParamsToolRule] | None
+    tool_rules: Iterable[AgentUpdateParamsToolRule] | None
 
 
 class AgentUpdateParamsCompactionSettings(TypedDict, total=False):
@@ -916,7 +974,7 @@ class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSetting
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -945,7 +1003,7 @@ class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettings(Type
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -962,7 +1020,7 @@ class AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     temperature: float
 
@@ -977,7 +1035,7 @@ class AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettings(TypedD
     provider_type: Literal["sglang"]
     reasoning: AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -1004,7 +1062,7 @@ class AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettings(TypedDict
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     temperature: float
     thinking: AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
@@ -1056,7 +1114,7 @@ class AgentUpdateParamsModelSettingsMoonshotCodingModelSettings(TypedDict, total
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -1080,7 +1138,7 @@ class AgentUpdateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -1093,7 +1151,7 @@ class AgentUpdateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=Fal
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     temperature: float
 
@@ -1106,7 +1164,7 @@ class AgentUpdateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
     provider_type: Literal["sglang"]
     reasoning: AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -1126,7 +1184,7 @@ class AgentUpdateParamsModelSettingsZaiModelSettings(TypedDict, total=False):
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     temperature: float
     thinking: AgentUpdateParamsModelSettingsZaiModelSettingsThinking
@@ -1226,9 +1284,7 @@ class AnthropicModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["anthropic"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: AnthropicModelSettingsParamResponseFormat | None
     strict: bool
     temperature: float
     thinking: AnthropicModelSettingsParamThinking
@@ -1306,9 +1362,7 @@ class AzureModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["azure"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: AzureModelSettingsParamResponseFormat | None
     temperature: float
 
 
@@ -1318,9 +1372,7 @@ class BedrockModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["bedrock"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: BedrockModelSettingsParamResponseFormat | None
     temperature: float
 
 
@@ -1510,9 +1562,7 @@ class ConversationCreateParamsModelSettingsMoonshotCodingModelSettings(TypedDict
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     strict: bool
     temperature: float
     thinking: ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking
@@ -1536,9 +1586,7 @@ class ConversationCreateParamsModelSettingsMoonshotModelSettings(TypedDict, tota
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     strict: bool
     temperature: float
 
@@ -1551,9 +1599,7 @@ class ConversationCreateParamsModelSettingsOpenRouterModelSettings(TypedDict, to
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     temperature: float
 
 
@@ -1564,9 +1610,7 @@ class ConversationCreateParamsModelSettingsSgLangModelSettings(TypedDict, total=
     parallel_tool_calls: bool
     provider_type: Literal["sglang"]
     reasoning: ConversationCreateParamsModelSettingsSgLangModelSettingsReasoning
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     strict: bool
     temperature: float
     tool_call_parser: str | None
@@ -1586,9 +1630,7 @@ class ConversationCreateParamsModelSettingsZaiModelSettings(TypedDict, total=Fal
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     temperature: float
     thinking: ConversationCreateParamsModelSettingsZaiModelSettingsThinking
 
@@ -1697,7 +1739,8 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingMo
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     strict: bool
     temperature: float
@@ -1729,7 +1772,8 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSet
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     strict: bool
     temperature: float
@@ -1747,7 +1791,8 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelS
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     temperature: float
 
@@ -1767,7 +1812,8 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSetti
         ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
     )
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     strict: bool
     temperature: float
@@ -1797,7 +1843,8 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettings
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     temperature: float
     thinking: ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
@@ -1867,9 +1914,7 @@ class ConversationUpdateParamsModelSettingsMoonshotCodingModelSettings(TypedDict
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     strict: bool
     temperature: float
     thinking: ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking
@@ -1893,9 +1938,7 @@ class ConversationUpdateParamsModelSettingsMoonshotModelSettings(TypedDict, tota
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     strict: bool
     temperature: float
 
@@ -1908,9 +1951,7 @@ class ConversationUpdateParamsModelSettingsOpenRouterModelSettings(TypedDict, to
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     temperature: float
 
 
@@ -1921,9 +1962,7 @@ class ConversationUpdateParamsModelSettingsSgLangModelSettings(TypedDict, total=
     parallel_tool_calls: bool
     provider_type: Literal["sglang"]
     reasoning: ConversationUpdateParamsModelSettingsSgLangModelSettingsReasoning
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     strict: bool
     temperature: float
     tool_call_parser: str | None
@@ -1943,9 +1982,7 @@ class ConversationUpdateParamsModelSettingsZaiModelSettings(TypedDict, total=Fal
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
     temperature: float
     thinking: ConversationUpdateParamsModelSettingsZaiModelSettingsThinking
 
@@ -2031,7 +2068,8 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCo
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     strict: bool
     temperature: float
@@ -2063,7 +2101,8 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotMo
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     strict: bool
     temperature: float
@@ -2081,7 +2120,8 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouter
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     temperature: float
 
@@ -2101,7 +2141,8 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangMode
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
     )
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     strict: bool
     temperature: float
@@ -2131,7 +2172,8 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSe
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
+        | None
     )
     temperature: float
     thinking: (
@@ -2312,9 +2354,7 @@ class DeepseekModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["deepseek"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: DeepseekModelSettingsParamResponseFormat | None
     temperature: float
 
 
@@ -2536,9 +2576,7 @@ class GoogleAIModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["google_ai"]
-    response_schema: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_schema: GoogleAiModelSettingsParamResponseSchema | None
     temperature: float
     thinking_config: GoogleAiModelSettingsParamThinkingConfig
 
@@ -2556,9 +2594,7 @@ class GoogleVertexModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["google_vertex"]
-    response_schema: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_schema: GoogleVertexModelSettingsParamResponseSchema | None
     temperature: float
     thinking_config: GoogleVertexModelSettingsParamThinkingConfig
 
@@ -2576,9 +2612,7 @@ class GroqModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["groq"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: GroqModelSettingsParamResponseFormat | None
     temperature: float
 
 
@@ -2691,9 +2725,7 @@ class LlmConfigParam(TypedDict, total=False):
     provider_name: str | None
     put_inner_thoughts_in_kwargs: bool | None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: LlmConfigParamResponseFormat | None
     return_logprobs: bool
     return_token_ids: bool
     strict: bool
@@ -2817,7 +2849,7 @@ class MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSett
     parallel_tool_calls: bool
     provider_type: Literal["moonshot_coding"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -2849,7 +2881,7 @@ class MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings(
     parallel_tool_calls: bool
     provider_type: Literal["moonshot"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -2867,7 +2899,7 @@ class MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings
     parallel_tool_calls: bool
     provider_type: Literal["openrouter"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     temperature: float
 
@@ -2885,7 +2917,7 @@ class MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings(
     provider_type: Literal["sglang"]
     reasoning: MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     strict: bool
     temperature: float
@@ -2913,7 +2945,7 @@ class MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings(TypedD
     parallel_tool_calls: bool
     provider_type: Literal["zai"]
     response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
+        MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
     temperature: float
     thinking: MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
@@ -3246,9 +3278,7 @@ class OpenAIModelSettingsParam(TypedDict, total=False):
     parallel_tool_calls: bool
     provider_type: Literal["openai"]
     reasoning: OpenaiModelSettingsParamReasoning
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: OpenaiModelSettingsParamResponseFormat | None
     strict: bool
     temperature: float
 
@@ -3609,9 +3639,7 @@ class TogetherModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["together"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: TogetherModelSettingsParamResponseFormat | None
     temperature: float
 
 
@@ -3777,9 +3805,7 @@ class XaiModelSettingsParam(TypedDict, total=False):
     max_output_tokens: int
     parallel_tool_calls: bool
     provider_type: Literal["xai"]
-    response_format: (
-        AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
-    )
+    response_format: XaiModelSettingsParamResponseFormat | None
     temperature: float
 
 
@@ -3804,11 +3830,39 @@ AgentCreateParamsCompactionSettingsModelSettings: TypeAlias = (
 )
 """The official ``agent_create_params.CompactionSettingsModelSettings``."""
 
+AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_create_params.CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_create_params.CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat``.
+"""
+
+AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_create_params.CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
 AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
     TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
 )
 """The official
 ``agent_create_params.CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat``.
+"""
+
+AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_create_params.CompactionSettingsModelSettingsZaiModelSettingsResponseFormat``.
 """
 
 AgentCreateParamsModelSettings: TypeAlias = (
@@ -3831,6 +3885,36 @@ AgentCreateParamsModelSettings: TypeAlias = (
     | AgentCreateParamsModelSettingsChatGptoAuthModelSettings
 )
 """The official ``agent_create_params.ModelSettings``."""
+
+AgentCreateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_create_params.ModelSettingsMoonshotCodingModelSettingsResponseFormat``."""
+
+AgentCreateParamsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_create_params.ModelSettingsMoonshotModelSettingsResponseFormat``."""
+
+AgentCreateParamsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_create_params.ModelSettingsOpenRouterModelSettingsResponseFormat``."""
+
+AgentCreateParamsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_create_params.ModelSettingsSgLangModelSettingsResponseFormat``."""
+
+AgentCreateParamsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_create_params.ModelSettingsZaiModelSettingsResponseFormat``."""
+
+AgentCreateParamsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_create_params.ResponseFormat``."""
 
 AgentCreateParamsToolRule: TypeAlias = (
     ChildToolRuleParam
@@ -3866,6 +3950,41 @@ AgentUpdateParamsCompactionSettingsModelSettings: TypeAlias = (
 )
 """The official ``agent_update_params.CompactionSettingsModelSettings``."""
 
+AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_update_params.CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_update_params.CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat``.
+"""
+
+AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_update_params.CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
+AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_update_params.CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat``.
+"""
+
+AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agent_update_params.CompactionSettingsModelSettingsZaiModelSettingsResponseFormat``.
+"""
+
 AgentUpdateParamsModelSettings: TypeAlias = (
     OpenAIModelSettingsParam
     | AgentUpdateParamsModelSettingsSgLangModelSettings
@@ -3887,8 +4006,66 @@ AgentUpdateParamsModelSettings: TypeAlias = (
 )
 """The official ``agent_update_params.ModelSettings``."""
 
+AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_update_params.ModelSettingsMoonshotCodingModelSettingsResponseFormat``."""
+
+AgentUpdateParamsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_update_params.ModelSettingsMoonshotModelSettingsResponseFormat``."""
+
+AgentUpdateParamsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_update_params.ModelSettingsOpenRouterModelSettingsResponseFormat``."""
+
+AgentUpdateParamsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_update_params.ModelSettingsSgLangModelSettingsResponseFormat``."""
+
+AgentUpdateParamsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_update_params.ModelSettingsZaiModelSettingsResponseFormat``."""
+
+AgentUpdateParamsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``agent_update_params.ResponseFormat``."""
+
+AgentUpdateParamsToolRule: TypeAlias = (
+    ChildToolRuleParam
+    | InitToolRuleParam
+    | TerminalToolRuleParam
+    | ConditionalToolRuleParam
+    | ContinueToolRuleParam
+    | RequiredBeforeExitToolRuleParam
+    | MaxCountPerStepToolRuleParam
+    | ParentToolRuleParam
+    | RequiresApprovalToolRuleParam
+)
+"""The official ``agent_update_params.ToolRule``."""
+
+AnthropicModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``anthropic_model_settings_param.ResponseFormat``."""
+
 ApprovalCreateParamApproval: TypeAlias = ApprovalReturnParam | ToolReturnParam
 """The official ``agents.approval_create_param.Approval``."""
+
+AzureModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``azure_model_settings_param.ResponseFormat``."""
+
+BedrockModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``bedrock_model_settings_param.ResponseFormat``."""
 
 ConversationCreateParamsModelSettings: TypeAlias = (
     OpenAIModelSettingsParam
@@ -3911,6 +4088,34 @@ ConversationCreateParamsModelSettings: TypeAlias = (
 )
 """The official ``conversation_create_params.ModelSettings``."""
 
+ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_create_params.ModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+ConversationCreateParamsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_create_params.ModelSettingsMoonshotModelSettingsResponseFormat``."""
+
+ConversationCreateParamsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_create_params.ModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
+ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_create_params.ModelSettingsSgLangModelSettingsResponseFormat``."""
+
+ConversationCreateParamsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_create_params.ModelSettingsZaiModelSettingsResponseFormat``."""
+
 ConversationRecompileParamsCompactionSettingsModelSettings: TypeAlias = (
     OpenAIModelSettingsParam
     | ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettings
@@ -3931,6 +4136,41 @@ ConversationRecompileParamsCompactionSettingsModelSettings: TypeAlias = (
     | ConversationRecompileParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings
 )
 """The official ``conversation_recompile_params.CompactionSettingsModelSettings``."""
+
+ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_recompile_params.CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_recompile_params.CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat``.
+"""
+
+ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_recompile_params.CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
+ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_recompile_params.CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat``.
+"""
+
+ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_recompile_params.CompactionSettingsModelSettingsZaiModelSettingsResponseFormat``.
+"""
 
 ConversationUpdateParamsModelSettings: TypeAlias = (
     OpenAIModelSettingsParam
@@ -3953,6 +4193,34 @@ ConversationUpdateParamsModelSettings: TypeAlias = (
 )
 """The official ``conversation_update_params.ModelSettings``."""
 
+ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversation_update_params.ModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+ConversationUpdateParamsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_update_params.ModelSettingsMoonshotModelSettingsResponseFormat``."""
+
+ConversationUpdateParamsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_update_params.ModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
+ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_update_params.ModelSettingsSgLangModelSettingsResponseFormat``."""
+
+ConversationUpdateParamsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``conversation_update_params.ModelSettingsZaiModelSettingsResponseFormat``."""
+
 ConversationsMessageCompactParamsCompactionSettingsModelSettings: TypeAlias = (
     OpenAIModelSettingsParam
     | ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings
@@ -3974,6 +4242,41 @@ ConversationsMessageCompactParamsCompactionSettingsModelSettings: TypeAlias = (
 )
 """The official ``conversations.message_compact_params.CompactionSettingsModelSettings``."""
 
+ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversations.message_compact_params.CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversations.message_compact_params.CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat``.
+"""
+
+ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversations.message_compact_params.CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
+ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversations.message_compact_params.CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat``.
+"""
+
+ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``conversations.message_compact_params.CompactionSettingsModelSettingsZaiModelSettingsResponseFormat``.
+"""
+
 ConversationsMessageCreateParamsInputUnionMember1: TypeAlias = (
     TextContentParam
     | ImageContentParam
@@ -3993,6 +4296,11 @@ ConversationsMessageCreateParamsMessage: TypeAlias = (
 )
 """The official ``conversations.message_create_params.Message``."""
 
+DeepseekModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``deepseek_model_settings_param.ResponseFormat``."""
+
 EnvironmentSendMessageParamsMessage: TypeAlias = (
     EnvironmentSendMessageParamsMessageUnionMember0
     | EnvironmentSendMessageParamsMessageUnionMember1
@@ -4004,6 +4312,21 @@ EnvironmentSendMessageParamsMessageUnionMember1Approval: TypeAlias = (
     | EnvironmentSendMessageParamsMessageUnionMember1ApprovalUnionMember1
 )
 """The official ``environment_send_message_params.MessageUnionMember1Approval``."""
+
+GoogleAiModelSettingsParamResponseSchema: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``google_ai_model_settings_param.ResponseSchema``."""
+
+GoogleVertexModelSettingsParamResponseSchema: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``google_vertex_model_settings_param.ResponseSchema``."""
+
+GroqModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``groq_model_settings_param.ResponseFormat``."""
 
 ImageContentParamSource: TypeAlias = (
     ImageContentParamSourceURLImage
@@ -4022,6 +4345,11 @@ LettaMessageContentUnionParam: TypeAlias = (
     | OmittedReasoningContentParam
 )
 """The official ``LettaMessageContentUnionParam``."""
+
+LlmConfigParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``llm_config_param.ResponseFormat``."""
 
 McpServerCreateParamsConfig: TypeAlias = (
     CreateStdioMcpServerParam | CreateSseMcpServerParam | CreateStreamableHTTPMcpServerParam
@@ -4053,6 +4381,41 @@ MessageCompactParamsCompactionSettingsModelSettings: TypeAlias = (
     | MessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings
 )
 """The official ``agents.message_compact_params.CompactionSettingsModelSettings``."""
+
+MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agents.message_compact_params.CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat``.
+"""
+
+MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agents.message_compact_params.CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat``.
+"""
+
+MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agents.message_compact_params.CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat``.
+"""
+
+MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agents.message_compact_params.CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat``.
+"""
+
+MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official
+``agents.message_compact_params.CompactionSettingsModelSettingsZaiModelSettingsResponseFormat``.
+"""
 
 MessageCreateAsyncParamsInputUnionMember1: TypeAlias = (
     TextContentParam
@@ -4108,6 +4471,11 @@ MessageStreamParamsMessage: TypeAlias = (
 )
 """The official ``agents.message_stream_params.Message``."""
 
+OpenaiModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``openai_model_settings_param.ResponseFormat``."""
+
 ScheduleCreateParamsMessageContentUnionMember0: TypeAlias = (
     ScheduleCreateParamsMessageContentUnionMember0UnionMember0
     | ScheduleCreateParamsMessageContentUnionMember0UnionMember1
@@ -4122,5 +4490,15 @@ ScheduleCreateParamsSchedule: TypeAlias = (
 TemplateCreateParams: TypeAlias = TemplateCreateParamsVariant0 | TemplateCreateParamsVariant1
 """The official ``TemplateCreateParams``."""
 
+TogetherModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``together_model_settings_param.ResponseFormat``."""
+
 ToolReturnParamToolReturnUnionMember0: TypeAlias = TextContentParam | ImageContentParam
 """The official ``agents.tool_return_param.ToolReturnUnionMember0``."""
+
+XaiModelSettingsParamResponseFormat: TypeAlias = (
+    TextResponseFormatParam | JsonSchemaResponseFormatParam | JsonObjectResponseFormatParam
+)
+"""The official ``xai_model_settings_param.ResponseFormat``."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._models import BaseModel
-from ._events import LettaStopReason, UnknownMessage
+from ._events import LettaStopReason
 from ._messages import LettaMessageUnion
 from ._usage import LettaUsageStatistics
 
@@ -16,15 +16,6 @@ __all__ = [
     "TopLogprob",
     "TurnTokenData",
 ]
-
-if TYPE_CHECKING:
-    _ResponseMessages = list[LettaMessageUnion | UnknownMessage]
-else:
-    # msgspec cannot put an untagged struct in a tagged union, so the type it decodes is the
-    # strict one. A reply holding a kind this client does not know is still returned whole:
-    # MessageDecoder.decode_response rebuilds it with UnknownMessage items, which is why the
-    # type checker is told about them.
-    _ResponseMessages = list[LettaMessageUnion]
 
 
 class TopLogprob(BaseModel, kw_only=True, gc=False):
@@ -70,10 +61,13 @@ class LettaResponse(BaseModel, kw_only=True):
 
     ``messages`` are in the order the agent produced them. Decoded through
     :class:`letta_async._decode.MessageDecoder`, a message of an unknown kind becomes an
-    :class:`UnknownMessage` in place rather than failing the reply.
+    :class:`~letta_async.types.UnknownMessage` in place rather than failing the reply. Type
+    checkers are told only of the official union, as for streams and pages, so that
+    ``if m.message_type == "assistant_message": m.content`` narrows as with the official SDK;
+    an unknown message never equals a known ``message_type``, so such narrowing stays sound.
     """
 
-    messages: _ResponseMessages
+    messages: list[LettaMessageUnion]
     stop_reason: LettaStopReason
     usage: LettaUsageStatistics
     logprobs: ChoiceLogprobs | None = None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._models import BaseModel
+
+if TYPE_CHECKING:
+    from ._events import StopReasonType
 
 __all__ = ["LettaRequestConfig", "Run", "RunStatus"]
 
 RunStatus = Literal["created", "running", "completed", "failed", "cancelled"]
-"""The states a run moves through. ``Run.status`` is typed ``str`` so new states still decode."""
+"""The states a run moves through. ``Run.status`` decodes as any ``str`` so that new states
+still decode; type checkers see this ``Literal``, as the official SDK types it."""
 
 _TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
@@ -35,7 +39,10 @@ class Run(BaseModel, kw_only=True):
 
     id: str
     agent_id: str
-    status: str | None = None
+    if TYPE_CHECKING:
+        status: RunStatus | None = None
+    else:
+        status: str | None = None
     created_at: datetime | None = None
     completed_at: datetime | None = None
     conversation_id: str | None = None
@@ -43,7 +50,10 @@ class Run(BaseModel, kw_only=True):
     background: bool | None = None
     metadata: dict[str, Any] | None = None
     request_config: LettaRequestConfig | None = None
-    stop_reason: str | None = None
+    if TYPE_CHECKING:
+        stop_reason: StopReasonType | None = None
+    else:
+        stop_reason: str | None = None
     callback_url: str | None = None
     callback_sent_at: datetime | None = None
     callback_status_code: int | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .._models import BaseModel
 from ._base import TypeTagged
@@ -36,11 +36,29 @@ class ToolCallDelta(BaseModel, kw_only=True, omit_defaults=True, gc=False):
     tool_call_id: str | None = None
 
 
+def complete_call(call: ToolCall | ToolCallDelta | None) -> Any:
+    """A :class:`ToolCall` for a delta that carries all three fields, else the value as given.
+
+    The official SDK validates the deprecated ``tool_call`` against ``ToolCall`` first and
+    falls back to ``ToolCallDelta``; a wire object with a string name, arguments and id is
+    therefore a ``ToolCall`` there, whichever kind of stream it came in, and so it is here.
+    """
+    if (
+        type(call) is ToolCallDelta
+        and call.name is not None
+        and call.arguments is not None
+        and call.tool_call_id is not None
+    ):
+        return ToolCall(name=call.name, arguments=call.arguments, tool_call_id=call.tool_call_id)
+    return call
+
+
 class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
     """One tool's result: an item of a tool-return message, or sent back for a client tool.
 
-    ``status`` is ``"success"`` or ``"error"``. It is kept as ``str`` so that a value added by a
-    newer server does not make the whole message undecodable.
+    ``status`` is ``"success"`` or ``"error"``. It decodes as any ``str`` so that a value added
+    by a newer server does not make the whole message undecodable; type checkers see the
+    official ``Literal``.
     """
 
     if TYPE_CHECKING:
@@ -49,7 +67,10 @@ class ToolReturn(TypeTagged, tag="tool", kw_only=True, gc=False):
         type: ClassVar[str] = "tool"
 
     tool_return: str | list[LettaToolReturnContentUnion]
-    status: str
+    if TYPE_CHECKING:
+        status: Literal["success", "error"]
+    else:
+        status: str
     tool_call_id: str
     stdout: list[str] | None = None
     stderr: list[str] | None = None

@@ -25,13 +25,22 @@ from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings as CompactionSettingsModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking as CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettings as CompactionSettingsModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettings as CompactionSettingsModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat as CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettings as CompactionSettingsModelSettingsSgLangModelSettings,
@@ -44,6 +53,9 @@ from ._params import (
 )
 from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettings as CompactionSettingsModelSettingsZaiModelSettings,
+)
+from ._params import (
+    AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat as CompactionSettingsModelSettingsZaiModelSettingsResponseFormat,
 )
 from ._params import (
     AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking as CompactionSettingsModelSettingsZaiModelSettingsThinking,
@@ -62,13 +74,22 @@ from ._params import (
     AgentCreateParamsModelSettingsMoonshotCodingModelSettings as ModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    AgentCreateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat as ModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     AgentCreateParamsModelSettingsMoonshotCodingModelSettingsThinking as ModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     AgentCreateParamsModelSettingsMoonshotModelSettings as ModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    AgentCreateParamsModelSettingsMoonshotModelSettingsResponseFormat as ModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     AgentCreateParamsModelSettingsOpenRouterModelSettings as ModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    AgentCreateParamsModelSettingsOpenRouterModelSettingsResponseFormat as ModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     AgentCreateParamsModelSettingsSgLangModelSettings as ModelSettingsSgLangModelSettings,
@@ -76,10 +97,17 @@ from ._params import (
 from ._params import (
     AgentCreateParamsModelSettingsSgLangModelSettingsReasoning as ModelSettingsSgLangModelSettingsReasoning,
 )
+from ._params import (
+    AgentCreateParamsModelSettingsSgLangModelSettingsResponseFormat as ModelSettingsSgLangModelSettingsResponseFormat,
+)
 from ._params import AgentCreateParamsModelSettingsZaiModelSettings as ModelSettingsZaiModelSettings
+from ._params import (
+    AgentCreateParamsModelSettingsZaiModelSettingsResponseFormat as ModelSettingsZaiModelSettingsResponseFormat,
+)
 from ._params import (
     AgentCreateParamsModelSettingsZaiModelSettingsThinking as ModelSettingsZaiModelSettingsThinking,
 )
+from ._params import AgentCreateParamsResponseFormat as ResponseFormat
 from ._params import AgentCreateParamsToolRule as ToolRule
 
 __all__ = [
@@ -90,25 +118,35 @@ __all__ = [
     "CompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "CompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "CompactionSettingsModelSettingsMoonshotModelSettings",
+    "CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsOpenRouterModelSettings",
+    "CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsSgLangModelSettings",
     "CompactionSettingsModelSettingsSgLangModelSettingsReasoning",
     "CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettings",
+    "CompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettingsThinking",
     "ModelSettings",
     "ModelSettingsBasetenModelSettings",
     "ModelSettingsChatGptoAuthModelSettings",
     "ModelSettingsChatGptoAuthModelSettingsReasoning",
     "ModelSettingsMoonshotCodingModelSettings",
+    "ModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ModelSettingsMoonshotCodingModelSettingsThinking",
     "ModelSettingsMoonshotModelSettings",
+    "ModelSettingsMoonshotModelSettingsResponseFormat",
     "ModelSettingsOpenRouterModelSettings",
+    "ModelSettingsOpenRouterModelSettingsResponseFormat",
     "ModelSettingsSgLangModelSettings",
     "ModelSettingsSgLangModelSettingsReasoning",
+    "ModelSettingsSgLangModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettings",
+    "ModelSettingsZaiModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettingsThinking",
+    "ResponseFormat",
     "ToolRule",
 ]

@@ -25,13 +25,22 @@ from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings as CompactionSettingsModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking as CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettings as CompactionSettingsModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettings as CompactionSettingsModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat as CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettings as CompactionSettingsModelSettingsSgLangModelSettings,
@@ -40,7 +49,13 @@ from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning as CompactionSettingsModelSettingsSgLangModelSettingsReasoning,
 )
 from ._params import (
+    AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat as CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat,
+)
+from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettings as CompactionSettingsModelSettingsZaiModelSettings,
+)
+from ._params import (
+    AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat as CompactionSettingsModelSettingsZaiModelSettingsResponseFormat,
 )
 from ._params import (
     AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking as CompactionSettingsModelSettingsZaiModelSettingsThinking,
@@ -59,13 +74,22 @@ from ._params import (
     AgentUpdateParamsModelSettingsMoonshotCodingModelSettings as ModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat as ModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking as ModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     AgentUpdateParamsModelSettingsMoonshotModelSettings as ModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    AgentUpdateParamsModelSettingsMoonshotModelSettingsResponseFormat as ModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     AgentUpdateParamsModelSettingsOpenRouterModelSettings as ModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    AgentUpdateParamsModelSettingsOpenRouterModelSettingsResponseFormat as ModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     AgentUpdateParamsModelSettingsSgLangModelSettings as ModelSettingsSgLangModelSettings,
@@ -73,10 +97,18 @@ from ._params import (
 from ._params import (
     AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning as ModelSettingsSgLangModelSettingsReasoning,
 )
+from ._params import (
+    AgentUpdateParamsModelSettingsSgLangModelSettingsResponseFormat as ModelSettingsSgLangModelSettingsResponseFormat,
+)
 from ._params import AgentUpdateParamsModelSettingsZaiModelSettings as ModelSettingsZaiModelSettings
+from ._params import (
+    AgentUpdateParamsModelSettingsZaiModelSettingsResponseFormat as ModelSettingsZaiModelSettingsResponseFormat,
+)
 from ._params import (
     AgentUpdateParamsModelSettingsZaiModelSettingsThinking as ModelSettingsZaiModelSettingsThinking,
 )
+from ._params import AgentUpdateParamsResponseFormat as ResponseFormat
+from ._params import AgentUpdateParamsToolRule as ToolRule
 
 __all__ = [
     "AgentUpdateParams",
@@ -86,23 +118,35 @@ __all__ = [
     "CompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "CompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "CompactionSettingsModelSettingsMoonshotModelSettings",
+    "CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsOpenRouterModelSettings",
+    "CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsSgLangModelSettings",
     "CompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettings",
+    "CompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettingsThinking",
     "ModelSettings",
     "ModelSettingsBasetenModelSettings",
     "ModelSettingsChatGptoAuthModelSettings",
     "ModelSettingsChatGptoAuthModelSettingsReasoning",
     "ModelSettingsMoonshotCodingModelSettings",
+    "ModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ModelSettingsMoonshotCodingModelSettingsThinking",
     "ModelSettingsMoonshotModelSettings",
+    "ModelSettingsMoonshotModelSettingsResponseFormat",
     "ModelSettingsOpenRouterModelSettings",
+    "ModelSettingsOpenRouterModelSettingsResponseFormat",
     "ModelSettingsSgLangModelSettings",
     "ModelSettingsSgLangModelSettingsReasoning",
+    "ModelSettingsSgLangModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettings",
+    "ModelSettingsZaiModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettingsThinking",
+    "ResponseFormat",
+    "ToolRule",
 ]

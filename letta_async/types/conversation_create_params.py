@@ -22,13 +22,22 @@ from ._params import (
     ConversationCreateParamsModelSettingsMoonshotCodingModelSettings as ModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat as ModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking as ModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     ConversationCreateParamsModelSettingsMoonshotModelSettings as ModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    ConversationCreateParamsModelSettingsMoonshotModelSettingsResponseFormat as ModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationCreateParamsModelSettingsOpenRouterModelSettings as ModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    ConversationCreateParamsModelSettingsOpenRouterModelSettingsResponseFormat as ModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     ConversationCreateParamsModelSettingsSgLangModelSettings as ModelSettingsSgLangModelSettings,
@@ -37,7 +46,13 @@ from ._params import (
     ConversationCreateParamsModelSettingsSgLangModelSettingsReasoning as ModelSettingsSgLangModelSettingsReasoning,
 )
 from ._params import (
+    ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat as ModelSettingsSgLangModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationCreateParamsModelSettingsZaiModelSettings as ModelSettingsZaiModelSettings,
+)
+from ._params import (
+    ConversationCreateParamsModelSettingsZaiModelSettingsResponseFormat as ModelSettingsZaiModelSettingsResponseFormat,
 )
 from ._params import (
     ConversationCreateParamsModelSettingsZaiModelSettingsThinking as ModelSettingsZaiModelSettingsThinking,
@@ -50,11 +65,16 @@ __all__ = [
     "ModelSettingsChatGptoAuthModelSettings",
     "ModelSettingsChatGptoAuthModelSettingsReasoning",
     "ModelSettingsMoonshotCodingModelSettings",
+    "ModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ModelSettingsMoonshotCodingModelSettingsThinking",
     "ModelSettingsMoonshotModelSettings",
+    "ModelSettingsMoonshotModelSettingsResponseFormat",
     "ModelSettingsOpenRouterModelSettings",
+    "ModelSettingsOpenRouterModelSettingsResponseFormat",
     "ModelSettingsSgLangModelSettings",
     "ModelSettingsSgLangModelSettingsReasoning",
+    "ModelSettingsSgLangModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettings",
+    "ModelSettingsZaiModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettingsThinking",
 ]

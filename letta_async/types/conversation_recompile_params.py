@@ -25,13 +25,22 @@ from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings as CompactionSettingsModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking as CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSettings as CompactionSettingsModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelSettings as CompactionSettingsModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat as CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettings as CompactionSettingsModelSettingsSgLangModelSettings,
@@ -40,7 +49,13 @@ from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning as CompactionSettingsModelSettingsSgLangModelSettingsReasoning,
 )
 from ._params import (
+    ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat as CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettings as CompactionSettingsModelSettingsZaiModelSettings,
+)
+from ._params import (
+    ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat as CompactionSettingsModelSettingsZaiModelSettingsResponseFormat,
 )
 from ._params import (
     ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsThinking as CompactionSettingsModelSettingsZaiModelSettingsThinking,
@@ -53,12 +68,17 @@ __all__ = [
     "CompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "CompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "CompactionSettingsModelSettingsMoonshotModelSettings",
+    "CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsOpenRouterModelSettings",
+    "CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsSgLangModelSettings",
     "CompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettings",
+    "CompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettingsThinking",
     "ConversationRecompileParams",
 ]

@@ -22,13 +22,22 @@ from ._params import (
     ConversationUpdateParamsModelSettingsMoonshotCodingModelSettings as ModelSettingsMoonshotCodingModelSettings,
 )
 from ._params import (
+    ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsResponseFormat as ModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking as ModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from ._params import (
     ConversationUpdateParamsModelSettingsMoonshotModelSettings as ModelSettingsMoonshotModelSettings,
 )
 from ._params import (
+    ConversationUpdateParamsModelSettingsMoonshotModelSettingsResponseFormat as ModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationUpdateParamsModelSettingsOpenRouterModelSettings as ModelSettingsOpenRouterModelSettings,
+)
+from ._params import (
+    ConversationUpdateParamsModelSettingsOpenRouterModelSettingsResponseFormat as ModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from ._params import (
     ConversationUpdateParamsModelSettingsSgLangModelSettings as ModelSettingsSgLangModelSettings,
@@ -37,7 +46,13 @@ from ._params import (
     ConversationUpdateParamsModelSettingsSgLangModelSettingsReasoning as ModelSettingsSgLangModelSettingsReasoning,
 )
 from ._params import (
+    ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat as ModelSettingsSgLangModelSettingsResponseFormat,
+)
+from ._params import (
     ConversationUpdateParamsModelSettingsZaiModelSettings as ModelSettingsZaiModelSettings,
+)
+from ._params import (
+    ConversationUpdateParamsModelSettingsZaiModelSettingsResponseFormat as ModelSettingsZaiModelSettingsResponseFormat,
 )
 from ._params import (
     ConversationUpdateParamsModelSettingsZaiModelSettingsThinking as ModelSettingsZaiModelSettingsThinking,
@@ -50,11 +65,16 @@ __all__ = [
     "ModelSettingsChatGptoAuthModelSettings",
     "ModelSettingsChatGptoAuthModelSettingsReasoning",
     "ModelSettingsMoonshotCodingModelSettings",
+    "ModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "ModelSettingsMoonshotCodingModelSettingsThinking",
     "ModelSettingsMoonshotModelSettings",
+    "ModelSettingsMoonshotModelSettingsResponseFormat",
     "ModelSettingsOpenRouterModelSettings",
+    "ModelSettingsOpenRouterModelSettingsResponseFormat",
     "ModelSettingsSgLangModelSettings",
     "ModelSettingsSgLangModelSettingsReasoning",
+    "ModelSettingsSgLangModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettings",
+    "ModelSettingsZaiModelSettingsResponseFormat",
     "ModelSettingsZaiModelSettingsThinking",
 ]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from ._params import OpenAIModelSettingsParam as OpenAIModelSettingsParam
 from ._params import OpenaiModelSettingsParamReasoning as Reasoning
+from ._params import OpenaiModelSettingsParamResponseFormat as ResponseFormat
 
 __all__ = [
     "OpenAIModelSettingsParam",
     "Reasoning",
+    "ResponseFormat",
 ]

@@ -5,7 +5,8 @@ SDK, 1.12.1). Each test here runs one program twice against the real server of t
 once as written and once with only its imports switched to ``letta_async``
 (``migration/switch.py``), and requires both runs to exit 0 with identical standard output.
 The programs print only what is stable across runs and across the two libraries, so any
-difference is a compatibility gap. ``test_mypy_strict`` type-checks both versions.
+difference is a compatibility gap. ``test_mypy_strict`` and ``test_pyright`` type-check both
+versions.
 
 The official SDK is needed to run and type-check the originals; without it those tests are
 skipped (the ``e2e`` nox session installs ``letta-client==1.12.1``).
@@ -279,3 +280,35 @@ def test_mypy_strict(version: str, switched_dir: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, f"mypy --strict on the {version} programs:\n{result.stdout}"
     assert "Success: no issues found" in result.stdout, result.stdout
+
+
+# A mistake pyright must report in either version (a tool-call fragment's name may be None),
+# so that a clean verdict on the corpus cannot come from pyright not seeing the SDK's types.
+PYRIGHT_MISTAKE = """
+from letta_client.types.agents import ToolCallMessage
+
+
+def name_of(message: ToolCallMessage) -> str:
+    return message.tool_call.name
+"""
+
+
+@needs_official_sdk
+@pytest.mark.timeout(MYPY_TIMEOUT + 60)
+@pytest.mark.parametrize("version", ["original", "switched"])
+def test_pyright(version: str, switched_dir: Path, tmp_path: Path) -> None:
+    """pyright (standard mode) is clean on both versions and still catches a planted mistake."""
+    if importlib.util.find_spec("basedpyright") is None:
+        pytest.skip("basedpyright is not installed in this interpreter")
+    from tests.test_typing_idioms import pyright_lines
+
+    source = PROGRAMS_DIR if version == "original" else switched_dir
+    names = [program.name for program in PROGRAMS]
+    for name in names:
+        (tmp_path / name).write_text((source / name).read_text(encoding="utf-8"))
+    mistake = PYRIGHT_MISTAKE if version == "original" else switch_source(PYRIGHT_MISTAKE)
+    (tmp_path / "mistake.py").write_text(mistake)
+    lines = pyright_lines(tmp_path, [*names, "mistake.py"])
+    corpus = [line for line in lines if not line.startswith("mistake.py")]
+    assert corpus == [], f"pyright on the {version} programs:\n" + "\n".join(corpus)
+    assert any(line.startswith("mistake.py:6:") for line in lines), lines

@@ -25,13 +25,22 @@ from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings as CompactionSettingsModelSettingsMoonshotCodingModelSettings,
 )
 from .._params import (
+    MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking as CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings as CompactionSettingsModelSettingsMoonshotModelSettings,
 )
 from .._params import (
+    MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings as CompactionSettingsModelSettingsOpenRouterModelSettings,
+)
+from .._params import (
+    MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat as CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings as CompactionSettingsModelSettingsSgLangModelSettings,
@@ -40,7 +49,13 @@ from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning as CompactionSettingsModelSettingsSgLangModelSettingsReasoning,
 )
 from .._params import (
+    MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat as CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat,
+)
+from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings as CompactionSettingsModelSettingsZaiModelSettings,
+)
+from .._params import (
+    MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat as CompactionSettingsModelSettingsZaiModelSettingsResponseFormat,
 )
 from .._params import (
     MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking as CompactionSettingsModelSettingsZaiModelSettingsThinking,
@@ -53,12 +68,17 @@ __all__ = [
     "CompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "CompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "CompactionSettingsModelSettingsMoonshotModelSettings",
+    "CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsOpenRouterModelSettings",
+    "CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsSgLangModelSettings",
     "CompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettings",
+    "CompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettingsThinking",
     "MessageCompactParams",
 ]

@@ -25,13 +25,22 @@ from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettings as CompactionSettingsModelSettingsMoonshotCodingModelSettings,
 )
 from .._params import (
+    ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat,
+)
+from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking as CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking,
 )
 from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings as CompactionSettingsModelSettingsMoonshotModelSettings,
 )
 from .._params import (
+    ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat as CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat,
+)
+from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings as CompactionSettingsModelSettingsOpenRouterModelSettings,
+)
+from .._params import (
+    ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat as CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat,
 )
 from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings as CompactionSettingsModelSettingsSgLangModelSettings,
@@ -40,7 +49,13 @@ from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning as CompactionSettingsModelSettingsSgLangModelSettingsReasoning,
 )
 from .._params import (
+    ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat as CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat,
+)
+from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings as CompactionSettingsModelSettingsZaiModelSettings,
+)
+from .._params import (
+    ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsResponseFormat as CompactionSettingsModelSettingsZaiModelSettingsResponseFormat,
 )
 from .._params import (
     ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking as CompactionSettingsModelSettingsZaiModelSettingsThinking,
@@ -53,12 +68,17 @@ __all__ = [
     "CompactionSettingsModelSettingsChatGptoAuthModelSettings",
     "CompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettings",
+    "CompactionSettingsModelSettingsMoonshotCodingModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking",
     "CompactionSettingsModelSettingsMoonshotModelSettings",
+    "CompactionSettingsModelSettingsMoonshotModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsOpenRouterModelSettings",
+    "CompactionSettingsModelSettingsOpenRouterModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsSgLangModelSettings",
     "CompactionSettingsModelSettingsSgLangModelSettingsReasoning",
+    "CompactionSettingsModelSettingsSgLangModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettings",
+    "CompactionSettingsModelSettingsZaiModelSettingsResponseFormat",
     "CompactionSettingsModelSettingsZaiModelSettingsThinking",
     "MessageCompactParams",
 ]
