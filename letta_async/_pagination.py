@@ -49,7 +49,6 @@ __all__ = [
     "BasePage",
     "CursorRule",
     "PageInfo",
-    "rule_for_path",
 ]
 
 T = TypeVar("T")
