@@ -188,3 +188,14 @@ async def test_batch_messages_come_in_object_pages(
     assert walked == first
     # Histories walk back from the first item, desc being the default order.
     assert replay.seen("GET", route)[-1].query == {"limit": "2", "before": "message-1"}
+
+
+async def test_a_reasoning_and_its_assistant_message_both_come_out(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    # A memgpt_v2 reply stores one message that lists as two items with one id.
+    pair = json.loads(fixture_bytes("nonstream_response_memgpt_v2.json"))["messages"]
+    assert pair[0]["id"] == pair[1]["id"]
+    replay.on("GET", MESSAGES, json_answer(pair), json_answer([]))
+    walked = [m.message_type async for m in client.agents.messages.list(AGENT, limit=2)]
+    assert walked == ["reasoning_message", "assistant_message"]
