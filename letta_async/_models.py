@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
-__all__ = ["ABSENT", "BaseModel", "to_plain", "wire_names"]
+__all__ = ["ABSENT", "BaseModel", "ModelField", "to_plain", "wire_names"]
 
 ABSENT: Any = None
 """Default of a field the official SDK types as always present but the server may leave out.
@@ -229,11 +229,46 @@ def json_schema(cls: type[msgspec.Struct], *, by_alias: bool = True) -> dict[str
     return schema
 
 
+class ModelField(msgspec.structs.FieldInfo):
+    """One entry of ``Model.model_fields``: msgspec's field description, readable with the
+    attribute names of pydantic's ``FieldInfo`` as well (``annotation``, ``alias``,
+    ``is_required()``), since programs written for the official models read those."""
+
+    @property
+    def annotation(self) -> Any:
+        """The field's type (msgspec calls it ``type``)."""
+        return self.type
+
+    @property
+    def alias(self) -> str | None:
+        """The wire name when it differs from the attribute name, else None (as pydantic)."""
+        return self.encode_name if self.encode_name != self.name else None
+
+    def is_required(self) -> bool:
+        """Whether a value must be given: the field has no default."""
+        return self.required
+
+
+_MODEL_FIELDS: dict[type[Any], dict[str, ModelField]] = {}
+
+
 class _FieldsOfClass:
     """``Model.model_fields``: the fields by name, read from the class (or an instance)."""
 
-    def __get__(self, instance: object, owner: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
-        return {field.name: field for field in _fields(owner)}
+    def __get__(self, instance: object, owner: type[Any]) -> dict[str, ModelField]:
+        fields = _MODEL_FIELDS.get(owner)
+        if fields is None:
+            fields = _MODEL_FIELDS[owner] = {
+                f.name: ModelField(
+                    name=f.name,
+                    encode_name=f.encode_name,
+                    type=f.type,
+                    default=f.default,
+                    default_factory=f.default_factory,
+                )
+                for f in _fields(owner)
+            }
+        return dict(fields)
 
 
 class BaseModel(msgspec.Struct, kw_only=True):

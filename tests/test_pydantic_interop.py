@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 import letta_async
-from letta_async.types import AgentState, LettaResponse
+from letta_async.types import AgentState, LettaResponse, LlmConfig
 from letta_async.types.agents import AssistantMessage, Message
 from tests.replay import fixture_bytes
 from tests.test_model_methods import same
@@ -138,6 +138,25 @@ def test_the_pydantic_style_helpers() -> None:
     # The one difference: ours are not pydantic.BaseModel instances; this covers both.
     assert not isinstance(agent, pydantic.BaseModel)
     assert isinstance(agent, (pydantic.BaseModel, letta_async.BaseModel))
+
+
+# Read from letta-client 1.12.1: ``Model.model_fields[name]`` -> (annotation, alias, required).
+OFFICIAL_FIELDS: list[tuple[type[Any], str, Any, str | None, bool]] = [
+    (AgentState, "name", str, None, True),
+    (LlmConfig, "api_model_endpoint_type", None, "model_endpoint_type", True),
+    (LlmConfig, "context_window", int, None, True),
+    (AssistantMessage, "otid", str | None, None, False),
+]
+
+
+@pytest.mark.parametrize(("model", "name", "annotation", "alias", "required"), OFFICIAL_FIELDS)
+def test_model_fields_read_as_pydantic_field_infos(
+    model: Any, name: str, annotation: Any, alias: str | None, required: bool
+) -> None:
+    field = model.model_fields[name]
+    if annotation is not None:
+        assert field.annotation == annotation
+    assert (field.alias, field.is_required()) == (alias, required)
 
 
 def test_the_core_does_not_import_pydantic() -> None:
