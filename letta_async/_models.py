@@ -173,7 +173,13 @@ def wire_names(value: Any, cls: Any) -> Any:
     (``api_model_endpoint_type``); this lets such a dump validate back. Returns ``value``
     itself when nothing needed renaming.
     """
-    return _rename(value, msgspec.inspect.type_info(cls))
+    info = _TYPE_INFO.get(cls)
+    if info is None:
+        info = _TYPE_INFO[cls] = msgspec.inspect.type_info(cls)
+    return _rename(value, info)
+
+
+_TYPE_INFO: dict[Any, Any] = {}
 
 
 def _rename(value: Any, info: Any) -> Any:

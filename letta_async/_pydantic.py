@@ -25,14 +25,9 @@ def core_schema_of(cls: type[msgspec.Struct]) -> core_schema.CoreSchema:
     def validate(value: Any) -> Any:
         if isinstance(value, cls):
             return value
-        try:
-            return msgspec.convert(value, cls, strict=False)
-        except msgspec.ValidationError:
-            # A pydantic dump without by_alias keys renamed fields by attribute name.
-            renamed = wire_names(value, cls)
-            if renamed is value:
-                raise
-            return msgspec.convert(renamed, cls, strict=False)
+        # A pydantic dump without by_alias keys renamed fields by attribute name, which
+        # msgspec would skip as unknown keys: rename them to the wire names first.
+        return msgspec.convert(wire_names(value, cls), cls, strict=False)
 
     def serialize(value: Any, info: core_schema.SerializationInfo) -> Any:
         if not isinstance(value, msgspec.Struct):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pydantic
 import pytest
 from fastapi import FastAPI
 
 import letta_async
+from letta_async._models import to_plain
 from letta_async.types import AgentState, LettaResponse, LlmConfig
 from letta_async.types.agents import AssistantMessage, Message
 from tests.replay import fixture_bytes
@@ -73,6 +75,45 @@ def test_type_adapter_over_a_message_union_and_a_response() -> None:
     assert same(json.loads(adapter.dump_json(messages, by_alias=True)), RESPONSE_JSON["messages"])
     response = pydantic.TypeAdapter(LettaResponse).validate_python(RESPONSE_JSON)
     assert response == LettaResponse.model_validate(RESPONSE_JSON)
+
+
+def captured_types() -> list[tuple[str, Any]]:
+    from letta_async.types import Conversation, Step
+    from letta_async.types.agents import Run
+    from letta_async.types.runs import UsageRetrieveResponse
+
+    return [
+        ("agent_create.json", AgentState),
+        ("agent_create_memgpt_v2.json", AgentState),
+        ("nonstream_response.json", LettaResponse),
+        ("nonstream_tool_response.json", LettaResponse),
+        ("nonstream_response_memgpt_v2.json", LettaResponse),
+        ("messages_list_desc_page1.json", list[Message]),
+        ("messages_list_asc_page2.json", list[Message]),
+        ("run_messages.json", list[Message]),
+        ("run_retrieve.json", Run),
+        ("runs_list.json", list[Run]),
+        ("run_steps.json", list[Step]),
+        ("run_usage.json", UsageRetrieveResponse),
+        ("conversation_create.json", Conversation),
+    ]
+
+
+@pytest.mark.parametrize(("capture", "kind"), captured_types(), ids=lambda v: str(v)[:30])
+def test_every_capture_round_trips_through_a_type_adapter(capture: str, kind: Any) -> None:
+    raw = fixture_bytes(capture)
+    adapter = pydantic.TypeAdapter(kind)
+    value = adapter.validate_json(raw)
+    # Pydantic validates as msgspec decodes, and dumps as the models' own model_dump does
+    # (test_model_methods.py compares those dumps with the captures).
+    assert value == msgspec.json.decode(raw, type=kind)
+    assert json.loads(adapter.dump_json(value, by_alias=True)) == to_plain(
+        value, mode="json", by_alias=True
+    )
+    assert adapter.validate_json(adapter.dump_json(value)) == value
+    assert adapter.validate_python(adapter.dump_python(value)) == value
+    schema = adapter.json_schema()
+    assert schema, capture
 
 
 def test_json_schemas_name_the_captured_fields() -> None:
