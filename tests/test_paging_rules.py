@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from letta_async._pagination import rule_for_path
 from letta_async.pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncObjectPage, BasePage
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +150,17 @@ async def test_iter_pages_ends_with_the_page_has_next_page_promised(rule: Any) -
     first = await fetch({"limit": 2})
     walked = [([i.id for i in p.items], p.has_next_page()) async for p in first.iter_pages()]
     assert walked == [(["a", "b"], True), (["c"], True), ([], False)]
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("/v1/conversations/conv-1/messages", "conversation"),
+        ("/v1/conversations/default/messages", "message_history"),
+        ("/v1/conversations/agent-1/messages", "message_history"),
+    ],
+)
+def test_an_agent_direct_conversation_pages_as_the_agent_history(path: str, rule: str) -> None:
+    # Letta answers "default" (with agent_id) and an agent id from the agent's history.
+    assert rule_for_path("conversation", path) == rule
+    assert rule_for_path("ordered", path) == "ordered"

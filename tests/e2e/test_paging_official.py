@@ -50,12 +50,12 @@ async def _walk(first: Any) -> Walk:
 
 
 async def _raw(base_url: str, path: str) -> list[tuple[str, str]]:
-    query = {"order": "asc", "limit": "1000"}
-    async with aiohttp.ClientSession() as http, http.get(base_url + path, params=query) as r:
+    url = base_url + path + ("&" if "?" in path else "?") + "order=asc&limit=1000"
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
         return [(m["id"], m["message_type"]) for m in await r.json()]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def history(base_url: str) -> Any:
     async with letta_async.AsyncLetta(base_url=base_url) as client:
         agent_id = await create_agent(client)
@@ -92,7 +92,7 @@ async def test_ordinary_listings_page_as_the_official_sdk(base_url: str, history
         assert [len(p[0]) for p in want] == [1, 1, 0], "two blocks, then the empty page"
 
 
-@pytest.mark.parametrize("route", ["conversation", "agent"])
+@pytest.mark.parametrize("route", ["conversation", "agent", "default"])
 @pytest.mark.parametrize("order", ["desc", "asc"])
 @pytest.mark.parametrize("limit", [3, None])
 async def test_histories_official_walk_and_ours(
@@ -101,24 +101,25 @@ async def test_histories_official_walk_and_ours(
     import letta_client
 
     agent_id, conversation_id = history
-    owner = conversation_id if route == "conversation" else agent_id
-    path = (
-        f"/v1/conversations/{owner}/messages"
-        if route == "conversation"
-        else (f"/v1/agents/{owner}/messages")
-    )
+    # "default" with agent_id: the agent's own history through the conversations route.
+    owner = {"conversation": conversation_id, "agent": agent_id, "default": "default"}[route]
+    path = {
+        "conversation": f"/v1/conversations/{owner}/messages",
+        "agent": f"/v1/agents/{owner}/messages",
+        "default": f"/v1/conversations/default/messages?agent_id={agent_id}",
+    }[route]
     truth = await _raw(base_url, path)
     if order == "desc" and route == "conversation":
         truth = truth[::-1]  # a conversation's desc pages are newest first throughout
     kwargs: dict[str, Any] = {"order": order} | ({"limit": limit} if limit else {})
+    if route == "default":
+        kwargs["agent_id"] = agent_id
     async with (
         letta_async.AsyncLetta(base_url=base_url) as ours,
         letta_client.AsyncLetta(base_url=base_url) as official,
     ):
-        off = (
-            official.conversations.messages if route == "conversation" else official.agents.messages
-        )
-        mine = ours.conversations.messages if route == "conversation" else ours.agents.messages
+        off = official.agents.messages if route == "agent" else official.conversations.messages
+        mine = ours.agents.messages if route == "agent" else ours.conversations.messages
         want = await _walk(await off.list(owner, **kwargs))
         as_official = await _walk(await mine.list(owner, **kwargs).official())
         assert as_official == want
@@ -127,7 +128,7 @@ async def test_histories_official_walk_and_ours(
             (i, t) for i, t in (_entry(m) for m in official_items)
         ]
         walked = [_entry(m) async for m in mine.list(owner, **kwargs)]
-    if order == "desc" and route == "agent" and limit:
+    if order == "desc" and route != "conversation" and limit:
         # Agent desc pages run oldest to newest, newest page first: the same items, once each.
         assert len(walked) == len(set(walked)) and sorted(walked) == sorted(truth)
     else:
