@@ -16,7 +16,7 @@ names no next one (often an empty page). For most listings the cursor is the off
 Where Letta's cursors make that rule wrong, the cursor follows the server, so a walk neither
 stops early nor repeats:
 
-* agent, run and batch message histories come newest-first by default (``order=desc``), yet
+* agent and batch message histories come newest-first by default (``order=desc``), yet
   each desc page holds the newest ``limit`` messages *oldest to newest*; the page before it is
   therefore ``before=<first id>`` (the official ``after=<last id>`` finds nothing, so its walk
   ends after one page);
@@ -25,6 +25,7 @@ stops early nor repeats:
   next asc page ``after=<last id>`` (the official ``after=<last id>`` on a desc page asks
   for the newer messages again, so its walk repeats them: 15 messages come out 120 times);
   the agent-direct forms (``"default"`` with ``agent_id``, or an agent id) are agent histories;
+  a run's messages page the same way, but ``asc`` by default;
 * run listings read their cursors in time whatever the order (and swapped for ``asc``), so
   the page after a page of runs is ``before=<last id>`` in both orders;
 * some routes (an agent's tools) answer ``after=<id>`` with items from before the cursor, so
@@ -54,12 +55,15 @@ __all__ = [
 T = TypeVar("T")
 PageT = TypeVar("PageT", bound="BasePage[Any]")
 
-CursorRule = Literal["ordered", "message_history", "conversation", "runs", "official"]
+CursorRule = Literal[
+    "ordered", "message_history", "conversation", "run_messages", "runs", "official"
+]
 """``ordered``: the official rule, the next page is ``before=<first id>`` after a page asked
 for with ``before``, else ``after=<last id>``.
 ``message_history``: desc pages come oldest-to-newest, the next one is ``before=<first id>``.
 ``conversation``: a conversation's positions, the next page is ``before=<last id>`` for
 ``desc`` and ``after=<last id>`` for ``asc`` (agent-direct paths are ``message_history``).
+``run_messages``: a run's messages, cursors as ``conversation`` but ``asc`` by default.
 ``runs``: pages come in the requested order, the next one is ``before=<last id>`` in both
 orders (Letta reads run cursors in time for ``desc``, where ``after`` means newer, and swapped
 for ``asc``, where ``before`` means newer).
@@ -123,10 +127,10 @@ class BasePage(Generic[T]):
         items = self._get_page_items()
         if not items:
             return None
-        order = self._params.get("order", "desc")
+        order = self._params.get("order", "asc" if self._rule == "run_messages" else "desc")
         if self._rule == "runs":
             key, item = "before", items[-1]
-        elif self._rule == "conversation":
+        elif self._rule in ("conversation", "run_messages"):
             key, item = ("before" if order == "desc" else "after"), items[-1]
         elif self._params.get("before") or (self._rule == "message_history" and order == "desc"):
             key, item = "before", items[0]

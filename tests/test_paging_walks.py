@@ -188,3 +188,22 @@ async def test_a_conversation_walks_back_by_its_last_item(server: LettaTestServe
     # The official walk: every message, then all but the oldest, ... then an empty page.
     newest_first = whole[::-1]
     assert official == [newest_first[: len(whole) - n] for n in range(len(whole) + 1)]
+
+
+@pytest.mark.parametrize("order", [None, "asc", "desc"])
+async def test_a_runs_messages_walk_every_page(server: LettaTestServer, order: str | None) -> None:
+    """A run's messages are ``asc`` by default and paged by position like a conversation's
+    (Letta 0.16.8, compared in tests/e2e/test_paging_official.py): the walk goes on past the
+    first page whatever the order."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = str(server.create_agent(name="run")["id"])
+        sent = await client.agents.messages.create(
+            agent_id, messages=[{"role": "user", "content": "hi"}]
+        )
+        run_id = next(m.run_id for m in sent.messages if m.run_id)
+        listing = client.runs.messages
+        whole = [m.id async for m in listing.list(run_id, order="asc", limit=1000)]
+        kwargs = {"order": order} if order else {}
+        walked = [m.id async for m in listing.list(run_id, limit=1, **kwargs)]  # type: ignore[arg-type]
+    assert len(whole) >= 2
+    assert walked == (whole[::-1] if order == "desc" else whole)

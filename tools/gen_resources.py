@@ -721,6 +721,8 @@ def _call(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
             rule = "message_history"
         elif method.dotted in resource_map.POSITION_CURSORS:
             rule = "conversation"
+        elif method.dotted in resource_map.RUN_MESSAGE_CURSORS:
+            rule = "run_messages"
         elif method.dotted in resource_map.TIME_CURSORS:
             rule = "runs"
         extra = ""

@@ -64,17 +64,19 @@ async def history(base_url: str) -> Any:
             await client.conversations.messages.create(
                 conversation.id, messages=[{"role": "user", "content": text}], streaming=False
             )
+        run_id = ""
         for text in ("direct one", "[tool] direct two"):
-            await client.agents.messages.create(
+            sent = await client.agents.messages.create(
                 agent_id, messages=[{"role": "user", "content": text}]
             )
-        yield agent_id, conversation.id
+            run_id = next(m.run_id for m in sent.messages if m.run_id)
+        yield agent_id, conversation.id, run_id
 
 
 async def test_ordinary_listings_page_as_the_official_sdk(base_url: str, history: Any) -> None:
     import letta_client
 
-    agent_id, _ = history
+    agent_id, _, _ = history
     async with (
         letta_async.AsyncLetta(base_url=base_url) as ours,
         letta_client.AsyncLetta(base_url=base_url) as official,
@@ -92,34 +94,48 @@ async def test_ordinary_listings_page_as_the_official_sdk(base_url: str, history
         assert [len(p[0]) for p in want] == [1, 1, 0], "two blocks, then the empty page"
 
 
-@pytest.mark.parametrize("route", ["conversation", "agent", "default"])
-@pytest.mark.parametrize("order", ["desc", "asc"])
+@pytest.mark.parametrize("route", ["conversation", "agent", "default", "run"])
+@pytest.mark.parametrize("order", ["desc", "asc", None])
 @pytest.mark.parametrize("limit", [3, None])
 async def test_histories_official_walk_and_ours(
-    base_url: str, history: Any, route: str, order: str, limit: int | None
+    base_url: str, history: Any, route: str, order: str | None, limit: int | None
 ) -> None:
     import letta_client
 
-    agent_id, conversation_id = history
+    agent_id, conversation_id, run_id = history
     # "default" with agent_id: the agent's own history through the conversations route.
-    owner = {"conversation": conversation_id, "agent": agent_id, "default": "default"}[route]
+    owner = {
+        "conversation": conversation_id,
+        "agent": agent_id,
+        "default": "default",
+        "run": run_id,
+    }[route]
     path = {
         "conversation": f"/v1/conversations/{owner}/messages",
         "agent": f"/v1/agents/{owner}/messages",
         "default": f"/v1/conversations/default/messages?agent_id={agent_id}",
+        "run": f"/v1/runs/{owner}/messages",
     }[route]
     truth = await _raw(base_url, path)
-    if order == "desc" and route == "conversation":
-        truth = truth[::-1]  # a conversation's desc pages are newest first throughout
-    kwargs: dict[str, Any] = {"order": order} | ({"limit": limit} if limit else {})
+    kwargs: dict[str, Any] = ({"order": order} if order else {}) | (
+        {"limit": limit} if limit else {}
+    )
+    order = order or ("asc" if route == "run" else "desc")  # each route's default
+    if order == "desc" and route in ("conversation", "run"):
+        truth = truth[::-1]  # desc pages newest first throughout
     if route == "default":
         kwargs["agent_id"] = agent_id
     async with (
         letta_async.AsyncLetta(base_url=base_url) as ours,
         letta_client.AsyncLetta(base_url=base_url) as official,
     ):
-        off = official.agents.messages if route == "agent" else official.conversations.messages
-        mine = ours.agents.messages if route == "agent" else ours.conversations.messages
+        off = {
+            "agent": official.agents.messages,
+            "run": official.runs.messages,
+        }.get(route, official.conversations.messages)
+        mine = {"agent": ours.agents.messages, "run": ours.runs.messages}.get(
+            route, ours.conversations.messages
+        )
         want = await _walk(await off.list(owner, **kwargs))
         as_official = await _walk(await mine.list(owner, **kwargs).official())
         assert as_official == want
@@ -128,7 +144,7 @@ async def test_histories_official_walk_and_ours(
             (i, t) for i, t in (_entry(m) for m in official_items)
         ]
         walked = [_entry(m) async for m in mine.list(owner, **kwargs)]
-    if order == "desc" and route != "conversation" and limit:
+    if order == "desc" and route in ("agent", "default") and limit:
         # Agent desc pages run oldest to newest, newest page first: the same items, once each.
         assert len(walked) == len(set(walked)) and sorted(walked) == sorted(truth)
     else:
@@ -142,3 +158,32 @@ async def test_histories_official_walk_and_ours(
         assert official_kinds != kinds
         assert len(set(official_entries)) < len(official_entries)
         assert set(official_entries) <= set(walked)
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_runs_walk_and_the_official_one(base_url: str, history: Any, order: str) -> None:
+    """Letta reads run cursors in time (``after`` is newer for desc, and swapped for asc), so
+    the official ``after=<last id>`` walk of runs repeats or stops; ours gives each run once."""
+    import letta_client
+
+    agent_id, _, _ = history
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{base_url}/v1/runs/", params={"agent_id": agent_id, "order": order, "limit": "1000"}
+        ) as r,
+    ):
+        truth = [(run["id"], "Run") for run in await r.json()]
+    assert len(truth) >= 5
+    async with (
+        letta_async.AsyncLetta(base_url=base_url) as ours,
+        letta_client.AsyncLetta(base_url=base_url) as official,
+    ):
+        want = await _walk(await official.runs.list(agent_id=agent_id, order=order, limit=2))
+        assert (
+            await _walk(await ours.runs.list(agent_id=agent_id, order=order, limit=2).official())
+            == want
+        )
+        walked = [_entry(r) async for r in ours.runs.list(agent_id=agent_id, order=order, limit=2)]
+    assert walked == truth
+    assert [e for page in want for e in page[0]] != truth
