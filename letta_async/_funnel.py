@@ -26,6 +26,7 @@ from ._pagination import (
     AsyncPaginator,
     BasePage,
     CursorRule,
+    rule_for_path,
 )
 from ._response import AsyncAPIResponse, response_mode
 from ._retry import Locator, RequestKind
@@ -322,5 +323,7 @@ class Funnel:
                 kind="read",  # a listing, whatever its method: searches are POSTs
             )
 
-        paginator: AsyncPaginator[Any, Any] = AsyncPaginator(load, first_params, rule=rule)
+        paginator: AsyncPaginator[Any, Any] = AsyncPaginator(
+            load, first_params, rule=rule_for_path(rule, path)
+        )
         return paginator

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
-__all__ = ["ABSENT", "BaseModel", "to_plain"]
+__all__ = ["ABSENT", "BaseModel", "ModelField", "to_plain", "wire_names"]
 
 ABSENT: Any = None
 """Default of a field the official SDK types as always present but the server may leave out.
@@ -181,11 +181,115 @@ def _renamed_fields(cls: type[msgspec.Struct]) -> dict[str, str]:
     return names
 
 
+def wire_names(value: Any, cls: Any) -> Any:
+    """``value`` with attribute-named keys renamed to the wire names ``cls`` decodes.
+
+    A pydantic dump without ``by_alias`` keys a renamed field by its attribute name
+    (``api_model_endpoint_type``); this lets such a dump validate back. Returns ``value``
+    itself when nothing needed renaming.
+    """
+    info = _TYPE_INFO.get(cls)
+    if info is None:
+        info = _TYPE_INFO[cls] = msgspec.inspect.type_info(cls)
+    return _rename(value, info)
+
+
+_TYPE_INFO: dict[Any, Any] = {}
+
+
+def _rename(value: Any, info: Any) -> Any:
+    mi = msgspec.inspect
+    if isinstance(info, mi.Metadata):
+        return _rename(value, info.type)
+    if isinstance(info, mi.StructType) and isinstance(value, Mapping):
+        fields = {f.name: f for f in info.fields}
+        out: dict[str, Any] = {}
+        changed = False
+        for key, item in value.items():
+            field = fields.get(key)
+            if field is None:
+                out[key] = item
+                continue
+            renamed = _rename(item, field.type)
+            out[field.encode_name] = renamed
+            changed = changed or field.encode_name != key or renamed is not item
+        return out if changed else value
+    if isinstance(info, mi.UnionType) and isinstance(value, Mapping):
+        for member in info.types:
+            if isinstance(member, mi.StructType) and (
+                member.tag_field is None or value.get(member.tag_field) == member.tag
+            ):
+                return _rename(value, member)
+        return value
+    sequences = mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType
+    if isinstance(info, sequences) and isinstance(value, list | tuple):
+        items = [_rename(item, info.item_type) for item in value]
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else items
+    if isinstance(info, mi.DictType) and isinstance(value, Mapping):
+        mapped = {k: _rename(v, info.value_type) for k, v in value.items()}
+        return value if all(mapped[k] is value[k] for k in value) else mapped
+    return value
+
+
+def json_schema(cls: type[msgspec.Struct], *, by_alias: bool = True) -> dict[str, Any]:
+    """The JSON schema of ``cls`` as pydantic's ``model_json_schema()`` lays one out: the
+    model's own schema at the top, the structs it holds under ``$defs``."""
+    (top,), components = msgspec.json.schema_components([cls], ref_template="#/$defs/{name}")
+    name = str(top["$ref"]).rsplit("/", 1)[-1]
+    schema: dict[str, Any] = dict(components.pop(name))
+    if not by_alias:
+        renames = {f.encode_name: f.name for f in _fields(cls) if f.encode_name != f.name}
+        schema["properties"] = {
+            renames.get(k, k): v for k, v in schema.get("properties", {}).items()
+        }
+        if "required" in schema:
+            schema["required"] = [renames.get(k, k) for k in schema["required"]]
+    if components:
+        schema["$defs"] = components
+    return schema
+
+
+class ModelField(msgspec.structs.FieldInfo):
+    """One entry of ``Model.model_fields``: msgspec's field description, readable with the
+    attribute names of pydantic's ``FieldInfo`` as well (``annotation``, ``alias``,
+    ``is_required()``), since programs written for the official models read those."""
+
+    @property
+    def annotation(self) -> Any:
+        """The field's type (msgspec calls it ``type``)."""
+        return self.type
+
+    @property
+    def alias(self) -> str | None:
+        """The wire name when it differs from the attribute name, else None (as pydantic)."""
+        return self.encode_name if self.encode_name != self.name else None
+
+    def is_required(self) -> bool:
+        """Whether a value must be given: the field has no default."""
+        return self.required
+
+
+_MODEL_FIELDS: dict[type[Any], dict[str, ModelField]] = {}
+
+
 class _FieldsOfClass:
     """``Model.model_fields``: the fields by name, read from the class (or an instance)."""
 
-    def __get__(self, instance: object, owner: type[Any]) -> dict[str, msgspec.structs.FieldInfo]:
-        return {field.name: field for field in _fields(owner)}
+    def __get__(self, instance: object, owner: type[Any]) -> dict[str, ModelField]:
+        fields = _MODEL_FIELDS.get(owner)
+        if fields is None:
+            fields = _MODEL_FIELDS[owner] = {
+                f.name: ModelField(
+                    name=f.name,
+                    encode_name=f.encode_name,
+                    type=f.type,
+                    default=f.default,
+                    default_factory=f.default_factory,
+                )
+                for f in _fields(owner)
+            }
+        return dict(fields)
 
 
 class BaseModel(msgspec.Struct, kw_only=True):
@@ -212,6 +316,39 @@ class BaseModel(msgspec.Struct, kw_only=True):
             if field is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             return to_plain(getattr(self, field), mode="json", by_alias=True)
+
+    # --- pydantic interop (pydantic is imported only when pydantic itself calls) -------------
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Lets pydantic validate and dump this struct: as a field of a pydantic model, in a
+        ``TypeAdapter``, as a FastAPI ``response_model``."""
+        from ._pydantic import core_schema_of
+
+        return core_schema_of(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: Any, handler: Any) -> Any:
+        """The JSON schema pydantic (and FastAPI's OpenAPI document) shows for this struct."""
+        from ._pydantic import json_schema_of
+
+        return json_schema_of(cls, handler)
+
+    @classmethod
+    def model_json_schema(
+        cls,
+        by_alias: bool = True,
+        ref_template: str = "#/$defs/{model}",
+        schema_generator: Any = None,
+        mode: Literal["validation", "serialization"] = "validation",
+    ) -> dict[str, Any]:
+        """The JSON schema of this model, laid out as pydantic's (wire names by default)."""
+        schema = json_schema(cls, by_alias=by_alias)
+        if ref_template != "#/$defs/{model}":
+            prefix = ref_template.split("{model}")[0]
+            text = _json.encode(schema).decode().replace('"#/$defs/', '"' + prefix)
+            schema = msgspec.json.decode(text)
+        return schema
 
     # --- turning a model into data ---------------------------------------------------------
 

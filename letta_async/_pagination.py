@@ -6,22 +6,39 @@ in the order the server sent them (``page.items``, or ``page.files`` for file li
 ``has_next_page()``, ``next_page_info()`` and ``get_next_page()``. ``async for item in
 paginator`` walks every page.
 
-Where Letta's cursors have quirks, the walk is stricter than a plain "after the last id"
-loop, so nothing is skipped or repeated:
+The page methods answer as the official SDK's do: ``next_page_info()`` names the page after
+this one, ``has_next_page()`` is true for a non-empty page that names one (and false once a
+files page says ``has_more: false``), ``get_next_page()`` fetches it with the cursor merged into
+this page's query, and ``iter_pages()`` yields every page up to and including the first that
+names no next one (often an empty page). For most listings the cursor is the official one:
+``before=<first id>`` when this page was asked for with ``before``, else ``after=<last id>``.
 
-* message histories come newest-first by default (``order=desc``), yet each desc page holds
-  the newest ``limit`` messages *oldest to newest*; the page before it is therefore
-  ``before=<first id>``, not ``after=<last id>`` (which would end the walk after one page);
-* some routes (an agent's tools) answer ``after=<id>`` with items from before the cursor, so
-  an item an earlier page already yielded is not yielded again, and a page with nothing new
-  ends the walk;
+Where Letta's cursors make that rule wrong, the cursor follows the server, so a walk neither
+stops early nor repeats:
+
+* agent and batch message histories come newest-first by default (``order=desc``), yet
+  each desc page holds the newest ``limit`` messages *oldest to newest*; the page before it is
+  therefore ``before=<first id>`` (the official ``after=<last id>`` finds nothing, so its walk
+  ends after one page);
+* a conversation's history is truly newest-first and its cursors are positions in the
+  conversation whatever the order, so the next desc page is ``before=<last id>`` and the
+  next asc page ``after=<last id>`` (the official ``after=<last id>`` on a desc page asks
+  for the newer messages again, so its walk repeats them: 15 messages come out 120 times);
+  the agent-direct forms (``"default"`` with ``agent_id``, or an agent id) are agent histories;
+  a run's messages page the same way, but ``asc`` by default;
 * run listings read their cursors in time whatever the order (and swapped for ``asc``), so
   the page after a page of runs is ``before=<last id>`` in both orders;
-* a page shorter than ``limit`` is the last one, which saves the final empty request.
+* some routes (an agent's tools) answer ``after=<id>`` with items from before the cursor, so
+  ``async for`` does not yield an item an earlier page already yielded, and a page with
+  nothing new ends the walk.
+
+:meth:`AsyncPaginator.official` gives the official SDK's cursors everywhere, for a program
+that must page exactly as it did with ``letta-client``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, Generic, Literal, TypeVar
 
@@ -38,12 +55,31 @@ __all__ = [
 T = TypeVar("T")
 PageT = TypeVar("PageT", bound="BasePage[Any]")
 
-CursorRule = Literal["ordered", "message_history", "runs"]
-"""``ordered``: pages come in the requested order, the next one is ``after=<last id>``.
+CursorRule = Literal[
+    "ordered", "message_history", "conversation", "run_messages", "runs", "official"
+]
+"""``ordered``: the official rule, the next page is ``before=<first id>`` after a page asked
+for with ``before``, else ``after=<last id>``.
 ``message_history``: desc pages come oldest-to-newest, the next one is ``before=<first id>``.
+``conversation``: a conversation's positions, the next page is ``before=<last id>`` for
+``desc`` and ``after=<last id>`` for ``asc`` (agent-direct paths are ``message_history``).
+``run_messages``: a run's messages, cursors as ``conversation`` but ``asc`` by default.
 ``runs``: pages come in the requested order, the next one is ``before=<last id>`` in both
 orders (Letta reads run cursors in time for ``desc``, where ``after`` means newer, and swapped
-for ``asc``, where ``before`` means newer)."""
+for ``asc``, where ``before`` means newer).
+``official``: the official SDK's rule on every listing, its ``async for`` included (no
+item is held back, whatever it repeats)."""
+
+_AGENT_DIRECT = re.compile(r"/conversations/(default|agent-[^/]*)/")
+
+
+def rule_for_path(rule: CursorRule, path: str) -> CursorRule:
+    """The rule a listing at ``path`` pages by: a conversation given as ``default`` or as an
+    agent id lists that agent's history, whose pages are agent-history pages."""
+    if rule == "conversation" and _AGENT_DIRECT.search(path):
+        return "message_history"
+    return rule
+
 
 FetchPage = Callable[[dict[str, Any]], Awaitable["BasePage[Any]"]]
 
@@ -85,71 +121,95 @@ class BasePage(Generic[T]):
     def _get_page_items(self) -> list[T]:
         raise NotImplementedError
 
-    def _backwards(self) -> bool:
-        if self._params.get("before"):
-            return True
-        return self._rule == "message_history" and self._params.get("order", "desc") == "desc"
-
     def next_page_info(self) -> PageInfo | None:
-        """The cursor of the next page, or None when this page names none."""
+        """The cursor of the next page, or None when this page names none (no items, or the
+        item the cursor comes from has no id)."""
         items = self._get_page_items()
         if not items:
             return None
+        order = self._params.get("order", "asc" if self._rule == "run_messages" else "desc")
         if self._rule == "runs":
-            cursor = item_id(items[-1])
-            return None if cursor is None else PageInfo(params={"before": cursor})
-        if self._backwards():
-            cursor = item_id(items[0])
-            return None if cursor is None else PageInfo(params={"before": cursor})
-        cursor = item_id(items[-1])
-        return None if cursor is None else PageInfo(params={"after": cursor})
+            key, item = "before", items[-1]
+        elif self._rule in ("conversation", "run_messages"):
+            key, item = ("before" if order == "desc" else "after"), items[-1]
+        elif self._params.get("before") or (self._rule == "message_history" and order == "desc"):
+            key, item = "before", items[0]
+        else:
+            key, item = "after", items[-1]
+        if self._rule == "official":
+            # Only an item with an ``id`` attribute names a cursor there: a page of tag
+            # names, or of plain dicts, ends the official walk after its first page.
+            value = getattr(item, "id", None)
+            cursor = value if isinstance(value, str) else None
+        else:
+            cursor = item_id(item)
+        return None if cursor is None else PageInfo(params={key: cursor})
 
     def has_next_page(self) -> bool:
         """True when this page has items and names a next page (which may turn out empty)."""
         return bool(self._get_page_items()) and self.next_page_info() is not None
 
     async def get_next_page(self: PageT) -> PageT:
-        """Fetch the page after this one; check :meth:`has_next_page` first."""
+        """Fetch the page after this one, its cursor merged into this page's query (a
+        ``before`` or ``after`` bound given at the start stays); check
+        :meth:`has_next_page` first."""
         info = self.next_page_info()
         if info is None:
             raise RuntimeError(
-                "there is no next page; check has_next_page() before calling get_next_page()"
+                "No next page expected; please check `.has_next_page()` before calling "
+                "`.get_next_page()`."
             )
-        params = dict(self._params)
-        params.pop("before", None)
-        params.pop("after", None)
-        params.update(info.params)
-        return await self._fetch(params)  # type: ignore[return-value]
-
-    def _is_last(self) -> bool:
-        """A short page ends a walk without asking for the (empty) page after it."""
-        limit = self._params.get("limit")
-        return isinstance(limit, int) and len(self._get_page_items()) < limit
+        return await self._fetch({**self._params, **info.params})  # type: ignore[return-value]
 
     async def iter_pages(self: PageT) -> AsyncIterator[PageT]:
-        """This page and every page after it."""
+        """This page and every page after it, up to the first that names no next page.
+
+        Outside the ``official`` rule the walk also ends before asking for a page it asked
+        for already, so a route that answers a cursor with older items cannot loop.
+        """
         page = self
+        asked = {_query_key(self._params)}
         while True:
             yield page
-            if page._is_last() or not page.has_next_page():
+            info = page.next_page_info()
+            if not page.has_next_page() or info is None:
                 return
+            if page._rule != "official":
+                key = _query_key({**page._params, **info.params})
+                if key in asked:
+                    return
+                asked.add(key)
             page = await page.get_next_page()
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        """Every item of this page and the pages after it, none twice."""
-        seen: set[str] = set()
+        """Every item of this page and the pages after it; outside the ``official`` rule, an
+        item an earlier page yielded is not yielded again."""
+        if self._rule == "official":
+            async for page in self.iter_pages():
+                for item in page._get_page_items():
+                    yield item
+            return
+        earlier: set[tuple[str, object]] = set()
         async for page in self.iter_pages():
-            fresh = 0
-            for item in page._get_page_items():
-                key = item_id(item)
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                fresh += 1
+            fresh = [item for item in page._get_page_items() if _key(item) not in earlier]
+            if not fresh and page._get_page_items():
+                return  # a page of items seen already: the route answered the cursor twice
+            earlier.update(_key(item) for item in fresh if item_id(item) is not None)
+            for item in fresh:
                 yield item
-            if not fresh:
-                return
+
+
+def _query_key(params: dict[str, Any]) -> str:
+    return repr(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def _key(item: Any) -> tuple[str, object]:
+    """What makes an item the same item on another page: its id and its kind (one stored
+    message comes out as several items with one id, a reasoning and an assistant message)."""
+    kind = getattr(item, "message_type", None)
+    if kind is None and isinstance(item, dict):
+        kind = item.get("message_type")
+    return (item_id(item) or "", kind)
 
 
 class AsyncArrayPage(BasePage[T]):
@@ -243,6 +303,17 @@ class AsyncPaginator(Generic[T, PageT]):
         page = await self._first_page()
         async for item in page:
             yield item
+
+    def official(self) -> AsyncPaginator[T, PageT]:
+        """The same listing paged exactly as ``letta-client`` pages it.
+
+        Every page names ``after=<last id>`` (``before=<first id>`` when asked for with
+        ``before``) and ``async for`` yields every item of every page. On Letta's message
+        histories that walk is wrong (a desc agent history stops after its first page, a
+        desc conversation repeats its newer messages on every page); use it only where a
+        program must see what it saw with the official SDK.
+        """
+        return AsyncPaginator(self._load, self._params, rule="official")
 
     def __repr__(self) -> str:
         return f"<AsyncPaginator params={self._params!r}>"

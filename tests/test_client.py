@@ -464,12 +464,14 @@ async def test_message_history_desc_pages_walk_back_in_time(
 async def test_message_history_asc_pages_forward(replay: ReplayServer, client: AsyncLetta) -> None:
     page1 = json.loads(fixture_bytes("messages_list_asc_page1.json"))
     page2 = json.loads(fixture_bytes("messages_list_asc_page2.json"))
-    replay.on("GET", MESSAGES, json_answer(page1), json_answer(page2[:2]))
+    replay.on("GET", MESSAGES, json_answer(page1), json_answer(page2[:2]), json_answer([]))
     items = [m async for m in client.agents.messages.list(AGENT, limit=4, order="asc")]
     assert [m.id for m in items] == [m["id"] for m in page1] + [m["id"] for m in page2[:2]]
     queries = [r.query for r in replay.seen("GET", MESSAGES)]
     assert queries[1] == {"limit": "4", "order": "asc", "after": page1[-1]["id"]}
-    assert len(queries) == 2, "a short page is the last"
+    # As in the official SDK, the walk ends on the empty page after the short one.
+    assert queries[2] == {"limit": "4", "order": "asc", "after": page2[1]["id"]}
+    assert len(queries) == 3
 
 
 async def test_single_page_by_awaiting(replay: ReplayServer, client: AsyncLetta) -> None:

@@ -116,14 +116,22 @@ async def test_async_for_walks_back_through_the_history_once_each(
     assert len(set(ids(walked))) == len(walked)
 
 
-async def test_a_short_page_ends_the_walk_without_another_request(
-    replay: ReplayServer, client: AsyncLetta
-) -> None:
-    runs = capture("runs_list.json")
-    replay.on("GET", "/v1/runs/", json_answer(runs))
-    walked = [r.id async for r in client.runs.list(limit=len(runs) + 1)]
-    assert walked == ids(runs)
-    assert len(replay.seen("GET", "/v1/runs/")) == 1
+async def test_a_short_page_does_not_end_the_walk(replay: ReplayServer, client: AsyncLetta) -> None:
+    """As in the official SDK, only a page that names no next page ends a walk: a page can be
+    short with more to come (Letta takes ``limit`` stored messages, then filters them by
+    ``include_return_message_types``), so the walk asks on until a page comes back empty."""
+    # The capture: limit=5 with assistant messages only gave 2 items of a longer history.
+    only = capture("messages_list_types.json")
+    replay.on("GET", MESSAGES, json_answer(only[1:]), json_answer(only[:1]), json_answer([]))
+    walked = [
+        m.id
+        async for m in client.agents.messages.list(
+            AGENT, limit=5, include_return_message_types=["assistant_message"]
+        )
+    ]
+    assert walked == ids(only[1:]) + ids(only[:1])
+    queries = [r.query for r in replay.seen("GET", MESSAGES)]
+    assert [q.get("before") for q in queries] == [None, only[1]["id"], only[0]["id"]]
 
 
 def attachment(n: int) -> dict[str, Any]:
@@ -180,3 +188,14 @@ async def test_batch_messages_come_in_object_pages(
     assert walked == first
     # Histories walk back from the first item, desc being the default order.
     assert replay.seen("GET", route)[-1].query == {"limit": "2", "before": "message-1"}
+
+
+async def test_a_reasoning_and_its_assistant_message_both_come_out(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    # A memgpt_v2 reply stores one message that lists as two items with one id.
+    pair = json.loads(fixture_bytes("nonstream_response_memgpt_v2.json"))["messages"]
+    assert pair[0]["id"] == pair[1]["id"]
+    replay.on("GET", MESSAGES, json_answer(pair), json_answer([]))
+    walked = [m.message_type async for m in client.agents.messages.list(AGENT, limit=2)]
+    assert walked == ["reasoning_message", "assistant_message"]

@@ -1,8 +1,9 @@
 """Walking listings page by page: Letta's message-history cursors and ordinary ones.
 
 Letta returns the newest ``limit`` messages of a ``desc`` history page oldest-to-newest, so the
-next page back is ``before=<first id>``; ``asc`` pages go on with ``after=<last id>``. A short
-page ends a walk without asking for the empty page after it, and no item is handed out twice.
+next page back is ``before=<first id>``; ``asc`` pages go on with ``after=<last id>``. As in the
+official SDK a walk ends on the first page that names no next one (the empty page after the
+last), and no item is handed out twice.
 """
 
 from __future__ import annotations
@@ -100,13 +101,14 @@ async def test_an_ordered_listing_walked_with_before_stays_before_it(
     assert all("before" in q and "after" not in q for q in queries)
 
 
-async def test_a_short_page_ends_the_walk(server: LettaTestServer) -> None:
+async def test_a_walk_ends_on_the_empty_page_after_a_short_one(server: LettaTestServer) -> None:
     async with AsyncLetta(base_url=server.base_url) as client:
         agent_id = await _history(server, client)
         server.requests.clear()
         items = [m async for m in client.agents.messages.list(agent_id, limit=1000)]
     assert items
-    assert len(_history_gets(server)) == 1  # fewer than `limit` items: no second request
+    # As the official SDK: the page after the last one is asked for, and comes back empty.
+    assert len(_history_gets(server)) == 2
 
 
 def _item(n: int) -> dict[str, Any]:
@@ -123,6 +125,7 @@ async def test_an_item_on_two_pages_is_handed_out_once() -> None:
         None: [_item(3), _item(4)],
         "message-3": [_item(2), _item(3)],
         "message-2": [_item(1)],
+        "message-1": [],
     }
 
     async def history(request: web.Request) -> web.Response:
@@ -157,3 +160,50 @@ async def test_runs_walk_yields_every_run_once(server: LettaTestServer, order: s
         created = [r.id for r in server.state.runs.values()]
         walked = [r.id async for r in client.runs.list(agent_id=agent_id, order=order, limit=2)]
     assert walked == (created[::-1] if order == "desc" else created)
+
+
+async def test_a_conversation_walks_back_by_its_last_item(server: LettaTestServer) -> None:
+    """A conversation's desc pages are newest first and its cursors positions (as Letta
+    0.16.8, compared with the official SDK's walk in tests/e2e/test_paging_official.py): the
+    page after a desc page is ``before=<last id>``. The official ``after=<last id>`` asks for
+    the newer messages again, so its walk repeats them; ``.official()`` reproduces that."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = str(server.create_agent(name="conv")["id"])
+        conversation = await client.conversations.create(agent_id=agent_id)
+        for n in range(3):
+            await client.conversations.messages.create(
+                conversation.id, messages=[{"role": "user", "content": f"m{n}"}], streaming=False
+            )
+        listing = client.conversations.messages
+        whole = [m.id async for m in listing.list(conversation.id, order="asc", limit=1000)]
+        server.requests.clear()
+        walked = [m.id async for m in listing.list(conversation.id, limit=2)]
+        queries = [r.query for r in server.requests_to(r"/messages$", "GET")]
+        official = [
+            [m.id for m in page.items]
+            async for page in (await listing.list(conversation.id).official()).iter_pages()
+        ]
+    assert walked == whole[::-1]
+    assert all("before" in q for q in queries[1:]) and queries[1]["before"] == walked[1]
+    # The official walk: every message, then all but the oldest, ... then an empty page.
+    newest_first = whole[::-1]
+    assert official == [newest_first[: len(whole) - n] for n in range(len(whole) + 1)]
+
+
+@pytest.mark.parametrize("order", [None, "asc", "desc"])
+async def test_a_runs_messages_walk_every_page(server: LettaTestServer, order: str | None) -> None:
+    """A run's messages are ``asc`` by default and paged by position like a conversation's
+    (Letta 0.16.8, compared in tests/e2e/test_paging_official.py): the walk goes on past the
+    first page whatever the order."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = str(server.create_agent(name="run")["id"])
+        sent = await client.agents.messages.create(
+            agent_id, messages=[{"role": "user", "content": "hi"}]
+        )
+        run_id = next(m.run_id for m in sent.messages if m.run_id)
+        listing = client.runs.messages
+        whole = [m.id async for m in listing.list(run_id, order="asc", limit=1000)]
+        kwargs = {"order": order} if order else {}
+        walked = [m.id async for m in listing.list(run_id, limit=1, **kwargs)]  # type: ignore[arg-type]
+    assert len(whole) >= 2
+    assert walked == (whole[::-1] if order == "desc" else whole)

@@ -98,7 +98,7 @@ async def test_read_file_accepts_bytes_paths_files_and_tuples(tmp_path: Any) -> 
 
 
 async def test_string_items_page_by_the_item_itself() -> None:
-    pages = {None: ["a", "b"], "b": ["c", "d"], "d": ["e"]}
+    pages = {None: ["a", "b"], "b": ["c", "d"], "d": ["e"], "e": []}
     seen: list[dict[str, Any]] = []
 
     async def load(params: dict[str, Any]) -> AsyncArrayPage[str]:
@@ -106,7 +106,7 @@ async def test_string_items_page_by_the_item_itself() -> None:
         return AsyncArrayPage(pages[params.get("after")])
 
     assert [t async for t in AsyncPaginator(load, {"limit": 2})] == ["a", "b", "c", "d", "e"]
-    assert [p.get("after") for p in seen] == [None, "b", "d"], "the short last page ends it"
+    assert [p.get("after") for p in seen] == [None, "b", "d", "e"], "the empty page ends it"
     first = await AsyncPaginator(load, {"limit": 2})
     assert first.items == ["a", "b"] and first.has_next_page()
     info = first.next_page_info()

@@ -719,6 +719,10 @@ def _call(method: Method, res: Resolver, imports: Imports, *, official: bool) ->
         rule = "ordered"
         if method.dotted in resource_map.MESSAGE_HISTORY:
             rule = "message_history"
+        elif method.dotted in resource_map.POSITION_CURSORS:
+            rule = "conversation"
+        elif method.dotted in resource_map.RUN_MESSAGE_CURSORS:
+            rule = "run_messages"
         elif method.dotted in resource_map.TIME_CURSORS:
             rule = "runs"
         extra = ""

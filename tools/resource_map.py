@@ -132,9 +132,22 @@ MESSAGE_HISTORY: frozenset[str] = frozenset(
     {
         # Listings whose desc pages come oldest-to-newest (see letta_async._pagination).
         "agents.messages.list",
-        "conversations.messages.list",
-        "runs.messages.list",
         "batches.messages.list",
+    }
+)
+
+POSITION_CURSORS: frozenset[str] = frozenset(
+    {
+        # A conversation's history: truly newest-first for desc, its cursors positions in
+        # the conversation whatever the order (see letta_async._pagination).
+        "conversations.messages.list",
+    }
+)
+
+RUN_MESSAGE_CURSORS: frozenset[str] = frozenset(
+    {
+        # A run's messages: positions like a conversation's, but asc by default.
+        "runs.messages.list",
     }
 )
 

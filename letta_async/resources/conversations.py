@@ -615,7 +615,7 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            rule="message_history",
+            rule="conversation",
         )
 
     async def preview_raw_payload(

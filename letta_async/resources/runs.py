@@ -329,7 +329,7 @@ class RunsMessagesResource(StreamFollowing, APIResource):
                 extra_body=extra_body,
                 timeout=timeout,
             ),
-            rule="message_history",
+            rule="run_messages",
         )
 
     def stream(
