@@ -54,8 +54,11 @@ async def main() -> None:
 """
 
 
-def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list[str], list[str]]:
-    """``mypy --strict`` over two programs: the error lines of good.py and of bad.py."""
+def mypy_errors(
+    tmp_path: Path, good_source: str, bad_source: str, *flags: str
+) -> tuple[list[str], list[str]]:
+    """``mypy --strict`` (and ``flags``) over two programs: the error lines of good.py and
+    of bad.py."""
     (tmp_path / "good.py").write_text(good_source)
     (tmp_path / "bad.py").write_text(bad_source)
     result = subprocess.run(
@@ -65,6 +68,7 @@ def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list
             "mypy",
             "--strict",
             "--no-error-summary",
+            *flags,
             "--cache-dir",
             str(tmp_path / ".mypy_cache"),
             "good.py",
