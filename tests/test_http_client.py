@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.util
 import json
 import shutil
 import ssl
@@ -39,6 +40,7 @@ from letta_async import (
 )
 from letta_async._http import HTTPRequest, HTTPResponse
 from tests.replay import ReplayServer, fixture_bytes, json_answer, sse_answer
+from tests.test_typing_idioms import mypy_errors
 
 pytestmark = pytest.mark.anyio
 
@@ -419,3 +421,48 @@ def test_copy_with_an_environment_moves_the_copy_there() -> None:
     assert str(moved.base_url) == "http://127.0.0.1:7002", "an explicit base_url still wins"
     with pytest.raises(ValueError, match="Unknown environment"):
         client.copy(environment="moon")  # type: ignore[arg-type]
+
+
+# --- typing --------------------------------------------------------------------------------
+
+TYPED_GOOD = """
+from letta_async import AsyncLetta, DefaultAsyncHttpxClient, HTTPRequest, HTTPResponse
+
+
+async def log_request(request: HTTPRequest) -> None:
+    print(request.method, request.url.path, request.headers.get("x-a"))
+
+
+async def log_response(response: HTTPResponse) -> None:
+    await response.aread()
+    print(response.status_code, response.request.url.host)
+
+
+client = AsyncLetta(
+    http_client=DefaultAsyncHttpxClient(
+        event_hooks={"request": [log_request], "response": [log_response]},
+        proxy="http://127.0.0.1:3128",
+        timeout=30.0,
+        verify=False,
+        trust_env=False,
+        headers={"X-A": "b"},
+        follow_redirects=True,
+    )
+)
+copy = client.copy(environment="local", http_client=DefaultAsyncHttpxClient(verify=False))
+"""
+
+TYPED_BAD = """
+from letta_async import AsyncLetta, DefaultAsyncHttpxClient
+
+DefaultAsyncHttpxClient(proxies="http://127.0.0.1:3128")
+AsyncLetta(http_client=object())
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
+def test_the_http_client_idioms_type_check_and_mistakes_do_not(tmp_path: Path) -> None:
+    good, bad = mypy_errors(tmp_path, TYPED_GOOD, TYPED_BAD)
+    assert good == [], "\n".join(good)
+    assert any(":4: error:" in line and "proxies" in line for line in bad), "\n".join(bad)
+    assert any(":5: error:" in line and "http_client" in line for line in bad), "\n".join(bad)
