@@ -137,8 +137,8 @@ async def main(
             messages: list[Any] = [{"role": "user", "content": PROMPT}]
             for _ in range(MAX_ROUNDS):
                 pending: dict[str, ToolRequest] = {}
-                stream = client.agents.messages.stream(
-                    agent_id, messages=messages, stream_tokens=True
+                stream = await client.agents.messages.create(
+                    agent_id, messages=messages, streaming=True, stream_tokens=True
                 )
                 async for event in stream:
                     if isinstance(event, ApprovalRequestMessage):

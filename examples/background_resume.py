@@ -88,9 +88,10 @@ async def main(
         if checkpoint is None or checkpoint.finished:
             agent_id = await create_agent(client, "background-example")
             checkpoint = Checkpoint(agent_id=agent_id)
-            stream = client.agents.messages.stream(
+            stream = await client.agents.messages.create(
                 agent_id,
                 messages=[{"role": "user", "content": PROMPT}],
+                streaming=True,
                 stream_tokens=True,
                 background=True,
             )

@@ -48,9 +48,10 @@ async def main(
     async with connect(base_url) as client:
         agent_id = await create_agent(client, "cancel-example")
         try:
-            stream = client.agents.messages.stream(
+            stream = await client.agents.messages.create(
                 agent_id,
                 messages=[{"role": "user", "content": PROMPT}],
+                streaming=True,
                 stream_tokens=True,
             )
             run_known = anyio.Event()

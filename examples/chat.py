@@ -66,8 +66,8 @@ async def reply(client: AsyncLetta, agent_id: str, text: str, out: TextIO, notes
             noted.add(message_id)
             print(f"  ({text})", file=notes, flush=True)
 
-    stream = client.agents.messages.stream(
-        agent_id, messages=[{"role": "user", "content": text}], stream_tokens=True
+    stream = await client.agents.messages.create(
+        agent_id, messages=[{"role": "user", "content": text}], streaming=True, stream_tokens=True
     )
     try:
         async for event in stream:

@@ -95,8 +95,11 @@ async def main() -> int:
         prompt = LOCAL_PROMPT if local else REAL_PROMPT
         print(f"\nuser: {prompt}\n")
         renderer = StreamRenderer()
-        stream = client.agents.messages.stream(
-            agent_id, messages=[{"role": "user", "content": prompt}], stream_tokens=True
+        stream = await client.agents.messages.create(
+            agent_id,
+            messages=[{"role": "user", "content": prompt}],
+            streaming=True,
+            stream_tokens=True,
         )
         async with stream:
             async for event in stream:

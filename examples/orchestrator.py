@@ -71,9 +71,10 @@ async def ask_everyone(
     report = Report(agents=len(agent_ids))
     requests = {
         agent_id: functools.partial(
-            client.agents.messages.stream,
+            client.agents.messages.create,
             agent_id,
             messages=[{"role": "user", "content": PROMPT}],
+            streaming=True,
             stream_tokens=True,
         )
         for agent_id in agent_ids

@@ -21,6 +21,7 @@ import aiohttp
 
 from ._config import (
     DEFAULT_TIMEOUT,
+    ENVIRONMENTS,
     Limits,
     RetryPolicy,
     Timeout,
@@ -30,6 +31,7 @@ from ._config import (
 from ._funnel import Funnel, make_request_options
 from ._hooks import Hooks
 from ._http import URL
+from ._http_client import DefaultAioHttpClient, DefaultAsyncHttpxClient, HttpSettings
 from ._pagination import AsyncPaginator
 from ._resource import ResponseProxy
 from ._stream import MessageStream, ResumeSettings
@@ -70,18 +72,6 @@ __all__ = ["AsyncClient", "AsyncLetta", "DefaultAioHttpClient", "DefaultAsyncHtt
 
 _NO_OPTIONS: RequestOptions = {}
 """The default of ``options=``: empty, and never modified."""
-
-
-class DefaultAioHttpClient:
-    """Accepted as ``AsyncLetta(http_client=DefaultAioHttpClient())``, the official SDK's way
-    to ask for aiohttp, which this client always uses: it changes nothing here."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-
-
-class DefaultAsyncHttpxClient(DefaultAioHttpClient):
-    """Accepted like :class:`DefaultAioHttpClient`: the client's own pool is used."""
 
 
 def _custom_headers_from_env() -> dict[str, str]:
@@ -128,7 +118,7 @@ class AsyncLetta:
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
-        http_client: Any = None,
+        http_client: DefaultAioHttpClient | None = None,
         limits: Limits | None = None,
         session: aiohttp.ClientSession | None = None,
         verify_ssl: bool = True,
@@ -141,10 +131,26 @@ class AsyncLetta:
     ) -> None:
         if http_client is not None and not isinstance(http_client, DefaultAioHttpClient):
             raise TypeError(
-                "AsyncLetta(http_client=...) takes an httpx client, which this aiohttp-based "
-                "client cannot use; pass session=aiohttp.ClientSession(...) to share a "
-                "connection pool, or leave it out"
+                f"AsyncLetta(http_client={type(http_client).__name__}(...)): this aiohttp-based "
+                "client takes letta_async.DefaultAsyncHttpxClient(...) with httpx.AsyncClient's "
+                "arguments instead (or session=aiohttp.ClientSession(...) to share a pool)"
             )
+        self._http_client = http_client
+        http = http_client.settings if http_client is not None else HttpSettings()
+        if session is not None:
+            _check_session_settings(
+                limits=limits or http.limits,
+                tls=not verify_ssl or ssl_context is not None or http.ssl is not None,
+                trace_configs=trace_configs,
+            )
+        if http.ssl is not None and (ssl_context is not None or not verify_ssl):
+            raise ValueError(
+                "TLS is set twice: pass verify=/cert= to the http_client or "
+                "verify_ssl=/ssl_context= to AsyncLetta, not both"
+            )
+        if isinstance(timeout, NotGiven) and http.timeout_given:
+            # As the official SDK does: the http_client's timeout unless one is passed here.
+            timeout = http.timeout
         self._base = resolve_base_url(
             *(() if isinstance(base_url, NotGiven) else (base_url,)),
             **({} if isinstance(environment, NotGiven) else {"environment": environment}),
@@ -162,15 +168,21 @@ class AsyncLetta:
             DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
         )
         self._deadlines = Timeout.coerce(self.timeout)
-        self._custom_headers = {**_custom_headers_from_env(), **dict(default_headers or {})}
-        self._custom_query = dict(default_query or {})
-        self.limits = limits or Limits()
+        self._custom_headers = {
+            **http.headers,
+            **_custom_headers_from_env(),
+            **dict(default_headers or {}),
+        }
+        self._custom_query = {**http.params, **dict(default_query or {})}
+        self.limits = limits or http.limits or Limits()
         self.hooks = hooks or Hooks()
         self._resume = resume or ResumeSettings()
         self._tls = (verify_ssl, ssl_context)
         self._trace_configs = trace_configs
         if ssl_context is not None:
             ssl: Any = ssl_context
+        elif http.ssl is not None:
+            ssl = http.ssl
         else:
             ssl = bool(verify_ssl)  # False only when asked for explicitly
         self._transport: Transport = Transport(
@@ -185,6 +197,11 @@ class AsyncLetta:
             hooks=self.hooks,
             default_params=self._custom_query,
             parent=_parent._transport if _parent is not None else None,
+            proxy=http.proxy,
+            trust_env=http.trust_env,
+            follow_redirects=http.follow_redirects,
+            **({} if http.max_redirects is None else {"max_redirects": http.max_redirects}),
+            event_hooks=http.hooks,
         )
         self._funnel: Funnel = Funnel(self._transport)
 
@@ -259,9 +276,9 @@ class AsyncLetta:
         project_id: str | None = None,
         project: str | None = None,
         environment: Literal["cloud", "local"] | None = None,
-        base_url: str | None = None,
+        base_url: str | URL | None = None,
         timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
-        http_client: Any = None,
+        http_client: DefaultAioHttpClient | None = None,
         max_retries: int | NotGiven = not_given,
         default_headers: Mapping[str, str] | None = None,
         set_default_headers: Mapping[str, str] | None = None,
@@ -271,7 +288,10 @@ class AsyncLetta:
     ) -> AsyncLetta:
         """A client with some settings changed, sharing this one's connection pool.
 
-        The copy needs no closing of its own: the pool belongs to the original client.
+        The copy needs no closing of its own: the pool belongs to the original client. Given
+        an ``http_client``, the copy has its own pool (its TLS and limits may differ) and is
+        closed on its own. ``environment=`` without ``base_url=`` moves the copy to that
+        environment (the official SDK keeps the original's URL then).
         ``default_headers``/``default_query`` are merged over the current ones,
         ``set_default_headers``/``set_default_query`` replace them.
         """
@@ -290,6 +310,11 @@ class AsyncLetta:
         elif set_default_query is not None:
             query = dict(set_default_query)
         verify_ssl, ssl_context = self._tls
+        if base_url is None and environment is not None:
+            if environment not in ENVIRONMENTS:
+                raise ValueError(f"Unknown environment: {environment}")
+            base_url = ENVIRONMENTS[environment]
+        own_pool = http_client is not None
         return type(self)(
             base_url=base_url or str(self.base_url),
             api_key=api_key or self.api_key,
@@ -299,14 +324,14 @@ class AsyncLetta:
             max_retries=self.max_retries if isinstance(max_retries, NotGiven) else max_retries,
             default_headers=headers,
             default_query=query,
-            http_client=http_client,
+            http_client=http_client if own_pool else self._http_client,
             limits=self.limits,
             verify_ssl=verify_ssl,
             ssl_context=ssl_context,
             trace_configs=self._trace_configs,
             hooks=self.hooks,
             resume=self._resume,
-            _parent=self,
+            _parent=None if own_pool else self,
             **dict(_extra_kwargs or {}),
         )
 
@@ -639,6 +664,37 @@ class AsyncLetta:
         from .resources import ServerResource
 
         return ServerResource(self)
+
+
+def _check_session_settings(
+    *, limits: Limits | None, tls: bool, trace_configs: list[aiohttp.TraceConfig] | None
+) -> None:
+    """Refuse pool settings that a caller's own session would silently override."""
+    pool = limits is not None and (
+        limits.max_connections,
+        limits.max_connections_per_host,
+        limits.keepalive_timeout,
+        limits.dns_cache_ttl,
+    ) != (
+        Limits.max_connections,
+        Limits.max_connections_per_host,
+        Limits.keepalive_timeout,
+        Limits.dns_cache_ttl,
+    )
+    given = [
+        name
+        for name, set_ in (
+            ("limits", pool),
+            ("TLS settings", tls),
+            ("trace_configs", trace_configs),
+        )
+        if set_
+    ]
+    if given:
+        raise ValueError(
+            f"AsyncLetta(session=...) uses that session's connector: {', '.join(given)} "
+            "cannot apply to it; set them on the aiohttp session instead"
+        )
 
 
 def _no_files(files: Any) -> None:

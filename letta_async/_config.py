@@ -148,7 +148,8 @@ class Limits:
     max_connections: int = 1000
     max_connections_per_host: int = 0
     """0 means no separate per-host cap (Letta deployments are usually one host)."""
-    keepalive_timeout: float = 15.0
+    keepalive_timeout: float | None = 15.0
+    """Seconds an idle pooled connection is kept; ``None`` keeps it until the server closes it."""
     dns_cache_ttl: int | None = 300
     max_response_size: int = 64 * 1024 * 1024
     """Largest non-streaming body read into memory."""

@@ -83,6 +83,21 @@ def make_request_options(
     return options
 
 
+_OPTION_KEYS = frozenset(RequestOptions.__annotations__) - {"idempotency_key"}
+
+
+def _check_options(options: Mapping[str, object]) -> None:
+    """Refuse a per-call option that would otherwise be accepted and do nothing."""
+    if "idempotency_key" in options:
+        raise TypeError(
+            "options={'idempotency_key': ...} is not supported: Letta reads no idempotency "
+            "key (the official SDK sends none either); retries never send a message twice"
+        )
+    unknown = set(options) - _OPTION_KEYS
+    if unknown:
+        raise TypeError(f"unknown request options {sorted(unknown)}; known: {sorted(_OPTION_KEYS)}")
+
+
 _MESSAGE_UNIONS: frozenset[Any] = frozenset()
 
 
@@ -148,6 +163,8 @@ class Funnel:
         out, the method decides, and a ``POST`` counts as creating something.
         """
         opts = options or {}
+        if opts:
+            _check_options(opts)
         headers: dict[str, str] = {}
         dropped: set[str] = set()
         for name, value in (opts.get("headers") or {}).items():
@@ -179,6 +196,7 @@ class Funnel:
             drop_headers=frozenset(dropped),
             timeout=None if isinstance(timeout, NotGiven) else Timeout.coerce(timeout),
             max_retries=opts.get("max_retries"),
+            follow_redirects=opts.get("follow_redirects"),
             kind=kind,
             locate=locate,
         )

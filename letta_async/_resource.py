@@ -12,6 +12,9 @@ an :class:`~letta_async._response.AsyncAPIResponse` for the duration of the call
 from __future__ import annotations
 
 import functools
+import inspect
+import types
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -161,10 +164,17 @@ class ResponseProxy:
         if not callable(value) or name.startswith("_"):
             return value
         mode = self._mode
+        notice = getattr(value, "__deprecated__", None)
+        call = value
+        if notice is not None and inspect.ismethod(value):
+            # Warned here, so the warning names the caller's line rather than this module.
+            call = types.MethodType(inspect.unwrap(value.__func__), value.__self__)
 
         @functools.wraps(value)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            started = _as_raw(lambda: value(*args, **kwargs), mode)
+            if notice is not None:
+                warnings.warn(notice, DeprecationWarning, stacklevel=2)
+            started = _as_raw(lambda: call(*args, **kwargs), mode)
             if mode == "streaming":
                 return AsyncResponseContextManager(started)
             return started

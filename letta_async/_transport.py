@@ -11,6 +11,7 @@ import asyncio
 import datetime
 import email.utils
 import functools
+import inspect
 import io
 import logging
 import random
@@ -41,6 +42,7 @@ from ._errors import (
 )
 from ._hooks import Hooks
 from ._http import HTTPRequest, HTTPResponse
+from ._http_client import EventHook, EventHooks, ProxySetting, env_proxy
 from ._observe import CallTrace
 from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
@@ -114,6 +116,8 @@ class PreparedRequest:
     """This call's deadlines, when they differ from the client's."""
     max_retries: int | None = None
     """This call's retry budget, when it differs from the client's."""
+    follow_redirects: bool | None = None
+    """This call's choice to follow redirects, when it differs from the client's."""
     kind: RequestKind | None = None
     """What sending this twice would do (see :mod:`._retry`); ``None``: as its method says."""
     locate: Locator | None = None
@@ -233,6 +237,11 @@ class Transport:
         hooks: Hooks,
         default_params: Mapping[str, Any] | None = None,
         parent: Transport | None = None,
+        proxy: ProxySetting | None = None,
+        trust_env: bool = True,
+        follow_redirects: bool = True,
+        max_redirects: int = _MAX_REDIRECTS,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         self.base_url = base_url
         self.default_params = dict(default_params or {})
@@ -246,6 +255,21 @@ class Transport:
         self._ssl = ssl
         self._trace_configs = trace_configs
         self.hooks = hooks
+        # httpx with trust_env reads the proxy variables once, when the client is built; the
+        # client talks to one origin, so one lookup serves every request.
+        self.proxy = proxy if proxy is not None else env_proxy(base_url) if trust_env else None
+        # A plain-http request goes to the proxy itself, so the proxy's headers ride on it;
+        # an https one tunnels (CONNECT), and they go on the tunnel's request instead.
+        self._tunnel_headers: Mapping[str, str] | None = None
+        if self.proxy is not None and self.proxy.headers:
+            if base_url.scheme == "https":
+                self._tunnel_headers = self.proxy.headers
+            else:
+                for name, value in self.proxy.headers.items():
+                    self._headers[name] = check_header_value(name, value)
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.event_hooks = event_hooks or EventHooks()
         self._closed = False
         self._session_lock: asyncio.Lock | None = None
 
@@ -361,8 +385,18 @@ class Transport:
             trace.attempt(url, params, headers)
         await self.hooks.emit_request(method, str(url))
         logger.debug("request %s %s", method, url)
-        for _ in range(_MAX_REDIRECTS + 1):
+        proxy = self.proxy
+        follow = (
+            self.follow_redirects
+            if request.follow_redirects is None
+            else (request.follow_redirects)
+        )
+        for _ in range(self.max_redirects + 1):
             describe = functools.partial(self._sent, method, url, params, request)
+            if self.event_hooks.request:
+                await self._run_hooks(
+                    self.event_hooks.request, describe(), method, str(url), describe
+                )
             async with map_aiohttp_errors(method, str(url), describe):
                 response = await session.request(
                     method,
@@ -373,10 +407,18 @@ class Transport:
                     timeout=timeout,
                     allow_redirects=False,
                     skip_auto_headers=skip,
+                    proxy=proxy.url if proxy is not None else None,
+                    proxy_headers=self._tunnel_headers,
                 )
             if trace is not None:
                 trace.answered(response.status)
-            if response.status in _REDIRECT_STATUSES:
+            if response.status in _REDIRECT_STATUSES and follow:
+                if self.event_hooks.response:
+                    try:
+                        await self.answered(response, request, started=time.monotonic())
+                    except BaseException:
+                        response.release()
+                        raise
                 target = self._redirect_target(response, url)
                 response.release()
                 if response.status == 303 or (
@@ -385,10 +427,58 @@ class Transport:
                     method, body = "GET", None
                 url, params = target, None
                 continue
-            if response.status >= 400:
+            if response.status >= 400 or response.status in _REDIRECT_STATUSES:
+                # A redirect not followed is an error, as the official SDK reports one.
                 raise await self._status_error(response, method, str(url), request)
             return response
         raise RefusedRedirectError(f"too many redirects for {method} {url}", method=method)
+
+    async def _run_hooks(
+        self,
+        hooks: tuple[EventHook, ...],
+        subject: HTTPRequest | HTTPResponse,
+        method: str,
+        url: str,
+        describe: Callable[[], HTTPRequest],
+    ) -> None:
+        """httpx's event hooks; one that raises fails the call as it fails the official SDK's
+        (``APIConnectionError``, the hook's exception chained)."""
+        for hook in hooks:
+            try:
+                result = hook(subject)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                name = getattr(hook, "__qualname__", repr(hook))
+                raise APIConnectionError(
+                    f"event hook {name} raised {exc.__class__.__name__}: {exc}",
+                    describe(),
+                    method=method,
+                    url=url,
+                ) from exc
+
+    async def answered(
+        self,
+        response: aiohttp.ClientResponse,
+        request: PreparedRequest,
+        content: bytes = b"",
+        *,
+        started: float,
+        snapshot: HTTPResponse | None = None,
+    ) -> None:
+        """Show a response to the ``response`` event hooks, with its body once it is read."""
+        if not self.event_hooks.response:
+            return
+        if snapshot is None:
+            snapshot = self._snapshot(response, request, content, started=started)
+        url = str(response.url)
+        await self._run_hooks(
+            self.event_hooks.response,
+            snapshot,
+            response.method,
+            url,
+            self._describer(request, url, response.method),
+        )
 
     def _redirect_target(self, response: aiohttp.ClientResponse, url: yarl.URL) -> yarl.URL:
         """Only same-origin redirects are followed: the Authorization header must not leak.
@@ -473,6 +563,8 @@ class Transport:
             reason_phrase=response.reason or "",
             request=self.snapshot_request(method, answered, request),
         )
+        if self.event_hooks.response:
+            await self.answered(response, request, started=0.0, snapshot=snapshot)
         message = status_error_message(
             response.status,
             body,
@@ -578,15 +670,19 @@ class Transport:
         """A non-streaming call's body, retried as the policy says, size-limited."""
 
         async def attempt() -> bytes:
+            started = time.monotonic()
             response = await self.send_once(request)
             url = str(response.url)
             try:
                 async with map_aiohttp_errors(request.method, url, self._describer(request, url)):
-                    return await _read_limited(
+                    raw = await _read_limited(
                         response, self.limits.max_response_size, request.method, url
                     )
             finally:
                 response.release()
+            if self.event_hooks.response:
+                await self.answered(response, request, raw, started=started)
+            return raw
 
         return await self._retried(request, attempt, max_retries)
 
@@ -625,7 +721,10 @@ class Transport:
                     )
             finally:
                 response.release()
-            return raw, self._snapshot(response, request, raw, started=started)
+            snapshot = self._snapshot(response, request, raw, started=started)
+            if self.event_hooks.response:
+                await self.answered(response, request, started=started, snapshot=snapshot)
+            return raw, snapshot
 
         return await self._retried(request, attempt)
 
@@ -637,7 +736,14 @@ class Transport:
         async def attempt() -> tuple[aiohttp.ClientResponse, HTTPResponse]:
             started = time.monotonic()
             response = await self.send_once(request)
-            return response, self._snapshot(response, request, started=started)
+            snapshot = self._snapshot(response, request, started=started)
+            if self.event_hooks.response:
+                try:
+                    await self.answered(response, request, started=started, snapshot=snapshot)
+                except BaseException:
+                    response.release()
+                    raise
+            return response, snapshot
 
         return await self._retried(request, attempt)
 
@@ -656,6 +762,7 @@ class Transport:
         """Open an event stream, retrying only before its first byte has been read."""
 
         async def attempt() -> aiohttp.ClientResponse:
+            started = time.monotonic()
             response = await self.send_once(request)
             content_type = response.headers.get("Content-Type", "")
             if "text/event-stream" not in content_type:
@@ -672,6 +779,13 @@ class Transport:
                     method=request.method,
                     url=url,
                 )
+            if self.event_hooks.response:
+                # The body is the stream itself: the hook sees the status and headers.
+                try:
+                    await self.answered(response, request, started=started)
+                except BaseException:
+                    response.close()
+                    raise
             return response
 
         return await self._retried(request, attempt, max_retries)

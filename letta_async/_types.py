@@ -109,6 +109,9 @@ class RequestOptions(TypedDict, total=False):
     params: Query
     extra_json: Mapping[str, object]
     idempotency_key: str
+    """Refused (``TypeError``): Letta reads no idempotency key, and the official SDK sends
+    none; a message is never sent twice by a retry here anyway."""
+    follow_redirects: bool
 
 
 class SequenceNotStr(Protocol[_T_co]):

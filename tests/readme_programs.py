@@ -120,7 +120,7 @@ OUTCOMES: dict[str, Outcome] = {
     "OpenTelemetry": Outcome(
         stdout=(
             r"GET /v1/agents/\{agent_id\} 200 None",
-            rf"POST /v1/agents/\{{agent_id\}}/messages/stream 200 {RUN}",
+            rf"POST /v1/agents/\{{agent_id\}}/messages 200 {RUN}",
         )
     ),
 }

@@ -93,13 +93,13 @@ async def test_orchestrator_example(server: LettaTestServer) -> None:
     assert len(report.replies) == 100 and set(report.replies.values()) == {tokens(20)}
     assert report.completion_tokens == 100 * 20 and report.steps == 100
     assert 1 < report.max_active <= 10
-    assert len(server.requests_to(r"/messages/stream$", "POST")) == 100
+    assert len(server.requests_to(r"/messages$", "POST")) == 100
     assert server.state.agents == {}
 
 
 async def test_orchestrator_example_reports_a_failed_agent(server: LettaTestServer) -> None:
     orchestrator = load("orchestrator")
-    server.faults.add(Fault(path=r"/messages/stream$", method="POST", status=404, times=1))
+    server.faults.add(Fault(path=r"/messages$", method="POST", status=404, times=1))
     with anyio.fail_after(60):
         report = await orchestrator.main(5, 5, base_url=server.base_url, out=io.StringIO())
     assert len(report.failed) == 1
@@ -187,7 +187,7 @@ async def test_approvals_example(server: LettaTestServer) -> None:
     assert "lighthouse" in request.parsed_arguments()["query"]
     assert [status for status, _ in outcome.tool_results] == ["success"]
     assert outcome.answer == TOOL_ANSWER and outcome.stop_reason == "end_turn"
-    answers = [r.json for r in server.requests_to(r"/messages/stream$", "POST")][1:]
+    answers = [r.json for r in server.requests_to(r"/messages$", "POST")][1:]
     assert answers[0]["messages"][0]["type"] == "approval"
     assert answers[0]["messages"][0]["approvals"] == [
         {"type": "approval", "tool_call_id": request.tool_call_id, "approve": True}

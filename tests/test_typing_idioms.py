@@ -103,11 +103,12 @@ async def main() -> None:
 """
 
 
-def mypy_lines(folder: Path, files: list[str]) -> list[str]:
-    """``mypy --strict`` over ``files`` in ``folder``: its lines ``FILE:LINE: error: ...``."""
+def mypy_lines(folder: Path, files: list[str], *flags: str) -> list[str]:
+    """``mypy --strict`` (and ``flags``) over ``files`` in ``folder``: its lines
+    ``FILE:LINE: error: ...``."""
     result = subprocess.run(
         [
-            *(sys.executable, "-m", "mypy", "--strict", "--no-error-summary"),
+            *(sys.executable, "-m", "mypy", "--strict", "--no-error-summary", *flags),
             *("--cache-dir", str(folder / ".mypy_cache"), *files),
         ],
         cwd=folder,
@@ -162,9 +163,16 @@ def _good_and_bad(
     )
 
 
-def mypy_errors(tmp_path: Path, good_source: str, bad_source: str) -> tuple[list[str], list[str]]:
-    """``mypy --strict`` over two programs: the error lines of good.py and of bad.py."""
-    return _good_and_bad(mypy_lines, tmp_path, good_source, bad_source)
+def mypy_errors(
+    tmp_path: Path, good_source: str, bad_source: str, *flags: str
+) -> tuple[list[str], list[str]]:
+    """``mypy --strict`` (and ``flags``) over two programs: the error lines of good.py and
+    of bad.py."""
+
+    def check(folder: Path, files: list[str]) -> list[str]:
+        return mypy_lines(folder, files, *flags)
+
+    return _good_and_bad(check, tmp_path, good_source, bad_source)
 
 
 def pyright_errors(

@@ -33,7 +33,8 @@ STREAM = (
 
 REASONS: dict[str, str] = {
     # Official method -> why this client's differs (only for rows that are not identical).
-    "agents.messages.stream": STREAM + "; adds `resumable`, `cancel_on_exit`, `poll_interval`, "
+    "agents.messages.stream": "deprecated, as in the official SDK (prefer `create(..., "
+    "streaming=True)`); " + STREAM + "; adds `resumable`, `cancel_on_exit`, `poll_interval`, "
     "`resume` and `errors_as_events`",
     "agents.messages.create": "with `streaming=True` " + STREAM + "; same keywords added as "
     "`stream`; never re-sends a message on a retry (see Retries in the README)",
@@ -42,9 +43,10 @@ REASONS: dict[str, str] = {
     "conversations.messages.stream": STREAM,
     "runs.messages.stream": STREAM,
     "close": "also closes the aiohttp session the client created (never one passed in)",
-    "copy": "the copy shares the original's connection pool; `http_client` accepts only "
-    "`DefaultAioHttpClient`/`DefaultAsyncHttpxClient` (this client is built on aiohttp: pass "
-    "`session=` to share an aiohttp pool)",
+    "copy": "the copy shares the original's connection pool, unless given an `http_client` "
+    "(`DefaultAsyncHttpxClient(...)`, see the README's migration section: an httpx client is "
+    "refused); `environment=` without `base_url=` moves the copy there (the official copy "
+    "keeps the original's URL)",
     "with_options": "same as `copy`",
     "get": "`cast_to` may be any msgspec-decodable type; with `stream=True` the answer is a "
     "`MessageStream` (`stream_cls` is not needed)",

@@ -97,6 +97,8 @@ class Method:
     page: str | None = None
     item: str | None = None
     custom: dict[str, Any] | None = None
+    deprecated: str | None = None
+    """The official SDK's deprecation message, when it marks the method deprecated."""
 
     @property
     def name(self) -> str:
@@ -366,6 +368,7 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
                 page=paginated["page"] if paginated else None,
                 item=paginated["item"] if paginated else None,
                 custom=resource_map.CUSTOM.get(entry["path"]),  # type: ignore[arg-type]
+                deprecated=entry.get("deprecated"),
             )
         )
     return methods
@@ -623,6 +626,10 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
         sig = _signature(method, res, imports, official=official, streaming="bool | Omit")
     else:
         sig = _signature(method, res, imports, official=official)
+    if method.deprecated is not None:
+        # As the official SDK marks it: type checkers report calls, a call warns.
+        imports.extra.add("from .._deprecated import deprecated")
+        out.append(f"    @deprecated({method.deprecated!r})")
     out.append(f"    {prefix} {method.name}(")
     out += [f"        {line}" for line in sig]
     out.append(f"    ) -> {returns}:")
@@ -828,7 +835,7 @@ def render_module(
     head.append("from .._lazy import LazyModule")
     head.append("from ._upload import FileInput")
     for line in sorted(imports.extra):
-        if line.startswith("from ._"):
+        if line.startswith(("from ._", "from .._")):
             head.append(line)
     checking = []
     if "from ..types import _spec" in imports.extra:

@@ -28,7 +28,8 @@ gives exactly those, and it cannot drift into copying the SDK's text.
     ``httpx.MockTransport`` with a distinctive value per parameter and looking where each value
     shows up in the recorded request. The route is then matched against the server's OpenAPI
     document (``tests/fixtures/openapi.json``) to spell it as the server does and name its
-    ``operationId``; routes newer than that server get ``null``.
+    ``operationId``; routes newer than that server get ``null``. A method the SDK marks
+    deprecated carries the message under ``deprecated``.
 """
 
 from __future__ import annotations
@@ -793,6 +794,10 @@ async def collect_methods(surface: Surface, spec: dict[str, Any]) -> list[dict[s
             "parameters": params,
             "returns": _returns(signature, surface, context),
         }
+        # ``typing_extensions.deprecated`` leaves its message on the function it marks.
+        notice = getattr(method, "__deprecated__", None)
+        if notice is not None:
+            entry["deprecated"] = notice
         overloads = typing.get_overloads(method.__func__)
         if overloads:
             entry["overloads"] = [

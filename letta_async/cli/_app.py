@@ -314,7 +314,7 @@ async def _cmd_stream(session: _Session) -> int:
         # names a schema field instead of the argument.
         raise _Usage("the message TEXT is empty")
     async with session.client() as client:
-        stream = client.agents.messages.stream(
+        stream = client.agents.messages._unsent_stream(
             args.agent_id,
             messages=[{"role": "user", "content": text}],
             stream_tokens=args.tokens,

@@ -152,7 +152,7 @@ class KeyRunner:
                     **options,
                 )
             else:
-                stream = client.agents.messages.stream(
+                stream = client.agents.messages._unsent_stream(
                     cursor.agent_id,
                     messages=messages,
                     background=True,

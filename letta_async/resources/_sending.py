@@ -16,6 +16,7 @@ before learning its ``run_id`` finds its run again.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import uuid
@@ -327,6 +328,17 @@ class AgentMessageSending(_Sending):
             cast_to=object,
             body={"run_ids": [run_id]},
         )
+
+    def _unsent_stream(self, agent_id: str, **arguments: Any) -> MessageStream:
+        """``stream(...)`` without its deprecation warning, for this package's own callers.
+
+        The durable worker and the CLI need the stream before its request is sent (to
+        set it up, or to hand it to a Ctrl-C handler), which ``await create(...,
+        streaming=True)`` cannot give; the warning is meant for programs, not for them.
+        """
+        unwarned = inspect.unwrap(type(self).stream)  # type: ignore[attr-defined]
+        stream: MessageStream = unwarned(self, agent_id, **arguments)
+        return stream
 
 
 class ConversationMessageSending(_Sending):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from .. import types as _t
 from .._config import Timeout, TimeoutLike
+from .._deprecated import deprecated
 from .._funnel import make_request_options as _options
 from .._lazy import LazyModule
 from .._pagination import AsyncArrayPage, AsyncNextFilesPage, AsyncPaginator
@@ -1941,6 +1942,7 @@ class AgentsMessagesResource(AgentMessageSending, APIResource):
         )
         return result
 
+    @deprecated("deprecated")
     def stream(
         self,
         agent_id: str,
