@@ -10,7 +10,8 @@
 * A resume answered 408 or 429 ("come back later") is tried again, like a 5xx.
 * An in-stream error is the server's last word: nothing after it is handed out, and a
   connection that breaks after it (or after a ``cancelled`` stop) is not resumed.
-* ``stream.cancel()`` sends the cancel request; ``cancel_on_exit`` sends none for a run that
+* ``stream.cancel()`` sends the cancel request, also before anything was read (it waits for
+  the run's name first, at most ``wait`` seconds); ``cancel_on_exit`` sends none for a run that
   already finished; ``conversations.messages.create`` streams by default and sends
   ``streaming: false`` when asked not to.
 
@@ -464,6 +465,58 @@ async def test_cancel_on_exit_cancels_a_run_left_early(
                     break
     (cancel,) = server.requests_to(r"/cancel$", "POST")
     assert cancel.json == {"run_ids": [stream.run_id]}
+
+
+async def test_cancel_before_anything_was_read_cancels_the_run(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    """``stream.cancel()`` straight after the send, before a single event was read: the
+    stream first reads until the server names the run, then cancels that run."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        stream = client.agents.messages.stream(
+            agent_id, messages=say("hi [tokens=200] [chunkdelay=0.02]"), stream_tokens=True
+        )
+        async with stream:
+            with anyio.fail_after(10):
+                await stream.cancel(wait=5)
+        assert stream.run_id is not None
+        run = await server.wait_for_run(stream.run_id)
+    (cancel,) = server.requests_to(r"/cancel$", "POST")
+    assert cancel.json == {"run_ids": [stream.run_id]}
+    assert run.status == "cancelled"
+
+
+async def test_cancel_sends_nothing_for_a_run_that_ended_in_the_first_read(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    """The server's first answer names the run and ends it with an error event (its last
+    word). ``cancel()`` called before anything was read learns both in the same read: the
+    run is over, so no cancel request goes out, and the stream is closed."""
+    server.faults.add(Fault(method="POST", path=r"/messages/stream$", error_event=True))
+    async with AsyncLetta(base_url=server.base_url) as client:
+        stream = client.agents.messages.stream(agent_id, messages=say("hi [tokens=40]"))
+        async with stream:
+            with anyio.fail_after(10):
+                await stream.cancel(wait=5)
+    (run_id,) = server.state.runs
+    assert stream.run_id == run_id
+    assert server.requests_to(r"/cancel$", "POST") == []
+
+
+async def test_cancel_gives_up_quietly_when_the_run_is_never_named(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    """The server holds back every byte of its answer: within ``wait`` no frame names the
+    run, so there is nothing to cancel by id. ``cancel`` closes the stream after ``wait``
+    without an error and without a cancel request for an unknown run."""
+    server.faults.add(Fault(method="POST", path=r"/messages/stream$", stall=5.0))
+    async with AsyncLetta(base_url=server.base_url) as client:
+        stream = client.agents.messages.stream(agent_id, messages=say("hi"))
+        async with stream:
+            with anyio.fail_after(3):
+                await stream.cancel(wait=0.3)
+    assert stream.run_id is None
+    assert server.requests_to(r"/cancel$", "POST") == []
 
 
 @pytest.mark.parametrize("streaming", [False, None])

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import anyio
 import pytest
+import redis.asyncio as aioredis
 
 from letta_async.durable import RedisCursorStore
+from letta_async.durable._deliver import Fenced
 from letta_async.durable._job import prepare
 from letta_async.durable._lease import LeaseBook
+from letta_async.durable._redis import Claim
+
+from .redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -188,3 +194,105 @@ async def test_a_delivery_late_in_the_lease_first_confirms_it(
     await anyio.sleep(ttl * 0.4)  # the handler runs past the claim's original expiry
     assert await redis_store.claim("w2", 1, ttl) == []
     assert not book.lost("a")
+
+
+async def redis_calls(admin: aioredis.Redis) -> int:
+    """Commands the Redis server has run so far, the ``INFO`` that asks left out."""
+    stats = await admin.info("commandstats")
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+
+
+def hold(book: LeaseBook, claims: list[tuple[Claim, float]]) -> dict[str, anyio.CancelScope]:
+    """What a worker does with each claim: the lease goes into the book, its work gets a scope."""
+    scopes = {}
+    for claim, since in claims:
+        key = claim.cursor.key
+        scopes[key] = anyio.CancelScope()
+        book.add(key, claim.cursor.fence, since, scopes[key])
+    return scopes
+
+
+async def test_a_renewal_round_keeps_the_keys_and_stops_the_work_of_one_taken_over(
+    redis_store: RedisCursorStore, redis_server: RedisServer
+) -> None:
+    """The worker's renewal round (README: leases renewed every third of the TTL; a worker
+    whose lease was taken over delivers nothing). Three keys held, the middle one taken over
+    by another worker while this one could not renew it: one round keeps the other two
+    this worker's past their claim's expiry, cancels the taken-over key's work and refuses
+    its next delivery; a delivery for a key just renewed needs no round trip to Redis."""
+    ttl = 1.0
+    await record(redis_store, "a", "c")
+    since = time.monotonic()
+    a, c = await redis_store.claim("w1", 2, ttl)
+    await record(redis_store, "b")
+    since_b = time.monotonic()
+    (b,) = await redis_store.claim("w1", 1, TTL)
+    book = LeaseBook(redis_store, ttl)
+    scopes = hold(book, [(a, since), (b, since_b), (c, since)])
+    await anyio.sleep(TTL + 0.1)
+    (taken,) = await redis_store.claim("w2", 5, 10)
+    assert taken.cursor.key == "b"
+
+    await book.renew_all()
+
+    assert scopes["b"].cancel_called and book.lost("b")
+    with pytest.raises(Fenced):
+        await book.before_delivery("b")
+    assert not scopes["a"].cancel_called and not scopes["c"].cancel_called
+    assert not book.lost("a") and not book.lost("c")
+    async with aioredis.Redis.from_url(redis_server.url) as admin:
+        before = await redis_calls(admin)
+        await book.before_delivery("a")
+        await book.before_delivery("c")
+        assert await redis_calls(admin) == before
+    # Past the claim's own expiry, a and c are still this worker's.
+    await anyio.sleep(max(0.0, since + ttl + 0.1 - time.monotonic()))
+    assert await redis_store.claim("w3", 5, ttl) == []
+    assert [r.key for r in await redis_store.claim_log()] == ["a", "c", "b", "b"]
+
+
+class HeldRenewals(RedisCursorStore):
+    """The real store, with each renewal's answer held until the test lets it through."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        super().__init__(url, namespace=namespace)
+        self.asked = anyio.Event()
+        self.answer = anyio.Event()
+
+    async def renew(self, leases: Sequence[tuple[str, int]], lease_ttl: float) -> list[bool]:
+        results = await super().renew(leases, lease_ttl)
+        self.asked.set()
+        await self.answer.wait()
+        return results
+
+
+async def test_a_key_that_ends_during_a_renewal_round_does_not_stop_the_round(
+    redis_server: RedisServer,
+) -> None:
+    """A key's run ends, and its lease leaves the worker's book, while a renewal round waits
+    for Redis's answer: the round still goes through every other key, stopping the work of
+    one taken over meanwhile and keeping the rest."""
+    ttl = 1.0
+    store = HeldRenewals(redis_server.url, f"held{time.monotonic_ns()}")
+    async with store:
+        await record(store, "a", "c")
+        since = time.monotonic()
+        a, c = await store.claim("w1", 2, ttl)
+        await record(store, "b")
+        since_b = time.monotonic()
+        (b,) = await store.claim("w1", 1, TTL)
+        book = LeaseBook(store, ttl)
+        scopes = hold(book, [(a, since), (b, since_b), (c, since)])
+        await anyio.sleep(TTL + 0.1)
+        (taken,) = await store.claim("w2", 5, 10)
+        assert taken.cursor.key == "b"
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(book.renew_all)
+                await store.asked.wait()
+                book.remove("a")  # its run ended: the worker let the key go
+                store.answer.set()
+        assert scopes["b"].cancel_called and book.lost("b")
+        assert not scopes["c"].cancel_called and not book.lost("c")
+        await anyio.sleep(max(0.0, since + ttl + 0.1 - time.monotonic()))
+        assert await store.claim("w3", 5, ttl) == []  # the answer came: a and c were renewed
