@@ -120,6 +120,9 @@ def test_json_schemas_name_the_captured_fields() -> None:
     own = AgentState.model_json_schema()
     assert set(AGENT_JSON) <= set(own["properties"])
     assert "model_endpoint_type" in own["$defs"]["LlmConfig"]["properties"]
+    components = AgentState.model_json_schema(ref_template="#/components/schemas/{model}")
+    refs = [part.split('"')[0] for part in json.dumps(components).split('"$ref": "')[1:]]
+    assert refs and all(r.startswith("#/components/schemas/") for r in refs)
     by_attr = AgentState.model_json_schema(by_alias=False)
     assert set(by_attr["properties"]) == set(AgentState.model_fields)
     schema = Saved.model_json_schema()
