@@ -98,6 +98,8 @@ class AsyncLetta:
     created on first use inside the running event loop, so constructing the client is free
     and safe outside a loop. Pass ``session=`` to reuse your
     own ``aiohttp.ClientSession``; the client then leaves closing it to you.
+    ``http_client=DefaultAsyncHttpxClient(proxy=..., verify=..., event_hooks=..., ...)``
+    applies the official SDK's httpx settings; any that aiohttp cannot honour is refused.
 
     Use ``async with AsyncLetta() as client:`` or call ``await client.close()``.
     """
