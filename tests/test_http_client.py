@@ -413,6 +413,32 @@ async def test_copies_keep_the_http_client_or_take_a_new_one(replay: ReplayServe
     assert [s.headers.get("X-Second") for s in replay.seen("GET", "/v1/health/")] == [None, "2"]
 
 
+async def test_every_copy_argument_reaches_the_wire(replay: ReplayServer) -> None:
+    replay.on("GET", "/v1/health/", always=json_answer(HEALTH))
+    elsewhere = ReplayServer()
+    await elsewhere.start()
+    try:
+        elsewhere.on("GET", "/v1/health/", always=json_answer(HEALTH))
+        async with AsyncLetta(
+            replay.base_url, api_key="k1", default_query={"a": "1", "b": "2"}
+        ) as client:
+            await client.copy(
+                api_key="k2", project_id="p-2", project="proj", default_query={"b": "3"}
+            ).health()
+            await client.copy(set_default_query={"c": "4"}).health()
+            await client.copy(base_url=elsewhere.base_url).health()
+    finally:
+        await elsewhere.close()
+    merged, replaced = replay.seen("GET", "/v1/health/")
+    assert merged.headers["Authorization"] == "Bearer k2"
+    assert (merged.headers["X-Project-Id"], merged.headers["X-Project"]) == ("p-2", "proj")
+    assert merged.query == {"a": "1", "b": "3"}
+    assert replaced.query == {"c": "4"}
+    assert replaced.headers["Authorization"] == "Bearer k1"
+    (moved,) = elsewhere.seen("GET", "/v1/health/")
+    assert moved.query == {"a": "1", "b": "2"}
+
+
 def test_copy_with_an_environment_moves_the_copy_there() -> None:
     client = AsyncLetta("http://127.0.0.1:7001")
     assert str(client.copy(environment="local").base_url) == "http://localhost:8283"
