@@ -383,6 +383,34 @@ async def test_settings_a_callers_session_would_override_are_refused() -> None:
         AsyncLetta(DEAD, verify_ssl=False, http_client=DefaultAsyncHttpxClient(verify=False))
 
 
+async def test_every_request_option_of_the_client_methods_takes_effect(
+    replay: ReplayServer,
+) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(1.0)
+        return web.json_response(HEALTH)
+
+    busy = json_answer({"detail": "busy"}, status=503, headers={"retry-after-ms": "1"})
+    replay.on("POST", "/v1/echo/", always=json_answer({"ok": True}))
+    replay.on("GET", "/v1/slow/", always=slow)
+    replay.on("GET", "/v1/busy/", always=busy)
+    async with AsyncLetta(replay.base_url, max_retries=2, timeout=5.0) as client:
+        await client.post(
+            "/v1/echo/",
+            cast_to=object,
+            body={"a": 1},
+            options={"extra_json": {"b": 2}, "headers": {"X-Call": "c"}, "params": {"q": "1"}},
+        )
+        with pytest.raises(APITimeoutError):
+            await client.get("/v1/slow/", cast_to=object, options={"timeout": 0.2})
+        with pytest.raises(APIStatusError):
+            await client.get("/v1/busy/", cast_to=object, options={"max_retries": 0})
+    (echo,) = replay.seen("POST", "/v1/echo/")
+    assert (echo.json(), echo.headers["X-Call"], echo.query) == ({"a": 1, "b": 2}, "c", {"q": "1"})
+    assert len(replay.seen("GET", "/v1/slow/")) == 3, "each attempt cut short, then retried"
+    assert len(replay.seen("GET", "/v1/busy/")) == 1
+
+
 async def test_request_options_that_would_do_nothing_are_refused(replay: ReplayServer) -> None:
     async with AsyncLetta(replay.base_url) as client:
         with pytest.raises(TypeError, match="idempotency_key"):
