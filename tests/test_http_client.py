@@ -381,6 +381,9 @@ async def test_settings_a_callers_session_would_override_are_refused() -> None:
         AsyncLetta(DEAD, session=session, limits=Limits(max_response_size=1024))  # not the pool
     with pytest.raises(ValueError, match="TLS is set twice"):
         AsyncLetta(DEAD, verify_ssl=False, http_client=DefaultAsyncHttpxClient(verify=False))
+    pool = SimpleNamespace(max_connections=5, max_keepalive_connections=None, keepalive_expiry=5)
+    with pytest.raises(ValueError, match="limits are set twice"):
+        AsyncLetta(DEAD, limits=Limits(), http_client=DefaultAsyncHttpxClient(limits=pool))
 
 
 async def test_every_request_option_of_the_client_methods_takes_effect(
@@ -465,6 +468,18 @@ async def test_every_copy_argument_reaches_the_wire(replay: ReplayServer) -> Non
     assert replaced.headers["Authorization"] == "Bearer k1"
     (moved,) = elsewhere.seen("GET", "/v1/health/")
     assert moved.query == {"a": "1", "b": "2"}
+
+
+def test_copies_of_a_client_with_pool_and_tls_settings() -> None:
+    pool = SimpleNamespace(max_connections=5, max_keepalive_connections=None, keepalive_expiry=5)
+    client = AsyncLetta(DEAD, http_client=DefaultAsyncHttpxClient(limits=pool, verify=False))
+    assert client.with_options(max_retries=0).limits.max_connections == 5
+    mine = AsyncLetta(DEAD, limits=Limits(max_connections=7), verify_ssl=False)
+    assert mine.copy(timeout=1.0).limits.max_connections == 7
+    other = mine.copy(http_client=DefaultAsyncHttpxClient(limits=pool, verify=True, cert=None))
+    assert other.limits.max_connections == 5
+    swapped = mine.copy(http_client=DefaultAsyncHttpxClient(verify=ssl.create_default_context()))
+    assert isinstance(swapped._transport._ssl, ssl.SSLContext), "the new client's TLS"
 
 
 def test_copy_with_an_environment_moves_the_copy_there() -> None:
