@@ -3,7 +3,6 @@
 import asyncio
 
 import httpx
-
 from letta_client import AsyncLetta, DefaultAsyncHttpxClient, NotFoundError
 
 seen: list[str] = []
