@@ -98,6 +98,8 @@ class AsyncLetta:
     created on first use inside the running event loop, so constructing the client is free
     and safe outside a loop. Pass ``session=`` to reuse your
     own ``aiohttp.ClientSession``; the client then leaves closing it to you.
+    ``http_client=DefaultAsyncHttpxClient(proxy=..., verify=..., event_hooks=..., ...)``
+    applies the official SDK's httpx settings; any that aiohttp cannot honour is refused.
 
     Use ``async with AsyncLetta() as client:`` or call ``await client.close()``.
     """
@@ -148,6 +150,10 @@ class AsyncLetta:
                 "TLS is set twice: pass verify=/cert= to the http_client or "
                 "verify_ssl=/ssl_context= to AsyncLetta, not both"
             )
+        if limits is not None and http.limits is not None:
+            raise ValueError(
+                "limits are set twice: pass limits= to the http_client or to AsyncLetta, not both"
+            )
         if isinstance(timeout, NotGiven) and http.timeout_given:
             # As the official SDK does: the http_client's timeout unless one is passed here.
             timeout = http.timeout
@@ -174,6 +180,7 @@ class AsyncLetta:
             **dict(default_headers or {}),
         }
         self._custom_query = {**http.params, **dict(default_query or {})}
+        self._limits_given = limits
         self.limits = limits or http.limits or Limits()
         self.hooks = hooks or Hooks()
         self._resume = resume or ResumeSettings()
@@ -315,6 +322,13 @@ class AsyncLetta:
                 raise ValueError(f"Unknown environment: {environment}")
             base_url = ENVIRONMENTS[environment]
         own_pool = http_client is not None
+        limits = self._limits_given
+        if own_pool and http_client is not None:
+            # The new http_client's pool and TLS settings replace the original's.
+            if http_client.settings.limits is not None:
+                limits = None
+            if http_client.settings.ssl is not None:
+                verify_ssl, ssl_context = True, None
         return type(self)(
             base_url=base_url or str(self.base_url),
             api_key=api_key or self.api_key,
@@ -325,7 +339,7 @@ class AsyncLetta:
             default_headers=headers,
             default_query=query,
             http_client=http_client if own_pool else self._http_client,
-            limits=self.limits,
+            limits=limits,
             verify_ssl=verify_ssl,
             ssl_context=ssl_context,
             trace_configs=self._trace_configs,

@@ -47,10 +47,10 @@ T = TypeVar("T")
 StreamFactory = Callable[[], AsyncIterable[T] | Awaitable[AsyncIterable[T]]]
 """A zero-argument callable that opens one stream, or a coroutine function that does.
 
-For example ``lambda: client.agents.messages.stream(...)``, or
-``functools.partial(client.conversations.messages.create, conversation_id, messages=[...])``
-(a coroutine that sends and returns the stream). It is called only when a slot is free, so
-nothing is sent for a request before it may run.
+For example ``functools.partial(client.agents.messages.create, agent_id, messages=[...],
+streaming=True)`` (a coroutine that sends and returns the stream), the same with
+``client.conversations.messages.create``, or ``lambda: client.runs.stream(run_id)``. It is
+called only when a slot is free, so nothing is sent for a request before it may run.
 """
 
 
@@ -301,7 +301,11 @@ def fan_out(
 
         requests = {
             agent_id: functools.partial(
-                client.agents.messages.stream, agent_id, messages=[...], stream_tokens=True
+                client.agents.messages.create,
+                agent_id,
+                messages=[...],
+                streaming=True,
+                stream_tokens=True,
             )
             for agent_id in agent_ids
         }

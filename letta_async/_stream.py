@@ -153,8 +153,10 @@ class AsyncStream(Generic[_T_co]):
 class MessageStream(AsyncStream["LettaStreamingResponse"]):
     """An async iterator of typed Letta events, with resume and cancel on top.
 
-    Returned un-awaited by ``client.agents.messages.stream(...)``: the request is sent on the
-    first ``async for`` step or on ``async with`` entry. Leaving either early closes the
+    ``await client.agents.messages.create(..., streaming=True)`` returns one already sent.
+    Returned un-awaited (by ``client.runs.stream(...)``, or the deprecated
+    ``client.agents.messages.stream(...)``), the request is sent on the first ``async for``
+    step or on ``async with`` entry. Leaving either early closes the
     connection at once; use ``async with`` when the stream object outlives the loop, so
     release never depends on garbage collection.
     """

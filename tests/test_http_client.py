@@ -381,6 +381,37 @@ async def test_settings_a_callers_session_would_override_are_refused() -> None:
         AsyncLetta(DEAD, session=session, limits=Limits(max_response_size=1024))  # not the pool
     with pytest.raises(ValueError, match="TLS is set twice"):
         AsyncLetta(DEAD, verify_ssl=False, http_client=DefaultAsyncHttpxClient(verify=False))
+    pool = SimpleNamespace(max_connections=5, max_keepalive_connections=None, keepalive_expiry=5)
+    with pytest.raises(ValueError, match="limits are set twice"):
+        AsyncLetta(DEAD, limits=Limits(), http_client=DefaultAsyncHttpxClient(limits=pool))
+
+
+async def test_every_request_option_of_the_client_methods_takes_effect(
+    replay: ReplayServer,
+) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(1.0)
+        return web.json_response(HEALTH)
+
+    busy = json_answer({"detail": "busy"}, status=503, headers={"retry-after-ms": "1"})
+    replay.on("POST", "/v1/echo/", always=json_answer({"ok": True}))
+    replay.on("GET", "/v1/slow/", always=slow)
+    replay.on("GET", "/v1/busy/", always=busy)
+    async with AsyncLetta(replay.base_url, max_retries=2, timeout=5.0) as client:
+        await client.post(
+            "/v1/echo/",
+            cast_to=object,
+            body={"a": 1},
+            options={"extra_json": {"b": 2}, "headers": {"X-Call": "c"}, "params": {"q": "1"}},
+        )
+        with pytest.raises(APITimeoutError):
+            await client.get("/v1/slow/", cast_to=object, options={"timeout": 0.2})
+        with pytest.raises(APIStatusError):
+            await client.get("/v1/busy/", cast_to=object, options={"max_retries": 0})
+    (echo,) = replay.seen("POST", "/v1/echo/")
+    assert (echo.json(), echo.headers["X-Call"], echo.query) == ({"a": 1, "b": 2}, "c", {"q": "1"})
+    assert len(replay.seen("GET", "/v1/slow/")) == 3, "each attempt cut short, then retried"
+    assert len(replay.seen("GET", "/v1/busy/")) == 1
 
 
 async def test_request_options_that_would_do_nothing_are_refused(replay: ReplayServer) -> None:
@@ -411,6 +442,44 @@ async def test_copies_keep_the_http_client_or_take_a_new_one(replay: ReplayServe
             assert copy.session is not client.session, "its own pool, as its own TLS may differ"
     assert (first, second) == (["GET"], ["GET"])
     assert [s.headers.get("X-Second") for s in replay.seen("GET", "/v1/health/")] == [None, "2"]
+
+
+async def test_every_copy_argument_reaches_the_wire(replay: ReplayServer) -> None:
+    replay.on("GET", "/v1/health/", always=json_answer(HEALTH))
+    elsewhere = ReplayServer()
+    await elsewhere.start()
+    try:
+        elsewhere.on("GET", "/v1/health/", always=json_answer(HEALTH))
+        async with AsyncLetta(
+            replay.base_url, api_key="k1", default_query={"a": "1", "b": "2"}
+        ) as client:
+            await client.copy(
+                api_key="k2", project_id="p-2", project="proj", default_query={"b": "3"}
+            ).health()
+            await client.copy(set_default_query={"c": "4"}).health()
+            await client.copy(base_url=elsewhere.base_url).health()
+    finally:
+        await elsewhere.close()
+    merged, replaced = replay.seen("GET", "/v1/health/")
+    assert merged.headers["Authorization"] == "Bearer k2"
+    assert (merged.headers["X-Project-Id"], merged.headers["X-Project"]) == ("p-2", "proj")
+    assert merged.query == {"a": "1", "b": "3"}
+    assert replaced.query == {"c": "4"}
+    assert replaced.headers["Authorization"] == "Bearer k1"
+    (moved,) = elsewhere.seen("GET", "/v1/health/")
+    assert moved.query == {"a": "1", "b": "2"}
+
+
+def test_copies_of_a_client_with_pool_and_tls_settings() -> None:
+    pool = SimpleNamespace(max_connections=5, max_keepalive_connections=None, keepalive_expiry=5)
+    client = AsyncLetta(DEAD, http_client=DefaultAsyncHttpxClient(limits=pool, verify=False))
+    assert client.with_options(max_retries=0).limits.max_connections == 5
+    mine = AsyncLetta(DEAD, limits=Limits(max_connections=7), verify_ssl=False)
+    assert mine.copy(timeout=1.0).limits.max_connections == 7
+    other = mine.copy(http_client=DefaultAsyncHttpxClient(limits=pool, verify=True, cert=None))
+    assert other.limits.max_connections == 5
+    swapped = mine.copy(http_client=DefaultAsyncHttpxClient(verify=ssl.create_default_context()))
+    assert isinstance(swapped._transport._ssl, ssl.SSLContext), "the new client's TLS"
 
 
 def test_copy_with_an_environment_moves_the_copy_there() -> None:

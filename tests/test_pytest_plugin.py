@@ -26,9 +26,10 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_the_agent_answers(letta_client, letta_agent):
-    events = await letta_client.agents.messages.stream(
-        letta_agent.id, messages=say("hello")
-    ).until_done()
+    stream = await letta_client.agents.messages.create(
+        letta_agent.id, messages=say("hello"), streaming=True
+    )
+    events = await stream.until_done()
     texts = [e.content for e in events if e.message_type == "assistant_message"]
     assert texts == [REPLY]
 
@@ -41,8 +42,10 @@ async def test_a_503_burst_fails_the_call(letta_server, letta_client, letta_agen
 
 
 async def test_a_cut_stream_is_truncated(letta_server, letta_client, letta_agent):
-    letta_server.faults.add(Fault.cut_after(2, path="/messages/stream$"))
-    stream = letta_client.agents.messages.stream(letta_agent.id, messages=say("hi", tokens=10))
+    letta_server.faults.add(Fault.cut_after(2, method="POST", path="/messages$"))
+    stream = await letta_client.agents.messages.create(
+        letta_agent.id, messages=say("hi", tokens=10), streaming=True
+    )
     with pytest.raises(StreamTruncatedError):
         await stream.until_done()
 """
