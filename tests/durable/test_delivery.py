@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
-from letta_async import AsyncLetta, StreamError
+from letta_async import AsyncLetta, StreamError, StreamResumeError
 from letta_async.durable import (
     Batch,
     DuplicateKeyError,
@@ -513,6 +513,12 @@ async def test_a_conversation_send_streams_in_the_conversation(
     assert conversation_runs_for(server, conversation, cursor.otids[0]) == [run_id]
     assert runs_for(server, cursor.otids[0]) == []  # not the agent's default history
     assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]
+    (post,) = server.requests_to(r"/v1/conversations/[^/]+/messages$", "POST")
+    assert (post.json["streaming"], post.json["background"], post.json["include_pings"]) == (
+        True,
+        True,
+        True,
+    )
 
 
 async def test_a_conversation_run_whose_id_was_never_seen_is_found_in_the_conversation(
@@ -639,13 +645,37 @@ async def test_a_send_cut_before_its_run_was_named_is_not_sent_again(
             cursor = await durable.send("k", agent, messages=user("hi"))
             (first,) = await durable.join()
             assert first.status == "failed"
+            # The stream says why: it broke before the server named the run.
+            assert isinstance(first.error, StreamResumeError) and first.error.run_id is None
             assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
             await durable.recover()
             (second,) = await durable.join()
         assert second.status == "unconfirmed"
         assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "unconfirmed")]
-    assert len(server.requests_to(SEND_STREAM, "POST")) == 1
+    (post,) = server.requests_to(SEND_STREAM, "POST")
+    # In the background and with pings: the run can be resumed, and is named at once.
+    assert post.json["background"] is True and post.json["include_pings"] is True
     assert runs_for(server, cursor.otids[0]) == []
+
+
+@pytest.mark.parametrize("status", [400, 422])
+async def test_a_send_refused_outright_is_rejected_and_dropped(
+    server: LettaTestServer, db: Path, status: int
+) -> None:
+    """A 4xx other than 408/429 to the send (400 included) means the server will never take
+    it: the key ends ``rejected`` and leaves the store, and nothing is sent again."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault.http_status(status, method="POST", path=SEND_STREAM))
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (outcome,) = await durable.join()
+        assert outcome.status == "rejected"
+        assert await store.in_flight() == []
+    assert len(server.requests_to(SEND_STREAM, "POST")) == 1
 
 
 @pytest.mark.parametrize("status", [408, 429])
