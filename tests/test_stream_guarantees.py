@@ -30,6 +30,7 @@ import pytest
 from aiohttp import web
 
 from letta_async import (
+    APIStatusError,
     AsyncLetta,
     MessageStream,
     ResumeSettings,
@@ -133,6 +134,31 @@ async def test_exactly_max_attempts_resume_requests(
             await stream.until_done()
     assert len(server.requests_to(RUN_STREAM, "POST")) == attempts
     assert caught.value.run_id == stream.run_id
+    # What went wrong last is kept: the error says it and chains it.
+    cause = caught.value.__cause__
+    assert isinstance(cause, APIStatusError) and cause.status_code == 500
+    assert str(cause) in str(caught.value)
+
+
+async def test_a_refused_resume_says_where_to_carry_on(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    """A resume answered 404 ends the stream with ``StreamResumeError`` whose ``run_id`` and
+    ``last_seq_id`` are where ``client.runs.stream(run_id, starting_after=...)`` carries on:
+    the run, and the last numbered frame the server sent before the cut."""
+    server.faults.add(Fault.cut_after(3, method="POST", path=r"/messages/stream$"))
+    server.faults.add(Fault.http_status(404, method="POST", path=RUN_STREAM))
+    async with AsyncLetta(base_url=server.base_url, resume=ResumeSettings(**QUICK)) as client:
+        stream = client.agents.messages.stream(
+            agent_id, messages=say("hi [tokens=8] [chunkdelay=0.01]"), background=True
+        )
+        with pytest.raises(StreamResumeError) as caught:
+            await stream.until_done()
+    (run_id,) = server.state.runs
+    sent = [f.seq for f in server.state.runs[run_id].frames[:3] if f.seq is not None]
+    assert (caught.value.run_id, caught.value.last_seq_id) == (run_id, sent[-1])
+    cause = caught.value.__cause__
+    assert isinstance(cause, APIStatusError) and cause.status_code == 404
 
 
 @pytest.mark.parametrize("status", [408, 429])

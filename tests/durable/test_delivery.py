@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
-from letta_async import AsyncLetta, StreamError
+from letta_async import AsyncLetta, StreamError, StreamResumeError
 from letta_async.durable import (
     Batch,
     DuplicateKeyError,
@@ -281,6 +281,58 @@ async def test_refused_and_gone_keys_leave_the_store(
             outcomes = {o.key: o.status for o in await durable.join()}
         assert outcomes == {"refused": "rejected", "gone": "gone"}
         assert await store.in_flight() == []
+        # The store remembers why, in the server's words.
+        why = {e.key: e.error for e in await store.ended()}
+    dead = "agent-00000000-0000-4000-8000-00000000dead"
+    assert why["refused"] == f"HTTP 404: Agent with ID {dead} not found"
+    assert why["gone"].startswith("HTTP 404: Run not found with id=")
+
+
+async def test_a_refusal_without_a_reason_is_recorded_by_its_status(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A 4xx with an empty body (a proxy's, say): the ended record still says what came
+    back, the status and the error's own text, never a placeholder for the missing reason."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault.http_status(422, method="POST", path=SEND_STREAM, body=""))
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, Sink()) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (outcome,) = await durable.join()
+        (ended,) = await store.ended()
+    assert outcome.status == "rejected"
+    assert ended.error.startswith("HTTP 422: Error code: 422")
+    # A printed outcome (a log line, the REPL) shows the error when there is one.
+    assert repr(outcome) == (
+        f"<Outcome 'k' rejected run_id=None seq_id=0 stop_reason=None error={outcome.error!r}>"
+    )
+    done = Outcome("k", "completed", "run-1", 7, "end_turn")
+    assert repr(done) == "<Outcome 'k' completed run_id='run-1' seq_id=7 stop_reason='end_turn'>"
+
+
+async def test_a_run_that_expires_during_a_resume_is_gone_and_says_why(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The connection breaks mid-run and the server answers the resume with a 404 (the run's
+    stream expired): the key ends ``gone`` at the last delivered position, and the ended
+    record gives the resume's failure with the server's reason."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault.cut_after(4, method="POST", path=SEND_STREAM))
+    expired = {"detail": "Run stream expired"}
+    server.faults.add(
+        Fault.http_status(404, method="POST", path=r"/v1/runs/[^/]+/stream$", body=expired)
+    )
+    sink = Sink()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, sink) as durable:
+            await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
+            (outcome,) = await durable.join()
+        (ended,) = await store.ended()
+        assert await store.in_flight() == []
+    assert outcome.status == "gone" and sink.seqs()
+    assert (ended.key, ended.status, ended.run_id) == ("k", "gone", outcome.run_id)
+    assert ended.error.endswith("(HTTP 404: Run stream expired)")
+    assert ended.error != "(HTTP 404: Run stream expired)"  # the resume's own account first
 
 
 async def test_an_error_event_is_delivered_numbered_and_ends_the_key(
@@ -461,6 +513,12 @@ async def test_a_conversation_send_streams_in_the_conversation(
     assert conversation_runs_for(server, conversation, cursor.otids[0]) == [run_id]
     assert runs_for(server, cursor.otids[0]) == []  # not the agent's default history
     assert sink.seqs() == [seq for seq, _ in logged(server, run_id)]
+    (post,) = server.requests_to(r"/v1/conversations/[^/]+/messages$", "POST")
+    assert (post.json["streaming"], post.json["background"], post.json["include_pings"]) == (
+        True,
+        True,
+        True,
+    )
 
 
 async def test_a_conversation_run_whose_id_was_never_seen_is_found_in_the_conversation(
@@ -587,13 +645,37 @@ async def test_a_send_cut_before_its_run_was_named_is_not_sent_again(
             cursor = await durable.send("k", agent, messages=user("hi"))
             (first,) = await durable.join()
             assert first.status == "failed"
+            # The stream says why: it broke before the server named the run.
+            assert isinstance(first.error, StreamResumeError) and first.error.run_id is None
             assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
             await durable.recover()
             (second,) = await durable.join()
         assert second.status == "unconfirmed"
         assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "unconfirmed")]
-    assert len(server.requests_to(SEND_STREAM, "POST")) == 1
+    (post,) = server.requests_to(SEND_STREAM, "POST")
+    # In the background and with pings: the run can be resumed, and is named at once.
+    assert post.json["background"] is True and post.json["include_pings"] is True
     assert runs_for(server, cursor.otids[0]) == []
+
+
+@pytest.mark.parametrize("status", [400, 422])
+async def test_a_send_refused_outright_is_rejected_and_dropped(
+    server: LettaTestServer, db: Path, status: int
+) -> None:
+    """A 4xx other than 408/429 to the send (400 included) means the server will never take
+    it: the key ends ``rejected`` and leaves the store, and nothing is sent again."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault.http_status(status, method="POST", path=SEND_STREAM))
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (outcome,) = await durable.join()
+        assert outcome.status == "rejected"
+        assert await store.in_flight() == []
+    assert len(server.requests_to(SEND_STREAM, "POST")) == 1
 
 
 @pytest.mark.parametrize("status", [408, 429])

@@ -196,9 +196,50 @@ async def test_a_delivery_late_in_the_lease_first_confirms_it(
     assert not book.lost("a")
 
 
-async def redis_calls(admin: aioredis.Redis) -> int:
-    """Commands the Redis server has run so far, the ``INFO`` that asks left out."""
+async def test_deliveries_ask_redis_only_in_the_last_third_of_the_lease(
+    redis_store: RedisCursorStore, redis_server: RedisServer
+) -> None:
+    """The lease check before a delivery costs nothing while more than a third of the lease
+    is left (renewals every third of the TTL keep it so): no command reaches Redis. With less
+    left it confirms the lease with one round trip, which is then good for a whole TTL, and
+    so is the renewal by an acknowledgement (a fenced write)."""
+    ttl = 3.0
+    await record(redis_store, "a")
+    redis_store.lease_ttl = ttl  # what a fenced write extends the lease by
+    since = time.monotonic()
+    (claim,) = await redis_store.claim("w1", 1, ttl)
+    fence = claim.cursor.fence
+    book = LeaseBook(redis_store, ttl)
+    hold(book, [(claim, since)])
+    async with aioredis.Redis.from_url(redis_server.url) as admin:
+        calls = await redis_calls(admin)
+        await book.before_delivery("a")  # just claimed
+        assert await redis_calls(admin) == calls
+        await anyio.sleep(max(0.0, since + ttl * 0.7 - time.monotonic()))  # 0.3 TTL left
+        scripts = await redis_calls(admin, "evalsha")
+        await book.before_delivery("a")
+        assert await redis_calls(admin, "evalsha") > scripts  # the confirmation
+        calls = await redis_calls(admin)
+        await book.before_delivery("a")  # a whole TTL from the confirmation
+        assert await redis_calls(admin) == calls
+        # An acknowledgement renews the lease in Redis; the worker notes it as it does
+        # after every fenced write, so the next check needs no round trip either.
+        await anyio.sleep(ttl * 0.7)
+        acked = time.monotonic()
+        assert await redis_store.ack("a", "run-1", 1, fence=fence)
+        book.extended("a", acked)
+        calls = await redis_calls(admin)
+        await book.before_delivery("a")
+        assert await redis_calls(admin) == calls
+    assert not book.lost("a")
+
+
+async def redis_calls(admin: aioredis.Redis, command: str | None = None) -> int:
+    """Commands the Redis server has run so far (or only ``command``, e.g. the scripts a
+    lease check runs: ``evalsha``), the ``INFO`` that asks left out."""
     stats = await admin.info("commandstats")
+    if command is not None:
+        return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
     return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
