@@ -126,12 +126,31 @@ class BasePage(Generic[T]):
         limit = self._params.get("limit")
         return isinstance(limit, int) and len(self._get_page_items()) < limit
 
+    def _walk_ends(self) -> bool:
+        """Whether a walk over every page stops after this one."""
+        return self._is_last() or not self.has_next_page()
+
+    def _unseen(self, seen: set[str]) -> list[T]:
+        """This page's items that no earlier page of the walk yielded (``seen`` is updated).
+
+        An empty answer ends the walk: a page with nothing new means the cursor went around.
+        """
+        fresh: list[T] = []
+        for item in self._get_page_items():
+            key = item_id(item)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            fresh.append(item)
+        return fresh
+
     async def iter_pages(self: PageT) -> AsyncIterator[PageT]:
         """This page and every page after it."""
         page = self
         while True:
             yield page
-            if page._is_last() or not page.has_next_page():
+            if page._walk_ends():
                 return
             page = await page.get_next_page()
 
@@ -139,17 +158,11 @@ class BasePage(Generic[T]):
         """Every item of this page and the pages after it, none twice."""
         seen: set[str] = set()
         async for page in self.iter_pages():
-            fresh = 0
-            for item in page._get_page_items():
-                key = item_id(item)
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                fresh += 1
-                yield item
+            fresh = page._unseen(seen)
             if not fresh:
                 return
+            for item in fresh:
+                yield item
 
 
 class AsyncArrayPage(BasePage[T]):
