@@ -69,6 +69,34 @@ def forked_error() -> RuntimeError:
     )
 
 
+class _Done:
+    """A one-shot signal from the loop to one waiting thread: a lock held until the call ends.
+
+    Lighter than ``threading.Event`` (no condition variable): the waiter blocks on the lock,
+    the loop releases it once. The wait is interruptible (Ctrl-C) like any lock acquire.
+    """
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._set:
+            return True
+        if self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            self._lock.release()
+            return True
+        return False
+
+
 class _Call:
     """One coroutine run on the loop for a waiting thread."""
 
@@ -78,7 +106,7 @@ class _Call:
         self.func = func
         self.args = args
         self.kwargs = kwargs
-        self.done = threading.Event()
+        self.done = _Done()
         self.value: Any = None
         self.error: BaseException | None = None
         self.task: asyncio.Task[None] | None = None

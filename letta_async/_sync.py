@@ -52,22 +52,33 @@ async def resolve(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     A paginator is awaited for its first page, a stream is opened (its request sent), an
     awaitable awaited; anything else is returned as it is.
     """
+    result = func(*args, **kwargs)
+    opened = _OPENED or _opened_types()
+    if not isinstance(result, opened):
+        if not hasattr(result, "__await__"):
+            return result
+        result = await result
+        if not isinstance(result, opened):
+            return result
+    if isinstance(result, opened[0]):  # MessageStream
+        return await result._open()
+    if isinstance(result, opened[1]):  # JsonEventStream
+        return await result.__aenter__()
+    return await result  # AsyncPaginator: its first page
+
+
+_OPENED: tuple[type[Any], ...] = ()
+
+
+def _opened_types() -> tuple[type[Any], ...]:
+    """What :func:`resolve` opens or fetches; imported once, on the first call."""
+    global _OPENED
     from ._pagination import AsyncPaginator
     from ._stream import MessageStream
     from .resources._json_stream import JsonEventStream
 
-    result = func(*args, **kwargs)
-    if isinstance(result, MessageStream):
-        return await result._open()
-    if isinstance(result, JsonEventStream):
-        return await result.__aenter__()
-    if isinstance(result, AsyncPaginator):
-        return await result
-    if hasattr(result, "__await__"):
-        result = await result
-        if isinstance(result, MessageStream):
-            return await result._open()
-    return result
+    _OPENED = (MessageStream, JsonEventStream, AsyncPaginator)
+    return _OPENED
 
 
 def to_sync(value: Any, bridge: LoopThread) -> Any:

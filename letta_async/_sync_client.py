@@ -21,7 +21,7 @@ from ._http import URL
 from ._stream import ResumeSettings
 from ._sync import BaseSyncPage, SyncResponseProxy, call
 from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, not_given
-from .resources.sync._namespaces import SyncNamespaces
+from .resources._sync._namespaces import SyncNamespaces
 
 if TYPE_CHECKING:
     from .types import HealthResponse

@@ -207,7 +207,7 @@ def test_every_async_method_has_a_sync_twin_with_its_parameters() -> None:
         return count
 
     import letta_async.resources as async_resources
-    import letta_async.resources.sync as sync_resources
+    import letta_async.resources._sync as sync_resources
 
     checked = 0
     for name in async_resources.__all__:

@@ -892,7 +892,7 @@ def sync_class_name(dotted: str) -> str:
 
 
 def _sync_head(top: str, imports: Imports, names: list[str]) -> str:
-    """The imports of a sync module (in ``resources/sync/``): what its signatures name."""
+    """The imports of a sync module (in ``resources/_sync/``): what its signatures name."""
     head = [
         SYNC_HEADER.format(doc=f"``client.{top}`` of the sync client, and its sub-resources."),
         "from __future__ import annotations",
@@ -963,10 +963,10 @@ def build(spec: dict[str, Any], surface: dict[str, Any]) -> dict[str, str]:
     tops = sorted({owner.split(".")[0] for owner in [*tree, *resource_map.MIXINS]})
     files = {f"{top}.py": render_module(top, tree, children, res) for top in tops}
     files.update(
-        {f"sync/{top}.py": render_module(top, tree, children, res, sync=True) for top in tops}
+        {f"_sync/{top}.py": render_module(top, tree, children, res, sync=True) for top in tops}
     )
-    files["sync/__init__.py"] = _sync_init(tops)
-    files["sync/_namespaces.py"] = _sync_namespaces()
+    files["_sync/__init__.py"] = _sync_init(tops)
+    files["_sync/_namespaces.py"] = _sync_namespaces()
     init_doc = HEADER.format(
         doc="The resource namespaces of :class:`letta_async.AsyncLetta`, each loaded on first use."
     )
@@ -1054,7 +1054,7 @@ def _sync_namespaces() -> str:
 
 
 def _sync_init(tops: list[str]) -> str:
-    """``resources/sync``: the sync namespaces, loaded on first use like the async ones."""
+    """``resources/_sync``: the sync namespaces, loaded on first use like the async ones."""
     doc = SYNC_HEADER.format(doc="The resource namespaces of :class:`letta_async.Letta`.")
     lines = [
         doc,
