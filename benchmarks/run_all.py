@@ -18,7 +18,9 @@ The parts, each described in its own script:
 6. ``bench_otel.py``: what OpenTelemetry instrumentation costs per event and per call.
 7. ``bench_durable.py``: durable streams against ``fan_out``, one worker against two, memory
    with 10,000 runs in flight;
-8. ``bench_chaos.py``: the long chaos runs (killed, stopped, restarted workers).
+8. ``bench_chaos.py``: the long chaos runs (killed, stopped, restarted workers);
+9. ``bench_sync.py``: the sync client ``Letta`` against the async one and the official sync
+   client, for a stream and for small calls.
 
 Usage: ``python benchmarks/run_all.py [--quick] [--only decode,stream,...] [--check]
 [--render-only]``.
@@ -59,6 +61,10 @@ GOAL_LINEAR_EXCESS = 0.15
 GOAL_DURABLE_VS_FAN_OUT = 0.9
 GOAL_TWO_WORKERS = 1.6
 GOAL_MEMORY_FLAT = 1.25
+# The sync client: 10x the official sync client's events/s; at most 1.3x the async client's
+# time for a stream and for a small call.
+GOAL_SYNC_VS_OFFICIAL = 10.0
+GOAL_SYNC_OVERHEAD = 1.3
 
 PARTS: dict[str, tuple[str, list[str], list[str]]] = {
     # name: (script, normal arguments, --quick arguments)
@@ -74,6 +80,11 @@ PARTS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--reps", "1", "--streams", "300", "--scale-jobs", "600", "--memory-jobs", "2000"],
     ),
     "chaos": ("bench_chaos.py", [], ["--runs", "300", "--sqlite-runs", "150"]),
+    "sync": (
+        "bench_sync.py",
+        ["--reps", "7"],
+        ["--reps", "1", "--calls", "200", "--official-reps", "1"],
+    ),
 }
 
 
@@ -662,6 +673,50 @@ def chaos_section(report: Report, data: dict[str, Any]) -> None:
     )
 
 
+def sync_section(report: Report, data: dict[str, Any]) -> None:
+    events, calls = data["events"], data["calls"]
+    ratios = data["ratios"]
+    rows = []
+    for name, stream in data["stream"].items():
+        call = data["calls_timing"].get(name)
+        rows.append(
+            [
+                name,
+                ms(stream["median"]),
+                f"{events / stream['median']:,.0f}",
+                f"{call['median'] / calls * 1e6:,.0f}" if call else "-",
+            ]
+        )
+    body = table(["contestant", "stream: ms", "events/s", "runs.retrieve: us/call"], rows)
+    official = ratios.get("stream_sync_vs_official")
+    if official is not None:
+        report.goal(
+            "sync stream vs official sync client",
+            ratio(official),
+            f">= {GOAL_SYNC_VS_OFFICIAL:.0f}x",
+            official >= GOAL_SYNC_VS_OFFICIAL,
+        )
+    for key, label in (
+        ("stream_sync_over_async", "sync overhead, stream"),
+        ("call_sync_over_async", "sync overhead, small call"),
+    ):
+        report.goal(
+            label,
+            ratio(ratios[key]),
+            f"<= {GOAL_SYNC_OVERHEAD}x",
+            ratios[key] <= GOAL_SYNC_OVERHEAD,
+        )
+    report.add(
+        "10. The sync client",
+        f"`bench_sync.py`: the {events:,}-event token stream (one frame per write) read with "
+        "`for` through `letta_async.Letta`, with `async for` through `AsyncLetta`, and with "
+        f"`for` through the official `letta_client.Letta`; then {calls:,} `runs.retrieve` "
+        "calls one at a time by each. Medians of alternating runs; the sync client's time "
+        "over the async client's is what its loop thread costs.",
+        body,
+    )
+
+
 # --- chart ----------------------------------------------------------------------------------
 
 
@@ -836,6 +891,8 @@ def main() -> int:
         durable_section(report, data["durable"])
     if data.get("chaos"):
         chaos_section(report, data["chaos"])
+    if data.get("sync"):
+        sync_section(report, data["sync"])
     missing = [name for name in wanted if data.get(name) is None]
     text = render(report, machine, seconds, quick)
     if missing:
