@@ -222,6 +222,18 @@ class LoopThread:
             raise error
         return job.value
 
+    def schedule(self, func: Callable[[], Any]) -> None:
+        """Start ``func()`` (a coroutine function) on the loop and return at once; nothing
+        happens when the loop is not running (closed, never started, or a forked child).
+
+        For clean-up from ``__del__``, which may run on any thread and must not wait.
+        """
+        loop = self._loop
+        if loop is None or self._closed or self._generation != _generation:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
+            loop.call_soon_threadsafe(_Call(func, (), {}).start, self._tasks)
+
     def iterate(self, start: Callable[[], AsyncIterator[Any]]) -> Iterator[Any]:
         """The items of an async iterator made on the loop by ``start``, one hop each."""
         iterator = self.call(start)

@@ -81,28 +81,36 @@ def _opened_types() -> tuple[type[Any], ...]:
     return _OPENED
 
 
-def to_sync(value: Any, bridge: LoopThread) -> Any:
-    """The sync form of a value the async client returned: pages, streams, raw responses."""
+def to_sync(value: Any, bridge: LoopThread, keep: object = None) -> Any:
+    """The sync form of a value the async client returned: pages, streams, raw responses.
+
+    ``keep`` (the client) is referenced by what is made here, so that the loop it runs on
+    lives as long as the page or stream does.
+    """
     from ._response import AsyncAPIResponse
     from ._stream import MessageStream
     from ._sync_stream import SyncJsonEventStream, SyncMessageStream
     from .resources._json_stream import JsonEventStream
 
+    made: Any
     if isinstance(value, BasePage):
-        sync_class = _SYNC_PAGES.get(type(value).__name__, SyncArrayPage)
-        return sync_class(value, bridge)
-    if isinstance(value, MessageStream):
-        return SyncMessageStream(value, bridge)
-    if isinstance(value, JsonEventStream):
-        return SyncJsonEventStream(value, bridge)
-    if isinstance(value, AsyncAPIResponse):
-        return APIResponse(value, bridge)
-    return value
+        made = _SYNC_PAGES.get(type(value).__name__, SyncArrayPage)(value, bridge)
+    elif isinstance(value, MessageStream):
+        made = SyncMessageStream(value, bridge)
+    elif isinstance(value, JsonEventStream):
+        made = SyncJsonEventStream(value, bridge)
+    elif isinstance(value, AsyncAPIResponse):
+        made = APIResponse(value, bridge)
+    else:
+        return value
+    made._keep = keep
+    return made
 
 
-def call(bridge: LoopThread, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def call(client: Letta, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``func(*args, **kwargs)`` of the async client, run on the loop, in its sync form."""
-    return to_sync(bridge.call(resolve, func, *args, **kwargs), bridge)
+    bridge = client._bridge
+    return to_sync(bridge.call(resolve, func, *args, **kwargs), bridge, client)
 
 
 # --- resources ---------------------------------------------------------------------------------
@@ -117,7 +125,7 @@ class SyncAPIResource:
         self._bridge = client._bridge
 
     def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return call(self._bridge, func, *args, **kwargs)
+        return call(self._client, func, *args, **kwargs)
 
     @property
     def with_raw_response(self) -> Any:
@@ -150,9 +158,11 @@ class SyncResponseProxy:
         if not callable(value) or name.startswith("_"):
             return value
         target = self._target
-        asynchronous = target._target if isinstance(target, SyncAPIResource) else target._async
+        if isinstance(target, SyncAPIResource):
+            asynchronous, client = target._target, target._client
+        else:
+            asynchronous, client = target._async, target
         method = getattr(asynchronous, name)
-        bridge: LoopThread = target._bridge
         mode = self._mode
 
         @functools.wraps(value)
@@ -160,7 +170,7 @@ class SyncResponseProxy:
             from ._resource import _as_raw
 
             def started() -> Any:
-                return call(bridge, _as_raw, lambda: method(*args, **kwargs), mode)
+                return call(client, _as_raw, lambda: method(*args, **kwargs), mode)
 
             if mode == "streaming":
                 return ResponseContextManager(started)
@@ -177,6 +187,9 @@ class SyncResponseProxy:
 
 class APIResponse(Generic[R]):
     """The HTTP answer to one call, with the parsed result one ``parse()`` away."""
+
+    _keep: object = None
+    """The client this response came from, kept alive with it."""
 
     def __init__(self, response: AsyncAPIResponse[Any], bridge: LoopThread) -> None:
         self._response = response
@@ -260,7 +273,9 @@ class APIResponse(Generic[R]):
 
     def parse(self, *, to: type[Any] | None = None) -> R:
         """The call's result, exactly as the method without ``with_raw_response`` returns it."""
-        parsed: R = to_sync(self._bridge.call(self._response.parse, to=to), self._bridge)
+        parsed: R = to_sync(
+            self._bridge.call(self._response.parse, to=to), self._bridge, self._keep
+        )
         return parsed
 
     def close(self) -> None:
@@ -298,6 +313,9 @@ class ResponseContextManager(AbstractContextManager["APIResponse[R]"]):
 class BaseSyncPage(Generic[T]):
     """One page of a listing for ``for`` loops: iterating it walks every page after it."""
 
+    _keep: object = None
+    """The client this page came from, kept alive with it (its next pages need its loop)."""
+
     def __init__(self, page: BasePage[T], bridge: LoopThread) -> None:
         self._page = page
         self._bridge = bridge
@@ -315,8 +333,9 @@ class BaseSyncPage(Generic[T]):
 
     def get_next_page(self: SyncPageT) -> SyncPageT:
         """Fetch the page after this one; check :meth:`has_next_page` first."""
-        page = self._bridge.call(self._page.get_next_page)
-        return type(self)(page, self._bridge)
+        page = type(self)(self._bridge.call(self._page.get_next_page), self._bridge)
+        page._keep = self._keep
+        return page
 
     def iter_pages(self: SyncPageT) -> Iterator[SyncPageT]:
         """This page and every page after it."""

@@ -250,7 +250,7 @@ class Letta(SyncNamespaces):
         """``GET path`` decoded into ``cast_to`` (see :meth:`AsyncLetta.get`);
         ``stream=True`` answers with a :class:`~letta_async.SyncMessageStream`."""
         return call(
-            self._bridge,
+            self,
             self._async.get,
             path,
             cast_to=cast_to,
@@ -273,7 +273,7 @@ class Letta(SyncNamespaces):
     ) -> Any:
         """``POST path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
         return call(
-            self._bridge,
+            self,
             self._async.post,
             path,
             cast_to=cast_to,
@@ -297,7 +297,7 @@ class Letta(SyncNamespaces):
     ) -> Any:
         """``PATCH path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
         return call(
-            self._bridge,
+            self,
             self._async.patch,
             path,
             cast_to=cast_to,
@@ -319,7 +319,7 @@ class Letta(SyncNamespaces):
     ) -> Any:
         """``PUT path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
         return call(
-            self._bridge,
+            self,
             self._async.put,
             path,
             cast_to=cast_to,
@@ -340,7 +340,7 @@ class Letta(SyncNamespaces):
     ) -> Any:
         """``DELETE path``, decoded into ``cast_to``."""
         return call(
-            self._bridge,
+            self,
             self._async.delete,
             path,
             cast_to=cast_to,
@@ -362,7 +362,7 @@ class Letta(SyncNamespaces):
         """The first page of any list route (``page`` is e.g. ``AsyncArrayPage[Tool]``);
         iterating it walks every page."""
         result: BaseSyncPage[Any] = call(
-            self._bridge,
+            self,
             self._async.get_api_list,
             path,
             model=model,
@@ -383,7 +383,7 @@ class Letta(SyncNamespaces):
     ) -> HealthResponse:
         """Ask the server whether it is up (``GET /v1/health/``)."""
         result: HealthResponse = call(
-            self._bridge,
+            self,
             self._async.health,
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -82,6 +82,10 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
     is read by one thread at a time; the client it came from may be shared freely.
     """
 
+    _keep: object = None
+    """The client this stream came from, kept alive while the stream is read: a stream from
+    ``Letta(...).agents.messages.stream(...)`` must not lose its loop to the collector."""
+
     def __init__(self, stream: MessageStream, bridge: LoopThread) -> None:
         self._stream = stream
         self._bridge = bridge
@@ -238,12 +242,18 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
         return f"<SyncMessageStream of {self._stream!r}>"
 
     def __del__(self) -> None:
-        # The async stream closes its connection when collected; nothing to wait for here.
-        self._events.clear()
+        # Dropped unfinished (a `for` left by `break` without `with`): the connection is
+        # closed on the loop, where aiohttp expects it, not on whatever thread collects this.
+        stream = self._stream
+        if not stream.done:
+            self._bridge.schedule(stream.aclose)
 
 
 class SyncJsonEventStream(Stream[T]):
     """The events of a route that answers with plain JSON events (the MCP connect flow)."""
+
+    _keep: object = None
+    """The client this stream came from, kept alive while the stream is read."""
 
     def __init__(self, stream: JsonEventStream[T], bridge: LoopThread) -> None:
         self._stream = stream

@@ -311,6 +311,31 @@ def test_close_and_collection_stop_the_loop_thread(server: BackgroundLettaServer
     assert len(loop_threads()) == before
 
 
+def test_a_stream_keeps_its_client_and_a_dropped_stream_frees_its_connection(
+    server: BackgroundLettaServer,
+) -> None:
+    agent = server.create_agent(name="keep")
+    stream = Letta(server.base_url).agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=50]"), stream_tokens=True
+    )
+    gc.collect()  # the client is referenced by nothing but the stream
+    assert len(list(stream)) > 50
+
+    with Letta(server.base_url) as client:
+        dropped = client.agents.messages.stream(
+            agent["id"], messages=say("hi [tokens=500] [chunkdelay=0.01]"), stream_tokens=True
+        )
+        next(dropped)
+        del dropped  # left mid-stream, without `with`
+        gc.collect()
+        session = client.async_client.session
+        assert session is not None and session.connector is not None
+        deadline = time.monotonic() + 5
+        while session.connector._acquired and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not session.connector._acquired
+
+
 def _run_program(source: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(source)],
