@@ -4,15 +4,17 @@
 own; the calling thread waits. This measures, in one run against the loopback server (the
 same server process and corpus as ``bench_stream.py`` and ``bench_requests.py``):
 
-- **stream**: the 20,000-event token stream, one SSE frame per write, read to the end with
+- **stream**: the 20,000-event token stream, written one SSE frame per write (as Letta does)
+  and in 64 KiB writes (where the server's cost is least), read to the end with
   ``for event in client.agents.messages.stream(...)`` (``letta_async.Letta``), with ``async
   for`` over the same call of ``letta_async.AsyncLetta``, and with the official sync client
   ``letta_client.Letta`` (httpx and pydantic);
 - **small call**: ``client.runs.retrieve(run_id)`` (650 bytes of JSON into a typed run), one
   call after the other, by the same three.
 
-Each contestant keeps one client for all its runs and warms up first; runs alternate (A B C A
-B C ...) and medians are reported. The goals: the sync client streams at least 10x as many
+Each contestant keeps one client for all its runs and warms up first; all three alternate (A
+B C A B C ...), so that load from other work on the machine falls on all of them alike, and
+medians are reported. The goals: the sync client streams at least 10x as many
 events per second as the official sync client, and takes at most 1.3x the time of the async
 client for a stream and for a small call.
 
@@ -39,6 +41,7 @@ from corpus import DEFAULT_EVENTS
 from harness import ServerProcess, machine_info, median, spread, summary, write_json
 
 RUN_ID = "run-937c36dc-91e4-4b37-b5a9-5804b8441c77"
+WRITE_MODES = {"frame": "one frame per write", "64k": "64 KiB writes"}
 
 
 class AsyncContestant:
@@ -131,80 +134,76 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=7, help="timed runs per contestant")
     parser.add_argument("--calls", type=int, default=1000, help="small calls per run")
-    parser.add_argument("--official-reps", type=int, default=3, help="timed official streams")
     parser.add_argument("--no-official", action="store_true", help="skip letta-client")
     parser.add_argument("--json", help="write the results here ('-' for stdout)")
     args = parser.parse_args()
     version = None if args.no_official else official_version()
     events = DEFAULT_EVENTS
-    agent_id = f"agent-ev{events}-frame"
+    agents = {mode: f"agent-ev{events}-{mode}" for mode in WRITE_MODES}
     results: dict[str, Any] = {"machine": machine_info(), "events": events, "calls": args.calls}
-    with ServerProcess("--warm", agent_id) as server:
+    streams: dict[str, dict[str, list[float]]] = {}
+    with ServerProcess("--warm", *agents.values()) as server:
         contestants: dict[str, Any] = {
             "letta-async (async)": AsyncContestant(server.base_url),
             "letta-async (sync)": SyncContestant(server.base_url),
         }
+        if version is not None:
+            contestants["letta-client (sync)"] = OfficialContestant(server.base_url)
         try:
-            streams = alternate(
-                {name: (lambda c=c: c.stream(agent_id)) for name, c in contestants.items()},
-                args.reps,
-                events,
-            )
+            for mode, agent_id in agents.items():
+                streams[mode] = alternate(
+                    {
+                        name: (lambda c=c, a=agent_id: c.stream(a))
+                        for name, c in contestants.items()
+                    },
+                    args.reps,
+                    events,
+                )
             calls = alternate(
                 {name: (lambda c=c: c.calls(args.calls)) for name, c in contestants.items()},
                 args.reps,
                 args.calls,
             )
-            if version is not None:
-                # The official client is an order of magnitude slower: fewer runs of it, so the
-                # run stays short; its spread is reported like the others'.
-                official = OfficialContestant(server.base_url)
-                contestants["letta-client (sync)"] = official
-                streams.update(
-                    alternate(
-                        {"letta-client (sync)": lambda: official.stream(agent_id)},
-                        args.official_reps,
-                        events,
-                    )
-                )
-                calls.update(
-                    alternate(
-                        {"letta-client (sync)": lambda: official.calls(args.calls)},
-                        args.reps,
-                        args.calls,
-                    )
-                )
         finally:
             for contestant in contestants.values():
                 contestant.close()
-    print(f"{events:,}-event stream, one frame per write (median):")
-    for name, values in streams.items():
-        mid = median(values)
-        print(
-            f"  {name:20} {mid * 1e3:8.1f} ms {events / mid:10,.0f} events/s "
-            f"spread {spread(values):4.0%}"
+    ratios: dict[str, float] = {}
+    for mode, times in streams.items():
+        print(f"{events:,}-event stream, {WRITE_MODES[mode]} (median of {args.reps}):")
+        for name, values in times.items():
+            mid = median(values)
+            print(
+                f"  {name:20} {mid * 1e3:8.1f} ms {events / mid:10,.0f} events/s "
+                f"spread {spread(values):4.0%}"
+            )
+        mid = {name: median(values) for name, values in times.items()}
+        ratios[f"stream_sync_over_async_{mode}"] = (
+            mid["letta-async (sync)"] / mid["letta-async (async)"]
         )
-    print(f"runs.retrieve, {args.calls:,} calls one at a time (median):")
+        if "letta-client (sync)" in mid:
+            ratios[f"stream_sync_vs_official_{mode}"] = (
+                mid["letta-client (sync)"] / mid["letta-async (sync)"]
+            )
+    print(f"runs.retrieve, {args.calls:,} calls one at a time (median of {args.reps}):")
     for name, values in calls.items():
-        mid = median(values)
-        print(f"  {name:20} {mid / args.calls * 1e6:8.0f} us/call spread {spread(values):4.0%}")
-    stream_mid = {name: median(v) for name, v in streams.items()}
-    call_mid = {name: median(v) for name, v in calls.items()}
-    ratios = {
-        "stream_sync_over_async": stream_mid["letta-async (sync)"]
-        / stream_mid["letta-async (async)"],
-        "call_sync_over_async": call_mid["letta-async (sync)"] / call_mid["letta-async (async)"],
-    }
-    if "letta-client (sync)" in stream_mid:
-        ratios["stream_sync_vs_official"] = (
-            stream_mid["letta-client (sync)"] / stream_mid["letta-async (sync)"]
+        mid_call = median(values)
+        print(
+            f"  {name:20} {mid_call / args.calls * 1e6:8.0f} us/call spread {spread(values):4.0%}"
         )
+    call_mid = {name: median(v) for name, v in calls.items()}
+    ratios["call_sync_over_async"] = (
+        call_mid["letta-async (sync)"] / call_mid["letta-async (async)"]
+    )
     for name, value in ratios.items():
         print(f"  {name}: {value:.2f}")
     results.update(
         {
             "official_version": version,
-            "stream": {name: summary(v) for name, v in streams.items()},
+            "modes": WRITE_MODES,
+            "stream": {
+                mode: {name: summary(v) for name, v in times.items()}
+                for mode, times in streams.items()
+            },
             "calls_timing": {name: summary(v) for name, v in calls.items()},
             "ratios": ratios,
         }
