@@ -18,11 +18,9 @@ except letta_client.NotFoundError as exc:
     print("is an APIStatusError:", isinstance(exc, letta_client.APIStatusError))
 
 try:
-    client.agents.create(name="x", model=MODEL, embedding=EMBEDDING, max_tokens="many")  # type: ignore[arg-type]
+    client.blocks.create(label="x", value="y", extra_body={"limit": "many"})
 except letta_client.UnprocessableEntityError as exc:
-    print("rejected:", exc.status_code)
-except letta_client.BadRequestError as exc:
-    print("rejected:", exc.status_code)
+    print("rejected:", type(exc).__name__, exc.status_code)
 
 try:
     client.agents.retrieve("")
