@@ -32,6 +32,7 @@ What the bridge guarantees:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import os
@@ -127,6 +128,78 @@ class _Call:
             self.error = exc
         finally:
             self.done.set()
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+_END = object()
+
+
+class _Pump:
+    """One task on the loop copying an async iterator into a bounded buffer for a thread."""
+
+    def __init__(self, start: Callable[[], AsyncIterator[Any]], ahead: int) -> None:
+        self.start = start
+        self.ahead = ahead
+        self.items: collections.deque[Any] = collections.deque()
+        self.ready = threading.Condition()
+        self.error: BaseException | None = None
+        self.ended = False
+        self.finished = _Done()
+        self.task: asyncio.Task[None] | None = None
+        self.space: asyncio.Event | None = None
+
+    def begin(self, tasks: set[asyncio.Task[None]]) -> None:
+        self.space = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self.run())
+        self.task = task
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def run(self) -> None:
+        space = self.space
+        assert space is not None
+        try:
+            async for item in self.start():
+                with self.ready:
+                    self.items.append(item)
+                    full = len(self.items) >= self.ahead
+                    if full:
+                        space.clear()
+                    self.ready.notify()
+                if full:
+                    await space.wait()
+        except BaseException as exc:  # cancellation included: the consumer is told
+            self.error = exc
+        finally:
+            with self.ready:
+                self.ended = True
+                self.ready.notify()
+            self.finished.set()
+
+    def take(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """The next item (``_END`` at the end); raises what the iterator raised."""
+        with self.ready:
+            while not self.items and not self.ended:
+                self.ready.wait()
+            if self.items:
+                item = self.items.popleft()
+                wake = len(self.items) == self.ahead - 1
+            else:
+                error, self.error = self.error, None
+                if error is not None and not isinstance(error, asyncio.CancelledError):
+                    raise error
+                return _END
+        if wake:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._make_space)
+        return item
+
+    def _make_space(self) -> None:
+        if self.space is not None:
+            self.space.set()
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -234,21 +307,33 @@ class LoopThread:
         with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
             loop.call_soon_threadsafe(_Call(func, (), {}).start, self._tasks)
 
-    def iterate(self, start: Callable[[], AsyncIterator[Any]]) -> Iterator[Any]:
-        """The items of an async iterator made on the loop by ``start``, one hop each."""
-        iterator = self.call(start)
+    def iterate(self, start: Callable[[], AsyncIterator[Any]], *, ahead: int = 64) -> Iterator[Any]:
+        """The items of the async iterator ``start()`` makes, read by one task on the loop.
+
+        One task drives the iterator from start to end, as an async generator holding a task
+        group or a cancel scope requires. It reads at most ``ahead`` items before this thread
+        has taken them, then waits: the consumer's pace holds the producer back. Items that
+        are ready are taken without a trip to the loop. Leaving early (``break``, an
+        exception, Ctrl-C, closing the iterator) cancels the task and waits for its clean-up.
+        """
+        pump = _Pump(start, ahead)
+        loop = self._loop
+        if loop is None or self._generation != _generation or self._closed:
+            loop = self._start()
+        if threading.get_ident() == self._thread_id:
+            raise RuntimeError("the sync Letta client was called from its own event loop thread")
+        loop.call_soon_threadsafe(pump.begin, self._tasks)
         try:
             while True:
-                try:
-                    item = self.call(iterator.__anext__)
-                except StopAsyncIteration:
+                item = pump.take(loop)
+                if item is _END:
                     return
                 yield item
         finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None and not self._closed and self._generation == _generation:
-                with contextlib.suppress(Exception):
-                    self.call(aclose)
+            if not pump.finished.wait(0):
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(pump.cancel)
+                pump.finished.wait(_CANCEL_GRACE)
 
     def close(self, final: Callable[[], Any] | None = None) -> None:
         """Run ``final`` (closing the connection pool) on the loop, then stop the thread.

@@ -7,11 +7,12 @@ Settings, errors, retries, resume and types are therefore exactly the async clie
 
 from __future__ import annotations
 
+import functools
 import ssl as ssl_module
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._bridge import LoopThread
 from ._client import AsyncLetta, DefaultAioHttpClient
@@ -19,7 +20,7 @@ from ._config import Limits, Timeout, TimeoutLike
 from ._hooks import Hooks
 from ._http import URL
 from ._stream import ResumeSettings
-from ._sync import BaseSyncPage, SyncResponseProxy, call
+from ._sync import BaseSyncPage, SyncAPIResource, SyncResponseProxy, call
 from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, not_given
 from .resources._sync._namespaces import SyncNamespaces
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["Client", "DefaultHttpxClient", "Letta"]
 
 _NO_OPTIONS: RequestOptions = {}
+
+K = TypeVar("K")
 
 
 class DefaultHttpxClient(DefaultAioHttpClient):
@@ -392,6 +395,34 @@ class Letta(SyncNamespaces):
         )
         return result
 
+    def fan_out(
+        self,
+        requests: Mapping[K, Callable[[], Any]] | Iterable[tuple[K, Callable[[], Any]]],
+        *,
+        limit: int = 50,
+        buffer: int = 100,
+    ) -> Iterator[tuple[K, Any]]:
+        """Run many streams concurrently; yield ``(key, event)`` pairs as events arrive.
+
+        :func:`letta_async.fan_out` for sync code: ``requests`` maps each key to a call of one
+        of this client's stream methods, written ``functools.partial(client.agents.messages.
+        stream, agent_id, messages=[...])``; each runs as the async client's method, on the
+        loop, only once one of ``limit`` slots is free. A stream's failure arrives as
+        ``(key, exception)`` after its events. Leaving the ``for`` loop early (or closing the
+        iterator) closes every open stream.
+        """
+        items = requests.items() if isinstance(requests, Mapping) else requests
+        translated = ((key, _on_the_loop(factory)) for key, factory in items)
+
+        async def pairs() -> AsyncIterator[tuple[K, Any]]:
+            from ._fanout import fan_out
+
+            async with fan_out(translated, limit=limit, buffer=buffer) as events:
+                async for pair in events:
+                    yield pair
+
+        return self._bridge.iterate(pairs)
+
     @property
     def with_raw_response(self) -> Any:
         """Every namespace's methods, answering with raw responses."""
@@ -420,6 +451,25 @@ def _async_page(page: Any) -> Any:
         return page
     args = get_args(page)
     return target[args] if args else target
+
+
+def _on_the_loop(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """A factory over this client's sync methods, as the same call of the async methods.
+
+    A sync method waits for the loop, so it cannot run on the loop; its async twin is what a
+    fan-out there needs. ``functools.partial`` of a sync method and the bound method itself
+    are translated; any other callable must already return an async stream.
+    """
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}
+    func: Any = factory
+    if isinstance(factory, functools.partial):
+        func, args, kwargs = factory.func, factory.args, dict(factory.keywords)
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, SyncAPIResource):
+        twin = getattr(owner._target, func.__name__)
+        return functools.partial(twin, *args, **kwargs)
+    return factory
 
 
 Client = Letta

@@ -3,6 +3,7 @@ responses, and its one event loop thread (threads, fork, Ctrl-C, close and colle
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import os
@@ -177,6 +178,38 @@ def test_copy_shares_the_loop_and_any_route(server: BackgroundLettaServer, clien
     listed = client.get_api_list("/v1/agents/", model=AgentState, page=SyncArrayPage[AgentState])
     assert agent["id"] in [a.id for a in listed]
     assert client.health().status
+
+
+def test_fan_out_runs_streams_concurrently_as_a_blocking_iterator(
+    server: BackgroundLettaServer, client: Letta
+) -> None:
+    agents = [server.create_agent(name=f"fan-{i}")["id"] for i in range(3)]
+    missing = "agent-00000000-0000-4000-8000-000000000000"
+    requests = {
+        key: functools.partial(client.agents.messages.stream, key, messages=say("hi [tokens=5]"))
+        for key in [*agents, missing]
+    }
+    received: dict[str, list[object]] = {}
+    for key, event in client.fan_out(requests, limit=2):
+        received.setdefault(key, []).append(event)
+    assert set(received) == {*agents, missing}
+    for key in agents:
+        kinds = [getattr(e, "message_type", None) for e in received[key]]
+        assert "assistant_message" in kinds and kinds[-1] == "usage_statistics", kinds
+    assert len(received[missing]) == 1 and isinstance(received[missing][0], NotFoundError)
+
+    session = client.async_client.session
+    assert session is not None and session.connector is not None
+    slow = {
+        key: functools.partial(
+            client.agents.messages.stream, key, messages=say("hi [tokens=300] [chunkdelay=0.01]")
+        )
+        for key in agents
+    }
+    events = client.fan_out(slow)
+    next(events)
+    events.close()  # leaving early closes every stream before close() returns
+    assert not session.connector._acquired
 
 
 def test_every_async_method_has_a_sync_twin_with_its_parameters() -> None:
