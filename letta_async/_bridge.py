@@ -37,10 +37,10 @@ import contextlib
 import inspect
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
-__all__ = ["LoopThread", "forked_error"]
+__all__ = ["END", "NOTHING", "LoopThread", "Pump", "forked_error"]
 
 _CANCEL_GRACE = 5.0
 """Seconds an interrupted call gets to clean up (close its connection) on the loop."""
@@ -134,13 +134,28 @@ class _Call:
             self.task.cancel()
 
 
-_END = object()
+END = object()
+"""What :meth:`Pump.take` answers once the iterator is exhausted."""
+
+NOTHING = object()
+"""What :meth:`Pump.take` answers when its timeout passed first."""
 
 
-class _Pump:
-    """One task on the loop copying an async iterator into a bounded buffer for a thread."""
+class Pump:
+    """One task on the loop copying an async iterator into a bounded buffer for a thread.
 
-    def __init__(self, start: Callable[[], AsyncIterator[Any]], ahead: int) -> None:
+    The task reads up to ``ahead`` items before the thread has taken them, then waits for
+    room: the thread's pace holds the reading back, and whatever is ready is taken without
+    a trip to the loop.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[], AsyncIterator[Any]],
+        ahead: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.loop = loop
         self.start = start
         self.ahead = ahead
         self.items: collections.deque[Any] = collections.deque()
@@ -179,23 +194,45 @@ class _Pump:
                 self.ready.notify()
             self.finished.set()
 
-    def take(self, loop: asyncio.AbstractEventLoop) -> Any:
-        """The next item (``_END`` at the end); raises what the iterator raised."""
+    def take(self, timeout: float | None = None) -> Any:
+        """The next item (:data:`END` at the end); raises what the iterator raised.
+
+        With ``timeout``, :data:`NOTHING` when no item came in that many seconds.
+        """
         with self.ready:
-            while not self.items and not self.ended:
-                self.ready.wait()
+            if not self.items and not self.ended:
+                self.ready.wait_for(lambda: self.items or self.ended, timeout)
             if self.items:
                 item = self.items.popleft()
                 wake = len(self.items) == self.ahead - 1
-            else:
+            elif self.ended:
                 error, self.error = self.error, None
                 if error is not None and not isinstance(error, asyncio.CancelledError):
                     raise error
-                return _END
+                return END
+            else:
+                return NOTHING
         if wake:
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._make_space)
+                self.loop.call_soon_threadsafe(self._make_space)
         return item
+
+    def take_ready(self) -> list[Any]:
+        """Every item already read, at once and without waiting."""
+        with self.ready:
+            items = list(self.items)
+            self.items.clear()
+        if items:
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._make_space)
+        return items
+
+    def stop(self) -> None:
+        """Cancel the task (if it is still reading) and wait briefly for its clean-up."""
+        if not self.finished.wait(0):
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.cancel)
+            self.finished.wait(_CANCEL_GRACE)
 
     def _make_space(self) -> None:
         if self.space is not None:
@@ -307,7 +344,9 @@ class LoopThread:
         with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
             loop.call_soon_threadsafe(_Call(func, (), {}).start, self._tasks)
 
-    def iterate(self, start: Callable[[], AsyncIterator[Any]], *, ahead: int = 64) -> Iterator[Any]:
+    def iterate(
+        self, start: Callable[[], AsyncIterator[Any]], *, ahead: int = 64
+    ) -> Generator[Any, None, None]:
         """The items of the async iterator ``start()`` makes, read by one task on the loop.
 
         One task drives the iterator from start to end, as an async generator holding a task
@@ -316,24 +355,26 @@ class LoopThread:
         are ready are taken without a trip to the loop. Leaving early (``break``, an
         exception, Ctrl-C, closing the iterator) cancels the task and waits for its clean-up.
         """
-        pump = _Pump(start, ahead)
+        pump = self.pump(start, ahead=ahead)
+        try:
+            while True:
+                item = pump.take()
+                if item is END:
+                    return
+                yield item
+        finally:
+            pump.stop()
+
+    def pump(self, start: Callable[[], AsyncIterator[Any]], *, ahead: int) -> Pump:
+        """Start one task on the loop that reads ``start()`` ahead into a :class:`Pump`."""
         loop = self._loop
         if loop is None or self._generation != _generation or self._closed:
             loop = self._start()
         if threading.get_ident() == self._thread_id:
             raise RuntimeError("the sync Letta client was called from its own event loop thread")
+        pump = Pump(start, ahead, loop)
         loop.call_soon_threadsafe(pump.begin, self._tasks)
-        try:
-            while True:
-                item = pump.take(loop)
-                if item is _END:
-                    return
-                yield item
-        finally:
-            if not pump.finished.wait(0):
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(pump.cancel)
-                pump.finished.wait(_CANCEL_GRACE)
+        return pump
 
     def close(self, final: Callable[[], Any] | None = None) -> None:
         """Run ``final`` (closing the connection pool) on the loop, then stop the thread.

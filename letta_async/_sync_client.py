@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import ssl as ssl_module
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -401,7 +401,7 @@ class Letta(SyncNamespaces):
         *,
         limit: int = 50,
         buffer: int = 100,
-    ) -> Iterator[tuple[K, Any]]:
+    ) -> Generator[tuple[K, Any], None, None]:
         """Run many streams concurrently; yield ``(key, event)`` pairs as events arrive.
 
         :func:`letta_async.fan_out` for sync code: ``requests`` maps each key to a call of one

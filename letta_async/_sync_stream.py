@@ -11,15 +11,17 @@ so a slow consumer holds the socket still and TCP pushes back on the server, exa
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from ._bridge import END, NOTHING
 from ._http import HTTPResponse
 
 if TYPE_CHECKING:
-    from ._bridge import LoopThread
+    from ._bridge import LoopThread, Pump
     from ._stream import MessageStream
     from .resources._json_stream import JsonEventStream
     from .types import LettaErrorMessage, LettaStreamingResponse, LettaUsageStatistics, StreamEvent
@@ -59,18 +61,27 @@ class Stream(Generic[_T_co]):
         self.close()
 
 
-async def _next_batch(stream: MessageStream) -> tuple[list[StreamEvent], list[int | None]]:
-    """One read's worth of events with their positions; empty at the end of the stream."""
-    events, positions = stream.take_ready_numbered()
-    if events:
-        return events, positions
-    try:
-        first = await stream.__anext__()
-    except StopAsyncIteration:
-        return [], []
-    position = stream.last_seq_id
-    events, positions = stream.take_ready_numbered()
-    return [first, *events], [position, *positions]
+_AHEAD = 4
+"""Reads a stream's task may be ahead of the thread taking its events (each read's events
+travel as one batch): enough to hide the thread hops, little enough to hold the socket."""
+
+
+async def _batches(
+    stream: MessageStream,
+) -> AsyncIterator[tuple[list[StreamEvent], list[int | None]]]:
+    """The stream read by reads: each batch is what one network read decoded, with the
+    position of each event (``last_seq_id`` once it is handed out)."""
+    while True:
+        events, positions = stream.take_ready_numbered()
+        if not events:
+            try:
+                first = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            position = stream.last_seq_id
+            events, positions = stream.take_ready_numbered()
+            events, positions = [first, *events], [position, *positions]
+        yield events, positions
 
 
 class SyncMessageStream(Stream["LettaStreamingResponse"]):
@@ -80,6 +91,11 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
     are raised by the call, as by the official SDK). Leave a ``for`` loop early inside
     ``with stream:`` (or call :meth:`close`) to release the connection at once. A stream
     is read by one thread at a time; the client it came from may be shared freely.
+
+    Once iteration starts, one task on the client's loop reads the stream a few network
+    reads ahead of the thread, and the thread takes each read's events at once: events that
+    are ready cost no trip to the loop, and a consumer slower than the server still holds
+    the socket (the task stops reading when it is that far ahead).
     """
 
     _keep: object = None
@@ -91,6 +107,7 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
         self._bridge = bridge
         self._events: deque[StreamEvent] = deque()
         self._positions: deque[int | None] = deque()
+        self._pump: Pump | None = None
         self._ended = False
         self._last_seq_id: int | None = stream.last_seq_id
 
@@ -100,30 +117,46 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
         return self
 
     def __next__(self) -> LettaStreamingResponse:
-        """The next event; a whole read's worth is fetched when none is waiting."""
+        """The next event; a whole read's worth is taken when none is waiting."""
         events = self._events
-        if not events:
-            if self._ended:
-                raise StopIteration
-            try:
-                batch, positions = self._bridge.call(_next_batch, self._stream)
-            except (KeyboardInterrupt, SystemExit):
-                self._abandon()
-                raise
-            if not batch:
-                self._ended = True
-                self._last_seq_id = self._stream.last_seq_id
-                raise StopIteration
-            events.extend(batch)
-            self._positions.extend(positions)
+        if not events and not self._fill(None):
+            raise StopIteration
+        position = self._positions.popleft()
         if self._stream._background:
-            self._last_seq_id = self._positions.popleft()
-        else:
-            self._positions.popleft()
+            self._last_seq_id = position
         return events.popleft()  # type: ignore[return-value]
 
+    def _fill(self, timeout: float | None) -> bool:
+        """Take the next batch into the buffer; False at the end (or when ``timeout``
+        passed with nothing new)."""
+        if self._ended:
+            return False
+        pump = self._pump
+        if pump is None:
+            stream = self._stream
+            pump = self._pump = self._bridge.pump(lambda: _batches(stream), ahead=_AHEAD)
+        try:
+            batch = pump.take(timeout)
+        except (KeyboardInterrupt, SystemExit):
+            self._abandon()
+            raise
+        if batch is NOTHING:
+            return False
+        if batch is END:
+            self._ended = True
+            self._last_seq_id = self._stream.last_seq_id
+            return False
+        events, positions = batch
+        self._events.extend(events)
+        self._positions.extend(positions)
+        return True
+
     def take_ready(self) -> list[StreamEvent]:
-        """Every event already fetched and not yet handed out, at once and without I/O."""
+        """Every event already read and not yet handed out, at once and without I/O."""
+        if self._pump is not None:
+            for events, positions in self._pump.take_ready():
+                self._events.extend(events)
+                self._positions.extend(positions)
         events = list(self._events)
         self._events.clear()
         if self._positions:
@@ -135,21 +168,31 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
     def until_done(self) -> list[StreamEvent]:
         """Read to the end and return the events not yet consumed; raises
         :class:`~letta_async.StreamError` if the server reported an error in the stream."""
-        events = self.take_ready()
-        try:
-            events += self._bridge.call(self._stream.until_done)
-        except (KeyboardInterrupt, SystemExit):
-            self._abandon()
-            raise
-        self._ended = True
-        self._last_seq_id = self._stream.last_seq_id
+        from ._errors import StreamError
+
+        events: list[StreamEvent] = list(self)
+        stream = self._stream
+        if stream.error is not None:
+            raise StreamError(
+                stream.error, stop_reason=stream.stop_reason, response=stream.response
+            )
         return events
 
     # --- ending -------------------------------------------------------------------------
 
+    def _stop_reading(self) -> None:
+        """Stop the reading task; what it had read stays in the buffer."""
+        pump = self._pump
+        if pump is not None:
+            pump.stop()
+            for events, positions in pump.take_ready():
+                self._events.extend(events)
+                self._positions.extend(positions)
+
     def close(self) -> None:
-        """Drop the connection now. Events already fetched stay available to iterate."""
+        """Drop the connection now. Events already read stay available to iterate."""
         self._ended = True
+        self._stop_reading()
         if not self._stream.done:
             self._bridge.call(self._stream.aclose)
 
@@ -163,6 +206,7 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
         tb: TracebackType | None,
     ) -> None:
         self._ended = True
+        self._stop_reading()
         # The async stream's own exit: closes, and with cancel_on_exit cancels the run.
         self._bridge.call(self._stream.__aexit__, exc_type, exc, tb)
 
@@ -171,15 +215,31 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
 
         Events that arrive meanwhile are kept and can still be iterated.
         """
-        self._bridge.call(self._stream.cancel, wait=wait)
-        ready, positions = self._stream.take_ready_numbered()
-        self._events.extend(ready)
-        self._positions.extend(positions)
+        stream = self._stream
+        if self._pump is None or self._ended:
+            self._bridge.call(stream.cancel, wait=wait)
+            ready, positions = stream.take_ready_numbered()
+            self._events.extend(ready)
+            self._positions.extend(positions)
+            return
+        # The reading task goes on reading (stopping it mid-read would end the stream
+        # before the server confirms); the cancel is requested beside it.
+        deadline = time.monotonic() + wait
+        while stream.run_id is None and self._fill(max(deadline - time.monotonic(), 0)):
+            pass
+        if stream.run_id is not None and not stream.done:
+            self._bridge.call(stream._request_cancel)
+            while stream.stop_reason != "cancelled" and self._fill(
+                max(deadline - time.monotonic(), 0)
+            ):
+                pass
+        self.close()
 
     def _abandon(self) -> None:
         """After an interrupt: the read was cancelled mid-way, so the connection goes too."""
         self._ended = True
         with contextlib.suppress(Exception):
+            self._stop_reading()
             self._bridge.call(self._stream.aclose)
 
     # --- what the stream knows ----------------------------------------------------------
@@ -244,6 +304,10 @@ class SyncMessageStream(Stream["LettaStreamingResponse"]):
     def __del__(self) -> None:
         # Dropped unfinished (a `for` left by `break` without `with`): the connection is
         # closed on the loop, where aiohttp expects it, not on whatever thread collects this.
+        pump = self._pump
+        if pump is not None:
+            with contextlib.suppress(Exception):  # the loop is gone (closed, shut down)
+                pump.loop.call_soon_threadsafe(pump.cancel)
         stream = self._stream
         if not stream.done:
             self._bridge.schedule(stream.aclose)

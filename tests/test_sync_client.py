@@ -120,24 +120,44 @@ def test_stream_resumes_after_a_cut(server: BackgroundLettaServer, client: Letta
     assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_stream_batches_reads_per_thread_hop(server: BackgroundLettaServer, client: Letta) -> None:
+def test_stream_takes_a_read_per_hop_and_reads_only_a_few_reads_ahead(
+    server: BackgroundLettaServer, client: Letta
+) -> None:
+    from letta_async._bridge import Pump
+    from letta_async._sync_stream import _AHEAD
+
     agent = server.create_agent(name="batch")
-    hops = 0
-    call = client._bridge.call
+    takes = 0
+    take = Pump.take
 
-    def counting(*args: object, **kwargs: object) -> object:
-        nonlocal hops
-        hops += 1
-        return call(*args, **kwargs)  # type: ignore[arg-type]
+    def counting(self: Pump, timeout: float | None = None) -> object:
+        nonlocal takes
+        takes += 1
+        return take(self, timeout)
 
-    client._bridge.call = counting  # type: ignore[method-assign]
-    events = list(
-        client.agents.messages.stream(
-            agent["id"], messages=say("hi [tokens=300]"), stream_tokens=True
+    Pump.take = counting  # type: ignore[method-assign]
+    try:
+        events = list(
+            client.agents.messages.stream(
+                agent["id"], messages=say("hi [tokens=300]"), stream_tokens=True
+            )
         )
-    )
+    finally:
+        Pump.take = take  # type: ignore[method-assign]
     assert len(events) > 300
-    assert hops < len(events) / 3, f"{hops} hops for {len(events)} events"
+    assert takes < len(events) / 3, f"{takes} takes for {len(events)} events"
+
+    slow = client.agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=2000]"), stream_tokens=True
+    )
+    with slow:
+        next(slow)
+        time.sleep(0.5)  # a consumer slower than the server
+        pump = slow._pump
+        assert pump is not None
+        assert len(pump.items) <= _AHEAD, "the task stops reading when it is that far ahead"
+        rest = sum(1 for _ in slow)
+    assert rest > 2000
 
 
 def test_cancel_stops_the_run(server: BackgroundLettaServer, client: Letta) -> None:
