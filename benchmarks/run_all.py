@@ -18,7 +18,9 @@ The parts, each described in its own script:
 6. ``bench_otel.py``: what OpenTelemetry instrumentation costs per event and per call.
 7. ``bench_durable.py``: durable streams against ``fan_out``, one worker against two, memory
    with 10,000 runs in flight;
-8. ``bench_chaos.py``: the long chaos runs (killed, stopped, restarted workers).
+8. ``bench_chaos.py``: the long chaos runs (killed, stopped, restarted workers);
+9. ``bench_sync.py``: the sync client ``Letta`` against the async one and the official sync
+   client, for a stream and for small calls.
 
 Usage: ``python benchmarks/run_all.py [--quick] [--only decode,stream,...] [--check]
 [--render-only]``.
@@ -59,6 +61,10 @@ GOAL_LINEAR_EXCESS = 0.15
 GOAL_DURABLE_VS_FAN_OUT = 0.9
 GOAL_TWO_WORKERS = 1.6
 GOAL_MEMORY_FLAT = 1.25
+# The sync client: 10x the official sync client's events/s; at most 1.3x the async client's
+# time for a stream and for a small call.
+GOAL_SYNC_VS_OFFICIAL = 10.0
+GOAL_SYNC_OVERHEAD = 1.3
 
 PARTS: dict[str, tuple[str, list[str], list[str]]] = {
     # name: (script, normal arguments, --quick arguments)
@@ -74,6 +80,11 @@ PARTS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--reps", "1", "--streams", "300", "--scale-jobs", "600", "--memory-jobs", "2000"],
     ),
     "chaos": ("bench_chaos.py", [], ["--runs", "300", "--sqlite-runs", "150"]),
+    "sync": (
+        "bench_sync.py",
+        ["--reps", "7"],
+        ["--reps", "1", "--calls", "200"],
+    ),
 }
 
 
@@ -662,6 +673,53 @@ def chaos_section(report: Report, data: dict[str, Any]) -> None:
     )
 
 
+def sync_section(report: Report, data: dict[str, Any]) -> None:
+    events, calls = data["events"], data["calls"]
+    ratios = data["ratios"]
+    rows = []
+    for mode, label in data["modes"].items():
+        for name, stream in data["stream"][mode].items():
+            rows.append([label, name, ms(stream["median"]), f"{events / stream['median']:,.0f}"])
+    body = table(["server writes", "contestant", "median ms", "events/s"], rows, 2)
+    call_rows = [
+        [name, f"{timing['median'] / calls * 1e6:,.0f}"]
+        for name, timing in data["calls_timing"].items()
+    ]
+    body += "\n\n" + table(["contestant", "runs.retrieve: us/call"], call_rows)
+    for mode, label in data["modes"].items():
+        official = ratios.get(f"stream_sync_vs_official_{mode}")
+        if official is not None:
+            report.goal(
+                f"sync streaming vs official sync client ({label})",
+                ratio(official),
+                f">= {GOAL_SYNC_VS_OFFICIAL:.0f}x",
+                official >= GOAL_SYNC_VS_OFFICIAL,
+            )
+        over = ratios[f"stream_sync_over_async_{mode}"]
+        report.goal(
+            f"sync overhead, stream ({label})",
+            ratio(over),
+            f"<= {GOAL_SYNC_OVERHEAD}x",
+            over <= GOAL_SYNC_OVERHEAD,
+        )
+    over = ratios["call_sync_over_async"]
+    report.goal(
+        "sync overhead, small call",
+        ratio(over),
+        f"<= {GOAL_SYNC_OVERHEAD}x",
+        over <= GOAL_SYNC_OVERHEAD,
+    )
+    report.add(
+        "10. The sync client",
+        f"`bench_sync.py`: the {events:,}-event token stream read with `for` through "
+        "`letta_async.Letta`, with `async for` through `AsyncLetta`, and with `for` through "
+        f"the official `letta_client.Letta`; then {calls:,} `runs.retrieve` calls one at a "
+        "time by each. The three alternate; medians. The sync client's time over the async "
+        "client's is what its loop thread costs.",
+        body,
+    )
+
+
 # --- chart ----------------------------------------------------------------------------------
 
 
@@ -836,6 +894,8 @@ def main() -> int:
         durable_section(report, data["durable"])
     if data.get("chaos"):
         chaos_section(report, data["chaos"])
+    if data.get("sync"):
+        sync_section(report, data["sync"])
     missing = [name for name in wanted if data.get(name) is None]
     text = render(report, machine, seconds, quick)
     if missing:

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
     from ._pagination import AsyncPaginator
     from ._response import AsyncAPIResponse
     from ._stream import AsyncStream, MessageStream, ResumeSettings
+    from ._sync import APIResponse, SyncArrayPage, SyncNextFilesPage, SyncObjectPage
+    from ._sync_client import Client, DefaultHttpxClient, Letta
+    from ._sync_stream import Stream, SyncMessageStream
     from ._types import NOT_GIVEN, NoneType, NotGiven, Omit, RequestOptions, not_given, omit
     from .resources._upload import file_from_path
 
@@ -88,6 +91,15 @@ _LAZY = {
     "AsyncStream": "._stream",
     "MessageStream": "._stream",
     "ResumeSettings": "._stream",
+    "APIResponse": "._sync",
+    "SyncArrayPage": "._sync",
+    "SyncNextFilesPage": "._sync",
+    "SyncObjectPage": "._sync",
+    "Client": "._sync_client",
+    "DefaultHttpxClient": "._sync_client",
+    "Letta": "._sync_client",
+    "Stream": "._sync_stream",
+    "SyncMessageStream": "._sync_stream",
     "NOT_GIVEN": "._types",
     "NoneType": "._types",
     "NotGiven": "._types",
@@ -124,6 +136,7 @@ __all__ = [
     "URL",
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -135,9 +148,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BaseModel",
+    "Client",
     "ConflictError",
     "DefaultAioHttpClient",
     "DefaultAsyncHttpxClient",
+    "DefaultHttpxClient",
     "EventTooLargeError",
     "FanOut",
     "HTTPRequest",
@@ -145,6 +160,7 @@ __all__ = [
     "Headers",
     "Hooks",
     "InternalServerError",
+    "Letta",
     "LettaError",
     "Limits",
     "LineTooLongError",
@@ -163,9 +179,14 @@ __all__ = [
     "ResumeSettings",
     "RetryPolicy",
     "SSEError",
+    "Stream",
     "StreamError",
     "StreamResumeError",
     "StreamTruncatedError",
+    "SyncArrayPage",
+    "SyncMessageStream",
+    "SyncNextFilesPage",
+    "SyncObjectPage",
     "Timeout",
     "TimeoutLike",
     "UnprocessableEntityError",

@@ -161,6 +161,33 @@ class BasePage(Generic[T]):
             )
         return await self._fetch({**self._params, **info.params})  # type: ignore[return-value]
 
+    def _walk_goes_on(self, asked: set[str]) -> bool:
+        """Whether a walk asks for the page after this one (``asked`` is updated).
+
+        It stops at the first page that names no next page; outside the ``official`` rule
+        also before asking for a page it asked for already, so a route that answers a cursor
+        with older items cannot loop. Shared by the async and the sync walks.
+        """
+        info = self.next_page_info()
+        if not self.has_next_page() or info is None:
+            return False
+        if self._rule != "official":
+            key = _query_key({**self._params, **info.params})
+            if key in asked:
+                return False
+            asked.add(key)
+        return True
+
+    def _fresh_items(self, earlier: set[tuple[str, object]]) -> list[T] | None:
+        """This page's items no earlier page yielded (``earlier`` is updated); None ends the
+        walk: a page of items seen already means the route answered a cursor twice."""
+        items = self._get_page_items()
+        fresh = [item for item in items if _key(item) not in earlier]
+        if not fresh and items:
+            return None
+        earlier.update(_key(item) for item in fresh if item_id(item) is not None)
+        return fresh
+
     async def iter_pages(self: PageT) -> AsyncIterator[PageT]:
         """This page and every page after it, up to the first that names no next page.
 
@@ -171,14 +198,8 @@ class BasePage(Generic[T]):
         asked = {_query_key(self._params)}
         while True:
             yield page
-            info = page.next_page_info()
-            if not page.has_next_page() or info is None:
+            if not page._walk_goes_on(asked):
                 return
-            if page._rule != "official":
-                key = _query_key({**page._params, **info.params})
-                if key in asked:
-                    return
-                asked.add(key)
             page = await page.get_next_page()
 
     async def __aiter__(self) -> AsyncIterator[T]:
@@ -191,10 +212,9 @@ class BasePage(Generic[T]):
             return
         earlier: set[tuple[str, object]] = set()
         async for page in self.iter_pages():
-            fresh = [item for item in page._get_page_items() if _key(item) not in earlier]
-            if not fresh and page._get_page_items():
-                return  # a page of items seen already: the route answered the cursor twice
-            earlier.update(_key(item) for item in fresh if item_id(item) is not None)
+            fresh = page._fresh_items(earlier)
+            if fresh is None:
+                return
             for item in fresh:
                 yield item
 

@@ -342,6 +342,25 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
             self._queued_seqs.clear()
         return events
 
+    def take_ready_numbered(self) -> tuple[list[StreamEvent], list[int | None]]:
+        """Like :meth:`take_ready`, with each event's position (``last_seq_id`` once that
+        event is handed out; None throughout for foreground streams).
+
+        For bridges that move a read's worth of events at once but hand them out one by one,
+        so that the progress they report still moves per event.
+        """
+        queue = self._queue
+        if not queue:
+            return [], []
+        events = list(queue)
+        queue.clear()
+        if not self._background:
+            return events, [None] * len(events)
+        positions = list(self._queued_seqs)
+        self._queued_seqs.clear()
+        self.last_seq_id = positions[-1]
+        return events, positions
+
     async def __aenter__(self) -> MessageStream:
         if not self._started:
             await self._advance()

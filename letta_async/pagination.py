@@ -11,6 +11,7 @@ from ._pagination import (
     BasePage,
     PageInfo,
 )
+from ._sync import BaseSyncPage, SyncArrayPage, SyncNextFilesPage, SyncObjectPage
 
 __all__ = [
     "AsyncArrayPage",
@@ -18,5 +19,9 @@ __all__ = [
     "AsyncObjectPage",
     "AsyncPaginator",
     "BasePage",
+    "BaseSyncPage",
     "PageInfo",
+    "SyncArrayPage",
+    "SyncNextFilesPage",
+    "SyncObjectPage",
 ]

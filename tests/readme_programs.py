@@ -86,6 +86,9 @@ OUTCOMES: dict[str, Outcome] = {
     ),
     "Background runs and resume": Outcome(check=_rest_of_reply),
     "Cancelling": Outcome(stdout=(rf"run {RUN} stopped: cancelled",)),
+    "Synchronous code": Outcome(
+        stdout=(r"<reply>", rf"run {RUN}: end_turn, last_seq_id [1-9]\d*", r"True"),
+    ),
     "Many streams at once": Outcome(
         stdout=(
             r"What is Letta\? -> <reply>",

@@ -6,6 +6,12 @@ parameters match (names, order, kinds and defaults; keywords this client adds ar
 and whether the return type is the same class. Every row that differs must carry a reason
 from :data:`REASONS`; ``--check`` fails when the file is stale or a reason is missing.
 
+The sync column does the same for ``letta_async.Letta`` against the async row: the official
+``letta_client.Letta`` takes exactly the parameters of ``letta_client.AsyncLetta``, method for
+method, and answers with the sync form of the same thing (a page for a paginator, a
+``Stream`` for an ``AsyncStream``); so a sync method matches when its parameters are this
+package's async method's and its answer is the sync form of that method's.
+
 Run ``python tools/gen_method_table.py`` (``nox -s codegen`` does it after the resources).
 """
 
@@ -112,24 +118,59 @@ def _returns_match(official: str, ours: str) -> bool:
     return _leaf_names(official) == _leaf_names(ours)
 
 
-def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    from letta_async import AsyncLetta
+def _sync_form(returns: str) -> str:
+    """The answer of a sync method whose async twin answers ``returns``."""
+    match = re.fullmatch(r"AsyncPaginator\[(.+), Async(\w+Page)\[(.+)\]\]", returns)
+    if match is not None:
+        return f"Sync{match.group(2)}[{match.group(3)}]"
+    returns = re.sub(r"\bJsonEventStream\b", "SyncJsonEventStream", returns)
+    return re.sub(r"\bMessageStream\b", "SyncMessageStream", returns)
+
+
+def _lookup(root: Any, dotted: str) -> Any:
+    target = root
+    for part in dotted.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def sync_cell(sync_client: Any, dotted: str, asynchronous: Any) -> str:
+    """How ``letta_async.Letta``'s method compares with ``letta_async.AsyncLetta``'s."""
+    try:
+        target = _lookup(sync_client, dotted)
+    except AttributeError:
+        return "missing"
+    try:
+        mine, theirs = inspect.signature(target), inspect.signature(asynchronous)
+    except (TypeError, ValueError):
+        return "?"
+    shape = [(p.name, p.kind, p.default) for p in mine.parameters.values()]
+    if shape != [(p.name, p.kind, p.default) for p in theirs.parameters.values()]:
+        return "parameters differ"
+    async_return = theirs.return_annotation
+    if isinstance(async_return, str) and mine.return_annotation != _sync_form(async_return):
+        return f"`{mine.return_annotation}`"
+    return "same as async"
+
+
+def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    from letta_async import AsyncLetta, Letta
 
     client = AsyncLetta(base_url="http://127.0.0.1:9", api_key="table")
+    sync_client = Letta(base_url="http://127.0.0.1:9", api_key="table")
     out = []
     for entry in sorted(surface["methods"], key=lambda e: e["path"]):
         dotted = entry["path"]
-        target: Any = client
         try:
-            for part in dotted.split("."):
-                target = getattr(target, part)
+            target: Any = _lookup(client, dotted)
         except AttributeError:
-            out.append((dotted, "missing", "", "", REASONS.get(dotted, "")))
+            out.append((dotted, "missing", "", "", "missing", REASONS.get(dotted, "")))
             continue
+        sync = sync_cell(sync_client, dotted, target)
         try:
             signature = inspect.signature(target)
         except (TypeError, ValueError):
-            out.append((dotted, "yes", "?", "?", REASONS.get(dotted, "")))
+            out.append((dotted, "yes", "?", "?", sync, REASONS.get(dotted, "")))
             continue
         ours = {name: p for name, p in signature.parameters.items() if not name.startswith("_")}
         theirs = [p for p in entry["parameters"] if not p["name"].startswith("_")]
@@ -157,12 +198,14 @@ def rows(surface: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         ret_text = ret if isinstance(ret, str) else getattr(ret, "__name__", str(ret))
         same_return = _returns_match(_official_return(entry), str(ret_text))
         returns = "same" if same_return else f"`{ret_text}`"
-        out.append((dotted, "yes", params, returns, REASONS.get(dotted, "")))
+        out.append((dotted, "yes", params, returns, sync, REASONS.get(dotted, "")))
+    sync_client.close()
     return out
 
 
-def render(table: list[tuple[str, str, str, str, str]]) -> str:
+def render(table: list[tuple[str, str, str, str, str, str]]) -> str:
     same = sum(1 for r in table if r[1] == "yes" and r[2] == "same" and r[3] == "same")
+    same_sync = sum(1 for r in table if r[4] == "same as async")
     lines = [
         "# Official SDK methods and this client's",
         "",
@@ -171,22 +214,31 @@ def render(table: list[tuple[str, str, str, str, str]]) -> str:
         "hand. A program written for the official `AsyncLetta` calls these names with these",
         "parameters; where a row differs, the last column says why.",
         "",
-        f"{len(table)} official methods: {same} identical in name, parameters and return type; "
-        f"{len(table) - same} with a difference explained below.",
+        "The sync column compares `letta_async.Letta` with the async row: the official",
+        "`Letta` takes the same parameters as the official `AsyncLetta`, method for method,",
+        "and answers with the sync form of the same thing (`SyncArrayPage[X]` for",
+        "`AsyncPaginator[X, AsyncArrayPage[X]]`, a stream that iterates with `for`). *Same as",
+        "async* means this package's sync method has its async twin's parameters and answers",
+        "with the sync form of its answer, so the async row's differences are the only ones.",
         "",
-        "| Official method | Here | Parameters | Return type | Why it differs |",
-        "|---|---|---|---|---|",
+        f"{len(table)} official methods: {same} identical in name, parameters and return type; "
+        f"{len(table) - same} with a difference explained below; {same_sync} sync methods "
+        "the same as their async twins.",
+        "",
+        "| Official method | Here | Parameters | Return type | Sync (`Letta`) | Why it differs |",
+        "|---|---|---|---|---|---|",
     ]
-    for dotted, here, params, returns, reason in table:
-        lines.append(f"| `{dotted}` | {here} | {params} | {returns} | {reason} |")
+    for dotted, here, params, returns, sync, reason in table:
+        lines.append(f"| `{dotted}` | {here} | {params} | {returns} | {sync} | {reason} |")
     return "\n".join(lines) + "\n"
 
 
-def missing_reasons(table: list[tuple[str, str, str, str, str]]) -> list[str]:
+def missing_reasons(table: list[tuple[str, str, str, str, str, str]]) -> list[str]:
     return [
         r[0]
         for r in table
-        if not (r[1] == "yes" and r[2] == "same" and r[3] == "same") and not r[4]
+        if not (r[1] == "yes" and r[2] == "same" and r[3] == "same" and r[4] == "same as async")
+        and not r[5]
     ]
 
 

@@ -27,6 +27,7 @@ there become ``Mapping[str, object]``, which every ``TypedDict`` and dict litera
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import keyword
 import re
@@ -583,17 +584,22 @@ _STREAM_IMPLS = ("_open_stream", "_follow_run", "_json_events")
 """Hand-written methods that return a stream without I/O (plain ``def``)."""
 
 
-def render_method(method: Method, res: Resolver, imports: Imports, *, official: bool) -> list[str]:
+def render_method(
+    method: Method, res: Resolver, imports: Imports, *, official: bool, sync: bool = False
+) -> list[str]:
+    """One method: the async resource's, or with ``sync`` the sync resource's (the same
+    signature and answer in its sync form, running the async method on the loop thread)."""
     out: list[str] = []
     custom = method.custom
     returns = res.official(method.returns, imports, param=False) if official else method.returns
     streams = custom is not None and custom["impl"] in _STREAM_IMPLS
-    is_async = not method.page and not streams
+    is_async = not method.page and not streams and not sync
     if custom and custom["impl"] == "_json_events":
         imports.extra.add("from ._json_stream import JsonEventStream")
         imports.typing.add("Dict")
         returns = "JsonEventStream[Dict[str, object]]"
     prefix = "async def" if is_async else "def"
+    mapped = _sync_returns if sync else (lambda text: text)
     overloads = (custom or {}).get("overloads")
     if overloads:
         imports.typing.add("Literal")
@@ -620,7 +626,7 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
             out.append("    @overload")
             out.append(f"    {prefix} {method.name}(")
             out += [f"        {line}" for line in sig]
-            out.append(f"    ) -> {result}: ...")
+            out.append(f"    ) -> {mapped(result)}: ...")
             out.append("")
         returns = f"{response} | MessageStream"
         sig = _signature(method, res, imports, official=official, streaming="bool | Omit")
@@ -632,11 +638,44 @@ def render_method(method: Method, res: Resolver, imports: Imports, *, official: 
         out.append(f"    @deprecated({method.deprecated!r})")
     out.append(f"    {prefix} {method.name}(")
     out += [f"        {line}" for line in sig]
-    out.append(f"    ) -> {returns}:")
+    out.append(f"    ) -> {mapped(returns)}:")
     out += _docstring(method.doc)
-    out += [f"        {line}" for line in _body(method, res, imports, official=official)]
+    if sync:
+        out += [f"        {line}" for line in _forward(method, sig, mapped(returns))]
+    else:
+        out += [f"        {line}" for line in _body(method, res, imports, official=official)]
     out.append("")
     return out
+
+
+def _sync_returns(returns: str) -> str:
+    """An async method's answer as the sync method gives it: a paginator's first page, a
+    stream that reads with ``for``."""
+    match = re.fullmatch(r"AsyncPaginator\[(.+), Async(\w+Page)\[(.+)\]\]", returns)
+    if match is not None:
+        return f"Sync{match.group(2)}[{match.group(3)}]"
+    returns = re.sub(r"\bJsonEventStream\b", "SyncJsonEventStream", returns)
+    return re.sub(r"\bMessageStream\b", "SyncMessageStream", returns)
+
+
+def _forward(method: Method, sig: list[str], returns: str) -> list[str]:
+    """The body of a sync method: the same call on the async resource, run on the loop.
+
+    A deprecated method has warned at the caller's line already, so it runs the async
+    method's undecorated body: the warning is not given twice, nor from inside the package.
+    """
+    target = f"self._target.{method.name}"
+    if method.deprecated is not None:
+        target = f"self._undeprecated({method.name!r})"
+    args = [target]
+    keyword = False
+    for line in sig[1:]:
+        if line == "*,":
+            keyword = True
+            continue
+        name = line.split(":", 1)[0]
+        args.append(f"{name}={name}" if keyword else name)
+    return [f"result: {returns} = self._call({', '.join(args)})", "return result"]
 
 
 def _docstring(doc: str) -> list[str]:
@@ -769,7 +808,11 @@ def render_module(
     tree: dict[str, list[tuple[Method, bool]]],
     children: dict[str, list[str]],
     res: Resolver,
+    *,
+    sync: bool = False,
 ) -> str:
+    """The module of one top-level resource: its async classes, or with ``sync`` the sync
+    ones (``SyncAgentsResource``...) whose methods run the async classes' on a loop thread."""
     imports = Imports()
     classes: list[str] = []
     known = set(tree) | set(children) | {c for cs in children.values() for c in cs}
@@ -778,28 +821,34 @@ def render_module(
         (o for o in known | set(resource_map.MIXINS) if o.split(".")[0] == top),
         key=lambda o: (len(o), o),
     )
+    named = sync_class_name if sync else class_name
+    mixins = resource_map.SYNC_MIXINS if sync else resource_map.MIXINS
+    base = "SyncAPIResource" if sync else "APIResource"
     for owner in reversed(owners):
-        spec = resource_map.MIXINS.get(owner)
+        spec = mixins.get(owner)
         mixin = spec.split(":")[1] if spec else None
-        bases = f"{mixin}, APIResource" if mixin else "APIResource"
+        bases = f"{mixin}, {base}" if mixin else base
         if spec:
             module, _, name = spec.partition(":")
             imports.extra.add(f"from .{module} import {name}")
-        lines = [f"class {class_name(owner)}({bases}):"]
-        lines.append(f'    """``client.{owner}``."""')
+        lines = [f"class {named(owner)}({bases}):"]
+        lines.append(f'    """``client.{owner}``{" of the sync client" if sync else ""}."""')
         lines.append("")
         for child in sorted(children.get(owner, ())):
             leaf = child.rsplit(".", 1)[1]
+            made = f"(self._client, self._target.{leaf})" if sync else "(self._client)"
             lines += [
                 "    @cached_property",
-                f"    def {leaf}(self) -> {class_name(child)}:",
+                f"    def {leaf}(self) -> {named(child)}:",
                 f'        """``client.{child}``."""',
-                f"        return {class_name(child)}(self._client)",
+                f"        return {named(child)}{made}",
                 "",
             ]
         for method, official in sorted(tree.get(owner, ()), key=lambda mo: mo[0].name):
-            lines += render_method(method, res, imports, official=official)
+            lines += render_method(method, res, imports, official=official, sync=sync)
         classes.append("\n".join(lines).rstrip() + "\n")
+    if sync:
+        return _sync_head(top, imports, [named(o) for o in owners]) + "\n\n".join(reversed(classes))
     head = [HEADER.format(doc=f"``client.{top}`` and its sub-resources.").rstrip(), ""]
     head.append("from __future__ import annotations")
     head.append("")
@@ -856,6 +905,67 @@ def render_module(
     return "\n".join(head) + "\n\n" + "\n\n".join(reversed(classes))
 
 
+def sync_class_name(dotted: str) -> str:
+    return "Sync" + class_name(dotted)
+
+
+def _sync_head(top: str, imports: Imports, names: list[str]) -> str:
+    """The imports of a sync module (in ``resources/_sync/``): what its signatures name."""
+    head = [
+        SYNC_HEADER.format(doc=f"``client.{top}`` of the sync client, and its sub-resources."),
+        "from __future__ import annotations",
+        "",
+    ]
+    abc = sorted(imports.typing & {"Iterable", "Mapping", "Sequence"})
+    if abc:
+        head.append(f"from collections.abc import {', '.join(abc)}")
+    wanted = sorted(imports.typing - {"SequenceNotStr", "Iterable", "Mapping", "Sequence"})
+    if wanted:
+        head.append(f"from typing import {', '.join(wanted)}")
+    for line in sorted(imports.extra):
+        if line.startswith(("from typing", "from datetime")):
+            head.append(line)
+    deprecates = any(line.startswith("from .._deprecated") for line in imports.extra)
+    head += [
+        "from functools import cached_property",
+        "from typing import TYPE_CHECKING",
+        "",
+        "from ..._config import Timeout, TimeoutLike",
+        *(["from ..._deprecated import deprecated"] if deprecates else []),
+        "from ..._stream import ResumeSettings",
+        "from ..._sync import SyncAPIResource, SyncArrayPage, SyncNextFilesPage, SyncObjectPage",
+        "from ..._sync_stream import SyncJsonEventStream, SyncMessageStream",
+        "from ..._types import (",
+        "    Body, Headers, NotGiven, Omit, Query, SequenceNotStr, not_given, omit",
+        ")",
+    ]
+    head += [
+        f"from ...types import {package} as _{package}" for package in sorted(imports.subpackages)
+    ]
+    head.append("from .._upload import FileInput")
+    for line in sorted(imports.extra):
+        if line.startswith("from ._") and "_json_stream" not in line:
+            head.append("from ." + line[len("from ") :])
+    checking = []
+    if "from ..types import _spec" in imports.extra:
+        checking.append("from ...types import _spec")
+    if imports.types:
+        checking.append(f"from ...types import {', '.join(sorted(imports.types))}")
+    if checking:
+        head += ["", "if TYPE_CHECKING:"] + [f"    {line}" for line in checking]
+    head += ["", "__all__ = [" + ", ".join(repr(n) for n in sorted(names)) + "]", "", ""]
+    return "\n".join(head) + "\n"
+
+
+SYNC_HEADER = '''"""{doc}
+
+Generated by ``tools/gen_resources.py`` from the same sources as ``letta_async/resources/``:
+every method has its async twin's signature and runs it on the client's loop thread. Do not
+edit by hand, run ``nox -s codegen`` instead.
+"""
+'''
+
+
 def build(spec: dict[str, Any], surface: dict[str, Any]) -> dict[str, str]:
     res = Resolver(surface, spec)
     methods = [(m, True) for m in official_methods(surface, spec, res)]
@@ -872,6 +982,11 @@ def build(spec: dict[str, Any], surface: dict[str, Any]) -> dict[str, str]:
                 children[parent].append(child)
     tops = sorted({owner.split(".")[0] for owner in [*tree, *resource_map.MIXINS]})
     files = {f"{top}.py": render_module(top, tree, children, res) for top in tops}
+    files.update(
+        {f"_sync/{top}.py": render_module(top, tree, children, res, sync=True) for top in tops}
+    )
+    files["_sync/__init__.py"] = _sync_init(tops)
+    files["_sync/_namespaces.py"] = _sync_namespaces()
     init_doc = HEADER.format(
         doc="The resource namespaces of :class:`letta_async.AsyncLetta`, each loaded on first use."
     )
@@ -908,6 +1023,91 @@ def build(spec: dict[str, Any], surface: dict[str, Any]) -> dict[str, str]:
     ]
     files["__init__.py"] = "\n".join(lines)
     return files
+
+
+def _sync_namespaces() -> str:
+    """The sync client's namespace attributes: one per namespace of ``AsyncLetta``, with its
+    docstring, each wrapping the async client's namespace of the same name."""
+    import functools
+
+    from letta_async._client import AsyncLetta
+
+    doc = SYNC_HEADER.format(doc="The namespaces of :class:`letta_async.Letta`, from AsyncLetta's.")
+    found = [
+        (name, value)
+        for name, value in vars(AsyncLetta).items()
+        if isinstance(value, functools.cached_property)
+    ]
+    lines = [doc, "from __future__ import annotations", "", "from functools import cached_property"]
+    lines += ["from typing import TYPE_CHECKING, Any", "", "if TYPE_CHECKING:"]
+    classes = []
+    for name, value in found:
+        cls = "Sync" + str(value.func.__annotations__["return"])
+        classes.append((name, cls, inspect.getdoc(value) or ""))
+        lines.append(f"    from .{name} import {cls}")
+    lines += [
+        "",
+        '__all__ = ["SyncNamespaces"]',
+        "",
+        "",
+        "class SyncNamespaces:",
+        '    """The namespace attributes of the sync client, built on first access."""',
+        "",
+        "    _async: Any",
+        "",
+        "    def _namespace(self, cls: str, name: str) -> Any:",
+        "        from . import __getattr__ as load",
+        "",
+        "        return load(cls)(self, getattr(self._async, name))",
+    ]
+    for name, cls, text in classes:
+        body = text.replace("\n", "\n        ")
+        lines += [
+            "",
+            "    @cached_property",
+            f"    def {name}(self) -> {cls}:",
+            f'        """{body}"""',
+            f"        result: {cls} = self._namespace({cls!r}, {name!r})",
+            "        return result",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _sync_init(tops: list[str]) -> str:
+    """``resources/_sync``: the sync namespaces, loaded on first use like the async ones."""
+    doc = SYNC_HEADER.format(doc="The resource namespaces of :class:`letta_async.Letta`.")
+    lines = [
+        doc,
+        "from __future__ import annotations",
+        "",
+        "import importlib",
+        "from typing import TYPE_CHECKING, Any",
+        "",
+        "if TYPE_CHECKING:",
+    ]
+    lines += [f"    from .{top} import {sync_class_name(top)}" for top in tops]
+    lines += ["", "_MODULES: dict[str, str] = {"]
+    lines += [f"    {sync_class_name(top)!r}: {top!r}," for top in tops]
+    lines += ["}", "", "__all__ = ["]
+    lines += [f"    {sync_class_name(top)!r}," for top in tops]
+    lines += [
+        "]",
+        "",
+        "",
+        "def __getattr__(name: str) -> Any:",
+        "    module = _MODULES.get(name)",
+        "    if module is None:",
+        '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
+        '    value = getattr(importlib.import_module(f".{module}", __name__), name)',
+        "    globals()[name] = value",
+        "    return value",
+        "",
+        "",
+        "def __dir__() -> list[str]:",
+        "    return sorted(__all__)",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _format(files: dict[str, str]) -> dict[str, str]:
@@ -948,6 +1148,7 @@ def main(argv: list[str] | None = None) -> int:
             if not target.exists() or target.read_text() != text:
                 stale.append(name)
         else:
+            target.parent.mkdir(exist_ok=True)
             target.write_text(text)
     if stale:
         print("stale generated resources: " + ", ".join(stale), file=sys.stderr)

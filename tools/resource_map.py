@@ -233,3 +233,11 @@ MIXINS: dict[str, str] = {
     "runs.messages": "_sending:StreamFollowing",
     "tools.mcp_servers": "_json_stream:EventStreaming",
 }
+
+SYNC_MIXINS: dict[str, str] = {
+    # The sync client's counterparts of the mixins' own public methods (those the map does not
+    # generate): "module:Class" in letta_async/resources/, forwarding to the async ones.
+    "batches": "_sync_extras:SyncBatchSending",
+    "chat.completions": "_sync_extras:SyncChatCompletionSending",
+    "runs": "_sync_extras:SyncRunFollowing",
+}
