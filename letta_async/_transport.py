@@ -17,6 +17,7 @@ import logging
 import random
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -311,6 +312,7 @@ class Transport:
             auto_decompress=True,
         )
         self._session = session
+        weakref.finalize(self, _drop_quietly, session, connector)
         return session
 
     async def aclose(self) -> None:
@@ -410,6 +412,8 @@ class Transport:
                     proxy=proxy.url if proxy is not None else None,
                     proxy_headers=self._tunnel_headers,
                 )
+            if response.status >= 500:
+                _retire_connection(response)
             if trace is not None:
                 trace.answered(response.status)
             if response.status in _REDIRECT_STATUSES and follow:
@@ -844,3 +848,38 @@ async def _read_limited(
                 f"response body exceeds the {limit}-byte limit", method=method, url=url
             )
     return bytes(buffer)
+
+
+def _retire_connection(response: aiohttp.ClientResponse) -> None:
+    """Keep the connection that carried a server failure out of the pool.
+
+    A server that failed may close the connection right behind its answer without saying so
+    (uvicorn after an unhandled exception); pooled, it would take the next request, a POST
+    perhaps, into a closed socket. Called as soon as the status is known, before anything
+    else can take the connection from the pool.
+    """
+    if response.connection is not None:
+        if response.connection.protocol is not None:
+            response.connection.protocol.force_close()  # closed, not pooled, on release
+        return
+    # The whole answer came with its headers and the connection is back in the pool already.
+    protocol = getattr(response, "_protocol", None)
+    if protocol is not None:
+        protocol.close()
+
+
+def _drop_quietly(session: aiohttp.ClientSession, connector: aiohttp.BaseConnector) -> None:
+    """Release the pool of a client that was never closed, without aiohttp's warnings.
+
+    Programs written for the official SDK often build a client and never close it; httpx
+    lets that go silently, while aiohttp would print "Unclosed client session" and
+    "Unclosed connector" when the client is collected or the program exits. Called when the
+    transport is collected, or at exit (``weakref.finalize``); after ``aclose()`` there is
+    nothing left to do.
+    """
+    if session.closed:
+        return
+    session.detach()
+    # The pooled sockets are closed where they stand; the loop that owned them may be gone.
+    with suppress(Exception):
+        connector._close()
