@@ -15,6 +15,7 @@ skipped (the ``e2e`` nox session installs ``letta-client==1.12.1``).
 from __future__ import annotations
 
 import ast
+import asyncio
 import difflib
 import importlib.util
 import os
@@ -23,10 +24,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.model_diff import answering, differences, observe
+from tools.model_calls import Call, call_for_exchange
+
 from .migration.switch import switch_source
+from .recorder import Exchange, RecordingRelay
 from .stack import Stack
 
 HERE = Path(__file__).resolve().parent
@@ -219,13 +225,23 @@ def _compare(program: str, official: str, ours: str) -> list[str]:
     return problems
 
 
+@pytest.fixture(scope="module")
+def received() -> list[Exchange]:
+    """Every exchange between the original programs and the real server, in order."""
+    return []
+
+
 @needs_official_sdk
 @pytest.mark.timeout(2 * RUN_TIMEOUT + 60)
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
 def test_program_output_matches(
-    program: Path, stack: Stack, switched_dir: Path, tmp_path: Path
+    program: Path, stack: Stack, switched_dir: Path, tmp_path: Path, received: list[Exchange]
 ) -> None:
-    original = _run(program, stack.base_url, tmp_path)
+    # The original talks to the server through a relay that keeps each answer, so that
+    # test_every_answer_the_corpus_received_reads_as_officially can read them all again.
+    with RecordingRelay(stack.base_url) as relay:
+        original = _run(program, relay.url, tmp_path)
+    received.extend(relay.exchanges)
     assert original.returncode == 0, (
         f"{program.name} failed with the official SDK (exit {original.returncode}); the corpus "
         f"or the stack is broken, not letta_async.\nstdout:\n{_tail(original.stdout)}\n"
@@ -312,3 +328,44 @@ def test_pyright(version: str, switched_dir: Path, tmp_path: Path) -> None:
     corpus = [line for line in lines if not line.startswith("mistake.py")]
     assert corpus == [], f"pyright on the {version} programs:\n" + "\n".join(corpus)
     assert any(line.startswith("mistake.py:6:") for line in lines), lines
+
+
+async def _read_here(call: Call, status: int, headers: list[tuple[str, str]], body: bytes) -> Any:
+    async with answering(status, headers, body) as url:
+        return await observe(call, url)
+
+
+@needs_official_sdk
+@pytest.mark.timeout(600)
+def test_every_answer_the_corpus_received_reads_as_officially(received: list[Exchange]) -> None:
+    """Models, field by field, on everything the real server sent the original programs.
+
+    Each successful, complete answer is served again from loopback and read through the
+    official method for its route (``tools/model_calls.py``) by the official SDK and by this
+    client; what a program sees must be the same, attribute by attribute
+    (``tests/model_diff.py``). Runs after the programs (it reads what they received).
+    """
+    from tools.record_official_models import observe as observe_officially
+    from tools.record_official_models import serving
+
+    if not received:
+        pytest.skip("no program of the corpus ran in this session")
+    read, found = 0, []
+    seen: set[tuple[str, bytes]] = set()
+    for exchange in received:
+        if not (200 <= exchange.status < 300 and exchange.complete):
+            continue
+        body = dict(exchange.body) if isinstance(exchange.body, dict) else exchange.body
+        call = call_for_exchange(exchange.method, exchange.target, body, exchange.content_type)
+        if call is None or (call.expression, exchange.answer) in seen:
+            continue
+        seen.add((call.expression, exchange.answer))
+        headers = [("content-type", exchange.content_type)]
+        with serving(exchange.status, headers, exchange.answer) as url:
+            official = asyncio.run(observe_officially(call, url))
+        ours = asyncio.run(_read_here(call, exchange.status, headers, exchange.answer))
+        for line in differences(official, ours):
+            found.append(f"{call.expression[:100]}: {line}")
+        read += 1
+    assert read >= 1
+    assert not found, f"{len(found)} differences over {read} answers:\n" + "\n".join(found[:60])
