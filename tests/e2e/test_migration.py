@@ -7,6 +7,12 @@ once as written and once with only its imports switched to ``letta_async``
 The programs print only what is stable across runs and across the two libraries, so any
 difference is a compatibility gap. ``test_mypy_strict`` type-checks both versions.
 
+Programs marked ``# server: letta_async.testing`` call routes newer than the real 0.16.8
+server; both their runs go to one bundled test server (``letta_async.testing``) instead, so
+the two SDKs are still compared on the same answers. ``KNOWN_GAPS`` lists programs that
+expose a gap not closed yet: they are strict xfails, so closing the gap turns them red until
+the entry is removed.
+
 The official SDK is needed to run and type-check the originals; without it those tests are
 skipped (the ``e2e`` nox session installs ``letta-client==1.12.1``).
 """
@@ -20,13 +26,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from letta_async.testing import BackgroundLettaServer
+
 from .migration.switch import switch_source
-from .stack import Stack
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -37,6 +44,34 @@ RUN_TIMEOUT = 180.0
 MYPY_TIMEOUT = 600.0
 
 pytestmark = pytest.mark.e2e
+
+#: A program with this line runs against the bundled test server instead of the real one:
+#: it calls routes newer than Letta 0.16.8 (scheduled messages, templates, environments,
+#: access tokens), which the test server serves.
+TEST_SERVER_MARK = re.compile(r"^# server: letta_async\.testing$", re.MULTILINE)
+
+#: Programs that expose a gap not fixed yet, each with the reason; they must fail until the
+#: gap is closed (strict xfail), and then the entry must go.
+KNOWN_GAPS: dict[str, str] = {
+    "40_server_error_then_next_call": "after a 500 that closed the connection, the next "
+    "request goes out on the dead pooled connection and a POST is not sent again, where the "
+    "official client opens a new connection",
+}
+
+
+def runs_on_test_server(program: Path) -> bool:
+    """Whether the program asks for the bundled test server (see TEST_SERVER_MARK)."""
+    return TEST_SERVER_MARK.search(program.read_text(encoding="utf-8")) is not None
+
+
+def _program_params() -> list[object]:
+    params: list[object] = []
+    for program in PROGRAMS:
+        gap = KNOWN_GAPS.get(program.stem)
+        marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
+        params.append(pytest.param(program, id=program.stem, marks=marks))
+    return params
+
 
 #: Running or type-checking the originals needs the official SDK in this interpreter.
 needs_official_sdk = pytest.mark.skipif(
@@ -81,6 +116,18 @@ def f() -> str:
     from letta_async import APIError
     return "from letta_client import X"
 """
+
+
+@pytest.fixture(scope="module")
+def test_server() -> Iterator[BackgroundLettaServer]:
+    """One bundled test server for the programs marked with TEST_SERVER_MARK.
+
+    It holds one environment (a device running Letta Code), since no route creates one.
+    The programs clean up after themselves, so both runs of each see the same state.
+    """
+    with BackgroundLettaServer() as server:
+        server.add_environment("laptop")
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -218,13 +265,35 @@ def _compare(program: str, official: str, ours: str) -> list[str]:
     return problems
 
 
+def test_known_gaps_name_programs() -> None:
+    stems = {p.stem for p in PROGRAMS}
+    assert set(KNOWN_GAPS) <= stems, sorted(set(KNOWN_GAPS) - stems)
+
+
+def test_test_server_programs_are_marked() -> None:
+    """The routes newer than 0.16.8 are exercised, and only on the bundled test server."""
+    marked = [p.stem for p in PROGRAMS if runs_on_test_server(p)]
+    assert marked, "no program runs against the bundled test server"
+    for program in PROGRAMS:
+        text = program.read_text(encoding="utf-8")
+        newer = any(f"client.{r}." in text for r in ("templates", "environments", "access_tokens"))
+        if newer or "agents.schedule." in text:
+            assert program.stem in marked, program.name
+
+
 @needs_official_sdk
 @pytest.mark.timeout(2 * RUN_TIMEOUT + 60)
-@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+@pytest.mark.parametrize("program", _program_params())
 def test_program_output_matches(
-    program: Path, stack: Stack, switched_dir: Path, tmp_path: Path
+    program: Path, request: pytest.FixtureRequest, switched_dir: Path, tmp_path: Path
 ) -> None:
-    original = _run(program, stack.base_url, tmp_path)
+    """The original and the switched copy print the same, on the real server or, for
+    programs marked with TEST_SERVER_MARK, on the bundled test server."""
+    if runs_on_test_server(program):
+        base_url = request.getfixturevalue("test_server").base_url
+    else:
+        base_url = request.getfixturevalue("stack").base_url
+    original = _run(program, base_url, tmp_path)
     assert original.returncode == 0, (
         f"{program.name} failed with the official SDK (exit {original.returncode}); the corpus "
         f"or the stack is broken, not letta_async.\nstdout:\n{_tail(original.stdout)}\n"
@@ -232,7 +301,7 @@ def test_program_output_matches(
     )
     assert original.stdout.strip(), f"{program.name} printed nothing"
 
-    switched = _run(switched_dir / program.name, stack.base_url, tmp_path)
+    switched = _run(switched_dir / program.name, base_url, tmp_path)
     diff = "\n".join(
         difflib.unified_diff(
             original.stdout.splitlines(),
