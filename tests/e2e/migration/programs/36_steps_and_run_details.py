@@ -75,6 +75,9 @@ async def main() -> None:
         user = next(m for m in stored if m.message_type == "user_message")
         same_id = await client.messages.retrieve(user.id)
         print("retrieved message:", [m.message_type for m in same_id])
+        # Every agent's messages: print only what this program's own turn guarantees.
+        recent = await client.messages.list(limit=2, order="desc")
+        print("recent messages:", len(recent), all(m.id for m in recent))
         try:
             hits = await client.messages.search(query="Find it", agent_id=agent.id, limit=5)
             print("search hits:", len(hits))
