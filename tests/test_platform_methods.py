@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 
 import letta_async.types
 from letta_async import AsyncLetta, NotFoundError
-from letta_async.testing import LettaTestServer
+from letta_async.testing import BackgroundLettaServer, LettaTestServer
 from letta_async.testing._server import RecordedRequest
 
 pytestmark = pytest.mark.anyio
@@ -192,3 +193,14 @@ async def test_client_side_access_tokens(client: AsyncLetta, server: LettaTestSe
     assert [t.token for t in listed.tokens] == [created.token]
     await call(client, server, "access_tokens.delete", token=created.token)
     assert server.platform.state.tokens == {}
+
+
+def test_a_background_server_serves_the_environment_a_test_registers() -> None:
+    # No route creates an environment, so a test on a threaded server registers it this way.
+    with BackgroundLettaServer() as server:
+        device = server.add_environment("desk", currentMode="plan")
+        url = f"{server.base_url}/v1/environments/{device['deviceId']}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            served = json.load(response)
+    assert (served["connectionName"], served["currentMode"]) == ("desk", "plan")
+    assert served["connectionId"] == device["connectionId"]

@@ -172,6 +172,10 @@ class BackgroundLettaServer:
         """Seed a conversation of an existing agent; its JSON."""
         return self._on_loop(lambda: self.server.create_conversation(agent_id, **fields))
 
+    def add_environment(self, name: str = "laptop", **fields: Any) -> Json:
+        """Register a connected environment (no HTTP route creates one); its JSON."""
+        return self._on_loop(lambda: self.server.platform.add_environment(name, **fields))
+
     @property
     def last_run(self) -> RunRecord | None:
         """The most recently started run, if any."""

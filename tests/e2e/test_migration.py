@@ -8,6 +8,12 @@ The programs print only what is stable across runs and across the two libraries,
 difference is a compatibility gap. ``test_mypy_strict`` and ``test_pyright`` type-check both
 versions.
 
+Programs marked ``# server: letta_async.testing`` call routes newer than the real 0.16.8
+server; both their runs go to one bundled test server (``letta_async.testing``) instead, so
+the two SDKs are still compared on the same answers. A program with a ``# known gap:``
+comment exposes a gap not closed yet: once its original has run cleanly, a differing switched
+run is an expected failure (xfail), and a matching one fails until the comment is removed.
+
 The official SDK is needed to run and type-check the originals; without it those tests are
 skipped (the ``e2e`` nox session installs ``letta-client==1.12.1``).
 """
@@ -22,18 +28,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from letta_async.testing import BackgroundLettaServer
 from tests.model_diff import answering, differences, observe
 from tools.model_calls import Call, call_for_exchange
 
 from .migration.switch import switch_source
 from .recorder import Exchange, RecordingRelay
-from .stack import Stack
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -44,6 +50,29 @@ RUN_TIMEOUT = 180.0
 MYPY_TIMEOUT = 600.0
 
 pytestmark = pytest.mark.e2e
+
+#: A program with this line runs against the bundled test server instead of the real one:
+#: it calls routes newer than Letta 0.16.8 (scheduled messages, templates, environments,
+#: access tokens), which the test server serves.
+TEST_SERVER_MARK = re.compile(r"^# server: letta_async\.testing$", re.MULTILINE)
+
+#: A program that exposes a gap not closed yet says so in a comment block starting with this
+#: line (the reason follows, over as many ``#`` lines as it needs). Its original must still
+#: run cleanly; a differing switched run is then an expected failure, and a matching one
+#: fails the test until the comment goes.
+KNOWN_GAP_MARK = re.compile(r"^# known gap: (.+(?:\n# .+)*)$", re.MULTILINE)
+
+
+def runs_on_test_server(program: Path) -> bool:
+    """Whether the program asks for the bundled test server (see TEST_SERVER_MARK)."""
+    return TEST_SERVER_MARK.search(program.read_text(encoding="utf-8")) is not None
+
+
+def known_gap(program: Path) -> str | None:
+    """The reason a program is expected to fail for now (see KNOWN_GAP_MARK), or None."""
+    found = KNOWN_GAP_MARK.search(program.read_text(encoding="utf-8"))
+    return None if found is None else " ".join(found.group(1).replace("\n# ", " ").split())
+
 
 #: Running or type-checking the originals needs the official SDK in this interpreter.
 needs_official_sdk = pytest.mark.skipif(
@@ -88,6 +117,18 @@ def f() -> str:
     from letta_async import APIError
     return "from letta_client import X"
 """
+
+
+@pytest.fixture(scope="module")
+def test_server() -> Iterator[BackgroundLettaServer]:
+    """One bundled test server for the programs marked with TEST_SERVER_MARK.
+
+    It holds one environment (a device running Letta Code), since no route creates one.
+    The programs clean up after themselves, so both runs of each see the same state.
+    """
+    with BackgroundLettaServer() as server:
+        server.add_environment("laptop")
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +178,7 @@ def test_switch_rewrites_every_import_form() -> None:
 
 
 def test_corpus_is_complete() -> None:
-    assert len(PROGRAMS) >= 28, [p.name for p in PROGRAMS]
+    assert len(PROGRAMS) >= 42, [p.name for p in PROGRAMS]
     numbers = [p.name[:2] for p in PROGRAMS]
     assert len(set(numbers)) == len(numbers), "two programs share a number"
 
@@ -225,9 +266,20 @@ def _compare(program: str, official: str, ours: str) -> list[str]:
     return problems
 
 
+def test_test_server_programs_are_marked() -> None:
+    """The routes newer than 0.16.8 are exercised, and only on the bundled test server."""
+    marked = [p.stem for p in PROGRAMS if runs_on_test_server(p)]
+    assert marked, "no program runs against the bundled test server"
+    for program in PROGRAMS:
+        text = program.read_text(encoding="utf-8")
+        newer = any(f"client.{r}." in text for r in ("templates", "environments", "access_tokens"))
+        if newer or "agents.schedule." in text:
+            assert program.stem in marked, program.name
+
+
 @pytest.fixture(scope="module")
 def received() -> list[Exchange]:
-    """Every exchange between the original programs and the real server, in order."""
+    """Every exchange between the original programs and the server, in order."""
     return []
 
 
@@ -235,11 +287,22 @@ def received() -> list[Exchange]:
 @pytest.mark.timeout(2 * RUN_TIMEOUT + 60)
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
 def test_program_output_matches(
-    program: Path, stack: Stack, switched_dir: Path, tmp_path: Path, received: list[Exchange]
+    program: Path,
+    request: pytest.FixtureRequest,
+    switched_dir: Path,
+    tmp_path: Path,
+    received: list[Exchange],
 ) -> None:
+    """The original and the switched copy print the same, on the real server or, for
+    programs marked with TEST_SERVER_MARK, on the bundled test server (KNOWN_GAP_MARK: an
+    expected difference)."""
+    if runs_on_test_server(program):
+        base_url = request.getfixturevalue("test_server").base_url
+    else:
+        base_url = request.getfixturevalue("stack").base_url
     # The original talks to the server through a relay that keeps each answer, so that
     # test_every_answer_the_corpus_received_reads_as_officially can read them all again.
-    with RecordingRelay(stack.base_url) as relay:
+    with RecordingRelay(base_url) as relay:
         original = _run(program, relay.url, tmp_path)
     received.extend(relay.exchanges)
     assert original.returncode == 0, (
@@ -249,7 +312,8 @@ def test_program_output_matches(
     )
     assert original.stdout.strip(), f"{program.name} printed nothing"
 
-    switched = _run(switched_dir / program.name, stack.base_url, tmp_path)
+    switched = _run(switched_dir / program.name, base_url, tmp_path)
+    gap = known_gap(program)
     diff = "\n".join(
         difflib.unified_diff(
             original.stdout.splitlines(),
@@ -259,11 +323,18 @@ def test_program_output_matches(
             lineterm="",
         )
     )
-    assert switched.returncode == 0, (
+    assert switched.returncode == 0 or gap is not None, (
         f"{program.name} failed after switching to letta_async (exit {switched.returncode})\n"
         f"stdout diff:\n{diff}\nstderr:\n{_tail(switched.stderr)}"
     )
     problems = _compare(program.stem, original.stdout, switched.stdout)
+    if gap is not None:
+        if switched.returncode == 0 and not problems:
+            pytest.fail(
+                f"{program.name} now matches the official SDK: the gap is closed, so remove "
+                "its '# known gap:' comment"
+            )
+        pytest.xfail(f"known gap: {gap}")
     assert not problems, f"output differs ({'; '.join(problems)}):\n{diff}"
 
 
