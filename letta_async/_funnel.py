@@ -9,6 +9,7 @@ for every method, and so is the raw-response mode of ``with_raw_response``.
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,7 +30,7 @@ from ._pagination import (
 )
 from ._response import AsyncAPIResponse, response_mode
 from ._retry import Locator, RequestKind
-from ._transport import PreparedRequest, decode_body, encode_json
+from ._transport import PreparedRequest, decode_body, decoder_for, encode_json
 from ._types import NotGiven, Omit, RequestOptions, not_given
 from ._urls import template_of
 from .types import LettaResponse, LettaStreamingResponse, StreamEvent
@@ -110,6 +111,62 @@ def _wants_response(cast_to: Any) -> bool:
     )
 
 
+Reader = Callable[[bytes, str, str], Any]
+"""Turns a 2xx body into a method's result; takes the method and URL for its errors."""
+
+_readers: dict[Any, Reader] = {}
+
+
+_answers: dict[Any, bool] = {}
+
+
+def _answer_wanted(cast_to: Any) -> bool:
+    """:func:`_wants_response`, remembered per type."""
+    try:
+        return _answers[cast_to]
+    except KeyError:
+        found = _answers[cast_to] = _wants_response(cast_to)
+        return found
+    except TypeError:
+        return _wants_response(cast_to)
+
+
+def _reader_for(cast_to: Any) -> Reader:
+    """How to read a body as ``cast_to``, worked out once per type rather than once per call."""
+    try:
+        return _readers[cast_to]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type: decide each time
+        return functools.partial(Funnel._decode_uncached, cast_to=cast_to)
+    reader: Reader
+    if cast_to is None or cast_to is type(None) or cast_to in (str, bytes, object, Any):
+        reader = functools.partial(_decode_with, cast_to)
+    elif cast_to is LettaResponse:
+        reader = lambda raw, method, url: shared_decoder().decode_response(raw)  # noqa: E731
+    elif typing.get_origin(cast_to) is list and _is_message_union(typing.get_args(cast_to)[0]):
+        reader = lambda raw, method, url: shared_decoder().decode_list(raw)  # noqa: E731
+    else:
+        decoder = decoder_for(cast_to)
+        reader = functools.partial(_decode_typed, decoder, cast_to)
+    _readers[cast_to] = reader
+    return reader
+
+
+def _decode_with(cast_to: Any, raw: bytes, method: str, url: str) -> Any:
+    return Funnel._decode_uncached(raw, cast_to, method, url)
+
+
+def _decode_typed(
+    decoder: msgspec.json.Decoder[Any], cast_to: Any, raw: bytes, method: str, url: str
+) -> Any:
+    try:
+        return decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        # The error wording lives in one place: decode again there to raise it.
+        return decode_body(raw, cast_to, method, url)
+
+
 class _FilesPageBody(msgspec.Struct, kw_only=True):
     files: list[msgspec.Raw]
     next_cursor: str | None = None
@@ -186,6 +243,10 @@ class Funnel:
 
     def decode(self, raw: bytes, cast_to: Any, method: str, url: str) -> Any:
         """``raw`` as ``cast_to``, the way the official SDK reads each kind of result."""
+        return _reader_for(cast_to)(raw, method, url)
+
+    @staticmethod
+    def _decode_uncached(raw: bytes, cast_to: Any, method: str, url: str) -> Any:
         if cast_to is None or cast_to is type(None):
             return None
         if cast_to is str:
@@ -232,11 +293,11 @@ class Funnel:
             kind=kind,
             locate=locate,
         )
-        full_url = self._transport.url(path)
-        url = str(full_url)
+        full_url = request.url = self._transport.url(path)
+        read = _reader_for(cast_to)
 
         def parse(raw: bytes) -> Any:
-            result = self.decode(raw, cast_to, request.method, url)
+            result = read(raw, request.method, str(full_url))
             return post_parser(result) if post_parser is not None else result
 
         watcher = _observe.observer
@@ -247,7 +308,7 @@ class Funnel:
         try:
             mode = response_mode.get()
             if mode == "parsed":
-                if _wants_response(cast_to):
+                if _answer_wanted(cast_to):
                     # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
                     _, result = await self._transport.request_raw(request)
                 else:
@@ -291,12 +352,14 @@ class Funnel:
             items: list[Any] = self.decode(joined, item_list, method, url)
             return items
 
-        def build(decoded: Any, url: str) -> BasePage[Any]:
+        def build(decoded: Any) -> BasePage[Any]:
             if page_cls is AsyncNextFilesPage:
+                url = str(self._transport.url(path))
                 return AsyncNextFilesPage(
                     items_of(decoded.files, url), decoded.next_cursor, decoded.has_more
                 )
             if page_cls is AsyncObjectPage:
+                url = str(self._transport.url(path))
                 return AsyncObjectPage(items_of(decoded.messages, url))
             return AsyncArrayPage(decoded)
 
@@ -311,14 +374,13 @@ class Funnel:
 
         async def load(params: dict[str, Any]) -> Any:
             call_options: Any = {**base, "params": params}
-            url = str(self._transport.url(path))
             return await self.request(
                 method,
                 path,
                 cast_to=decode_as,
                 body=body,
                 options=call_options,
-                post_parser=lambda decoded: paginator.adopt(build(decoded, url), params),
+                post_parser=lambda decoded: paginator.adopt(build(decoded), params),
                 kind="read",  # a listing, whatever its method: searches are POSTs
             )
 
