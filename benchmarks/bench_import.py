@@ -11,6 +11,9 @@ Two statements per package: the bare import, and "ready to stream": the import p
 a client and reaching ``client.agents.messages`` (the official SDK loads its resource modules
 lazily on that first attribute access, so the bare import alone would flatter it).
 
+``import aiohttp`` alone is measured in the same alternation: it is the floor of any aiohttp
+client, and letta-async's "ready to stream" is reported as a ratio to it.
+
 Usage: ``python benchmarks/bench_import.py [--reps N] [--json PATH]``.
 """
 
@@ -28,6 +31,7 @@ from consumers import official_version
 from harness import machine_info, median, spread, summary, write_json
 
 STATEMENTS = {
+    ("aiohttp", "import"): "import aiohttp",
     ("letta-async", "import"): "import letta_async",
     ("letta-client", "import"): "import letta_client",
     ("letta-async", "ready"): (
@@ -82,6 +86,9 @@ def main() -> int:
         print(
             f"  {package:13} {what:7} {median(values) * 1e3:7.1f} ms spread {spread(values):5.0%}"
         )
+    floor = times[("aiohttp", "import")]
+    ready = times[("letta-async", "ready")]
+    print(f"  letta-async ready / import aiohttp: {median(ready) / median(floor):.2f}x")
     write_json(
         args.json,
         {

@@ -20,7 +20,9 @@ The contestants:
   of 100 connections of which 20 are kept alive).
 
 Every contestant keeps one client for all its runs, warms up first, and the runs alternate
-(A B C A B C ...); the median rate is reported.
+(A B C A B C ...); the median rate is reported, with the client process's CPU time per call
+beside it (on a loaded machine the wall-clock rate also measures the wait for the server
+process to be scheduled; the CPU time is what the client itself spends).
 
 Usage: ``python benchmarks/bench_requests.py [--reps N] [--sequential N] [--concurrent N]
 [--concurrency N] [--workloads run,page,post] [--no-official] [--json PATH]``.
@@ -156,12 +158,14 @@ async def measure(
             for call in calls.values():  # warm-up: connections, decoders, lazy imports
                 await asyncio.wait_for(run(call), RUN_TIMEOUT)
             times: dict[str, list[float]] = {name: [] for name in calls}
+            cpu: dict[str, list[float]] = {name: [] for name in calls}
             for _ in range(reps):
                 for name, call in calls.items():
                     gc.collect()
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     await asyncio.wait_for(run(call), RUN_TIMEOUT)
                     times[name].append(time.perf_counter() - start)
+                    cpu[name].append(time.process_time() - start_cpu)
             total = counts[shape]
             label = "one at a time" if shape == "sequential" else f"{concurrency} in flight"
             print(f"{what}, {total:,} calls {label} (median of {reps}):")
@@ -170,9 +174,12 @@ async def measure(
             for name, values in times.items():
                 rates = [total / t for t in values]
                 out[key][name] = summary(rates)
+                cpu_us = [c / total * 1e6 for c in cpu[name]]
+                out[key][name]["cpu_us_per_call"] = summary(cpu_us)
                 print(
                     f"  {name:14} {median(rates):9,.0f} calls/s "
-                    f"{median(values) / total * 1e6:7.0f} us/call spread {spread(values):5.0%}"
+                    f"{median(values) / total * 1e6:7.0f} us/call spread {spread(values):5.0%} "
+                    f"(client CPU {median(cpu_us):5.0f} us/call)"
                 )
     finally:
         for client in clients.values():

@@ -45,6 +45,11 @@ T = TypeVar("T")
 _json_any = msgspec.json.Decoder()
 
 
+_OMITTED = (Omit, NotGiven)
+_NO_OPTIONS: RequestOptions = {}
+_NOTHING_DROPPED: frozenset[str] = frozenset()
+
+
 def strip_omitted(values: Mapping[str, Any] | None) -> dict[str, Any]:
     """A body or query without the keys whose value is :data:`omit`.
 
@@ -54,7 +59,7 @@ def strip_omitted(values: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if not values:
         return {}
-    return {k: v for k, v in values.items() if not isinstance(v, Omit | NotGiven)}
+    return {k: v for k, v in values.items() if not isinstance(v, _OMITTED)}
 
 
 def make_request_options(
@@ -177,6 +182,27 @@ class _ObjectPageBody(msgspec.Struct, kw_only=True):
     messages: list[msgspec.Raw]
 
 
+_page_plans: dict[tuple[Any, Any], tuple[Any, Any, Any]] = {}
+
+
+def _page_plan(page: Any, model: Any) -> tuple[Any, Any, Any]:
+    """A listing's page class, item list type and what its body decodes as, once per method."""
+    key = (page, model)
+    plan = _page_plans.get(key)
+    if plan is None:
+        page_cls = typing.get_origin(page) or page
+        item_list: Any = list[model]
+        decode_as: Any
+        if page_cls is AsyncNextFilesPage:
+            decode_as = _FilesPageBody
+        elif page_cls is AsyncObjectPage:
+            decode_as = _ObjectPageBody
+        else:
+            decode_as = item_list
+        plan = _page_plans[key] = (page_cls, item_list, decode_as)
+    return plan
+
+
 class Funnel:
     """Turns a method's route, body and options into one transport call."""
 
@@ -203,16 +229,20 @@ class Funnel:
         ``kind`` says what sending it twice would do (see :mod:`letta_async._retry`); left
         out, the method decides, and a ``POST`` counts as creating something.
         """
-        opts = options or {}
+        opts = options or _NO_OPTIONS
         headers: dict[str, str] = {}
-        dropped: set[str] = set()
-        for name, value in (opts.get("headers") or {}).items():
-            if isinstance(value, Omit):
-                dropped.add(name.lower())
-            else:
-                headers[name] = str(value)
+        dropped: frozenset[str] = _NOTHING_DROPPED
+        extra = opts.get("headers")
+        if extra:
+            names: set[str] = set()
+            for name, value in extra.items():
+                if isinstance(value, Omit):
+                    names.add(name.lower())
+                else:
+                    headers[name] = str(value)
+            dropped = frozenset(names)
         extra_json = opts.get("extra_json")
-        if isinstance(body, Omit | NotGiven):
+        if isinstance(body, _OMITTED):
             body = None
         if content is None and (body is not None or extra_json):
             if isinstance(body, Mapping) or body is None:
@@ -226,13 +256,13 @@ class Funnel:
             headers["Content-Type"] = content_type
         timeout = opts.get("timeout", not_given)
         return PreparedRequest(
-            method.upper(),
+            method if method.isupper() else method.upper(),
             path,
             params=opts.get("params") or None,
             body=content,
             headers=headers,
             stream=stream,
-            drop_headers=frozenset(dropped),
+            drop_headers=dropped,
             timeout=None if isinstance(timeout, NotGiven) else Timeout.coerce(timeout),
             max_retries=opts.get("max_retries"),
             kind=kind,
@@ -341,11 +371,9 @@ class Funnel:
         body: Any = None,
     ) -> AsyncPaginator[Any, Any]:
         """A lazy paginator over ``path``; each page is fetched with the same options."""
-        page_cls = typing.get_origin(page) or page
+        page_cls, item_list, decode_as = _page_plan(page, model)
         base: dict[str, Any] = dict(options or {})
         first_params: dict[str, Any] = dict(base.pop("params", None) or {})
-        messages = _is_message_union(model)
-        item_list: Any = list[model]
 
         def items_of(raws: list[msgspec.Raw], url: str) -> list[Any]:
             joined = b"[" + b",".join(bytes(r) for r in raws) + b"]"
@@ -362,15 +390,6 @@ class Funnel:
                 url = str(self._transport.url(path))
                 return AsyncObjectPage(items_of(decoded.messages, url))
             return AsyncArrayPage(decoded)
-
-        if page_cls is AsyncNextFilesPage:
-            decode_as: Any = _FilesPageBody
-        elif page_cls is AsyncObjectPage:
-            decode_as = _ObjectPageBody
-        else:
-            decode_as = item_list
-        if messages and page_cls is AsyncArrayPage:
-            decode_as = item_list
 
         async def load(params: dict[str, Any]) -> Any:
             call_options: Any = {**base, "params": params}
