@@ -20,6 +20,7 @@ Usage: ``python benchmarks/bench_import.py [--reps N] [--json PATH]``.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,16 @@ print(time.perf_counter() - _start)
 """
 
 
+# Every interpreter may write bytecode caches, whatever this one was told: with
+# PYTHONDONTWRITEBYTECODE set, a package installed in development mode would be compiled
+# from source in every run while aiohttp (compiled when pip installed it) would not.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure_once(code: str) -> float:
     done = subprocess.run(
         [sys.executable, "-c", _PROBE.format(code=code)],
+        env=_ENV,
         capture_output=True,
         text=True,
         timeout=60,

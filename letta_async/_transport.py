@@ -20,10 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import aiohttp
-import anyio
 import msgspec
 import yarl
 from multidict import CIMultiDict
@@ -42,9 +41,15 @@ from ._errors import (
 )
 from ._hooks import Hooks
 from ._http import HTTPRequest, HTTPResponse
+from ._lazy import LazyModule
 from ._observe import CallTrace
 from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import anyio
+else:  # anyio costs start-up time and is needed only to wait (retries, resumes, closing)
+    anyio = LazyModule("anyio")
 
 __all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
 
