@@ -371,37 +371,68 @@ class Funnel:
         body: Any = None,
     ) -> AsyncPaginator[Any, Any]:
         """A lazy paginator over ``path``; each page is fetched with the same options."""
-        page_cls, item_list, decode_as = _page_plan(page, model)
         base: dict[str, Any] = dict(options or {})
         first_params: dict[str, Any] = dict(base.pop("params", None) or {})
+        listing = _Listing(self, path, method, body, base, _page_plan(page, model), rule)
+        return AsyncPaginator(listing.fetch, first_params, rule=rule)
 
-        def items_of(raws: list[msgspec.Raw], url: str) -> list[Any]:
-            joined = b"[" + b",".join(bytes(r) for r in raws) + b"]"
-            items: list[Any] = self.decode(joined, item_list, method, url)
-            return items
 
-        def build(decoded: Any) -> BasePage[Any]:
-            if page_cls is AsyncNextFilesPage:
-                url = str(self._transport.url(path))
-                return AsyncNextFilesPage(
-                    items_of(decoded.files, url), decoded.next_cursor, decoded.has_more
-                )
-            if page_cls is AsyncObjectPage:
-                url = str(self._transport.url(path))
-                return AsyncObjectPage(items_of(decoded.messages, url))
-            return AsyncArrayPage(decoded)
+class _Listing:
+    """How to fetch one page of a listing: the route, the options and the page's shape.
 
-        async def load(params: dict[str, Any]) -> Any:
-            call_options: Any = {**base, "params": params}
-            return await self.request(
-                method,
-                path,
-                cast_to=decode_as,
-                body=body,
-                options=call_options,
-                post_parser=lambda decoded: paginator.adopt(build(decoded), params),
-                kind="read",  # a listing, whatever its method: searches are POSTs
-            )
+    It holds no reference to the paginator that uses it, so that neither is left in a
+    reference cycle: a listing called in a loop frees its pages and paginators as soon as
+    they are dropped, instead of leaving them for the garbage collector.
+    """
 
-        paginator: AsyncPaginator[Any, Any] = AsyncPaginator(load, first_params, rule=rule)
-        return paginator
+    __slots__ = ("_base", "_body", "_funnel", "_method", "_path", "_plan", "_rule")
+
+    def __init__(
+        self,
+        funnel: Funnel,
+        path: str,
+        method: str,
+        body: Any,
+        base: dict[str, Any],
+        plan: tuple[Any, Any, Any],
+        rule: CursorRule,
+    ) -> None:
+        self._funnel = funnel
+        self._path = path
+        self._method = method
+        self._body = body
+        self._base = base
+        self._plan = plan
+        self._rule = rule
+
+    async def fetch(self, params: dict[str, Any]) -> Any:
+        """The page fetched with ``params`` (or its raw response, in raw mode)."""
+        call_options: Any = {**self._base, "params": params}
+        return await self._funnel.request(
+            self._method,
+            self._path,
+            cast_to=self._plan[2],
+            body=self._body,
+            options=call_options,
+            post_parser=functools.partial(self._page, params),
+            kind="read",  # a listing, whatever its method: searches are POSTs
+        )
+
+    def _page(self, params: dict[str, Any], decoded: Any) -> BasePage[Any]:
+        page_cls, item_list, _ = self._plan
+        built: BasePage[Any]
+        if page_cls is AsyncNextFilesPage:
+            items = self._items(decoded.files, item_list)
+            built = AsyncNextFilesPage(items, decoded.next_cursor, decoded.has_more)
+        elif page_cls is AsyncObjectPage:
+            built = AsyncObjectPage(self._items(decoded.messages, item_list))
+        else:
+            built = AsyncArrayPage(decoded)
+        built._bind(self.fetch, params, self._rule)
+        return built
+
+    def _items(self, raws: list[msgspec.Raw], item_list: Any) -> list[Any]:
+        joined = b"[" + b",".join(bytes(r) for r in raws) + b"]"
+        url = str(self._funnel._transport.url(self._path))
+        items: list[Any] = self._funnel.decode(joined, item_list, self._method, url)
+        return items
