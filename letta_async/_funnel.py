@@ -116,8 +116,9 @@ def _wants_response(cast_to: Any) -> bool:
     )
 
 
-Reader = Callable[[bytes, str, str], Any]
-"""Turns a 2xx body into a method's result; takes the method and URL for its errors."""
+Reader = Callable[[bytes, str, object], Any]
+"""Turns a 2xx body into a method's result; takes the method and URL (a ``yarl.URL`` or its
+text, made into text only when an error needs it) for its errors."""
 
 _readers: dict[Any, Reader] = {}
 
@@ -143,7 +144,7 @@ def _reader_for(cast_to: Any) -> Reader:
     except KeyError:
         pass
     except TypeError:  # an unhashable type: decide each time
-        return functools.partial(Funnel._decode_uncached, cast_to=cast_to)
+        return functools.partial(_decode_with, cast_to)
     reader: Reader
     if cast_to is None or cast_to is type(None) or cast_to in (str, bytes, object, Any):
         reader = functools.partial(_decode_with, cast_to)
@@ -158,18 +159,18 @@ def _reader_for(cast_to: Any) -> Reader:
     return reader
 
 
-def _decode_with(cast_to: Any, raw: bytes, method: str, url: str) -> Any:
-    return Funnel._decode_uncached(raw, cast_to, method, url)
+def _decode_with(cast_to: Any, raw: bytes, method: str, url: object) -> Any:
+    return Funnel._decode_uncached(raw, cast_to, method, str(url))
 
 
 def _decode_typed(
-    decoder: msgspec.json.Decoder[Any], cast_to: Any, raw: bytes, method: str, url: str
+    decoder: msgspec.json.Decoder[Any], cast_to: Any, raw: bytes, method: str, url: object
 ) -> Any:
     try:
         return decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         # The error wording lives in one place: decode again there to raise it.
-        return decode_body(raw, cast_to, method, url)
+        return decode_body(raw, cast_to, method, str(url))
 
 
 class _FilesPageBody(msgspec.Struct, kw_only=True):
@@ -327,7 +328,7 @@ class Funnel:
         read = _reader_for(cast_to)
 
         def parse(raw: bytes) -> Any:
-            result = read(raw, request.method, str(full_url))
+            result = read(raw, request.method, full_url)
             return post_parser(result) if post_parser is not None else result
 
         watcher = _observe.observer

@@ -68,6 +68,7 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_ERROR_BODY = 1024 * 1024
 _SKIP_USER_AGENT = ("User-Agent",)
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _json_encoder = msgspec.json.Encoder()
 # aiohttp's own timeout for establishing a connection (3.10+); older versions cannot tell.
@@ -418,6 +419,14 @@ class Transport:
             )
         else:
             params = None
+        if params and all(_PLAIN(k) and _PLAIN(v) for k, v in params):
+            text = str(url)
+            if "?" not in text:
+                # What aiohttp would make of these pairs, without its general quoting: every
+                # character of them is one that quoting leaves alone (as with cursors, limits
+                # and orders).
+                url = yarl.URL(text + "?" + "&".join(f"{k}={v}" for k, v in params), encoded=True)
+                params = None
         timeout = self._client_timeout(request)
         skip = _SKIP_USER_AGENT if request.omit_user_agent else None
         trace = request.trace
