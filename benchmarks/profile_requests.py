@@ -4,8 +4,10 @@ The ratios of ``bench_requests.py`` say how far a call is from its floor; this s
 why. For each workload and shape it runs the calls of one contestant under ``cProfile`` (the
 loopback server runs in its own process, so only the client is profiled) and prints the
 functions with the most time of their own, plus the letta-async functions with the most time
-including what they call. Profiling slows every Python call by a similar factor, so read the
-figures as shares, not as microseconds.
+including what they call. The profiler's clock is the process's CPU time, not the wall
+clock: on a shared machine, a moment the process spends descheduled would otherwise be
+charged to whatever function it happened to be in. Profiling slows every Python call by a
+similar factor, so read the figures as shares, not as microseconds.
 
 Usage: ``python benchmarks/profile_requests.py [--calls N] [--top N] [--contestant ours|floor]
 [--workloads run,page,post] [--out PATH]``.
@@ -18,6 +20,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import time
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,7 +65,7 @@ async def _profile(
     try:
         call = WORKLOADS[workload][1](client)
         await concurrent(call, 200, concurrency)  # warm-up
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         if shape == "sequential":
             await sequential(call, calls)

@@ -137,6 +137,20 @@ def _answer_wanted(cast_to: Any) -> bool:
         return _wants_response(cast_to)
 
 
+_plans: dict[Any, tuple[Reader, bool]] = {}
+
+
+def _plan_for(cast_to: Any) -> tuple[Reader, bool]:
+    """How to read a body as ``cast_to``, and whether the response itself is wanted instead."""
+    try:
+        return _plans[cast_to]
+    except KeyError:
+        plan = _plans[cast_to] = (_reader_for(cast_to), _answer_wanted(cast_to))
+        return plan
+    except TypeError:
+        return _reader_for(cast_to), _answer_wanted(cast_to)
+
+
 def _reader_for(cast_to: Any) -> Reader:
     """How to read a body as ``cast_to``, worked out once per type rather than once per call."""
     try:
@@ -325,7 +339,7 @@ class Funnel:
             locate=locate,
         )
         full_url = request.url = self._transport.url(path)
-        read = _reader_for(cast_to)
+        read, answer_wanted = _plan_for(cast_to)
 
         def parse(raw: bytes) -> Any:
             result = read(raw, request.method, full_url)
@@ -339,7 +353,7 @@ class Funnel:
         try:
             mode = response_mode.get()
             if mode == "parsed":
-                if _answer_wanted(cast_to):
+                if answer_wanted:
                     # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
                     _, result = await self._transport.request_raw(request)
                 else:

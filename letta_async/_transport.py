@@ -659,12 +659,12 @@ class Transport:
 
         async def attempt() -> bytes:
             response = await self.send_once(request)
-            url = str(response.url)
             try:
                 return await _read_limited(
-                    response, self.limits.max_response_size, request.method, url
+                    response, self.limits.max_response_size, request.method, None
                 )
             except Exception as exc:
+                url = str(response.url)
                 error = _mapped_error(exc, request.method, url, self._describer(request, url))
                 if error is None:
                     raise
@@ -791,16 +791,19 @@ def decode_body(raw: bytes, cast_to: Any, method: str, url: str) -> Any:
 
 
 async def _read_limited(
-    response: aiohttp.ClientResponse, limit: int, method: str, url: str
+    response: aiohttp.ClientResponse, limit: int, method: str, url: str | None
 ) -> bytes:
-    """Read a body into memory without ever holding more than ``limit`` bytes of it."""
+    """Read a body into memory without ever holding more than ``limit`` bytes of it.
+
+    ``url`` names the request in an error; None: the response's URL, made into text only then.
+    """
     declared = response.content_length
     if declared is not None and declared > limit:
         response.close()
         raise ResponseTooLargeError(
             f"response body of {declared} bytes exceeds the {limit}-byte limit",
             method=method,
-            url=url,
+            url=str(response.url) if url is None else url,
         )
     content = response.content
     first = await content.readany()
@@ -820,8 +823,12 @@ async def _read_limited(
     return bytes(buffer)
 
 
-def _too_large(response: aiohttp.ClientResponse, limit: int, method: str, url: str) -> NoReturn:
+def _too_large(
+    response: aiohttp.ClientResponse, limit: int, method: str, url: str | None
+) -> NoReturn:
     response.close()
     raise ResponseTooLargeError(
-        f"response body exceeds the {limit}-byte limit", method=method, url=url
+        f"response body exceeds the {limit}-byte limit",
+        method=method,
+        url=str(response.url) if url is None else url,
     )
