@@ -20,8 +20,8 @@ import asyncio
 import cProfile
 import io
 import pstats
-import time
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
