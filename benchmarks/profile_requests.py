@@ -57,6 +57,23 @@ def _table(stats: pstats.Stats, key: str, top: int, only: str | None) -> str:
     return "\n".join(out)
 
 
+def _summary(stats: pstats.Stats, calls: int) -> str:
+    """Profiled CPU per call, and how much of it, in how many function calls, is the client's."""
+    entries: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = own = 0.0
+    ours_calls = 0
+    for (filename, _line, _name), (_cc, ncalls, tottime, _ct, _callers) in entries.items():
+        total += tottime
+        if "letta_async" in filename:
+            own += tottime
+            ours_calls += ncalls
+    return (
+        f"Profiled CPU {total / calls * 1e6:,.0f} us per call; letta_async's own code "
+        f"{own / total:.1%} of it ({own / calls * 1e6:,.0f} us), in {ours_calls / calls:.0f} "
+        "function calls per API call."
+    )
+
+
 async def _profile(
     base_url: str, contestant: str, workload: str, shape: str, calls: int, concurrency: int
 ) -> pstats.Stats:
@@ -105,6 +122,7 @@ def main() -> int:
                     "one at a time" if shape == "sequential" else f"{args.concurrency} in flight"
                 )
                 parts.append(f"## {WORKLOADS[workload][0]}, {label}\n")
+                parts.append(_summary(stats, args.calls) + "\n")
                 parts.append("Own time (every module):\n")
                 parts.append(_table(stats, "tottime", args.top, None) + "\n")
                 parts.append("letta_async functions, time with callees:\n")

@@ -801,7 +801,21 @@ def write_chart(report: Report, path: Path) -> str | None:
 # --- main -----------------------------------------------------------------------------------
 
 
-def render(report: Report, machine: dict[str, Any], seconds: float, quick: bool) -> str:
+def render(
+    report: Report,
+    machine: dict[str, Any],
+    seconds: float,
+    quick: bool,
+    parts: dict[str, Any] | None = None,
+) -> str:
+    later = [
+        f"{name} at {part['machine'].get('commit', 'unknown')} (load average "
+        f"{part['machine'].get('loadavg')})"
+        for name, part in (parts or {}).items()
+        if part
+        and isinstance(part.get("machine"), dict)
+        and part["machine"].get("commit") != machine.get("commit")
+    ]
     goal_rows = [
         [name, measured, target, "met" if met else "**missed**"]
         for name, measured, target, met in report.goals
@@ -819,6 +833,11 @@ def render(report: Report, machine: dict[str, Any], seconds: float, quick: bool)
         f"Versions: {versions}. Whole run: {seconds:.0f} s"
         + (" (`--quick`: too few repetitions to quote)." if quick else "."),
         "",
+        *(
+            [f"Parts measured again on their own, at a later commit: {'; '.join(later)}.", ""]
+            if later
+            else []
+        ),
         "Method, everywhere: contestants alternate (A B C A B C ...) after a warm-up, with a "
         "garbage collection before each timed run; medians are reported with the spread "
         "((max - min) / median); ratios are taken between medians of the same run. Servers run "
@@ -884,7 +903,7 @@ def main() -> int:
     if data.get("chaos"):
         chaos_section(report, data["chaos"])
     missing = [name for name in wanted if data.get(name) is None]
-    text = render(report, machine, seconds, quick)
+    text = render(report, machine, seconds, quick, data)
     if missing:
         text += f"\nParts that failed to run: {', '.join(missing)}.\n"
     out.with_suffix(".md").write_text(text, encoding="utf-8")
