@@ -11,12 +11,16 @@ Two statements per package: the bare import, and "ready to stream": the import p
 a client and reaching ``client.agents.messages`` (the official SDK loads its resource modules
 lazily on that first attribute access, so the bare import alone would flatter it).
 
+``import aiohttp`` alone is measured in the same alternation: it is the floor of any aiohttp
+client, and letta-async's "ready to stream" is reported as a ratio to it.
+
 Usage: ``python benchmarks/bench_import.py [--reps N] [--json PATH]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +32,7 @@ from consumers import official_version
 from harness import machine_info, median, spread, summary, write_json
 
 STATEMENTS = {
+    ("aiohttp", "import"): "import aiohttp",
     ("letta-async", "import"): "import letta_async",
     ("letta-client", "import"): "import letta_client",
     ("letta-async", "ready"): (
@@ -50,9 +55,16 @@ print(time.perf_counter() - _start)
 """
 
 
+# Every interpreter may write bytecode caches, whatever this one was told: with
+# PYTHONDONTWRITEBYTECODE set, a package installed in development mode would be compiled
+# from source in every run while aiohttp (compiled when pip installed it) would not.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure_once(code: str) -> float:
     done = subprocess.run(
         [sys.executable, "-c", _PROBE.format(code=code)],
+        env=_ENV,
         capture_output=True,
         text=True,
         timeout=60,
@@ -82,6 +94,9 @@ def main() -> int:
         print(
             f"  {package:13} {what:7} {median(values) * 1e3:7.1f} ms spread {spread(values):5.0%}"
         )
+    floor = times[("aiohttp", "import")]
+    ready = times[("letta-async", "ready")]
+    print(f"  letta-async ready / import aiohttp: {median(ready) / median(floor):.2f}x")
     write_json(
         args.json,
         {

@@ -157,6 +157,12 @@ class Ours:
     async def retrieve_run(self, run_id: str) -> Any:
         return await self.client.runs.retrieve(run_id)
 
+    async def list_messages(self, agent_id: str) -> Any:
+        return await self.client.agents.messages.list(agent_id, limit=20)
+
+    async def create_block(self) -> Any:
+        return await self.client.blocks.create(label="human", value="The user is a tester.")
+
 
 class Official:
     """letta-client as a user writes it: default transport, pool and retries."""
@@ -191,6 +197,12 @@ class Official:
 
     async def retrieve_run(self, run_id: str) -> Any:
         return await self.client.runs.retrieve(run_id)
+
+    async def list_messages(self, agent_id: str) -> Any:
+        return await self.client.agents.messages.list(agent_id, limit=20)
+
+    async def create_block(self) -> Any:
+        return await self.client.blocks.create(label="human", value="The user is a tester.")
 
 
 CONSUMERS: dict[str, type[Floor] | type[Ours] | type[Official]] = {

@@ -1,6 +1,6 @@
 """A Letta look-alike for the loopback benchmarks: fixed bodies, real framing, nothing else.
 
-It answers the two routes the benchmarks call, with the wire format of a real Letta server
+It answers the routes the benchmarks call, with the wire format of a real Letta server
 (uvicorn's headers, a chunked ``text/event-stream`` body, ``data: <json>`` frames) and no
 work per request beyond writing prepared bytes, so that the figures measure the clients:
 
@@ -15,6 +15,10 @@ work per request beyond writing prepared bytes, so that the figures measure the 
   where ``{write}`` is ``frame`` (one SSE frame per write, as the real server does with
   token streaming) or ``{K}k`` (the body cut into K KiB writes).
 - ``GET /v1/runs/{run_id}``: a run as ``GET /v1/runs/{id}`` returns it (about 650 bytes).
+- ``GET /v1/agents/{agent_id}/messages``: a page of 20 messages (user, tool call, tool return,
+  assistant, five times over; about 9 KB), as the history listing returns them.
+- ``POST /v1/blocks/``: the request body is read, and a created block is answered (about 600
+  bytes), as ``client.blocks.create(...)`` gets it.
 
 Bodies are built on first use and cached, so building them is never timed. Run as a script,
 it listens on a free port of 127.0.0.1, prints ``PORT <n>``, and exits when its stdin closes
@@ -81,6 +85,97 @@ def run_body(run_id: str) -> bytes:
             "callback_error": None,
             "ttft_ns": None,
             "total_duration_ns": None,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def message_page(agent_id: str, count: int = 20) -> bytes:
+    """A history page of ``count`` messages, their fields as the real server writes them."""
+    step = "step-e370e1b0-4915-4b67-abd5-df568678248e"
+    run = "run-937c36dc-91e4-4b37-b5a9-5804b8441c77"
+    search = (
+        "{'message': 'Showing 2 results:', 'results': [{'timestamp': "
+        "'2026-11-22T02:01:56.400393+00:00', 'time_ago': '0s ago', 'role': 'user', "
+        "'relevance': {'search_mode': 'sql'}, 'content': 'hi [tool]'}, {'timestamp': "
+        "'2026-11-22T02:01:56.122139+00:00', 'time_ago': '0s ago', 'role': 'assistant', "
+        "'relevance': {'search_mode': 'sql'}, 'content': 'Hello! This is a scripted reply.'}]}"
+    )
+    call = {"name": "conversation_search", "arguments": '{"query": "hi"}'}
+    messages: list[dict[str, object]] = []
+    for i in range(count):
+        common: dict[str, object] = {
+            "id": f"message-{i:08x}-43c8-4ad4-9fe6-d2ab8a3c2b99",
+            "date": "2026-11-22T02:01:57+00:00",
+            "name": None,
+            "message_type": "",
+            "otid": f"{i:08x}-43c8-4ad4-9fe6-d2ab8a3c2b80",
+            "sender_id": None,
+            "step_id": step,
+            "is_err": None,
+            "seq_id": None,
+            "run_id": run,
+        }
+        kind = i % 4
+        if kind == 0:
+            common.update(message_type="user_message", content=f"hi [tool] {agent_id} {i}")
+        elif kind == 1:
+            tool_call = {**call, "tool_call_id": f"call_fake{i:04d}"}
+            common.update(
+                message_type="tool_call_message", tool_call=tool_call, tool_calls=[tool_call]
+            )
+        elif kind == 2:
+            common.update(
+                message_type="tool_return_message",
+                name="conversation_search",
+                tool_return=search,
+                status="success",
+                tool_call_id=f"call_fake{i - 1:04d}",
+                stdout=None,
+                stderr=None,
+                tool_returns=[
+                    {
+                        "type": "tool",
+                        "tool_return": search,
+                        "status": "success",
+                        "tool_call_id": f"call_fake{i - 1:04d}",
+                        "stdout": None,
+                        "stderr": None,
+                    }
+                ],
+            )
+        else:
+            common.update(
+                message_type="assistant_message", content="Done with the tool; here is my answer."
+            )
+        messages.append(common)
+    return json.dumps(messages, separators=(",", ":")).encode()
+
+
+def block_body(label: str, value: str) -> bytes:
+    """A created block, field for field as ``POST /v1/blocks/`` answers."""
+    return json.dumps(
+        {
+            "value": value,
+            "limit": 100000,
+            "project_id": None,
+            "template_name": None,
+            "is_template": False,
+            "template_id": None,
+            "base_template_id": None,
+            "deployment_id": None,
+            "entity_id": None,
+            "preserve_on_migration": False,
+            "label": label,
+            "read_only": False,
+            "description": "The human block: Stores key details about the person you are "
+            "conversing with, allowing for more personalized and friend-like conversation.",
+            "metadata": {},
+            "hidden": None,
+            "id": "block-85118fc2-4d46-449c-ade1-05ec629dd8b9",
+            "created_by_id": None,
+            "last_updated_by_id": None,
+            "tags": [],
         },
         separators=(",", ":"),
     ).encode()
@@ -160,7 +255,28 @@ def create_app(bodies: Bodies) -> web.Application:
             body = runs[run_id] = run_body(run_id)
         return web.Response(body=body, headers=JSON_HEADERS)
 
+    pages: dict[str, bytes] = {}
+
+    async def list_messages(request: web.Request) -> web.Response:
+        agent_id = request.match_info["agent_id"]
+        body = pages.get(agent_id)
+        if body is None:
+            body = pages[agent_id] = message_page(agent_id)
+        return web.Response(body=body, headers=JSON_HEADERS)
+
+    blocks: dict[bytes, bytes] = {}
+
+    async def create_block(request: web.Request) -> web.Response:
+        sent = await request.read()
+        body = blocks.get(sent)
+        if body is None:
+            fields = json.loads(sent)
+            body = blocks[sent] = block_body(str(fields["label"]), str(fields["value"]))
+        return web.Response(body=body, headers=JSON_HEADERS)
+
     app = web.Application()
+    app.router.add_get("/v1/agents/{agent_id}/messages", list_messages)
+    app.router.add_post("/v1/blocks/", create_block)
     app.router.add_post("/v1/agents/{agent_id}/messages", stream)
     app.router.add_post("/v1/agents/{agent_id}/messages/stream", stream)
     app.router.add_get("/v1/runs/{run_id}", retrieve_run)

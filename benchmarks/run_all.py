@@ -65,6 +65,10 @@ GOAL_MEMORY_FLAT = 1.25
 # time for a stream and for a small call.
 GOAL_SYNC_VS_OFFICIAL = 10.0
 GOAL_SYNC_OVERHEAD = 1.3
+# Ordinary calls within 1.2x of an aiohttp + msgspec floor; import and a ready client within
+# 1.25x of importing aiohttp alone.
+GOAL_REQUEST_FLOOR = 1.2
+GOAL_IMPORT_OVER_AIOHTTP = 1.25
 
 PARTS: dict[str, tuple[str, list[str], list[str]]] = {
     # name: (script, normal arguments, --quick arguments)
@@ -414,36 +418,70 @@ def fanout_section(report: Report, data: dict[str, Any]) -> None:
     )
 
 
+_WORKLOAD_LABELS = {
+    "run": "`runs.retrieve` (GET, 650 bytes)",
+    "page": "`agents.messages.list` (GET, 20 messages)",
+    "post": "`blocks.create` (POST, JSON body)",
+}
+
+
 def requests_section(report: Report, data: dict[str, Any]) -> None:
     rates = data["rates"]
-    names = list(rates["sequential"])
+    concurrency = data["concurrency"]
     rows = []
-    official = {shape: rates[shape].get("letta-client", {}).get("median") for shape in rates}
-    for name in names:
-        row = [name]
+    for workload in data.get("workloads", ["run"]):
         for shape in ("sequential", "concurrent"):
-            mid = rates[shape][name]["median"]
-            row += [f"{mid:,.0f}", f"{1e6 / mid:,.0f}"]
-            row.append(ratio(mid / official[shape]) if official[shape] else "-")
-        rows.append(row)
+            key = shape if workload == "run" else f"{workload} {shape}"
+            sides = rates.get(key)
+            if not sides:
+                continue
+            floor = sides["raw floor"]["median"]
+            ours = sides["letta-async"]["median"]
+            official = sides.get("letta-client", {}).get("median")
+            label = "one at a time" if shape == "sequential" else f"{concurrency} in flight"
+            cpu = [
+                sides[name].get("cpu_us_per_call", {}).get("median")
+                for name in ("raw floor", "letta-async")
+            ]
+            cpu_ratio = ratio(cpu[1] / cpu[0]) if cpu[0] and cpu[1] else "-"
+            rows.append(
+                [
+                    f"{_WORKLOAD_LABELS.get(workload, workload)}, {label}",
+                    f"{1e6 / floor:,.0f}",
+                    f"{1e6 / ours:,.0f}",
+                    ratio(floor / ours),
+                    cpu_ratio,
+                    f"{1e6 / official:,.0f}" if official else "-",
+                    pct(sides["letta-async"]["spread"]),
+                ]
+            )
+            report.goal(
+                f"request path vs floor: {workload}, {label}",
+                f"{floor / ours:.2f}x floor (CPU {cpu_ratio})",
+                f"<= {GOAL_REQUEST_FLOOR}x",
+                floor / ours <= GOAL_REQUEST_FLOOR,
+            )
     body = table(
         [
-            "contestant",
-            "one at a time: calls/s",
-            "us/call",
-            "vs official",
-            f"{data['concurrency']} in flight: calls/s",
-            "us/call",
-            "vs official",
+            "workload",
+            "floor us/call",
+            "letta-async us/call",
+            "vs floor",
+            "client CPU vs floor",
+            "letta-client us/call",
+            "spread",
         ],
         rows,
     )
     report.add(
         "6. Non-streaming request rate",
-        f"`bench_requests.py`: `GET /v1/runs/{{id}}` (650 bytes of JSON into a typed run) on a "
-        f"kept-alive pool; {data['counts']['sequential']:,} calls one at a time and "
-        f"{data['counts']['concurrent']:,} calls with {data['concurrency']} in flight, median "
-        "of alternating runs.",
+        "`bench_requests.py`: three calls on a kept-alive pool, "
+        f"{data['counts']['sequential']:,} one at a time and {data['counts']['concurrent']:,} "
+        f"with {concurrency} in flight, median of alternating runs. The floor is an aiohttp "
+        "request, `read()` and one msgspec decode into the same type, with no retries, error "
+        "mapping or hooks; letta-async runs with every default on. 'vs floor' is the "
+        "wall-clock ratio; 'client CPU' compares the CPU time the client process spent per "
+        "call, which a loaded machine disturbs less.",
         body,
     )
 
@@ -452,14 +490,24 @@ def import_section(report: Report, data: dict[str, Any]) -> None:
     times = data["times"]
     rows = []
     for package in times["import"]:
+        ready = times["ready"].get(package)
         rows.append(
             [
                 package,
                 ms(times["import"][package]["median"]),
                 pct(times["import"][package]["spread"]),
-                ms(times["ready"][package]["median"]),
-                pct(times["ready"][package]["spread"]),
+                ms(ready["median"]) if ready else "-",
+                pct(ready["spread"]) if ready else "-",
             ]
+        )
+    floor = times["import"].get("aiohttp")
+    if floor:
+        over = times["ready"]["letta-async"]["median"] / floor["median"]
+        report.goal(
+            "import + client ready vs import aiohttp",
+            f"{over:.2f}x",
+            f"<= {GOAL_IMPORT_OVER_AIOHTTP}x",
+            over <= GOAL_IMPORT_OVER_AIOHTTP,
         )
     if "letta-client" in times["import"]:
         for what in ("import", "ready"):
@@ -476,7 +524,8 @@ def import_section(report: Report, data: dict[str, Any]) -> None:
         "5. Import time",
         f"`bench_import.py`: a fresh interpreter per measurement, median of {data['reps']}. "
         "'ready' adds building a client and reaching `client.agents.messages.stream` (the "
-        "official SDK loads its resources on first access).",
+        "official SDK loads its resources on first access). `import aiohttp` alone is the "
+        "floor of any aiohttp client.",
         body,
     )
 
@@ -812,7 +861,21 @@ def write_chart(report: Report, path: Path) -> str | None:
 # --- main -----------------------------------------------------------------------------------
 
 
-def render(report: Report, machine: dict[str, Any], seconds: float, quick: bool) -> str:
+def render(
+    report: Report,
+    machine: dict[str, Any],
+    seconds: float,
+    quick: bool,
+    parts: dict[str, Any] | None = None,
+) -> str:
+    later = [
+        f"{name} at {part['machine'].get('commit', 'unknown')} (load average "
+        f"{part['machine'].get('loadavg')})"
+        for name, part in (parts or {}).items()
+        if part
+        and isinstance(part.get("machine"), dict)
+        and part["machine"].get("commit") != machine.get("commit")
+    ]
     goal_rows = [
         [name, measured, target, "met" if met else "**missed**"]
         for name, measured, target, met in report.goals
@@ -830,6 +893,11 @@ def render(report: Report, machine: dict[str, Any], seconds: float, quick: bool)
         f"Versions: {versions}. Whole run: {seconds:.0f} s"
         + (" (`--quick`: too few repetitions to quote)." if quick else "."),
         "",
+        *(
+            [f"Parts measured again on their own, at a later commit: {'; '.join(later)}.", ""]
+            if later
+            else []
+        ),
         "Method, everywhere: contestants alternate (A B C A B C ...) after a warm-up, with a "
         "garbage collection before each timed run; medians are reported with the spread "
         "((max - min) / median); ratios are taken between medians of the same run. Servers run "
@@ -897,7 +965,7 @@ def main() -> int:
     if data.get("sync"):
         sync_section(report, data["sync"])
     missing = [name for name in wanted if data.get(name) is None]
-    text = render(report, machine, seconds, quick)
+    text = render(report, machine, seconds, quick, data)
     if missing:
         text += f"\nParts that failed to run: {', '.join(missing)}.\n"
     out.with_suffix(".md").write_text(text, encoding="utf-8")

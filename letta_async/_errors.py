@@ -10,7 +10,6 @@ API key, so no exception text or traceback can carry it.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -405,6 +404,8 @@ _SHOWN = 200
 def _first_text(raw: str, content_type: str) -> str:
     """The first human-meaningful words of a non-JSON body, on one line."""
     if "html" in content_type or raw.lstrip()[:1] == "<":
+        import html  # its entity table costs start-up time; only an HTML error page needs it
+
         visible = html.unescape(_TAG.sub(" ", _SKIP.sub(" ", raw)))
         title = _TITLE.search(raw)
         raw = visible if visible.strip() or title is None else html.unescape(title.group(1))

@@ -9,6 +9,7 @@ for every method, and so is the raw-response mode of ``with_raw_response``.
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,7 +31,7 @@ from ._pagination import (
 )
 from ._response import AsyncAPIResponse, response_mode
 from ._retry import Locator, RequestKind
-from ._transport import PreparedRequest, decode_body, encode_json
+from ._transport import PreparedRequest, decode_body, decoder_for, encode_json
 from ._types import NotGiven, Omit, RequestOptions, not_given
 from ._urls import template_of
 from .types import LettaResponse, LettaStreamingResponse, StreamEvent
@@ -45,6 +46,11 @@ T = TypeVar("T")
 _json_any = msgspec.json.Decoder()
 
 
+_OMITTED = (Omit, NotGiven)
+_NO_OPTIONS: RequestOptions = {}
+_NOTHING_DROPPED: frozenset[str] = frozenset()
+
+
 def strip_omitted(values: Mapping[str, Any] | None) -> dict[str, Any]:
     """A body or query without the keys whose value is :data:`omit`.
 
@@ -54,7 +60,7 @@ def strip_omitted(values: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if not values:
         return {}
-    return {k: v for k, v in values.items() if not isinstance(v, Omit | NotGiven)}
+    return {k: v for k, v in values.items() if not isinstance(v, _OMITTED)}
 
 
 def make_request_options(
@@ -126,6 +132,77 @@ def _wants_response(cast_to: Any) -> bool:
     )
 
 
+Reader = Callable[[bytes, str, object], Any]
+"""Turns a 2xx body into a method's result; takes the method and URL (a ``yarl.URL`` or its
+text, made into text only when an error needs it) for its errors."""
+
+_readers: dict[Any, Reader] = {}
+
+
+_answers: dict[Any, bool] = {}
+
+
+def _answer_wanted(cast_to: Any) -> bool:
+    """:func:`_wants_response`, remembered per type."""
+    try:
+        return _answers[cast_to]
+    except KeyError:
+        found = _answers[cast_to] = _wants_response(cast_to)
+        return found
+    except TypeError:
+        return _wants_response(cast_to)
+
+
+_plans: dict[Any, tuple[Reader, bool]] = {}
+
+
+def _plan_for(cast_to: Any) -> tuple[Reader, bool]:
+    """How to read a body as ``cast_to``, and whether the response itself is wanted instead."""
+    try:
+        return _plans[cast_to]
+    except KeyError:
+        plan = _plans[cast_to] = (_reader_for(cast_to), _answer_wanted(cast_to))
+        return plan
+    except TypeError:
+        return _reader_for(cast_to), _answer_wanted(cast_to)
+
+
+def _reader_for(cast_to: Any) -> Reader:
+    """How to read a body as ``cast_to``, worked out once per type rather than once per call."""
+    try:
+        return _readers[cast_to]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type: decide each time
+        return functools.partial(_decode_with, cast_to)
+    reader: Reader
+    if cast_to is None or cast_to is type(None) or cast_to in (str, bytes, object, Any):
+        reader = functools.partial(_decode_with, cast_to)
+    elif cast_to is LettaResponse:
+        reader = lambda raw, method, url: shared_decoder().decode_response(raw)  # noqa: E731
+    elif typing.get_origin(cast_to) is list and _is_message_union(typing.get_args(cast_to)[0]):
+        reader = lambda raw, method, url: shared_decoder().decode_list(raw)  # noqa: E731
+    else:
+        decoder = decoder_for(cast_to)
+        reader = functools.partial(_decode_typed, decoder, cast_to)
+    _readers[cast_to] = reader
+    return reader
+
+
+def _decode_with(cast_to: Any, raw: bytes, method: str, url: object) -> Any:
+    return Funnel._decode_uncached(raw, cast_to, method, str(url))
+
+
+def _decode_typed(
+    decoder: msgspec.json.Decoder[Any], cast_to: Any, raw: bytes, method: str, url: object
+) -> Any:
+    try:
+        return decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        # The error wording lives in one place: decode again there to raise it.
+        return decode_body(raw, cast_to, method, str(url))
+
+
 class _FilesPageBody(msgspec.Struct, kw_only=True):
     files: list[msgspec.Raw]
     next_cursor: str | None = None
@@ -134,6 +211,27 @@ class _FilesPageBody(msgspec.Struct, kw_only=True):
 
 class _ObjectPageBody(msgspec.Struct, kw_only=True):
     messages: list[msgspec.Raw]
+
+
+_page_plans: dict[tuple[Any, Any], tuple[Any, Any, Any]] = {}
+
+
+def _page_plan(page: Any, model: Any) -> tuple[Any, Any, Any]:
+    """A listing's page class, item list type and what its body decodes as, once per method."""
+    key = (page, model)
+    plan = _page_plans.get(key)
+    if plan is None:
+        page_cls = typing.get_origin(page) or page
+        item_list: Any = list[model]
+        decode_as: Any
+        if page_cls is AsyncNextFilesPage:
+            decode_as = _FilesPageBody
+        elif page_cls is AsyncObjectPage:
+            decode_as = _ObjectPageBody
+        else:
+            decode_as = item_list
+        plan = _page_plans[key] = (page_cls, item_list, decode_as)
+    return plan
 
 
 class Funnel:
@@ -162,18 +260,22 @@ class Funnel:
         ``kind`` says what sending it twice would do (see :mod:`letta_async._retry`); left
         out, the method decides, and a ``POST`` counts as creating something.
         """
-        opts = options or {}
+        opts = options or _NO_OPTIONS
         if opts:
             _check_options(opts)
         headers: dict[str, str] = {}
-        dropped: set[str] = set()
-        for name, value in (opts.get("headers") or {}).items():
-            if isinstance(value, Omit):
-                dropped.add(name.lower())
-            else:
-                headers[name] = str(value)
+        dropped: frozenset[str] = _NOTHING_DROPPED
+        extra = opts.get("headers")
+        if extra:
+            names: set[str] = set()
+            for name, value in extra.items():
+                if isinstance(value, Omit):
+                    names.add(name.lower())
+                else:
+                    headers[name] = str(value)
+            dropped = frozenset(names)
         extra_json = opts.get("extra_json")
-        if isinstance(body, Omit | NotGiven):
+        if isinstance(body, _OMITTED):
             body = None
         if content is None and (body is not None or extra_json):
             if isinstance(body, Mapping) or body is None:
@@ -187,13 +289,13 @@ class Funnel:
             headers["Content-Type"] = content_type
         timeout = opts.get("timeout", not_given)
         return PreparedRequest(
-            method.upper(),
+            method if method.isupper() else method.upper(),
             path,
             params=opts.get("params") or None,
             body=content,
             headers=headers,
             stream=stream,
-            drop_headers=frozenset(dropped),
+            drop_headers=dropped,
             timeout=None if isinstance(timeout, NotGiven) else Timeout.coerce(timeout),
             max_retries=opts.get("max_retries"),
             follow_redirects=opts.get("follow_redirects"),
@@ -205,6 +307,10 @@ class Funnel:
 
     def decode(self, raw: bytes, cast_to: Any, method: str, url: str) -> Any:
         """``raw`` as ``cast_to``, the way the official SDK reads each kind of result."""
+        return _reader_for(cast_to)(raw, method, url)
+
+    @staticmethod
+    def _decode_uncached(raw: bytes, cast_to: Any, method: str, url: str) -> Any:
         if cast_to is None or cast_to is type(None):
             return None
         if cast_to is str:
@@ -251,11 +357,11 @@ class Funnel:
             kind=kind,
             locate=locate,
         )
-        full_url = self._transport.url(path)
-        url = str(full_url)
+        full_url = request.url = self._transport.url(path)
+        read, answer_wanted = _plan_for(cast_to)
 
         def parse(raw: bytes) -> Any:
-            result = self.decode(raw, cast_to, request.method, url)
+            result = read(raw, request.method, full_url)
             return post_parser(result) if post_parser is not None else result
 
         watcher = _observe.observer
@@ -266,7 +372,7 @@ class Funnel:
         try:
             mode = response_mode.get()
             if mode == "parsed":
-                if _wants_response(cast_to):
+                if answer_wanted:
                     # ``cast_to=httpx.Response`` asks for the answer itself, not its body.
                     _, result = await self._transport.request_raw(request)
                 else:
@@ -299,49 +405,69 @@ class Funnel:
         body: Any = None,
     ) -> AsyncPaginator[Any, Any]:
         """A lazy paginator over ``path``; each page is fetched with the same options."""
-        page_cls = typing.get_origin(page) or page
         base: dict[str, Any] = dict(options or {})
         first_params: dict[str, Any] = dict(base.pop("params", None) or {})
-        messages = _is_message_union(model)
-        item_list: Any = list[model]
+        rule = rule_for_path(rule, path)
+        listing = _Listing(self, path, method, body, base, _page_plan(page, model), rule)
+        return AsyncPaginator(listing.fetch, first_params, rule=rule)
 
-        def items_of(raws: list[msgspec.Raw], url: str) -> list[Any]:
-            joined = b"[" + b",".join(bytes(r) for r in raws) + b"]"
-            items: list[Any] = self.decode(joined, item_list, method, url)
-            return items
 
-        def build(decoded: Any, url: str) -> BasePage[Any]:
-            if page_cls is AsyncNextFilesPage:
-                return AsyncNextFilesPage(
-                    items_of(decoded.files, url), decoded.next_cursor, decoded.has_more
-                )
-            if page_cls is AsyncObjectPage:
-                return AsyncObjectPage(items_of(decoded.messages, url))
-            return AsyncArrayPage(decoded)
+class _Listing:
+    """How to fetch one page of a listing: the route, the options and the page's shape.
 
-        if page_cls is AsyncNextFilesPage:
-            decode_as: Any = _FilesPageBody
-        elif page_cls is AsyncObjectPage:
-            decode_as = _ObjectPageBody
-        else:
-            decode_as = item_list
-        if messages and page_cls is AsyncArrayPage:
-            decode_as = item_list
+    It holds no reference to the paginator that uses it, so that neither is left in a
+    reference cycle: a listing called in a loop frees its pages and paginators as soon as
+    they are dropped, instead of leaving them for the garbage collector.
+    """
 
-        async def load(params: dict[str, Any]) -> Any:
-            call_options: Any = {**base, "params": params}
-            url = str(self._transport.url(path))
-            return await self.request(
-                method,
-                path,
-                cast_to=decode_as,
-                body=body,
-                options=call_options,
-                post_parser=lambda decoded: paginator.adopt(build(decoded, url), params),
-                kind="read",  # a listing, whatever its method: searches are POSTs
-            )
+    __slots__ = ("_base", "_body", "_funnel", "_method", "_path", "_plan", "_rule")
 
-        paginator: AsyncPaginator[Any, Any] = AsyncPaginator(
-            load, first_params, rule=rule_for_path(rule, path)
+    def __init__(
+        self,
+        funnel: Funnel,
+        path: str,
+        method: str,
+        body: Any,
+        base: dict[str, Any],
+        plan: tuple[Any, Any, Any],
+        rule: CursorRule,
+    ) -> None:
+        self._funnel = funnel
+        self._path = path
+        self._method = method
+        self._body = body
+        self._base = base
+        self._plan = plan
+        self._rule = rule
+
+    async def fetch(self, params: dict[str, Any]) -> Any:
+        """The page fetched with ``params`` (or its raw response, in raw mode)."""
+        call_options: Any = {**self._base, "params": params}
+        return await self._funnel.request(
+            self._method,
+            self._path,
+            cast_to=self._plan[2],
+            body=self._body,
+            options=call_options,
+            post_parser=functools.partial(self._page, params),
+            kind="read",  # a listing, whatever its method: searches are POSTs
         )
-        return paginator
+
+    def _page(self, params: dict[str, Any], decoded: Any) -> BasePage[Any]:
+        page_cls, item_list, _ = self._plan
+        built: BasePage[Any]
+        if page_cls is AsyncNextFilesPage:
+            items = self._items(decoded.files, item_list)
+            built = AsyncNextFilesPage(items, decoded.next_cursor, decoded.has_more)
+        elif page_cls is AsyncObjectPage:
+            built = AsyncObjectPage(self._items(decoded.messages, item_list))
+        else:
+            built = AsyncArrayPage(decoded)
+        built._bind(self.fetch, params, self._rule)
+        return built
+
+    def _items(self, raws: list[msgspec.Raw], item_list: Any) -> list[Any]:
+        joined = b"[" + b",".join(bytes(r) for r in raws) + b"]"
+        url = str(self._funnel._transport.url(self._path))
+        items: list[Any] = self._funnel.decode(joined, item_list, self._method, url)
+        return items

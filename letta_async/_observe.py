@@ -21,6 +21,7 @@ A trace must never raise into the client: observability may not break a call or 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,7 +59,7 @@ class CallTrace(Protocol):
     """One API call (or one stream) as the transport reports it."""
 
     def attempt(
-        self, url: yarl.URL, params: list[tuple[str, str]] | None, headers: dict[str, str]
+        self, url: yarl.URL, params: list[tuple[str, str]] | None, headers: MutableMapping[str, str]
     ) -> None:
         """An HTTP attempt is about to be sent; ``headers`` may receive trace context."""
 

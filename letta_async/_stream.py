@@ -34,7 +34,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import aiohttp
-import anyio
 
 from . import _observe
 from ._config import Limits
@@ -49,6 +48,7 @@ from ._errors import (
     StreamTruncatedError,
 )
 from ._http import HTTPRequest, HTTPResponse
+from ._lazy import LazyModule
 from ._transport import PreparedRequest, Transport, encode_json
 from ._urls import path
 from .sse import SSEDecoder
@@ -58,6 +58,11 @@ if TYPE_CHECKING:
     from ._observe import StreamOrigin, StreamTrace
     from .types import LettaStreamingResponse, StreamEvent
 
+
+if TYPE_CHECKING:
+    import anyio
+else:  # anyio costs start-up time and is needed only to wait (retries, resumes, closing)
+    anyio = LazyModule("anyio")
 __all__ = ["AsyncStream", "MessageStream", "ResumeSettings"]
 
 logger = logging.getLogger("letta_async")

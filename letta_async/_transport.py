@@ -22,12 +22,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import aiohttp
-import anyio
 import msgspec
 import yarl
+from multidict import CIMultiDict
 
 from ._config import Limits, RetryPolicy, Timeout
 from ._errors import (
@@ -44,9 +44,15 @@ from ._errors import (
 from ._hooks import Hooks
 from ._http import HTTPRequest, HTTPResponse
 from ._http_client import EventHook, EventHooks, ProxySetting, env_proxy
+from ._lazy import LazyModule
 from ._observe import CallTrace
 from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import anyio
+else:  # anyio costs start-up time and is needed only to wait (retries, resumes, closing)
+    anyio = LazyModule("anyio")
 
 __all__ = ["PreparedRequest", "Transport", "map_aiohttp_errors"]
 
@@ -64,6 +70,8 @@ official SDK gets. ``default_headers={"User-Agent": ...}`` still sets one."""
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_ERROR_BODY = 1024 * 1024
+_SKIP_USER_AGENT = ("User-Agent",)
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _json_encoder = msgspec.json.Encoder()
 # aiohttp's own timeout for establishing a connection (3.10+); older versions cannot tell.
@@ -125,10 +133,47 @@ class PreparedRequest:
     """For a message send: asks the server about the run a failed attempt may have started."""
     trace: CallTrace | None = None
     """The trace this request reports its attempts to, when tracing is on (see ``_observe``)."""
+    url: yarl.URL | None = None
+    """The full URL, when the caller has already joined ``path`` onto the base URL."""
 
     @property
     def retry_kind(self) -> RequestKind:
         return self.kind or kind_of(self.method)
+
+
+def _mapped_error(
+    exc: BaseException, method: str, url: str, describe: Callable[[], HTTPRequest] | None
+) -> BaseException | None:
+    """The package's exception for an aiohttp or socket failure; None for anything else."""
+    if isinstance(exc, APIError):
+        return None
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        error: APIConnectionError = APITimeoutError(
+            f"timed out during {method} {url}",
+            describe() if describe is not None else None,
+            method=method,
+            url=url,
+        )
+        error.connect_failed = isinstance(exc, _CONNECT_TIMEOUT)
+        return error
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return APIConnectionError(
+            f"response body broken off during {method} {url}: {exc.__class__.__name__}",
+            describe() if describe is not None else None,
+            method=method,
+            url=url,
+        )
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        error = APIConnectionError(
+            f"connection failed during {method} {url}: {exc.__class__.__name__}: {exc}",
+            describe() if describe is not None else None,
+            method=method,
+            url=url,
+        )
+        # Refused, unresolvable, TLS handshake failed: no request left this machine.
+        error.connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
+        return error
+    return None
 
 
 @asynccontextmanager
@@ -140,36 +185,15 @@ async def map_aiohttp_errors(
     Their ``message`` is the official SDK's (``"Connection error."``, ``"Request timed
     out."``), the aiohttp exception is chained as the cause, and the precise reason goes into
     ``detail``. ``describe``, when given, builds ``error.request`` (headers and body as sent).
+    The request path does the same with a bare ``try``/``except`` and :func:`_mapped_error`,
+    which costs nothing until something fails.
     """
     try:
         yield
-    except APIError:
-        raise
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        error: APIConnectionError = APITimeoutError(
-            f"timed out during {method} {url}",
-            describe() if describe is not None else None,
-            method=method,
-            url=url,
-        )
-        error.connect_failed = isinstance(exc, _CONNECT_TIMEOUT)
-        raise error from exc
-    except aiohttp.ClientPayloadError as exc:
-        raise APIConnectionError(
-            f"response body broken off during {method} {url}: {exc.__class__.__name__}",
-            describe() if describe is not None else None,
-            method=method,
-            url=url,
-        ) from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        error = APIConnectionError(
-            f"connection failed during {method} {url}: {exc.__class__.__name__}: {exc}",
-            describe() if describe is not None else None,
-            method=method,
-            url=url,
-        )
-        # Refused, unresolvable, TLS handshake failed: no request left this machine.
-        error.connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
+    except Exception as exc:
+        error = _mapped_error(exc, method, url, describe)
+        if error is None:
+            raise
         raise error from exc
 
 
@@ -272,7 +296,14 @@ class Transport:
         self.max_redirects = max_redirects
         self.event_hooks = event_hooks or EventHooks()
         self._closed = False
+        self._unclosed: weakref.finalize[Any, Any] | None = None
         self._session_lock: asyncio.Lock | None = None
+        # Per-call work done once: the base URL's text, the headers of each kind of request
+        # and the aiohttp deadlines of each timeout (see ``url``, ``_request_headers`` and
+        # ``_client_timeout``).
+        self._base_text = str(base_url)
+        self._header_sets: dict[tuple[bool, bool, bool], CIMultiDict[str]] = {}
+        self._timeouts: dict[tuple[Timeout, bool], aiohttp.ClientTimeout] = {}
 
     # --- session lifetime ------------------------------------------------------------------
 
@@ -312,7 +343,7 @@ class Transport:
             auto_decompress=True,
         )
         self._session = session
-        weakref.finalize(self, _drop_quietly, session, connector)
+        self._unclosed = weakref.finalize(self, _drop_quietly, session, connector)
         return session
 
     async def aclose(self) -> None:
@@ -320,6 +351,8 @@ class Transport:
         if self._closed:
             return
         self._closed = True
+        if self._unclosed is not None:
+            self._unclosed.detach()  # closed properly: nothing to do when collected
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
@@ -328,7 +361,29 @@ class Transport:
 
     def url(self, path: str) -> yarl.URL:
         """Join a resource path (already quoted) onto the base URL."""
-        return yarl.URL(str(self.base_url) + path, encoded=True)
+        if self.base_url is not self._base_url_seen:
+            self._base_url_seen = self.base_url
+            self._base_text = str(self.base_url)
+        return yarl.URL(self._base_text + path, encoded=True)
+
+    _base_url_seen: yarl.URL | None = None
+
+    def _send_headers(self, request: PreparedRequest) -> CIMultiDict[str]:
+        """The headers of one attempt, as aiohttp takes them without converting them again.
+
+        A request that adds or drops no header of its own (nearly all) gets one of a few
+        shared, prepared sets; only a traced attempt gets a copy, since a trace may add its
+        context to it.
+        """
+        if request.headers or request.drop_headers:
+            return CIMultiDict(self._request_headers(request))
+        key = (request.stream, request.body is not None, request.omit_user_agent)
+        headers = self._header_sets.get(key)
+        if headers is None:
+            headers = self._header_sets[key] = CIMultiDict(self._request_headers(request))
+        if request.trace is not None:
+            return CIMultiDict(headers)
+        return headers
 
     def _request_headers(self, request: PreparedRequest) -> dict[str, str]:
         headers = dict(self._headers)
@@ -352,7 +407,15 @@ class Transport:
 
     def _client_timeout(self, request: PreparedRequest) -> aiohttp.ClientTimeout:
         t = request.timeout or self.timeout
-        if request.stream:
+        key = (t, request.stream)
+        found = self._timeouts.get(key)
+        if found is None:
+            found = self._timeouts[key] = self._aiohttp_timeout(t, request.stream)
+        return found
+
+    @staticmethod
+    def _aiohttp_timeout(t: Timeout, stream: bool) -> aiohttp.ClientTimeout:
+        if stream:
             # Idle-read timeout is aiohttp's sock_read: reset by every chunk, pings included.
             return aiohttp.ClientTimeout(
                 total=t.stream_total,
@@ -370,23 +433,38 @@ class Transport:
         The returned response is 2xx with its body unread; the caller must release or
         close it.
         """
-        session = await self.session()
-        url = self.url(request.path)
+        session = self._session
+        if session is None or self._closed:
+            session = await self.session()
+        url = request.url if request.url is not None else self.url(request.path)
         method = request.method
         body = request.body
-        headers = self._request_headers(request)
-        params = _clean_params(
-            {**self.default_params, **request.params}
-            if self.default_params and request.params
-            else request.params or self.default_params
-        )
+        headers = self._send_headers(request)
+        if request.params or self.default_params:
+            params = _clean_params(
+                {**self.default_params, **request.params}
+                if self.default_params and request.params
+                else request.params or self.default_params
+            )
+        else:
+            params = None
+        if params and all(_PLAIN(k) and _PLAIN(v) for k, v in params):
+            text = str(url)
+            if "?" not in text:
+                # What aiohttp would make of these pairs, without its general quoting: every
+                # character of them is one that quoting leaves alone (as with cursors, limits
+                # and orders).
+                url = yarl.URL(text + "?" + "&".join(f"{k}={v}" for k, v in params), encoded=True)
+                params = None
         timeout = self._client_timeout(request)
-        skip = ("User-Agent",) if request.omit_user_agent else ()
+        skip = _SKIP_USER_AGENT if request.omit_user_agent else None
         trace = request.trace
         if trace is not None:
             trace.attempt(url, params, headers)
-        await self.hooks.emit_request(method, str(url))
-        logger.debug("request %s %s", method, url)
+        if self.hooks.on_request:
+            await self.hooks.emit_request(method, str(url))
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("request %s %s", method, url)
         proxy = self.proxy
         follow = (
             self.follow_redirects
@@ -394,12 +472,12 @@ class Transport:
             else (request.follow_redirects)
         )
         for _ in range(self.max_redirects + 1):
-            describe = functools.partial(self._sent, method, url, params, request)
             if self.event_hooks.request:
+                describe = functools.partial(self._sent, method, url, params, request)
                 await self._run_hooks(
                     self.event_hooks.request, describe(), method, str(url), describe
                 )
-            async with map_aiohttp_errors(method, str(url), describe):
+            try:
                 response = await session.request(
                     method,
                     url,
@@ -412,6 +490,12 @@ class Transport:
                     proxy=proxy.url if proxy is not None else None,
                     proxy_headers=self._tunnel_headers,
                 )
+            except Exception as exc:
+                describe = functools.partial(self._sent, method, url, params, request)
+                error = _mapped_error(exc, method, str(url), describe)
+                if error is None:
+                    raise
+                raise error from exc
             if response.status >= 500:
                 _retire_connection(response)
             if trace is not None:
@@ -676,12 +760,16 @@ class Transport:
         async def attempt() -> bytes:
             started = time.monotonic()
             response = await self.send_once(request)
-            url = str(response.url)
             try:
-                async with map_aiohttp_errors(request.method, url, self._describer(request, url)):
-                    raw = await _read_limited(
-                        response, self.limits.max_response_size, request.method, url
-                    )
+                raw = await _read_limited(
+                    response, self.limits.max_response_size, request.method, None
+                )
+            except Exception as exc:
+                url = str(response.url)
+                error = _mapped_error(exc, request.method, url, self._describer(request, url))
+                if error is None:
+                    raise
+                raise error from exc
             finally:
                 response.release()
             if self.event_hooks.response:
@@ -825,28 +913,35 @@ def decode_body(raw: bytes, cast_to: Any, method: str, url: str) -> Any:
 
 
 async def _read_limited(
-    response: aiohttp.ClientResponse, limit: int, method: str, url: str
+    response: aiohttp.ClientResponse, limit: int, method: str, url: str | None
 ) -> bytes:
-    """Read a body into memory without ever holding more than ``limit`` bytes of it."""
+    """Read a body into memory without ever holding more than ``limit`` bytes of it.
+
+    ``url`` names the request in an error; None: the response's URL, made into text only then.
+    """
     declared = response.content_length
     if declared is not None and declared > limit:
         response.close()
         raise ResponseTooLargeError(
             f"response body of {declared} bytes exceeds the {limit}-byte limit",
             method=method,
-            url=url,
+            url=str(response.url) if url is None else url,
         )
-    buffer = bytearray()
-    while True:
-        chunk = await response.content.readany()
-        if not chunk:
-            break
+    content = response.content
+    first = await content.readany()
+    if not first:
+        return b""
+    if len(first) > limit:
+        _too_large(response, limit, method, url)
+    chunk = await content.readany()
+    if not chunk:  # the whole body in one piece, as small answers come: no copy
+        return first
+    buffer = bytearray(first)
+    while chunk:
         buffer += chunk
         if len(buffer) > limit:
-            response.close()
-            raise ResponseTooLargeError(
-                f"response body exceeds the {limit}-byte limit", method=method, url=url
-            )
+            _too_large(response, limit, method, url)
+        chunk = await content.readany()
     return bytes(buffer)
 
 
@@ -883,3 +978,14 @@ def _drop_quietly(session: aiohttp.ClientSession, connector: aiohttp.BaseConnect
     # The pooled sockets are closed where they stand; the loop that owned them may be gone.
     with suppress(Exception):
         connector._close()
+
+
+def _too_large(
+    response: aiohttp.ClientResponse, limit: int, method: str, url: str | None
+) -> NoReturn:
+    response.close()
+    raise ResponseTooLargeError(
+        f"response body exceeds the {limit}-byte limit",
+        method=method,
+        url=str(response.url) if url is None else url,
+    )

@@ -17,6 +17,7 @@ __all__ = ["Route", "opaque", "path", "template_of"]
 
 _NAMED = re.compile(r"\{\w*\}")
 _positional: dict[str, str] = {}
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
 class Route(str):
@@ -33,6 +34,8 @@ def segment(value: str) -> str:
     """Quote one path segment completely (``/`` included)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"an id must be a non-empty string, got {value!r}")
+    if _UNRESERVED(value):  # what quote() leaves alone, as every Letta id is: no copy
+        return value
     return quote(value, safe="")
 
 

@@ -7,6 +7,7 @@ The history pages are captures of a real Letta 0.16.8 server (``messages_list_*.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,6 +56,26 @@ async def test_awaiting_a_listing_gives_its_first_page_in_server_order(
     assert ids(page.items) == ids(DESC1)
     assert [m.message_type for m in page.items] == [m["message_type"] for m in DESC1]
     assert len(replay.seen("GET", MESSAGES)) == 1, "one request for one page"
+
+
+async def test_a_fetched_page_leaves_nothing_for_the_garbage_collector(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    """A listing polled in a loop frees each page and paginator when it is dropped; objects
+    caught in reference cycles would pile up until a collection and make every call pay."""
+    replay.on("GET", MESSAGES, json_answer(DESC1), json_answer(DESC1), json_answer(DESC1))
+    await client.agents.messages.list(AGENT, limit=4)  # first use: decoders, lazy imports
+    gc.collect()
+    gc.disable()
+    try:
+        page = await client.agents.messages.list(AGENT, limit=4)
+        assert page.has_next_page()
+        raw = await client.agents.messages.with_raw_response.list(AGENT, limit=4)
+        assert ids((await raw.parse()).items) == ids(DESC1)
+        del page, raw
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 async def test_a_desc_history_page_names_the_page_before_its_first_item(

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +105,7 @@ class _Exchange:
     # --- what the transport reports ----------------------------------------------------------
 
     def attempt(
-        self, url: yarl.URL, params: list[tuple[str, str]] | None, headers: dict[str, str]
+        self, url: yarl.URL, params: list[tuple[str, str]] | None, headers: MutableMapping[str, str]
     ) -> None:
         """Note the first attempt's URL and put the span's context into ``headers``."""
         try:

@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import anyio
 import msgspec
 
 from .._config import Timeout, TimeoutLike
 from .._errors import APIConnectionError, APIStatusError, APITimeoutError
 from .._funnel import make_request_options, strip_omitted
+from .._lazy import LazyModule
 from .._observe import StreamOrigin
 from .._resource import APIResource
 from .._retry import Locator, is_no_redis
@@ -44,6 +44,11 @@ from ._upload import read_file
 if TYPE_CHECKING:
     from ..types import Run
 
+
+if TYPE_CHECKING:
+    import anyio
+else:  # anyio costs start-up time and is needed only to wait (retries, resumes, closing)
+    anyio = LazyModule("anyio")
 __all__ = [
     "AgentMessageSending",
     "BatchSending",

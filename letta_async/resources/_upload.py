@@ -11,11 +11,15 @@ import mimetypes
 import os
 import uuid
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import anyio
-
+from .._lazy import LazyModule
 from .._transport import PreparedRequest
+
+if TYPE_CHECKING:
+    import anyio
+else:  # anyio costs start-up time and is needed only to wait (retries, resumes, closing)
+    anyio = LazyModule("anyio")
 
 __all__ = ["FileInput", "file_from_path", "multipart_request"]
 
