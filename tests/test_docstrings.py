@@ -9,6 +9,8 @@ and an IDE's hover never tell less than they did before the switch.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import json
 import re
@@ -89,3 +91,67 @@ def test_the_largest_official_docstring_is_matched() -> None:
     doc = inspect.getdoc(client.agents.create) or ""
     assert len(doc) >= 0.9 * FACTS["agents.create"]["chars"]
     assert "memory_blocks: The blocks to create in the agent's in-context memory." in doc
+
+
+# --- the models --------------------------------------------------------------------------------
+
+SPEC_SCHEMAS: dict[str, Any] = json.loads(
+    (ROOT / "tests" / "fixtures" / "openapi.json").read_text()
+)["components"]["schemas"]
+SCHEMA_NAMED = re.compile(r"\(schema ``([^`]+)``\)")
+
+
+def attribute_docs(tree: ast.Module) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each class of a module: its docstring and the docstring under each annotated field."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields: dict[str, str] = {}
+        for statement, after in zip(node.body, [*node.body[1:], None], strict=True):
+            if not (
+                isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+            ):
+                continue
+            if (
+                isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                fields[statement.target.id] = after.value.value
+        found[node.name] = (ast.get_docstring(node) or "", fields)
+    return found
+
+
+def test_official_models_carry_the_schema_descriptions() -> None:
+    classes = attribute_docs(ast.parse((ROOT / "letta_async/types/_official.py").read_text()))
+    official = importlib.import_module("letta_async.types._official")
+    undocumented = []
+    checked = 0
+    for name, (doc, fields) in classes.items():
+        match = SCHEMA_NAMED.search(" ".join(doc.split()))
+        schema = SPEC_SCHEMAS.get(match.group(1), {}) if match else {}
+        if not schema:
+            continue  # no schema in the document (a platform route's model): nothing to carry
+        about = " ".join(str(schema.get("description", "")).split()[:6])
+        if about and about not in " ".join(doc.split()):
+            undocumented.append(f"{name} (class)")
+        cls = getattr(official, name)
+        attrs = dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
+        for wire, prop in schema.get("properties", {}).items():
+            text = " ".join(str(prop.get("description") or "").split()[:6])
+            if not text or wire not in attrs:
+                continue  # undescribed, or the class's tag (a class attribute)
+            checked += 1
+            if text not in " ".join(fields.get(attrs[wire], "").split()):
+                undocumented.append(f"{name}.{attrs[wire]}")
+    assert checked > 700
+    assert not undocumented, f"fields without the schema's description: {undocumented[:20]}"
+
+
+def test_agent_state_reads_as_the_schema_says() -> None:
+    _, fields = attribute_docs(ast.parse((ROOT / "letta_async/types/_official.py").read_text()))[
+        "AgentState"
+    ]
+    assert fields["id"] == "The id of the agent. Assigned by the database."
+    assert fields["llm_config"].startswith("Deprecated: Use `model` field instead.")

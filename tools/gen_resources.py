@@ -33,7 +33,6 @@ import keyword
 import re
 import subprocess
 import sys
-import textwrap
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import resource_map  # noqa: E402
 from codegen import RENAMES as _SPEC_RENAMES  # noqa: E402
+from doc_text import WIDTH, described, fill  # noqa: E402
 
 SPEC = ROOT / "tests" / "fixtures" / "openapi.json"
 SURFACE = ROOT / "tools" / "official_surface.json"
@@ -326,20 +326,6 @@ def _doc(http_method: str, route: str, op: dict[str, Any] | None) -> str:
     return f"{summary}: {where}." if summary else f"{where}."
 
 
-def _described(spec: dict[str, Any], schema: dict[str, Any]) -> str:
-    """A schema's own description, else that of the one schema it refers to (``$ref``, or
-    ``anyOf`` with ``null``): the official SDK documents a nested parameter by its type."""
-    text = schema.get("description")
-    if text:
-        return str(text).strip()
-    members = [m for m in schema.get("anyOf", schema.get("oneOf", ())) if m.get("type") != "null"]
-    if "$ref" in schema or len(members) == 1:
-        target = _resolve(spec, schema if "$ref" in schema else members[0])
-        if target is not schema:
-            return _described(spec, target)
-    return ""
-
-
 def _body_properties(spec: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
     """The request body's properties (JSON or multipart), with an optional body unwrapped."""
     content = op.get("requestBody", {}).get("content", {})
@@ -380,18 +366,18 @@ def _param_docs(
                 found = next((raw for raw in candidates if raw["name"] in param.name), None)
             if found is not None:
                 text = str(found.get("description") or "").strip()
-                text = text or _described(spec, found.get("schema", {}))
+                text = text or described(spec, found.get("schema", {}))
         elif param.where in ("body", "multipart"):
             prop = properties.get(param.key) or properties.get(param.name)
             if prop is not None:
-                text = _described(spec, prop)
+                text = described(spec, prop)
         elif param.where == "whole":
             body = op.get("requestBody", {})
             text = str(body.get("description") or "").strip()
             if not text:
                 content = body.get("content", {})
                 schema = next(iter(content.values()), {}).get("schema", {})
-                text = _described(spec, schema)
+                text = described(spec, schema)
             text = text or "The request body, sent as it is given."
         if not text:
             where = {"multipart": "a form field"}.get(param.where, f"the {param.where}")
@@ -794,68 +780,18 @@ EXTRA_DOCS = {
 }
 """This client's own keywords of the hand-written sends and streams (``resource_map.CUSTOM``)."""
 
-_WIDTH = 100
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-
-
-def _fill(text: str, indent: int, first: str = "", hanging: int = 0) -> list[str]:
-    """``text`` (Markdown with hard line breaks) wrapped to the line limit at ``indent``.
-
-    Runs of prose lines are joined and refilled; a list item keeps its own line, continued
-    under its text; paragraphs stay apart. ``first`` (an ``Args:`` entry's ``name: ``) leads
-    the first line, and every line after it is indented ``hanging`` more.
-    """
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    text = text.replace(".. deprecated::", "Deprecated:")
-    out: list[str] = []
-    pad = " " * indent
-    for number, paragraph in enumerate(re.split(r"\n\s*\n", text.strip())):
-        if number:
-            out.append("")
-        chunks: list[tuple[str, str]] = []  # (marker, text): marker "" for prose
-        for line in paragraph.split("\n"):
-            line = line.strip()
-            match = _LIST_ITEM.match(line)
-            if match:
-                chunks.append((match.group(0).strip() + " ", line[match.end() :]))
-            elif chunks and chunks[-1][0] == "":
-                chunks[-1] = ("", f"{chunks[-1][1]} {line}")
-            elif chunks:  # a list item's continuation
-                marker, body = chunks[-1]
-                chunks[-1] = (marker, f"{body} {line}")
-            else:
-                chunks.append(("", line))
-        previous = None
-        for marker, body in chunks:
-            if previous == "" and marker:
-                out.append("")  # Markdown needs a blank line before a list
-            lead = first if not out else ""
-            rest = pad + " " * (hanging if first else 0)
-            opening = (pad + lead) if lead else rest
-            lines = textwrap.wrap(
-                marker + body,
-                width=_WIDTH,
-                initial_indent=opening,
-                subsequent_indent=rest + " " * len(marker),
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            out.extend(lines or [opening.rstrip()])
-            previous = marker
-    return [line.rstrip() for line in out]
-
 
 def _docstring(method: Method) -> list[str]:
     """A method's docstring: the summary and route, the operation's description, and an
     ``Args:`` entry for every parameter (the spec's description, else where it is sent)."""
     doc = method.doc
-    if len(f'        """{doc}') <= _WIDTH or ": ``" not in doc:
+    if len(f'        """{doc}') <= WIDTH or ": ``" not in doc:
         lines = [f'        """{doc}']
     else:
         summary, _, route = doc.partition(": ``")
         lines = [f'        """{summary}:', "", f"        ``{route}"]
     if method.description and method.description.rstrip(".") != doc.split(":")[0].rstrip("."):
-        lines += ["", *_fill(method.description, 8)]
+        lines += ["", *fill(method.description, 8)]
     entries: list[tuple[str, str]] = []
     for param in method.params:
         entries.append((param.name, method.param_docs.get(param.name, "")))
@@ -864,7 +800,7 @@ def _docstring(method: Method) -> list[str]:
     entries += list(OPTION_DOCS.items())
     lines += ["", "        Args:"]
     for name, text in entries:
-        lines += _fill(text, 12, first=f"{name}: ", hanging=4)
+        lines += fill(text, 12, first=f"{name}: ", hanging=4)
     lines.append('        """')
     return lines
 
