@@ -155,3 +155,20 @@ def test_agent_state_reads_as_the_schema_says() -> None:
     ]
     assert fields["id"] == "The id of the agent. Assigned by the database."
     assert fields["llm_config"].startswith("Deprecated: Use `model` field instead.")
+
+
+def test_request_shapes_carry_the_request_schema_descriptions() -> None:
+    classes = attribute_docs(ast.parse((ROOT / "letta_async/types/_params.py").read_text()))
+    _, fields = classes["AgentCreateParams"]
+    schema = SPEC_SCHEMAS["CreateAgentRequest"]
+    keys = importlib.import_module("letta_async.types._params").AgentCreateParams.__annotations__
+    described = {
+        name: " ".join(prop["description"].split()[:6])
+        for name, prop in schema["properties"].items()
+        if prop.get("description") and name in keys
+    }
+    assert len(described) > 40
+    for name, start in described.items():
+        assert start in " ".join(fields.get(name, "").split()), name
+    # Most request shapes match a schema of the document and document their keys.
+    assert sum(1 for _, keys in classes.values() if keys) > 100

@@ -1067,7 +1067,11 @@ class Renderer:
     def _typeddict(self, module: Module, entry: Entry) -> None:
         names = {f["name"] for f in entry.fields}
         lines = ["", "", f"class {entry.py}(TypedDict, total=False):"]
-        lines.extend(_doc(f"The official ``{entry.qualname}`` request shape.", 4))
+        origin = f"The official ``{entry.qualname}`` request shape."
+        spec = {"components": {"schemas": self.gen.schemas}}
+        schema = self.gen.schemas.get(self._request_schema(entry) or "", {})
+        about = described(spec, schema) if schema else ""
+        lines.extend(docstring(f"{about}\n\n{origin}" if about else origin, 4))
         module.use(["TypedDict"])
         if entry.fields:
             lines.append("")
@@ -1079,8 +1083,28 @@ class Renderer:
                 text = f"Required[{text}]"
                 module.use(["Required"])
             lines.append(f"    {f['name']}: {text}")
+            prop = schema.get("properties", {}).get(f["name"])
+            about = described(spec, prop) if isinstance(prop, dict) else ""
+            if about:
+                lines.extend(docstring(about, 4))
         module.body.extend(lines)
         module.exports.append(entry.py)
+
+    def _request_schema(self, entry: Entry) -> str | None:
+        """The schema a request shape writes: by name without its ``Param`` suffix (exactly,
+        then ignoring case and underscores), else the one whose properties best cover its
+        keys; None when no schema has every key."""
+        keys = {f["name"] for f in entry.fields}
+        objects = {
+            name: set(schema.get("properties", {}))
+            for name, schema in self.gen.schemas.items()
+            if schema.get("properties")
+        }
+        base = entry.qualname.rsplit(".", 1)[-1].removesuffix("Params").removesuffix("Param")
+        named = [n for n in objects if _norm(n) == _norm(base) and keys <= objects[n]]
+        if len(named) == 1:
+            return named[0]
+        return _by_fields(keys, objects)
 
     def _alias(self, module: Module, entry: Entry) -> None:
         typ = self.gen.annotation(entry.target, for_params=entry.module == "_params")

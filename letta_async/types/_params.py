@@ -423,94 +423,198 @@ class AccessTokenListParams(TypedDict, total=False):
 
 
 class AgentCreateParams(TypedDict, total=False):
-    """The official ``AgentCreateParams`` request shape."""
+    """CreateAgent model specifically for POST request body, excluding user_id which comes from
+    headers
+
+    The official ``AgentCreateParams`` request shape.
+    """
 
     agent_type: AgentType
+    """The type of agent."""
     base_template_id: str | None
+    """Deprecated: No longer used. The base template id of the agent."""
     block_ids: Sequence[str] | None
+    """The ids of the blocks used by the agent."""
     compaction_settings: AgentCreateParamsCompactionSettings | None
+    """The compaction settings configuration used for compaction."""
     context_window_limit: int | None
+    """The context window limit used by the agent."""
     description: str | None
+    """The description of the agent."""
     embedding: str | None
+    """The embedding model handle used by the agent (format: provider/model-name)."""
     embedding_chunk_size: int | None
+    """Deprecated: No longer used. The embedding chunk size used by the agent."""
     embedding_config: EmbeddingConfigParam | None
+    """Deprecated: Use `embedding` field instead. The embedding configuration used by the agent."""
     enable_reasoner: bool | None
+    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable internal
+    extended thinking step for a reasoner model.
+    """
     enable_sleeptime: bool | None
+    """If set to True, memory management will move to a background agent thread."""
     folder_ids: Sequence[str] | None
+    """The ids of the folders used by the agent."""
     from_template: str | None
+    """Deprecated: please use the 'create agents from a template' endpoint instead."""
     hidden: bool | None
+    """Deprecated: No longer used. If set to True, the agent will be hidden."""
     identity_ids: Sequence[str] | None
+    """The ids of the identities associated with this agent."""
     include_base_tool_rules: bool | None
+    """If true, attaches the Letta base tool rules (e.g. deny all tools not explicitly allowed)."""
     include_base_tools: bool
+    """If true, attaches the Letta core tools (e.g. core_memory related functions)."""
     include_default_source: bool
+    """If true, automatically creates and attaches a default data source for this agent."""
     initial_message_sequence: Iterable[MessageCreateParam] | None
+    """The initial set of messages to put in the agent's in-context memory."""
     llm_config: LlmConfigParam | None
+    """Deprecated: Use `model` field instead. The LLM configuration used by the agent."""
     max_files_open: int | None
+    """Maximum number of files that can be open at once for this agent. Setting this too high may
+    exceed the context window, which will break the agent.
+    """
     max_reasoning_tokens: int | None
+    """Deprecated: Use `model` field to configure reasoning tokens instead. The maximum number of
+    tokens to generate for reasoning step.
+    """
     max_tokens: int | None
+    """Deprecated: Use `model` field to configure max output tokens instead. The maximum number of
+    tokens to generate, including reasoning step.
+    """
     memory_blocks: Iterable[CreateBlockParam] | None
+    """The blocks to create in the agent's in-context memory."""
     memory_variables: dict[str, str] | None
+    """Deprecated: Only relevant for creating agents from a template. Use the 'create agents from a
+    template' endpoint instead.
+    """
     message_buffer_autoclear: bool
+    """If set to True, the agent will not remember previous messages (though the agent will still
+    retain state via core memory blocks and archival/recall memory). Not recommended unless you have
+    an advanced use case.
+    """
     metadata: dict[str, object] | None
+    """The metadata of the agent."""
     model: str | None
+    """The model handle for the agent to use (format: provider/model-name)."""
     model_settings: AgentCreateParamsModelSettings | None
+    """The model settings for the agent."""
     name: str
+    """The name of the agent."""
     parallel_tool_calls: bool | None
+    """Deprecated: Use `model_settings` to configure parallel tool calls instead. If set to True,
+    enables parallel tool calling.
+    """
     per_file_view_window_char_limit: int | None
+    """The per-file view window character limit for this agent. Setting this too high may exceed the
+    context window, which will break the agent.
+    """
     project: str | None
+    """Deprecated: Project should now be passed via the X-Project header instead of in the request
+    body. If using the SDK, this can be done via the x_project parameter.
+    """
     project_id: str | None
+    """Deprecated: No longer used. The id of the project the agent belongs to."""
     reasoning: bool | None
+    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable reasoning for
+    this agent.
+    """
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """Deprecated: Use `model_settings` field to configure response format instead. The response
+    format for the agent.
+    """
     secrets: dict[str, str] | None
+    """The environment variables for tool execution specific to this agent."""
     source_ids: Sequence[str] | None
+    """Deprecated: Use `folder_ids` field instead. The ids of the sources used by the agent."""
     system: str | None
+    """The system prompt used by the agent."""
     tags: Sequence[str] | None
+    """The tags associated with the agent."""
     template: bool
+    """Deprecated: No longer used."""
     template_id: str | None
+    """Deprecated: No longer used. The id of the template the agent belongs to."""
     timezone: str | None
+    """The timezone of the agent (IANA format)."""
     tool_exec_environment_variables: dict[str, str] | None
+    """Deprecated: Use `secrets` field instead. Environment variables for tool execution."""
     tool_ids: Sequence[str] | None
+    """The ids of the tools used by the agent."""
     tool_rules: Iterable[AgentCreateParamsToolRule] | None
+    """The tool rules governing the agent."""
     tools: Sequence[str] | None
+    """The tools used by the agent."""
 
 
 class AgentCreateParamsCompactionSettings(TypedDict, total=False):
-    """The official ``agent_create_params.CompactionSettings`` request shape."""
+    """Configuration for conversation compaction / summarization.
+
+    Per-model settings (temperature, max tokens, etc.) are derived from the default configuration
+    for that handle.
+
+    The official ``agent_create_params.CompactionSettings`` request shape.
+    """
 
     clip_chars: int | None
+    """The maximum length of the summary in characters. If none, no clipping is performed."""
     mode: Literal["all", "sliding_window", "self_compact_all", "self_compact_sliding_window"]
+    """The type of summarization technique use."""
     model: str | None
+    """Model handle to use for sliding_window/all summarization (format: provider/model-name). If
+    None, uses lightweight provider-specific defaults.
+    """
     model_settings: AgentCreateParamsCompactionSettingsModelSettings | None
+    """Optional model settings used to override defaults for the summarizer model."""
     prompt: str | None
+    """The prompt to use for summarization. If None, uses mode-specific default."""
     prompt_acknowledgement: bool
+    """Whether to include an acknowledgement post-prompt (helps prevent non-summary outputs)."""
     sliding_window_percentage: float
+    """The percentage of the context window to keep post-summarization (only used in sliding window
+    modes).
+    """
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsBasetenModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.CompactionSettingsModelSettingsBasetenModelSettings``
-    request shape.
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official ``agent_create_params.CompactionSettingsModelSettingsBasetenModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings(
     TypedDict, total=False
 ):
-    """The official ``agent_create_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official ``agent_create_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: AgentCreateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -533,16 +637,29 @@ class AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSetting
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -554,7 +671,9 @@ class AgentCreateParamsCompactionSettingsModelSettingsMoonshotCodingModelSetting
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettings(TypedDict, total=False):
@@ -563,13 +682,21 @@ class AgentCreateParamsCompactionSettingsModelSettingsMoonshotModelSettings(Type
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
@@ -589,20 +716,32 @@ class AgentCreateParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.CompactionSettingsModelSettingsSgLangModelSettings``
-    request shape.
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official ``agent_create_params.CompactionSettingsModelSettingsSgLangModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning(
@@ -617,60 +756,100 @@ class AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoni
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.CompactionSettingsModelSettingsZaiModelSettings`` request
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``agent_create_params.CompactionSettingsModelSettingsZaiModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class AgentCreateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking(
     TypedDict, total=False
 ):
-    """The official ``agent_create_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official ``agent_create_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
     request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class AgentCreateParamsInitialMessageSequence(TypedDict, total=False):
-    """The official ``templates.agent_create_params.InitialMessageSequence`` request shape."""
+    """Request to create a message
+
+    The official ``templates.agent_create_params.InitialMessageSequence`` request shape.
+    """
 
     content: Required[str]
+    """The content of the message."""
     role: Required[Literal["user", "system", "assistant"]]
+    """The role of the participant."""
     batch_item_id: str | None
+    """The id of the LLMBatchItem that this message is associated with"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     name: str | None
+    """The name of the participant."""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     sender_id: str | None
+    """The id of the sender of the message, can be an identity id or agent id"""
 
 
 class AgentCreateParamsModelSettingsBasetenModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsBasetenModelSettings`` request shape."""
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official ``agent_create_params.ModelSettingsBasetenModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentCreateParamsModelSettingsChatGptoAuthModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsChatGptoAuthModelSettings`` request shape."""
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official ``agent_create_params.ModelSettingsChatGptoAuthModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: AgentCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning(TypedDict, total=False):
@@ -685,16 +864,29 @@ class AgentCreateParamsModelSettingsMoonshotCodingModelSettings(TypedDict, total
     """The official ``agent_create_params.ModelSettingsMoonshotCodingModelSettings`` request shape."""
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: AgentCreateParamsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class AgentCreateParamsModelSettingsMoonshotCodingModelSettingsThinking(TypedDict, total=False):
@@ -703,20 +895,30 @@ class AgentCreateParamsModelSettingsMoonshotCodingModelSettingsThinking(TypedDic
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class AgentCreateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False):
     """The official ``agent_create_params.ModelSettingsMoonshotModelSettings`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentCreateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=False):
@@ -732,18 +934,31 @@ class AgentCreateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=Fal
 
 
 class AgentCreateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsSgLangModelSettings`` request shape."""
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official ``agent_create_params.ModelSettingsSgLangModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: AgentCreateParamsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class AgentCreateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, total=False):
@@ -753,23 +968,37 @@ class AgentCreateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, tota
 
 
 class AgentCreateParamsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsZaiModelSettings`` request shape."""
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``agent_create_params.ModelSettingsZaiModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         AgentCreateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: AgentCreateParamsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class AgentCreateParamsModelSettingsZaiModelSettingsThinking(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsZaiModelSettingsThinking`` request shape."""
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official ``agent_create_params.ModelSettingsZaiModelSettingsThinking`` request shape.
+    """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class AgentExportFileParams(TypedDict, total=False):
@@ -871,81 +1100,163 @@ class AgentUpdateParams(TypedDict, total=False):
     """The official ``AgentUpdateParams`` request shape."""
 
     base_template_id: str | None
+    """The base template id of the agent."""
     block_ids: Sequence[str] | None
+    """The ids of the blocks used by the agent."""
     compaction_settings: AgentUpdateParamsCompactionSettings | None
+    """The compaction settings configuration used for compaction."""
     context_window_limit: int | None
+    """The context window limit used by the agent."""
     description: str | None
+    """The description of the agent."""
     embedding: str | None
+    """The embedding model handle used by the agent (format: provider/model-name)."""
     embedding_config: EmbeddingConfigParam | None
+    """The embedding configuration used by the agent."""
     enable_sleeptime: bool | None
+    """If set to True, memory management will move to a background agent thread."""
     folder_ids: Sequence[str] | None
+    """The ids of the folders used by the agent."""
     hidden: bool | None
+    """If set to True, the agent will be hidden."""
     identity_ids: Sequence[str] | None
+    """The ids of the identities associated with this agent."""
     last_run_completion: str | datetime | None
+    """The timestamp when the agent last completed a run."""
     last_run_duration_ms: int | None
+    """The duration in milliseconds of the agent's last run."""
     last_stop_reason: StopReasonType | None
+    """The stop reason from the agent's last run."""
     llm_config: LlmConfigParam | None
+    """Deprecated: Use `model` field instead. The LLM configuration used by the agent."""
     max_files_open: int | None
+    """Maximum number of files that can be open at once for this agent. Setting this too high may
+    exceed the context window, which will break the agent.
+    """
     max_tokens: int | None
+    """Deprecated: Use `model` field to configure max output tokens instead. The maximum number of
+    tokens to generate, including reasoning step.
+    """
     message_buffer_autoclear: bool | None
+    """If set to True, the agent will not remember previous messages (though the agent will still
+    retain state via core memory blocks and archival/recall memory). Not recommended unless you have
+    an advanced use case.
+    """
     message_ids: Sequence[str] | None
+    """The ids of the messages in the agent's in-context memory."""
     metadata: dict[str, object] | None
+    """The metadata of the agent."""
     model: str | None
+    """The model handle used by the agent (format: provider/model-name)."""
     model_settings: AgentUpdateParamsModelSettings | None
+    """The model settings for the agent."""
     name: str | None
+    """The name of the agent."""
     parallel_tool_calls: bool | None
+    """Deprecated: Use `model_settings` to configure parallel tool calls instead. If set to True,
+    enables parallel tool calling.
+    """
     per_file_view_window_char_limit: int | None
+    """The per-file view window character limit for this agent. Setting this too high may exceed the
+    context window, which will break the agent.
+    """
     project_id: str | None
+    """The id of the project the agent belongs to."""
     reasoning: bool | None
+    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable reasoning for
+    this agent.
+    """
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """Deprecated: Use `model_settings` field to configure response format instead. The response
+    format for the agent.
+    """
     secrets: dict[str, str] | None
+    """The environment variables for tool execution specific to this agent."""
     source_ids: Sequence[str] | None
+    """Deprecated: Use `folder_ids` field instead. The ids of the sources used by the agent."""
     system: str | None
+    """The system prompt used by the agent."""
     tags: Sequence[str] | None
+    """The tags associated with the agent."""
     template_id: str | None
+    """The id of the template the agent belongs to."""
     timezone: str | None
+    """The timezone of the agent (IANA format)."""
     tool_exec_environment_variables: dict[str, str] | None
+    """Deprecated: use `secrets` field instead"""
     tool_ids: Sequence[str] | None
+    """The ids of the tools used by the agent."""
     tool_rules: Iterable[AgentUpdateParamsToolRule] | None
+    """The tool rules governing the agent."""
 
 
 class AgentUpdateParamsCompactionSettings(TypedDict, total=False):
-    """The official ``agent_update_params.CompactionSettings`` request shape."""
+    """Configuration for conversation compaction / summarization.
+
+    Per-model settings (temperature, max tokens, etc.) are derived from the default configuration
+    for that handle.
+
+    The official ``agent_update_params.CompactionSettings`` request shape.
+    """
 
     clip_chars: int | None
+    """The maximum length of the summary in characters. If none, no clipping is performed."""
     mode: Literal["all", "sliding_window", "self_compact_all", "self_compact_sliding_window"]
+    """The type of summarization technique use."""
     model: str | None
+    """Model handle to use for sliding_window/all summarization (format: provider/model-name). If
+    None, uses lightweight provider-specific defaults.
+    """
     model_settings: AgentUpdateParamsCompactionSettingsModelSettings | None
+    """Optional model settings used to override defaults for the summarizer model."""
     prompt: str | None
+    """The prompt to use for summarization. If None, uses mode-specific default."""
     prompt_acknowledgement: bool
+    """Whether to include an acknowledgement post-prompt (helps prevent non-summary outputs)."""
     sliding_window_percentage: float
+    """The percentage of the context window to keep post-summarization (only used in sliding window
+    modes).
+    """
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsBasetenModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.CompactionSettingsModelSettingsBasetenModelSettings``
-    request shape.
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official ``agent_update_params.CompactionSettingsModelSettingsBasetenModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings(
     TypedDict, total=False
 ):
-    """The official ``agent_update_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official ``agent_update_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: AgentUpdateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -968,16 +1279,29 @@ class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSetting
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -989,7 +1313,9 @@ class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotCodingModelSetting
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettings(TypedDict, total=False):
@@ -998,13 +1324,21 @@ class AgentUpdateParamsCompactionSettingsModelSettingsMoonshotModelSettings(Type
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
@@ -1024,20 +1358,32 @@ class AgentUpdateParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.CompactionSettingsModelSettingsSgLangModelSettings``
-    request shape.
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official ``agent_update_params.CompactionSettingsModelSettingsSgLangModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning(
@@ -1052,48 +1398,75 @@ class AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoni
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.CompactionSettingsModelSettingsZaiModelSettings`` request
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``agent_update_params.CompactionSettingsModelSettingsZaiModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class AgentUpdateParamsCompactionSettingsModelSettingsZaiModelSettingsThinking(
     TypedDict, total=False
 ):
-    """The official ``agent_update_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official ``agent_update_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
     request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class AgentUpdateParamsModelSettingsBasetenModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsBasetenModelSettings`` request shape."""
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official ``agent_update_params.ModelSettingsBasetenModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentUpdateParamsModelSettingsChatGptoAuthModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsChatGptoAuthModelSettings`` request shape."""
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official ``agent_update_params.ModelSettingsChatGptoAuthModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: AgentUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning(TypedDict, total=False):
@@ -1108,16 +1481,29 @@ class AgentUpdateParamsModelSettingsMoonshotCodingModelSettings(TypedDict, total
     """The official ``agent_update_params.ModelSettingsMoonshotCodingModelSettings`` request shape."""
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking(TypedDict, total=False):
@@ -1126,20 +1512,30 @@ class AgentUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking(TypedDic
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class AgentUpdateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False):
     """The official ``agent_update_params.ModelSettingsMoonshotModelSettings`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class AgentUpdateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=False):
@@ -1155,18 +1551,31 @@ class AgentUpdateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=Fal
 
 
 class AgentUpdateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsSgLangModelSettings`` request shape."""
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official ``agent_update_params.ModelSettingsSgLangModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, total=False):
@@ -1176,23 +1585,37 @@ class AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, tota
 
 
 class AgentUpdateParamsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsZaiModelSettings`` request shape."""
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``agent_update_params.ModelSettingsZaiModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         AgentUpdateParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: AgentUpdateParamsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class AgentUpdateParamsModelSettingsZaiModelSettingsThinking(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsZaiModelSettingsThinking`` request shape."""
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official ``agent_update_params.ModelSettingsZaiModelSettingsThinking`` request shape.
+    """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class AgentsBlockListParams(TypedDict, total=False):
@@ -1279,51 +1702,91 @@ class AnthropicModelSettingsParam(TypedDict, total=False):
     """The official ``AnthropicModelSettingsParam`` request shape."""
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["anthropic"]
+    """The type of the provider."""
     response_format: AnthropicModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: AnthropicModelSettingsParamThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class AnthropicModelSettingsParamThinking(TypedDict, total=False):
     """The official ``anthropic_model_settings_param.Thinking`` request shape."""
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class ApprovalCreateParam(TypedDict, total=False):
-    """The official ``agents.ApprovalCreateParam`` request shape."""
+    """Input to approve or deny a tool call request
+
+    The official ``agents.ApprovalCreateParam`` request shape.
+    """
 
     approval_request_id: str | None
+    """The message ID of the approval request"""
     approvals: Iterable[ApprovalCreateParamApproval] | None
+    """The list of approval responses"""
     approve: bool | None
+    """Whether the tool has been approved"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     reason: str | None
+    """An optional explanation for the provided approval status"""
     type: Literal["approval"]
+    """The message type to be created."""
 
 
 class ApprovalReturnParam(TypedDict, total=False):
     """The official ``agents.ApprovalReturnParam`` request shape."""
 
     approve: Required[bool]
+    """Whether the tool has been approved"""
     tool_call_id: Required[str]
+    """The ID of the tool call that corresponds to this approval"""
     reason: str | None
+    """An optional explanation for the provided approval status"""
     type: Literal["approval"]
+    """The message type to be created."""
 
 
 class ArchiveCreateParams(TypedDict, total=False):
-    """The official ``ArchiveCreateParams`` request shape."""
+    """Request model for creating an archive.
+
+    Intentionally excludes vector_db_provider. These are derived internally (vector DB provider from
+    env).
+
+    The official ``ArchiveCreateParams`` request shape.
+    """
 
     name: Required[str]
     description: str | None
     embedding: str | None
+    """Embedding model handle for the archive"""
     embedding_config: EmbeddingConfigParam | None
+    """Deprecated: Use `embedding` field instead. Embedding configuration for the archive"""
 
 
 class ArchiveListParams(TypedDict, total=False):
@@ -1339,39 +1802,67 @@ class ArchiveListParams(TypedDict, total=False):
 
 
 class ArchiveUpdateParams(TypedDict, total=False):
-    """The official ``ArchiveUpdateParams`` request shape."""
+    """Request model for updating an archive (partial).
+
+    Supports updating only name and description.
+
+    The official ``ArchiveUpdateParams`` request shape.
+    """
 
     description: str | None
     name: str | None
 
 
 class ArchivesPassageCreateParams(TypedDict, total=False):
-    """The official ``archives.PassageCreateParams`` request shape."""
+    """Request model for creating a passage in an archive.
+
+    The official ``archives.PassageCreateParams`` request shape.
+    """
 
     text: Required[str]
+    """The text content of the passage"""
     created_at: str | None
+    """Optional creation datetime for the passage (ISO 8601 format)"""
     metadata: dict[str, object] | None
+    """Optional metadata for the passage"""
     tags: Sequence[str] | None
+    """Optional tags for categorizing the passage"""
 
 
 class AzureModelSettingsParam(TypedDict, total=False):
-    """The official ``AzureModelSettingsParam`` request shape."""
+    """Azure OpenAI model configuration (OpenAI-compatible).
+
+    The official ``AzureModelSettingsParam`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["azure"]
+    """The type of the provider."""
     response_format: AzureModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class BedrockModelSettingsParam(TypedDict, total=False):
-    """The official ``BedrockModelSettingsParam`` request shape."""
+    """AWS Bedrock model configuration.
+
+    The official ``BedrockModelSettingsParam`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["bedrock"]
+    """The type of the provider."""
     response_format: BedrockModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class BlockCreateParams(TypedDict, total=False):
@@ -1420,24 +1911,43 @@ class BlockListParams(TypedDict, total=False):
 
 
 class BlockUpdateParams(TypedDict, total=False):
-    """The official ``BlockUpdateParams`` request shape."""
+    """Update a block
+
+    The official ``BlockUpdateParams`` request shape.
+    """
 
     base_template_id: str | None
+    """The base template id of the block."""
     deployment_id: str | None
+    """The id of the deployment."""
     description: str | None
+    """Description of the block."""
     entity_id: str | None
+    """The id of the entity within the template."""
     hidden: bool | None
+    """If set to True, the block will be hidden."""
     is_template: bool
+    """Whether the block is a template (e.g. saved human/persona options)."""
     label: str | None
+    """Label of the block (e.g. 'human', 'persona') in the context window."""
     limit: int | None
+    """Character limit of the block."""
     metadata: dict[str, object] | None
+    """Metadata of the block."""
     preserve_on_migration: bool | None
+    """Preserve the block on template migration."""
     project_id: str | None
+    """The associated project id."""
     read_only: bool
+    """Whether the agent has read-only access to the block."""
     tags: Sequence[str] | None
+    """The tags to associate with the block."""
     template_id: str | None
+    """The id of the template."""
     template_name: str | None
+    """Name of the block if it is a template."""
     value: str | None
+    """Value of the block."""
 
 
 class BlocksAgentListParams(TypedDict, total=False):
@@ -1467,38 +1977,72 @@ class BlocksAgentListParams(TypedDict, total=False):
 
 
 class ChildToolRuleParam(TypedDict, total=False):
-    """The official ``ChildToolRuleParam`` request shape."""
+    """A ToolRule represents a tool that can be invoked by the agent.
+
+    The official ``ChildToolRuleParam`` request shape.
+    """
 
     children: Required[Sequence[str]]
+    """The children tools that can be invoked."""
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     child_arg_nodes: Iterable[ChildToolRuleParamChildArgNode] | None
+    """Optional list of typed child argument overrides. Each node must reference a child in
+    'children'.
+    """
     prompt_template: str | None
+    """Optional template string (ignored)."""
     type: Literal["constrain_child_tools"]
 
 
 class ChildToolRuleParamChildArgNode(TypedDict, total=False):
-    """The official ``child_tool_rule_param.ChildArgNode`` request shape."""
+    """Typed child override for prefilled arguments.
+
+    When used in a ChildToolRule, if this child is selected next, its `args` will be applied as
+    prefilled arguments (overriding overlapping LLM-provided values).
+
+    The official ``child_tool_rule_param.ChildArgNode`` request shape.
+    """
 
     name: Required[str]
+    """The name of the child tool to invoke next."""
     args: dict[str, object] | None
+    """Optional prefilled arguments for this child tool. Keys must match the tool's parameter names
+    and values must satisfy the tool's JSON schema. Supports partial prefill; non-overlapping
+    parameters are left to the model.
+    """
 
 
 class ConditionalToolRuleParam(TypedDict, total=False):
-    """The official ``ConditionalToolRuleParam`` request shape."""
+    """A ToolRule that conditionally maps to different child tools based on the output.
+
+    The official ``ConditionalToolRuleParam`` request shape.
+    """
 
     child_output_mapping: Required[dict[str, str]]
+    """The output case to check for mapping"""
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     default_child: str | None
+    """The default child tool to be called. If None, any tool can be called."""
     prompt_template: str | None
+    """Optional template string (ignored)."""
     require_output_mapping: bool
+    """Whether to throw an error when output doesn't match any case"""
     type: Literal["conditional"]
 
 
 class ContinueToolRuleParam(TypedDict, total=False):
-    """The official ``ContinueToolRuleParam`` request shape."""
+    """Represents a tool rule configuration where if this tool gets called, it must continue the
+    agent loop.
+
+    The official ``ContinueToolRuleParam`` request shape.
+    """
 
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
+    """Optional template string (ignored)."""
     type: Literal["continue_loop"]
 
 
@@ -1521,24 +2065,38 @@ class ConversationCreateParams(TypedDict, total=False):
 
 
 class ConversationCreateParamsModelSettingsBasetenModelSettings(TypedDict, total=False):
-    """The official ``conversation_create_params.ModelSettingsBasetenModelSettings`` request shape."""
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official ``conversation_create_params.ModelSettingsBasetenModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationCreateParamsModelSettingsChatGptoAuthModelSettings(TypedDict, total=False):
-    """The official ``conversation_create_params.ModelSettingsChatGptoAuthModelSettings`` request
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official ``conversation_create_params.ModelSettingsChatGptoAuthModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: ConversationCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -1557,14 +2115,27 @@ class ConversationCreateParamsModelSettingsMoonshotCodingModelSettings(TypedDict
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -1575,18 +2146,28 @@ class ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking(
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class ConversationCreateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False):
     """The official ``conversation_create_params.ModelSettingsMoonshotModelSettings`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationCreateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=False):
@@ -1602,16 +2183,29 @@ class ConversationCreateParamsModelSettingsOpenRouterModelSettings(TypedDict, to
 
 
 class ConversationCreateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
-    """The official ``conversation_create_params.ModelSettingsSgLangModelSettings`` request shape."""
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official ``conversation_create_params.ModelSettingsSgLangModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: ConversationCreateParamsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class ConversationCreateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, total=False):
@@ -1623,23 +2217,35 @@ class ConversationCreateParamsModelSettingsSgLangModelSettingsReasoning(TypedDic
 
 
 class ConversationCreateParamsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official ``conversation_create_params.ModelSettingsZaiModelSettings`` request shape."""
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``conversation_create_params.ModelSettingsZaiModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: ConversationCreateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationCreateParamsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class ConversationCreateParamsModelSettingsZaiModelSettingsThinking(TypedDict, total=False):
-    """The official ``conversation_create_params.ModelSettingsZaiModelSettingsThinking`` request
-    shape.
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official ``conversation_create_params.ModelSettingsZaiModelSettingsThinking`` request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class ConversationForkParams(TypedDict, total=False):
@@ -1671,46 +2277,76 @@ class ConversationRecompileParams(TypedDict, total=False):
 
 
 class ConversationRecompileParamsCompactionSettings(TypedDict, total=False):
-    """The official ``conversation_recompile_params.CompactionSettings`` request shape."""
+    """Configuration for conversation compaction / summarization.
+
+    Per-model settings (temperature, max tokens, etc.) are derived from the default configuration
+    for that handle.
+
+    The official ``conversation_recompile_params.CompactionSettings`` request shape.
+    """
 
     clip_chars: int | None
+    """The maximum length of the summary in characters. If none, no clipping is performed."""
     mode: Literal["all", "sliding_window", "self_compact_all", "self_compact_sliding_window"]
+    """The type of summarization technique use."""
     model: str | None
+    """Model handle to use for sliding_window/all summarization (format: provider/model-name). If
+    None, uses lightweight provider-specific defaults.
+    """
     model_settings: ConversationRecompileParamsCompactionSettingsModelSettings | None
+    """Optional model settings used to override defaults for the summarizer model."""
     prompt: str | None
+    """The prompt to use for summarization. If None, uses mode-specific default."""
     prompt_acknowledgement: bool
+    """Whether to include an acknowledgement post-prompt (helps prevent non-summary outputs)."""
     sliding_window_percentage: float
+    """The percentage of the context window to keep post-summarization (only used in sliding window
+    modes).
+    """
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsBasetenModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official
     ``conversation_recompile_params.CompactionSettingsModelSettingsBasetenModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official
     ``conversation_recompile_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: (
         ConversationRecompileParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning
     )
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -1733,17 +2369,30 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingMo
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -1755,34 +2404,44 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotCodingMo
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsMoonshotModelSettings(
     TypedDict, total=False
 ):
     """The official
-    ``conversation_recompile_params.CompactionSettingsModelSettingsMoonshotModelSettings``
-    request shape.
+    ``conversation_recompile_params.CompactionSettingsModelSettingsMoonshotModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
     TypedDict, total=False
 ):
     """The official
-    ``conversation_recompile_params.CompactionSettingsModelSettingsOpenRouterModelSettings``
-    request shape.
+    ``conversation_recompile_params.CompactionSettingsModelSettingsOpenRouterModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
@@ -1798,24 +2457,36 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsOpenRouterModelS
 class ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official
     ``conversation_recompile_params.CompactionSettingsModelSettingsSgLangModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: (
         ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
     )
+    """The reasoning configuration for the model."""
     response_format: (
         ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning(
@@ -1832,32 +2503,43 @@ class ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSetti
 class ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettings(
     TypedDict, total=False
 ):
-    """The official
-    ``conversation_recompile_params.CompactionSettingsModelSettingsZaiModelSettings`` request
-    shape.
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``conversation_recompile_params.CompactionSettingsModelSettingsZaiModelSettings``
+    request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         ConversationRecompileParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class ConversationRecompileParamsCompactionSettingsModelSettingsZaiModelSettingsThinking(
     TypedDict, total=False
 ):
-    """The official
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official
     ``conversation_recompile_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
     request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class ConversationUpdateParams(TypedDict, total=False):
@@ -1873,24 +2555,38 @@ class ConversationUpdateParams(TypedDict, total=False):
 
 
 class ConversationUpdateParamsModelSettingsBasetenModelSettings(TypedDict, total=False):
-    """The official ``conversation_update_params.ModelSettingsBasetenModelSettings`` request shape."""
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official ``conversation_update_params.ModelSettingsBasetenModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationUpdateParamsModelSettingsChatGptoAuthModelSettings(TypedDict, total=False):
-    """The official ``conversation_update_params.ModelSettingsChatGptoAuthModelSettings`` request
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official ``conversation_update_params.ModelSettingsChatGptoAuthModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: ConversationUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -1909,14 +2605,27 @@ class ConversationUpdateParamsModelSettingsMoonshotCodingModelSettings(TypedDict
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -1927,18 +2636,28 @@ class ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking(
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class ConversationUpdateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False):
     """The official ``conversation_update_params.ModelSettingsMoonshotModelSettings`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationUpdateParamsModelSettingsOpenRouterModelSettings(TypedDict, total=False):
@@ -1954,16 +2673,29 @@ class ConversationUpdateParamsModelSettingsOpenRouterModelSettings(TypedDict, to
 
 
 class ConversationUpdateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
-    """The official ``conversation_update_params.ModelSettingsSgLangModelSettings`` request shape."""
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official ``conversation_update_params.ModelSettingsSgLangModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: ConversationUpdateParamsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class ConversationUpdateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, total=False):
@@ -1975,71 +2707,119 @@ class ConversationUpdateParamsModelSettingsSgLangModelSettingsReasoning(TypedDic
 
 
 class ConversationUpdateParamsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official ``conversation_update_params.ModelSettingsZaiModelSettings`` request shape."""
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``conversation_update_params.ModelSettingsZaiModelSettings`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: ConversationUpdateParamsModelSettingsSgLangModelSettingsResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationUpdateParamsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class ConversationUpdateParamsModelSettingsZaiModelSettingsThinking(TypedDict, total=False):
-    """The official ``conversation_update_params.ModelSettingsZaiModelSettingsThinking`` request
-    shape.
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official ``conversation_update_params.ModelSettingsZaiModelSettingsThinking`` request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class ConversationsMessageCompactParams(TypedDict, total=False):
     """The official ``conversations.MessageCompactParams`` request shape."""
 
     agent_id: str | None
+    """Agent ID for agent-direct mode with 'default' conversation. Use with
+    conversation_id='default' in the URL path.
+    """
     compaction_settings: ConversationsMessageCompactParamsCompactionSettings | None
+    """Optional compaction settings to use for this summarization request. If not provided, the
+    agent's default settings will be used.
+    """
 
 
 class ConversationsMessageCompactParamsCompactionSettings(TypedDict, total=False):
-    """The official ``conversations.message_compact_params.CompactionSettings`` request shape."""
+    """Configuration for conversation compaction / summarization.
+
+    Per-model settings (temperature, max tokens, etc.) are derived from the default configuration
+    for that handle.
+
+    The official ``conversations.message_compact_params.CompactionSettings`` request shape.
+    """
 
     clip_chars: int | None
+    """The maximum length of the summary in characters. If none, no clipping is performed."""
     mode: Literal["all", "sliding_window", "self_compact_all", "self_compact_sliding_window"]
+    """The type of summarization technique use."""
     model: str | None
+    """Model handle to use for sliding_window/all summarization (format: provider/model-name). If
+    None, uses lightweight provider-specific defaults.
+    """
     model_settings: ConversationsMessageCompactParamsCompactionSettingsModelSettings | None
+    """Optional model settings used to override defaults for the summarizer model."""
     prompt: str | None
+    """The prompt to use for summarization. If None, uses mode-specific default."""
     prompt_acknowledgement: bool
+    """Whether to include an acknowledgement post-prompt (helps prevent non-summary outputs)."""
     sliding_window_percentage: float
+    """The percentage of the context window to keep post-summarization (only used in sliding window
+    modes).
+    """
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsBasetenModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official
     ``conversations.message_compact_params.CompactionSettingsModelSettingsBasetenModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official
     ``conversations.message_compact_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: ConversationsMessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -2062,17 +2842,30 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCo
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -2084,7 +2877,9 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotCo
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings(
@@ -2096,14 +2891,22 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsMoonshotMo
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
@@ -2127,24 +2930,36 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsOpenRouter
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official
     ``conversations.message_compact_params.CompactionSettingsModelSettingsSgLangModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: (
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
     )
+    """The reasoning configuration for the model."""
     response_format: (
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning(
@@ -2161,92 +2976,190 @@ class ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangMode
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings(
     TypedDict, total=False
 ):
-    """The official
-    ``conversations.message_compact_params.CompactionSettingsModelSettingsZaiModelSettings``
-    request shape.
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official
+    ``conversations.message_compact_params.CompactionSettingsModelSettingsZaiModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat
         | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: (
         ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
     )
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class ConversationsMessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking(
     TypedDict, total=False
 ):
-    """The official
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official
     ``conversations.message_compact_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
     request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class ConversationsMessageCreateParams(TypedDict, total=False):
-    """The official ``conversations.MessageCreateParams`` request shape."""
+    """Request for sending messages to a conversation. Streams by default.
+
+    The official ``conversations.MessageCreateParams`` request shape.
+    """
 
     agent_id: str | None
+    """Agent ID for agent-direct mode with 'default' conversation. Use with
+    conversation_id='default' in the URL path.
+    """
     assistant_message_tool_kwarg: str
+    """The name of the message argument in the designated message tool. Still supported for legacy
+    agent types, but deprecated for letta_v1_agent onward.
+    """
     assistant_message_tool_name: str
+    """The name of the designated message tool. Still supported for legacy agent types, but
+    deprecated for letta_v1_agent onward.
+    """
     background: bool
+    """Whether to process the request in the background (only used when streaming=true)."""
     client_skills: Iterable[ConversationsMessageCreateParamsClientSkill] | None
+    """Client-side skills available in the environment. These are rendered in the system prompt's
+    available skills section alongside agent-scoped skills from MemFS.
+    """
     client_tools: Iterable[ConversationsMessageCreateParamsClientTool] | None
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
+    """
     enable_thinking: str
+    """If set to True, enables reasoning before responses or tool calls from the agent."""
     include_compaction_messages: bool
+    """If True, compaction events emit structured `SummaryMessage` and `EventMessage` types. If
+    False (default), compaction messages are not included in the response.
+    """
     include_pings: bool
+    """Whether to include periodic keepalive ping messages in the stream to prevent connection
+    timeouts (only used when streaming=true).
+    """
     include_return_message_types: list[MessageType] | None
+    """Only return specified message types in the response. If `None` (default) returns all
+    messages.
+    """
     input: str | Iterable[ConversationsMessageCreateParamsInputUnionMember1] | None
+    """Syntactic sugar for a single user message. Equivalent to messages=[{'role': 'user',
+    'content': input}].
+    """
     max_steps: int
+    """Maximum number of steps the agent should take to process the request."""
     messages: Iterable[ConversationsMessageCreateParamsMessage] | None
+    """The messages to be sent to the agent."""
     override_model: str | None
+    """Model handle to use for this request instead of the agent's default model. This allows
+    sending a message to a different model without changing the agent's configuration.
+    """
     override_system: str | None
+    """Optional per-request system prompt override. When set, this is passed directly to the
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
+    """
     return_logprobs: bool
+    """If True, returns log probabilities of the output tokens in the response. Useful for RL
+    training. Only supported for OpenAI-compatible providers (including SGLang).
+    """
     return_token_ids: bool
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
+    """
     stream_tokens: bool
+    """Flag to determine if individual tokens should be streamed, rather than streaming per step
+    (only used when streaming=true).
+    """
     streaming: bool
+    """If True (default), returns a streaming response (Server-Sent Events). If False, returns a
+    complete JSON response.
+    """
     top_logprobs: int | None
+    """Number of most likely tokens to return at each position (0-20). Requires
+    return_logprobs=True.
+    """
     use_assistant_message: bool
+    """Whether the server should parse specific tool call arguments (default `send_message`) as
+    `AssistantMessage` objects. Still supported for legacy agent types, but deprecated for
+    letta_v1_agent onward.
+    """
 
 
 class ConversationsMessageCreateParamsClientSkill(TypedDict, total=False):
-    """The official ``conversations.message_create_params.ClientSkill`` request shape."""
+    """Schema for a client-side skill passed in the request.
+
+    Client-side skills represent environment-provided capabilities (e.g. project-scoped skills) that
+    are not stored in the agent's MemFS but should appear in the system prompt's available skills
+    section.
+
+    The official ``conversations.message_create_params.ClientSkill`` request shape.
+    """
 
     description: Required[str]
+    """Description of what the skill does"""
     location: Required[str]
+    """Path or location hint for the skill (e.g. skills/my-skill/SKILL.md)"""
     name: Required[str]
+    """The name of the skill"""
 
 
 class ConversationsMessageCreateParamsClientTool(TypedDict, total=False):
-    """The official ``conversations.message_create_params.ClientTool`` request shape."""
+    """Schema for a client-side tool passed in the request.
+
+    Client-side tools are executed by the client, not the server. When the agent calls a client-side
+    tool, execution pauses and returns control to the client to execute the tool and provide the
+    result.
+
+    The official ``conversations.message_create_params.ClientTool`` request shape.
+    """
 
     name: Required[str]
+    """The name of the tool function"""
     description: str | None
+    """Description of what the tool does"""
     parameters: dict[str, object] | None
+    """JSON Schema for the function parameters"""
 
 
 class ConversationsMessageCreateParamsInputUnionMember1SummarizedReasoningContent(
     TypedDict, total=False
 ):
-    """The official
-    ``conversations.message_create_params.InputUnionMember1SummarizedReasoningContent`` request
-    shape.
+    """The style of reasoning content returned by the OpenAI Responses API
+
+    The official ``conversations.message_create_params.InputUnionMember1SummarizedReasoningContent``
+    request shape.
     """
 
     id: Required[str]
+    """The unique identifier for this reasoning step."""
     summary: Required[
         Iterable[ConversationsMessageCreateParamsInputUnionMember1SummarizedReasoningContentSummary]
     ]
+    """Summaries of the reasoning content."""
     encrypted_content: str
+    """The encrypted reasoning content."""
     type: Literal["summarized_reasoning"]
+    """Indicates this is a summarized reasoning step."""
 
 
 class ConversationsMessageCreateParamsInputUnionMember1SummarizedReasoningContentSummary(
@@ -2258,16 +3171,32 @@ class ConversationsMessageCreateParamsInputUnionMember1SummarizedReasoningConten
     """
 
     index: Required[int]
+    """The index of the summary part."""
     text: Required[str]
+    """The text of the summary part."""
 
 
 class ConversationsMessageCreateParamsMessageToolReturnCreate(TypedDict, total=False):
-    """The official ``conversations.message_create_params.MessageToolReturnCreate`` request shape."""
+    """Submit tool return(s) from client-side tool execution.
+
+    This is the preferred way to send tool results back to the agent after client-side tool
+    execution. It is equivalent to sending an ApprovalCreate with tool return approvals, but
+    provides a cleaner API for the common case.
+
+    The official ``conversations.message_create_params.MessageToolReturnCreate`` request shape.
+    """
 
     tool_returns: Required[Iterable[ToolReturnParam]]
+    """List of tool returns from client-side execution"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     type: Literal["tool_return"]
+    """The message type to be created."""
 
 
 class ConversationsMessageListParams(TypedDict, total=False):
@@ -2288,78 +3217,143 @@ class ConversationsMessageStreamParams(TypedDict, total=False):
     """The official ``conversations.MessageStreamParams`` request shape."""
 
     agent_id: str | None
+    """Agent ID for agent-direct mode with 'default' conversation. Use with
+    conversation_id='default' in the URL path.
+    """
     batch_size: int | None
+    """Number of entries to read per batch."""
     include_pings: bool | None
+    """Whether to include periodic keepalive ping messages in the stream to prevent connection
+    timeouts.
+    """
     otid: str | None
+    """Offline threading ID to look up the run_id. Bypasses active run lookup if run_id not
+    provided.
+    """
     poll_interval: float | None
+    """Seconds to wait between polls when no new data."""
     run_id: str | None
+    """Run ID to stream directly, bypassing run lookup. Use for recovery from duplicate requests."""
     starting_after: int
+    """Sequence id to use as a cursor for pagination. Response will start streaming after this chunk
+    sequence id
+    """
 
 
 class CreateBlockParam(TypedDict, total=False):
-    """The official ``CreateBlockParam`` request shape."""
+    """Create a block
+
+    The official ``CreateBlockParam`` request shape.
+    """
 
     label: Required[str]
+    """Label of the block."""
     value: Required[str]
+    """Value of the block."""
     base_template_id: str | None
+    """The base template id of the block."""
     deployment_id: str | None
+    """The id of the deployment."""
     description: str | None
+    """Description of the block."""
     entity_id: str | None
+    """The id of the entity within the template."""
     hidden: bool | None
+    """If set to True, the block will be hidden."""
     is_template: bool
     limit: int
+    """Character limit of the block."""
     metadata: dict[str, object] | None
+    """Metadata of the block."""
     preserve_on_migration: bool | None
+    """Preserve the block on template migration."""
     project_id: str | None
+    """The associated project id."""
     read_only: bool
+    """Whether the agent has read-only access to the block."""
     tags: Sequence[str] | None
+    """The tags to associate with the block."""
     template_id: str | None
+    """The id of the template."""
     template_name: str | None
+    """Name of the block if it is a template."""
 
 
 class CreateSseMcpServerParam(TypedDict, total=False):
-    """The official ``CreateSseMcpServerParam`` request shape."""
+    """Create a new SSE MCP server
+
+    The official ``CreateSseMcpServerParam`` request shape.
+    """
 
     server_url: Required[str]
+    """The URL of the server"""
     auth_header: str | None
+    """The name of the authentication header (e.g., 'Authorization')"""
     auth_token: str | None
+    """The authentication token or API key value"""
     custom_headers: dict[str, str] | None
+    """Custom HTTP headers to include with requests"""
     mcp_server_type: Literal["sse"]
 
 
 class CreateStdioMcpServerParam(TypedDict, total=False):
-    """The official ``CreateStdioMcpServerParam`` request shape."""
+    """Create a new Stdio MCP server
+
+    The official ``CreateStdioMcpServerParam`` request shape.
+    """
 
     args: Required[Sequence[str]]
+    """The arguments to pass to the command"""
     command: Required[str]
+    """The command to run (MCP 'local' client will run this command)"""
     env: dict[str, str] | None
+    """Environment variables to set"""
     mcp_server_type: Literal["stdio"]
 
 
 class CreateStreamableHTTPMcpServerParam(TypedDict, total=False):
-    """The official ``CreateStreamableHTTPMcpServerParam`` request shape."""
+    """Create a new Streamable HTTP MCP server
+
+    The official ``CreateStreamableHTTPMcpServerParam`` request shape.
+    """
 
     server_url: Required[str]
+    """The URL of the server"""
     auth_header: str | None
+    """The name of the authentication header (e.g., 'Authorization')"""
     auth_token: str | None
+    """The authentication token or API key value"""
     custom_headers: dict[str, str] | None
+    """Custom HTTP headers to include with requests"""
     mcp_server_type: Literal["streamable_http"]
 
 
 class DeepseekModelSettingsParam(TypedDict, total=False):
-    """The official ``DeepseekModelSettingsParam`` request shape."""
+    """Deepseek model configuration (OpenAI-compatible).
+
+    The official ``DeepseekModelSettingsParam`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["deepseek"]
+    """The type of the provider."""
     response_format: DeepseekModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class EmbeddingConfigParam(TypedDict, total=False):
-    """The official ``EmbeddingConfigParam`` request shape."""
+    """Configuration for embedding model connection and processing parameters.
+
+    The official ``EmbeddingConfigParam`` request shape.
+    """
 
     embedding_dim: Required[int]
+    """The dimension of the embedding."""
     embedding_endpoint_type: Required[
         Literal[
             "openai",
@@ -2383,14 +3377,23 @@ class EmbeddingConfigParam(TypedDict, total=False):
             "pinecone",
         ]
     ]
+    """The endpoint type for the model."""
     embedding_model: Required[str]
+    """The model for the embedding."""
     azure_deployment: str | None
+    """The Azure deployment for the model."""
     azure_endpoint: str | None
+    """The Azure endpoint for the model."""
     azure_version: str | None
+    """The Azure version for the model."""
     batch_size: int
+    """The maximum batch size for processing embeddings."""
     embedding_chunk_size: int | None
+    """The chunk size of the embedding."""
     embedding_endpoint: str | None
+    """The endpoint for the model (`None` if local)."""
     handle: str | None
+    """The handle for this config, in the format provider/model-name."""
 
 
 class EnvironmentListParams(TypedDict, total=False):
@@ -2451,9 +3454,11 @@ class EnvironmentSendMessageParamsMessageUnionMember1ApprovalUnionMember0(TypedD
             EnvironmentSendMessageParamsMessageUnionMember1ApprovalUnionMember0ToolReturnUnionMember1
         ]
     ]
+    """The tool return value - either a string or list of content parts (text/image)"""
     stderr: Sequence[str] | None
     stdout: Sequence[str] | None
     type: Literal["tool"]
+    """The message type to be created."""
 
 
 class EnvironmentSendMessageParamsMessageUnionMember1ApprovalUnionMember0ToolReturnUnionMember1(
@@ -2484,7 +3489,9 @@ class FeedbackCreateParams(TypedDict, total=False):
     """The official ``steps.FeedbackCreateParams`` request shape."""
 
     feedback: Literal["positive", "negative"] | None
+    """Whether this feedback is positive or negative"""
     tags: Sequence[str] | None
+    """Feedback tags to add to the step"""
 
 
 class FileListParams(TypedDict, total=False):
@@ -2515,15 +3522,25 @@ class FileUploadParams(TypedDict, total=False):
 
 
 class FolderCreateParams(TypedDict, total=False):
-    """The official ``FolderCreateParams`` request shape."""
+    """Schema for creating a new Source.
+
+    The official ``FolderCreateParams`` request shape.
+    """
 
     name: Required[str]
+    """The name of the source."""
     description: str | None
+    """The description of the source."""
     embedding: str | None
+    """The handle for the embedding config used by the source."""
     embedding_chunk_size: int | None
+    """The chunk size of the embedding."""
     embedding_config: EmbeddingConfigParam | None
+    """(Legacy) The embedding configuration used by the source."""
     instructions: str | None
+    """Instructions for how to use the source."""
     metadata: dict[str, object] | None
+    """Metadata associated with the source."""
 
 
 class FolderListParams(TypedDict, total=False):
@@ -2538,13 +3555,21 @@ class FolderListParams(TypedDict, total=False):
 
 
 class FolderUpdateParams(TypedDict, total=False):
-    """The official ``FolderUpdateParams`` request shape."""
+    """Schema for updating an existing Source.
+
+    The official ``FolderUpdateParams`` request shape.
+    """
 
     description: str | None
+    """The description of the source."""
     embedding_config: EmbeddingConfigParam | None
+    """The embedding configuration used by the source."""
     instructions: str | None
+    """Instructions for how to use the source."""
     metadata: dict[str, object] | None
+    """Metadata associated with the source."""
     name: str | None
+    """The name of the source."""
 
 
 class FoldersAgentListParams(TypedDict, total=False):
@@ -2572,108 +3597,178 @@ class GoogleAIModelSettingsParam(TypedDict, total=False):
     """The official ``GoogleAIModelSettingsParam`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["google_ai"]
+    """The type of the provider."""
     response_schema: GoogleAiModelSettingsParamResponseSchema | None
+    """The response schema for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking_config: GoogleAiModelSettingsParamThinkingConfig
+    """The thinking configuration for the model."""
 
 
 class GoogleAiModelSettingsParamThinkingConfig(TypedDict, total=False):
     """The official ``google_ai_model_settings_param.ThinkingConfig`` request shape."""
 
     include_thoughts: bool
+    """Whether to include thoughts in the model's response."""
     thinking_budget: int
+    """The thinking budget for the model."""
 
 
 class GoogleVertexModelSettingsParam(TypedDict, total=False):
     """The official ``GoogleVertexModelSettingsParam`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["google_vertex"]
+    """The type of the provider."""
     response_schema: GoogleVertexModelSettingsParamResponseSchema | None
+    """The response schema for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking_config: GoogleVertexModelSettingsParamThinkingConfig
+    """The thinking configuration for the model."""
 
 
 class GoogleVertexModelSettingsParamThinkingConfig(TypedDict, total=False):
     """The official ``google_vertex_model_settings_param.ThinkingConfig`` request shape."""
 
     include_thoughts: bool
+    """Whether to include thoughts in the model's response."""
     thinking_budget: int
+    """The thinking budget for the model."""
 
 
 class GroqModelSettingsParam(TypedDict, total=False):
-    """The official ``GroqModelSettingsParam`` request shape."""
+    """Groq model configuration (OpenAI-compatible).
+
+    The official ``GroqModelSettingsParam`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["groq"]
+    """The type of the provider."""
     response_format: GroqModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ImageContentParam(TypedDict, total=False):
     """The official ``agents.ImageContentParam`` request shape."""
 
     source: Required[ImageContentParamSource]
+    """The source of the image."""
     type: Literal["image"]
+    """The type of the message."""
 
 
 class ImageContentParamSourceBase64Image(TypedDict, total=False):
     """The official ``agents.image_content_param.SourceBase64Image`` request shape."""
 
     data: Required[str]
+    """The base64 encoded image data."""
     media_type: Required[str]
+    """The media type for the image."""
     detail: str | None
+    """What level of detail to use when processing and understanding the image (low, high, or auto
+    to let the model decide)
+    """
     type: Literal["base64"]
+    """The source type for the image."""
 
 
 class ImageContentParamSourceLettaImage(TypedDict, total=False):
     """The official ``agents.image_content_param.SourceLettaImage`` request shape."""
 
     file_id: Required[str]
+    """The unique identifier of the image file persisted in storage."""
     data: str | None
+    """The base64 encoded image data."""
     detail: str | None
+    """What level of detail to use when processing and understanding the image (low, high, or auto
+    to let the model decide)
+    """
     media_type: str | None
+    """The media type for the image."""
     type: Literal["letta"]
+    """The source type for the image."""
 
 
 class ImageContentParamSourceURLImage(TypedDict, total=False):
     """The official ``agents.image_content_param.SourceURLImage`` request shape."""
 
     url: Required[str]
+    """The URL of the image."""
     type: Literal["url"]
+    """The source type for the image."""
 
 
 class InitToolRuleParam(TypedDict, total=False):
-    """The official ``InitToolRuleParam`` request shape."""
+    """Represents the initial tool rule configuration.
+
+    The official ``InitToolRuleParam`` request shape.
+    """
 
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     args: dict[str, object] | None
+    """Optional prefilled arguments for this tool. When present, these values will override any
+    LLM-provided arguments with the same keys during invocation. Keys must match the tool's
+    parameter names and values must satisfy the tool's JSON schema. Supports partial prefill;
+    non-overlapping parameters are left to the model.
+    """
     prompt_template: str | None
+    """Optional template string (ignored). Rendering uses fast built-in formatting for performance.
+    """
     type: Literal["run_first"]
 
 
 class JsonObjectResponseFormatParam(TypedDict, total=False):
-    """The official ``JsonObjectResponseFormatParam`` request shape."""
+    """Response format for JSON object responses.
+
+    The official ``JsonObjectResponseFormatParam`` request shape.
+    """
 
     type: Literal["json_object"]
+    """The type of the response format."""
 
 
 class JsonSchemaResponseFormatParam(TypedDict, total=False):
-    """The official ``JsonSchemaResponseFormatParam`` request shape."""
+    """Response format for JSON schema-based responses.
+
+    The official ``JsonSchemaResponseFormatParam`` request shape.
+    """
 
     json_schema: Required[dict[str, object]]
+    """The JSON schema of the response."""
     type: Literal["json_schema"]
+    """The type of the response format."""
 
 
 class LlmConfigParam(TypedDict, total=False):
-    """The official ``LlmConfigParam`` request shape."""
+    """Configuration for Language Model (LLM) connection and generation parameters.
+
+    Deprecated: LLMConfig is deprecated and should not be used as an input or return type in API
+    calls. Use the schemas in letta.schemas.model (ModelSettings, OpenAIModelSettings, etc.)
+    instead. For conversion, use the _to_model() method or Model._from_llm_config() method.
+
+    The official ``LlmConfigParam`` request shape.
+    """
 
     context_window: Required[int]
+    """The context window size for the model."""
     model: Required[str]
+    """LLM model name."""
     model_endpoint_type: Required[
         Literal[
             "openai",
@@ -2708,38 +3803,95 @@ class LlmConfigParam(TypedDict, total=False):
             "chatgpt_oauth",
         ]
     ]
+    """The endpoint type for the model."""
     compatibility_type: Literal["gguf", "mlx"] | None
+    """The framework compatibility type for the model."""
     display_name: str | None
+    """A human-friendly display name for the model."""
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """The effort level for Anthropic models that support it (Opus 4.5, Opus 4.6). Controls token
+    spending and thinking behavior. Not setting this gives similar performance to 'high'.
+    """
     enable_reasoner: bool
+    """Whether or not the model should use extended thinking if it is a 'reasoning' style model"""
     frequency_penalty: float | None
+    """Positive values penalize new tokens based on their existing frequency in the text so far,
+    decreasing the model's likelihood to repeat the same line verbatim. From OpenAI: Number between
+    -2.0 and 2.0.
+    """
     handle: str | None
+    """The handle for this config, in the format provider/model-name."""
     max_reasoning_tokens: int
+    """Configurable thinking budget for extended thinking. Used for enable_reasoner and also for
+    Google Vertex models like Gemini 2.5 Flash. Minimum value is 1024 when used with
+    enable_reasoner.
+    """
     max_tokens: int | None
+    """The maximum number of tokens to generate. If not set, the model will use its default value.
+    """
     model_endpoint: str | None
+    """The endpoint for the model."""
     model_wrapper: str | None
+    """The wrapper for the model."""
     parallel_tool_calls: bool | None
+    """Deprecated: Use model_settings to configure parallel tool calls instead. If set to True,
+    enables parallel tool calling. Defaults to False.
+    """
     provider_category: ProviderCategory | None
+    """The provider category for the model."""
     provider_name: str | None
+    """The provider name for the model."""
     put_inner_thoughts_in_kwargs: bool | None
+    """Puts 'inner_thoughts' as a kwarg in the function call if this is set to True. This helps with
+    function calling performance and also the generation of inner thoughts.
+    """
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None
+    """The reasoning effort to use when generating text reasoning models"""
     response_format: LlmConfigParamResponseFormat | None
+    """The response format for the model's output. Supports text, json_object, and json_schema
+    (structured outputs). Can be set via model_settings.
+    """
     return_logprobs: bool
+    """Whether to return log probabilities of the output tokens. Useful for RL training."""
     return_token_ids: bool
+    """Whether to return token IDs for all LLM generations via SGLang native endpoint. Required for
+    multi-turn RL training with loss masking. Only works with SGLang provider.
+    """
     strict: bool
+    """Enable strict mode for tool calling. When true, tool schemas include strict: true and
+    additionalProperties: false, guaranteeing tool outputs match JSON schemas.
+    """
     temperature: float
+    """The temperature to use when generating text with the model. A higher temperature will result
+    in more random text.
+    """
     tier: str | None
+    """The cost tier for the model (cloud only)."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (e.g. 'glm47', 'qwen25', 'hermes'). Used by the SGLang native
+    adapter to parse tool calls from raw model output.
+    """
     top_logprobs: int | None
+    """Number of most likely tokens to return at each position (0-20). Requires
+    return_logprobs=True.
+    """
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class MaxCountPerStepToolRuleParam(TypedDict, total=False):
-    """The official ``MaxCountPerStepToolRuleParam`` request shape."""
+    """Represents a tool rule configuration which constrains the total number of times this tool can
+    be invoked in a single step.
+
+    The official ``MaxCountPerStepToolRuleParam`` request shape.
+    """
 
     max_count_limit: Required[int]
+    """The max limit for the total number of times this tool can be invoked in a single step."""
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
+    """Optional template string (ignored)."""
     type: Literal["max_count_per_step"]
 
 
@@ -2783,44 +3935,74 @@ class MessageCompactParams(TypedDict, total=False):
 
 
 class MessageCompactParamsCompactionSettings(TypedDict, total=False):
-    """The official ``agents.message_compact_params.CompactionSettings`` request shape."""
+    """Configuration for conversation compaction / summarization.
+
+    Per-model settings (temperature, max tokens, etc.) are derived from the default configuration
+    for that handle.
+
+    The official ``agents.message_compact_params.CompactionSettings`` request shape.
+    """
 
     clip_chars: int | None
+    """The maximum length of the summary in characters. If none, no clipping is performed."""
     mode: Literal["all", "sliding_window", "self_compact_all", "self_compact_sliding_window"]
+    """The type of summarization technique use."""
     model: str | None
+    """Model handle to use for sliding_window/all summarization (format: provider/model-name). If
+    None, uses lightweight provider-specific defaults.
+    """
     model_settings: MessageCompactParamsCompactionSettingsModelSettings | None
+    """Optional model settings used to override defaults for the summarizer model."""
     prompt: str | None
+    """The prompt to use for summarization. If None, uses mode-specific default."""
     prompt_acknowledgement: bool
+    """Whether to include an acknowledgement post-prompt (helps prevent non-summary outputs)."""
     sliding_window_percentage: float
+    """The percentage of the context window to keep post-summarization (only used in sliding window
+    modes).
+    """
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsBasetenModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """Baseten model configuration (OpenAI-compatible).
+
+    The official
     ``agents.message_compact_params.CompactionSettingsModelSettingsBasetenModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["baseten"]
+    """The type of the provider."""
     temperature: float
+    """The temperature of the model."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """ChatGPT OAuth model configuration (uses ChatGPT backend API).
+
+    The official
     ``agents.message_compact_params.CompactionSettingsModelSettingsChatGptoAuthModelSettings``
     request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["chatgpt_oauth"]
+    """The type of the provider."""
     reasoning: MessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning
+    """The reasoning configuration for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsChatGptoAuthModelSettingsReasoning(
@@ -2843,16 +4025,29 @@ class MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSett
     """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
+    """Effort level for supported Anthropic models (controls token spending). 'max' is only
+    available on Opus 4.6. Not setting this gives similar performance to 'high'.
+    """
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot_coding"]
+    """The type of the provider."""
     response_format: (
         MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     thinking: MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking
+    """The thinking configuration for the model."""
     verbosity: Literal["low", "medium", "high"] | None
+    """Soft control for how verbose model output should be, used for GPT-5 models."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSettingsThinking(
@@ -2864,33 +4059,43 @@ class MessageCompactParamsCompactionSettingsModelSettingsMoonshotCodingModelSett
     """
 
     budget_tokens: int
+    """The maximum number of tokens the model can use for extended thinking."""
     type: Literal["enabled", "disabled"]
+    """The type of thinking to use."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsMoonshotModelSettings(
     TypedDict, total=False
 ):
     """The official
-    ``agents.message_compact_params.CompactionSettingsModelSettingsMoonshotModelSettings``
-    request shape.
+    ``agents.message_compact_params.CompactionSettingsModelSettingsMoonshotModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["moonshot"]
+    """The type of the provider."""
     response_format: (
         MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings(
     TypedDict, total=False
 ):
     """The official
-    ``agents.message_compact_params.CompactionSettingsModelSettingsOpenRouterModelSettings``
-    request shape.
+    ``agents.message_compact_params.CompactionSettingsModelSettingsOpenRouterModelSettings`` request
+    shape.
     """
 
     max_output_tokens: int
@@ -2905,21 +4110,33 @@ class MessageCompactParamsCompactionSettingsModelSettingsOpenRouterModelSettings
 class MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettings(
     TypedDict, total=False
 ):
-    """The official
+    """SGLang model configuration (OpenAI-compatible runtime with SGLang-specific parsing).
+
+    The official
     ``agents.message_compact_params.CompactionSettingsModelSettingsSgLangModelSettings`` request
     shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["sglang"]
+    """The type of the provider."""
     reasoning: MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning
+    """The reasoning configuration for the model."""
     response_format: (
         MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
     tool_call_parser: str | None
+    """SGLang tool call parser name (for example 'glm47', 'qwen25', or 'hermes')."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReasoning(
@@ -2934,83 +4151,165 @@ class MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsReas
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettings(TypedDict, total=False):
-    """The official
-    ``agents.message_compact_params.CompactionSettingsModelSettingsZaiModelSettings`` request
-    shape.
+    """Z.ai (ZhipuAI) model configuration (OpenAI-compatible).
+
+    The official ``agents.message_compact_params.CompactionSettingsModelSettingsZaiModelSettings``
+    request shape.
     """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["zai"]
+    """The type of the provider."""
     response_format: (
         MessageCompactParamsCompactionSettingsModelSettingsSgLangModelSettingsResponseFormat | None
     )
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
     thinking: MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking
+    """The thinking configuration for GLM-4.5+ models."""
 
 
 class MessageCompactParamsCompactionSettingsModelSettingsZaiModelSettingsThinking(
     TypedDict, total=False
 ):
-    """The official
+    """Thinking configuration for ZAI GLM-4.5+ models.
+
+    The official
     ``agents.message_compact_params.CompactionSettingsModelSettingsZaiModelSettingsThinking``
     request shape.
     """
 
     clear_thinking: bool
+    """If False, preserved thinking is used (recommended for agents)."""
     type: Literal["enabled", "disabled"]
+    """Whether thinking is enabled or disabled."""
 
 
 class MessageCreateAsyncParams(TypedDict, total=False):
     """The official ``agents.MessageCreateAsyncParams`` request shape."""
 
     assistant_message_tool_kwarg: str
+    """The name of the message argument in the designated message tool. Still supported for legacy
+    agent types, but deprecated for letta_v1_agent onward.
+    """
     assistant_message_tool_name: str
+    """The name of the designated message tool. Still supported for legacy agent types, but
+    deprecated for letta_v1_agent onward.
+    """
     callback_url: str | None
+    """Optional callback URL to POST to when the job completes"""
     client_skills: Iterable[MessageCreateAsyncParamsClientSkill] | None
+    """Client-side skills available in the environment. These are rendered in the system prompt's
+    available skills section alongside agent-scoped skills from MemFS.
+    """
     client_tools: Iterable[MessageCreateAsyncParamsClientTool] | None
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
+    """
     enable_thinking: str
+    """If set to True, enables reasoning before responses or tool calls from the agent."""
     include_compaction_messages: bool
+    """If True, compaction events emit structured `SummaryMessage` and `EventMessage` types. If
+    False (default), compaction messages are not included in the response.
+    """
     include_return_message_types: list[MessageType] | None
+    """Only return specified message types in the response. If `None` (default) returns all
+    messages.
+    """
     input: str | Iterable[MessageCreateAsyncParamsInputUnionMember1] | None
+    """Syntactic sugar for a single user message. Equivalent to messages=[{'role': 'user',
+    'content': input}].
+    """
     max_steps: int
+    """Maximum number of steps the agent should take to process the request."""
     messages: Iterable[MessageCreateAsyncParamsMessage] | None
+    """The messages to be sent to the agent."""
     override_model: str | None
+    """Model handle to use for this request instead of the agent's default model. This allows
+    sending a message to a different model without changing the agent's configuration.
+    """
     override_system: str | None
+    """Optional per-request system prompt override. When set, this is passed directly to the
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
+    """
     return_logprobs: bool
+    """If True, returns log probabilities of the output tokens in the response. Useful for RL
+    training. Only supported for OpenAI-compatible providers (including SGLang).
+    """
     return_token_ids: bool
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
+    """
     top_logprobs: int | None
+    """Number of most likely tokens to return at each position (0-20). Requires
+    return_logprobs=True.
+    """
     use_assistant_message: bool
+    """Whether the server should parse specific tool call arguments (default `send_message`) as
+    `AssistantMessage` objects. Still supported for legacy agent types, but deprecated for
+    letta_v1_agent onward.
+    """
 
 
 class MessageCreateAsyncParamsClientSkill(TypedDict, total=False):
-    """The official ``agents.message_create_async_params.ClientSkill`` request shape."""
+    """Schema for a client-side skill passed in the request.
+
+    Client-side skills represent environment-provided capabilities (e.g. project-scoped skills) that
+    are not stored in the agent's MemFS but should appear in the system prompt's available skills
+    section.
+
+    The official ``agents.message_create_async_params.ClientSkill`` request shape.
+    """
 
     description: Required[str]
+    """Description of what the skill does"""
     location: Required[str]
+    """Path or location hint for the skill (e.g. skills/my-skill/SKILL.md)"""
     name: Required[str]
+    """The name of the skill"""
 
 
 class MessageCreateAsyncParamsClientTool(TypedDict, total=False):
-    """The official ``agents.message_create_async_params.ClientTool`` request shape."""
+    """Schema for a client-side tool passed in the request.
+
+    Client-side tools are executed by the client, not the server. When the agent calls a client-side
+    tool, execution pauses and returns control to the client to execute the tool and provide the
+    result.
+
+    The official ``agents.message_create_async_params.ClientTool`` request shape.
+    """
 
     name: Required[str]
+    """The name of the tool function"""
     description: str | None
+    """Description of what the tool does"""
     parameters: dict[str, object] | None
+    """JSON Schema for the function parameters"""
 
 
 class MessageCreateAsyncParamsInputUnionMember1SummarizedReasoningContent(TypedDict, total=False):
-    """The official
-    ``agents.message_create_async_params.InputUnionMember1SummarizedReasoningContent`` request
-    shape.
+    """The style of reasoning content returned by the OpenAI Responses API
+
+    The official ``agents.message_create_async_params.InputUnionMember1SummarizedReasoningContent``
+    request shape.
     """
 
     id: Required[str]
+    """The unique identifier for this reasoning step."""
     summary: Required[
         Iterable[MessageCreateAsyncParamsInputUnionMember1SummarizedReasoningContentSummary]
     ]
+    """Summaries of the reasoning content."""
     encrypted_content: str
+    """The encrypted reasoning content."""
     type: Literal["summarized_reasoning"]
+    """Indicates this is a summarized reasoning step."""
 
 
 class MessageCreateAsyncParamsInputUnionMember1SummarizedReasoningContentSummary(
@@ -3022,58 +4321,114 @@ class MessageCreateAsyncParamsInputUnionMember1SummarizedReasoningContentSummary
     """
 
     index: Required[int]
+    """The index of the summary part."""
     text: Required[str]
+    """The text of the summary part."""
 
 
 class MessageCreateAsyncParamsMessageToolReturnCreate(TypedDict, total=False):
-    """The official ``agents.message_create_async_params.MessageToolReturnCreate`` request shape."""
+    """Submit tool return(s) from client-side tool execution.
+
+    This is the preferred way to send tool results back to the agent after client-side tool
+    execution. It is equivalent to sending an ApprovalCreate with tool return approvals, but
+    provides a cleaner API for the common case.
+
+    The official ``agents.message_create_async_params.MessageToolReturnCreate`` request shape.
+    """
 
     tool_returns: Required[Iterable[ToolReturnParam]]
+    """List of tool returns from client-side execution"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     type: Literal["tool_return"]
+    """The message type to be created."""
 
 
 class MessageCreateParam(TypedDict, total=False):
-    """The official ``MessageCreateParam`` request shape."""
+    """Request to create a message
+
+    The official ``MessageCreateParam`` request shape.
+    """
 
     content: Required[Iterable[LettaMessageContentUnionParam] | str]
+    """The content of the message."""
     role: Required[Literal["user", "system", "assistant"]]
+    """The role of the participant."""
     batch_item_id: str | None
+    """The id of the LLMBatchItem that this message is associated with"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     name: str | None
+    """The name of the participant."""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     sender_id: str | None
+    """The id of the sender of the message, can be an identity id or agent id"""
     type: Literal["message"] | None
+    """The message type to be created."""
 
 
 class MessageCreateParamsClientSkill(TypedDict, total=False):
-    """The official ``agents.message_create_params.ClientSkill`` request shape."""
+    """Schema for a client-side skill passed in the request.
+
+    Client-side skills represent environment-provided capabilities (e.g. project-scoped skills) that
+    are not stored in the agent's MemFS but should appear in the system prompt's available skills
+    section.
+
+    The official ``agents.message_create_params.ClientSkill`` request shape.
+    """
 
     description: Required[str]
+    """Description of what the skill does"""
     location: Required[str]
+    """Path or location hint for the skill (e.g. skills/my-skill/SKILL.md)"""
     name: Required[str]
+    """The name of the skill"""
 
 
 class MessageCreateParamsClientTool(TypedDict, total=False):
-    """The official ``agents.message_create_params.ClientTool`` request shape."""
+    """Schema for a client-side tool passed in the request.
+
+    Client-side tools are executed by the client, not the server. When the agent calls a client-side
+    tool, execution pauses and returns control to the client to execute the tool and provide the
+    result.
+
+    The official ``agents.message_create_params.ClientTool`` request shape.
+    """
 
     name: Required[str]
+    """The name of the tool function"""
     description: str | None
+    """Description of what the tool does"""
     parameters: dict[str, object] | None
+    """JSON Schema for the function parameters"""
 
 
 class MessageCreateParamsInputUnionMember1SummarizedReasoningContent(TypedDict, total=False):
-    """The official ``agents.message_create_params.InputUnionMember1SummarizedReasoningContent``
+    """The style of reasoning content returned by the OpenAI Responses API
+
+    The official ``agents.message_create_params.InputUnionMember1SummarizedReasoningContent``
     request shape.
     """
 
     id: Required[str]
+    """The unique identifier for this reasoning step."""
     summary: Required[
         Iterable[MessageCreateParamsInputUnionMember1SummarizedReasoningContentSummary]
     ]
+    """Summaries of the reasoning content."""
     encrypted_content: str
+    """The encrypted reasoning content."""
     type: Literal["summarized_reasoning"]
+    """Indicates this is a summarized reasoning step."""
 
 
 class MessageCreateParamsInputUnionMember1SummarizedReasoningContentSummary(TypedDict, total=False):
@@ -3083,66 +4438,192 @@ class MessageCreateParamsInputUnionMember1SummarizedReasoningContentSummary(Type
     """
 
     index: Required[int]
+    """The index of the summary part."""
     text: Required[str]
+    """The text of the summary part."""
 
 
 class MessageCreateParamsMessageToolReturnCreate(TypedDict, total=False):
-    """The official ``agents.message_create_params.MessageToolReturnCreate`` request shape."""
+    """Submit tool return(s) from client-side tool execution.
+
+    This is the preferred way to send tool results back to the agent after client-side tool
+    execution. It is equivalent to sending an ApprovalCreate with tool return approvals, but
+    provides a cleaner API for the common case.
+
+    The official ``agents.message_create_params.MessageToolReturnCreate`` request shape.
+    """
 
     tool_returns: Required[Iterable[ToolReturnParam]]
+    """List of tool returns from client-side execution"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     type: Literal["tool_return"]
+    """The message type to be created."""
 
 
 class MessageCreateParamsNonStreaming(TypedDict, total=False):
     """The official ``agents.message_create_params.MessageCreateParamsNonStreaming`` request shape."""
 
     assistant_message_tool_kwarg: str
+    """The name of the message argument in the designated message tool. Still supported for legacy
+    agent types, but deprecated for letta_v1_agent onward.
+    """
     assistant_message_tool_name: str
+    """The name of the designated message tool. Still supported for legacy agent types, but
+    deprecated for letta_v1_agent onward.
+    """
     background: bool
+    """Whether to process the request in the background (only used when streaming=true)."""
     client_skills: Iterable[MessageCreateParamsClientSkill] | None
+    """Client-side skills available in the environment. These are rendered in the system prompt's
+    available skills section alongside agent-scoped skills from MemFS.
+    """
     client_tools: Iterable[MessageCreateParamsClientTool] | None
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
+    """
     enable_thinking: str
+    """If set to True, enables reasoning before responses or tool calls from the agent."""
     include_compaction_messages: bool
+    """If True, compaction events emit structured `SummaryMessage` and `EventMessage` types. If
+    False (default), compaction messages are not included in the response.
+    """
     include_pings: bool
+    """Whether to include periodic keepalive ping messages in the stream to prevent connection
+    timeouts (only used when streaming=true).
+    """
     include_return_message_types: list[MessageType] | None
+    """Only return specified message types in the response. If `None` (default) returns all
+    messages.
+    """
     input: str | Iterable[MessageCreateParamsInputUnionMember1] | None
+    """Syntactic sugar for a single user message. Equivalent to messages=[{'role': 'user',
+    'content': input}].
+    """
     max_steps: int
+    """Maximum number of steps the agent should take to process the request."""
     messages: Iterable[MessageCreateParamsMessage] | None
+    """The messages to be sent to the agent."""
     override_model: str | None
+    """Model handle to use for this request instead of the agent's default model. This allows
+    sending a message to a different model without changing the agent's configuration.
+    """
     override_system: str | None
+    """Optional per-request system prompt override. When set, this is passed directly to the
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
+    """
     return_logprobs: bool
+    """If True, returns log probabilities of the output tokens in the response. Useful for RL
+    training. Only supported for OpenAI-compatible providers (including SGLang).
+    """
     return_token_ids: bool
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
+    """
     stream_tokens: bool
+    """Flag to determine if individual tokens should be streamed, rather than streaming per step
+    (only used when streaming=true).
+    """
     top_logprobs: int | None
+    """Number of most likely tokens to return at each position (0-20). Requires
+    return_logprobs=True.
+    """
     use_assistant_message: bool
+    """Whether the server should parse specific tool call arguments (default `send_message`) as
+    `AssistantMessage` objects. Still supported for legacy agent types, but deprecated for
+    letta_v1_agent onward.
+    """
     streaming: Literal[False]
+    """If True, returns a streaming response (Server-Sent Events). If False (default), returns a
+    complete response.
+    """
 
 
 class MessageCreateParamsStreaming(TypedDict, total=False):
     """The official ``agents.message_create_params.MessageCreateParamsStreaming`` request shape."""
 
     assistant_message_tool_kwarg: Required[str]
+    """The name of the message argument in the designated message tool. Still supported for legacy
+    agent types, but deprecated for letta_v1_agent onward.
+    """
     assistant_message_tool_name: Required[str]
+    """The name of the designated message tool. Still supported for legacy agent types, but
+    deprecated for letta_v1_agent onward.
+    """
     background: Required[bool]
+    """Whether to process the request in the background (only used when streaming=true)."""
     client_skills: Required[Iterable[MessageCreateParamsClientSkill] | None]
+    """Client-side skills available in the environment. These are rendered in the system prompt's
+    available skills section alongside agent-scoped skills from MemFS.
+    """
     client_tools: Required[Iterable[MessageCreateParamsClientTool] | None]
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
+    """
     enable_thinking: Required[str]
+    """If set to True, enables reasoning before responses or tool calls from the agent."""
     include_compaction_messages: Required[bool]
+    """If True, compaction events emit structured `SummaryMessage` and `EventMessage` types. If
+    False (default), compaction messages are not included in the response.
+    """
     include_pings: Required[bool]
+    """Whether to include periodic keepalive ping messages in the stream to prevent connection
+    timeouts (only used when streaming=true).
+    """
     include_return_message_types: Required[list[MessageType] | None]
+    """Only return specified message types in the response. If `None` (default) returns all
+    messages.
+    """
     input: Required[str | Iterable[MessageCreateParamsInputUnionMember1] | None]
+    """Syntactic sugar for a single user message. Equivalent to messages=[{'role': 'user',
+    'content': input}].
+    """
     max_steps: Required[int]
+    """Maximum number of steps the agent should take to process the request."""
     messages: Required[Iterable[MessageCreateParamsMessage] | None]
+    """The messages to be sent to the agent."""
     override_model: Required[str | None]
+    """Model handle to use for this request instead of the agent's default model. This allows
+    sending a message to a different model without changing the agent's configuration.
+    """
     override_system: Required[str | None]
+    """Optional per-request system prompt override. When set, this is passed directly to the
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
+    """
     return_logprobs: Required[bool]
+    """If True, returns log probabilities of the output tokens in the response. Useful for RL
+    training. Only supported for OpenAI-compatible providers (including SGLang).
+    """
     return_token_ids: Required[bool]
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
+    """
     stream_tokens: Required[bool]
+    """Flag to determine if individual tokens should be streamed, rather than streaming per step
+    (only used when streaming=true).
+    """
     top_logprobs: Required[int | None]
+    """Number of most likely tokens to return at each position (0-20). Requires
+    return_logprobs=True.
+    """
     use_assistant_message: Required[bool]
+    """Whether the server should parse specific tool call arguments (default `send_message`) as
+    `AssistantMessage` objects. Still supported for legacy agent types, but deprecated for
+    letta_v1_agent onward.
+    """
     streaming: Required[Literal[True]]
+    """If True, returns a streaming response (Server-Sent Events). If False (default), returns a
+    complete response.
+    """
 
 
 class MessageListParams(TypedDict, total=False):
@@ -3166,66 +4647,154 @@ class MessageSearchParams(TypedDict, total=False):
     """The official ``MessageSearchParams`` request shape."""
 
     query: Required[str]
+    """Text query for full-text search"""
     agent_id: str | None
+    """Filter messages by agent ID"""
     conversation_id: str | None
+    """Filter messages by conversation ID"""
     end_date: str | datetime | None
+    """Filter messages created on or before this date"""
     limit: int
+    """Maximum number of results to return"""
     search_mode: Literal["vector", "fts", "hybrid"]
+    """Search mode to use"""
     start_date: str | datetime | None
+    """Filter messages created after this date"""
 
 
 class MessageStreamParams(TypedDict, total=False):
     """The official ``agents.MessageStreamParams`` request shape."""
 
     assistant_message_tool_kwarg: str
+    """The name of the message argument in the designated message tool. Still supported for legacy
+    agent types, but deprecated for letta_v1_agent onward.
+    """
     assistant_message_tool_name: str
+    """The name of the designated message tool. Still supported for legacy agent types, but
+    deprecated for letta_v1_agent onward.
+    """
     background: bool
+    """Whether to process the request in the background (only used when streaming=true)."""
     client_skills: Iterable[MessageStreamParamsClientSkill] | None
+    """Client-side skills available in the environment. These are rendered in the system prompt's
+    available skills section alongside agent-scoped skills from MemFS.
+    """
     client_tools: Iterable[MessageStreamParamsClientTool] | None
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
+    """
     enable_thinking: str
+    """If set to True, enables reasoning before responses or tool calls from the agent."""
     include_compaction_messages: bool
+    """If True, compaction events emit structured `SummaryMessage` and `EventMessage` types. If
+    False (default), compaction messages are not included in the response.
+    """
     include_pings: bool
+    """Whether to include periodic keepalive ping messages in the stream to prevent connection
+    timeouts (only used when streaming=true).
+    """
     include_return_message_types: list[MessageType] | None
+    """Only return specified message types in the response. If `None` (default) returns all
+    messages.
+    """
     input: str | Iterable[MessageStreamParamsInputUnionMember1] | None
+    """Syntactic sugar for a single user message. Equivalent to messages=[{'role': 'user',
+    'content': input}].
+    """
     max_steps: int
+    """Maximum number of steps the agent should take to process the request."""
     messages: Iterable[MessageStreamParamsMessage] | None
+    """The messages to be sent to the agent."""
     override_model: str | None
+    """Model handle to use for this request instead of the agent's default model. This allows
+    sending a message to a different model without changing the agent's configuration.
+    """
     override_system: str | None
+    """Optional per-request system prompt override. When set, this is passed directly to the
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
+    """
     return_logprobs: bool
+    """If True, returns log probabilities of the output tokens in the response. Useful for RL
+    training. Only supported for OpenAI-compatible providers (including SGLang).
+    """
     return_token_ids: bool
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
+    """
     stream_tokens: bool
+    """Flag to determine if individual tokens should be streamed, rather than streaming per step
+    (only used when streaming=true).
+    """
     streaming: bool
+    """If True, returns a streaming response (Server-Sent Events). If False (default), returns a
+    complete response.
+    """
     top_logprobs: int | None
+    """Number of most likely tokens to return at each position (0-20). Requires
+    return_logprobs=True.
+    """
     use_assistant_message: bool
+    """Whether the server should parse specific tool call arguments (default `send_message`) as
+    `AssistantMessage` objects. Still supported for legacy agent types, but deprecated for
+    letta_v1_agent onward.
+    """
 
 
 class MessageStreamParamsClientSkill(TypedDict, total=False):
-    """The official ``agents.message_stream_params.ClientSkill`` request shape."""
+    """Schema for a client-side skill passed in the request.
+
+    Client-side skills represent environment-provided capabilities (e.g. project-scoped skills) that
+    are not stored in the agent's MemFS but should appear in the system prompt's available skills
+    section.
+
+    The official ``agents.message_stream_params.ClientSkill`` request shape.
+    """
 
     description: Required[str]
+    """Description of what the skill does"""
     location: Required[str]
+    """Path or location hint for the skill (e.g. skills/my-skill/SKILL.md)"""
     name: Required[str]
+    """The name of the skill"""
 
 
 class MessageStreamParamsClientTool(TypedDict, total=False):
-    """The official ``agents.message_stream_params.ClientTool`` request shape."""
+    """Schema for a client-side tool passed in the request.
+
+    Client-side tools are executed by the client, not the server. When the agent calls a client-side
+    tool, execution pauses and returns control to the client to execute the tool and provide the
+    result.
+
+    The official ``agents.message_stream_params.ClientTool`` request shape.
+    """
 
     name: Required[str]
+    """The name of the tool function"""
     description: str | None
+    """Description of what the tool does"""
     parameters: dict[str, object] | None
+    """JSON Schema for the function parameters"""
 
 
 class MessageStreamParamsInputUnionMember1SummarizedReasoningContent(TypedDict, total=False):
-    """The official ``agents.message_stream_params.InputUnionMember1SummarizedReasoningContent``
+    """The style of reasoning content returned by the OpenAI Responses API
+
+    The official ``agents.message_stream_params.InputUnionMember1SummarizedReasoningContent``
     request shape.
     """
 
     id: Required[str]
+    """The unique identifier for this reasoning step."""
     summary: Required[
         Iterable[MessageStreamParamsInputUnionMember1SummarizedReasoningContentSummary]
     ]
+    """Summaries of the reasoning content."""
     encrypted_content: str
+    """The encrypted reasoning content."""
     type: Literal["summarized_reasoning"]
+    """Indicates this is a summarized reasoning step."""
 
 
 class MessageStreamParamsInputUnionMember1SummarizedReasoningContentSummary(TypedDict, total=False):
@@ -3235,16 +4804,32 @@ class MessageStreamParamsInputUnionMember1SummarizedReasoningContentSummary(Type
     """
 
     index: Required[int]
+    """The index of the summary part."""
     text: Required[str]
+    """The text of the summary part."""
 
 
 class MessageStreamParamsMessageToolReturnCreate(TypedDict, total=False):
-    """The official ``agents.message_stream_params.MessageToolReturnCreate`` request shape."""
+    """Submit tool return(s) from client-side tool execution.
+
+    This is the preferred way to send tool results back to the agent after client-side tool
+    execution. It is equivalent to sending an ApprovalCreate with tool return approvals, but
+    provides a cleaner API for the common case.
+
+    The official ``agents.message_stream_params.MessageToolReturnCreate`` request shape.
+    """
 
     tool_returns: Required[Iterable[ToolReturnParam]]
+    """List of tool returns from client-side execution"""
     group_id: str | None
+    """The multi-agent group that the message was sent in"""
     otid: str | None
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     type: Literal["tool_return"]
+    """The message type to be created."""
 
 
 class ModelListParams(TypedDict, total=False):
@@ -3259,26 +4844,43 @@ class NpmRequirementParam(TypedDict, total=False):
     """The official ``NpmRequirementParam`` request shape."""
 
     name: Required[str]
+    """Name of the npm package."""
     version: str | None
+    """Optional version of the package, following semantic versioning."""
 
 
 class OmittedReasoningContentParam(TypedDict, total=False):
-    """The official ``agents.OmittedReasoningContentParam`` request shape."""
+    """A placeholder for reasoning content we know is present, but isn't returned by the provider
+    (e.g. OpenAI GPT-5 on ChatCompletions)
+
+    The official ``agents.OmittedReasoningContentParam`` request shape.
+    """
 
     signature: str | None
+    """A unique identifier for this reasoning step."""
     type: Literal["omitted_reasoning"]
+    """Indicates this is an omitted reasoning step."""
 
 
 class OpenAIModelSettingsParam(TypedDict, total=False):
     """The official ``OpenAIModelSettingsParam`` request shape."""
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["openai"]
+    """The type of the provider."""
     reasoning: OpenaiModelSettingsParamReasoning
+    """The reasoning configuration for the model."""
     response_format: OpenaiModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     strict: bool
+    """Enable strict mode for tool calling. When true, tool outputs are guaranteed to match JSON
+    schemas.
+    """
     temperature: float
+    """The temperature of the model."""
 
 
 class OpenaiModelSettingsParamReasoning(TypedDict, total=False):
@@ -3288,11 +4890,17 @@ class OpenaiModelSettingsParamReasoning(TypedDict, total=False):
 
 
 class ParentToolRuleParam(TypedDict, total=False):
-    """The official ``ParentToolRuleParam`` request shape."""
+    """A ToolRule that only allows a child tool to be called if the parent has been called.
+
+    The official ``ParentToolRuleParam`` request shape.
+    """
 
     children: Required[Sequence[str]]
+    """The children tools that can be invoked."""
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
+    """Optional template string (ignored)."""
     type: Literal["parent_last_tool"]
 
 
@@ -3303,20 +4911,30 @@ class PassageCreateManyParams(TypedDict, total=False):
 
 
 class PassageCreateManyParamsPassage(TypedDict, total=False):
-    """The official ``archives.passage_create_many_params.Passage`` request shape."""
+    """Representation of a passage, which is stored in archival memory.
+
+    The official ``archives.passage_create_many_params.Passage`` request shape.
+    """
 
     text: Required[str]
+    """The text of the passage."""
     created_at: str | None
+    """The creation date of the passage."""
     metadata: dict[str, object] | None
+    """The metadata of the passage."""
     tags: Sequence[str] | None
+    """Tags associated with this passage."""
 
 
 class PassageCreateParams(TypedDict, total=False):
     """The official ``agents.PassageCreateParams`` request shape."""
 
     text: Required[str]
+    """Text to write to archival memory."""
     created_at: str | datetime | None
+    """Optional timestamp for the memory (defaults to current UTC time)."""
     tags: Sequence[str] | None
+    """Optional list of tags to attach to the memory."""
 
 
 class PassageListParams(TypedDict, total=False):
@@ -3330,54 +4948,93 @@ class PassageListParams(TypedDict, total=False):
 
 
 class PassageSearchParams(TypedDict, total=False):
-    """The official ``PassageSearchParams`` request shape."""
+    """Request model for searching passages across archives.
+
+    The official ``PassageSearchParams`` request shape.
+    """
 
     agent_id: str | None
+    """Filter passages by agent ID"""
     archive_id: str | None
+    """Filter passages by archive ID"""
     end_date: str | datetime | None
+    """Filter results to passages created before this datetime"""
     limit: int
+    """Maximum number of results to return"""
     query: str | None
+    """Text query for semantic search"""
     start_date: str | datetime | None
+    """Filter results to passages created after this datetime"""
     tag_match_mode: Literal["any", "all"]
+    """How to match tags - 'any' to match passages with any of the tags, 'all' to match only
+    passages with all tags
+    """
     tags: Sequence[str] | None
+    """Optional list of tags to filter search results"""
 
 
 class PipRequirementParam(TypedDict, total=False):
     """The official ``PipRequirementParam`` request shape."""
 
     name: Required[str]
+    """Name of the pip package."""
     version: str | None
+    """Optional version of the package, following semantic versioning."""
 
 
 class ReasoningContentParam(TypedDict, total=False):
-    """The official ``agents.ReasoningContentParam`` request shape."""
+    """Sent via the Anthropic Messages API
+
+    The official ``agents.ReasoningContentParam`` request shape.
+    """
 
     is_native: Required[bool]
+    """Whether the reasoning content was generated by a reasoner model that processed this step."""
     reasoning: Required[str]
+    """The intermediate reasoning or thought process content."""
     signature: str | None
+    """A unique identifier for this reasoning step."""
     type: Literal["reasoning"]
+    """Indicates this is a reasoning/intermediate step."""
 
 
 class RedactedReasoningContentParam(TypedDict, total=False):
-    """The official ``agents.RedactedReasoningContentParam`` request shape."""
+    """Sent via the Anthropic Messages API
+
+    The official ``agents.RedactedReasoningContentParam`` request shape.
+    """
 
     data: Required[str]
+    """The redacted or filtered intermediate reasoning content."""
     type: Literal["redacted_reasoning"]
+    """Indicates this is a redacted thinking step."""
 
 
 class RequiredBeforeExitToolRuleParam(TypedDict, total=False):
-    """The official ``RequiredBeforeExitToolRuleParam`` request shape."""
+    """Represents a tool rule configuration where this tool must be called before the agent loop can
+    exit.
+
+    The official ``RequiredBeforeExitToolRuleParam`` request shape.
+    """
 
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
+    """Optional template string (ignored)."""
     type: Literal["required_before_exit"]
 
 
 class RequiresApprovalToolRuleParam(TypedDict, total=False):
-    """The official ``RequiresApprovalToolRuleParam`` request shape."""
+    """Represents a tool rule configuration which requires approval before the tool can be invoked.
+
+    The official ``RequiresApprovalToolRuleParam`` request shape.
+    """
 
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
+    """Optional template string (ignored). Rendering uses fast built-in formatting for performance.
+    """
     type: Literal["requires_approval"]
 
 
@@ -3454,14 +5111,26 @@ class ScheduleCreateParams(TypedDict, total=False):
 
 
 class ScheduleCreateParamsMessage(TypedDict, total=False):
-    """The official ``agents.schedule_create_params.Message`` request shape."""
+    """Request to create a message
+
+    The official ``agents.schedule_create_params.Message`` request shape.
+    """
 
     content: Required[Iterable[ScheduleCreateParamsMessageContentUnionMember0] | str]
+    """The content of the message."""
     role: Required[Literal["user", "system", "assistant"]]
+    """The role of the participant."""
     name: str
+    """The name of the participant."""
     otid: str
+    """The offline threading id (OTID). Set by the client to deduplicate requests. Used for
+    idempotency in background streaming mode — each message in a request must have a unique OTID.
+    Retries of the same request should reuse the same OTIDs.
+    """
     sender_id: str
+    """The id of the sender of the message, can be an identity id or agent id"""
     type: Literal["message"]
+    """The message type to be created."""
 
 
 class ScheduleCreateParamsMessageContentUnionMember0UnionMember0(TypedDict, total=False):
@@ -3470,8 +5139,11 @@ class ScheduleCreateParamsMessageContentUnionMember0UnionMember0(TypedDict, tota
     """
 
     text: Required[str]
+    """The text content of the message."""
     signature: str | None
+    """Stores a unique identifier for any reasoning associated with this text content."""
     type: Literal["text"]
+    """The type of the message."""
 
 
 class ScheduleCreateParamsMessageContentUnionMember0UnionMember1(TypedDict, total=False):
@@ -3480,7 +5152,9 @@ class ScheduleCreateParamsMessageContentUnionMember0UnionMember1(TypedDict, tota
     """
 
     source: Required[ScheduleCreateParamsMessageContentUnionMember0UnionMember1Source]
+    """The source of the image."""
     type: Required[Literal["image"]]
+    """The type of the message."""
 
 
 class ScheduleCreateParamsMessageContentUnionMember0UnionMember1Source(TypedDict, total=False):
@@ -3489,9 +5163,15 @@ class ScheduleCreateParamsMessageContentUnionMember0UnionMember1Source(TypedDict
     """
 
     data: Required[str]
+    """The base64 encoded image data."""
     media_type: Required[str]
+    """The media type for the image."""
     detail: str
+    """What level of detail to use when processing and understanding the image (low, high, or auto
+    to let the model decide)
+    """
     type: Literal["base64"]
+    """The source type for the image."""
 
 
 class ScheduleCreateParamsScheduleUnionMember0(TypedDict, total=False):
@@ -3610,10 +5290,16 @@ class TemplatesAgentCreateParams(TypedDict, total=False):
 
 
 class TerminalToolRuleParam(TypedDict, total=False):
-    """The official ``TerminalToolRuleParam`` request shape."""
+    """Represents a terminal tool rule configuration where if this tool gets called, it must end the
+    agent loop.
+
+    The official ``TerminalToolRuleParam`` request shape.
+    """
 
     tool_name: Required[str]
+    """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
+    """Optional template string (ignored)."""
     type: Literal["exit_loop"]
 
 
@@ -3621,50 +5307,85 @@ class TextContentParam(TypedDict, total=False):
     """The official ``agents.TextContentParam`` request shape."""
 
     text: Required[str]
+    """The text content of the message."""
     signature: str | None
+    """Stores a unique identifier for any reasoning associated with this text content."""
     type: Literal["text"]
+    """The type of the message."""
 
 
 class TextResponseFormatParam(TypedDict, total=False):
-    """The official ``TextResponseFormatParam`` request shape."""
+    """Response format for plain text responses.
+
+    The official ``TextResponseFormatParam`` request shape.
+    """
 
     type: Literal["text"]
+    """The type of the response format."""
 
 
 class TogetherModelSettingsParam(TypedDict, total=False):
-    """The official ``TogetherModelSettingsParam`` request shape."""
+    """Together AI model configuration (OpenAI-compatible).
+
+    The official ``TogetherModelSettingsParam`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["together"]
+    """The type of the provider."""
     response_format: TogetherModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 class ToolCallContentParam(TypedDict, total=False):
     """The official ``agents.ToolCallContentParam`` request shape."""
 
     id: Required[str]
+    """A unique identifier for this specific tool call instance."""
     input: Required[dict[str, object]]
+    """The parameters being passed to the tool, structured as a dictionary of parameter names to
+    values.
+    """
     name: Required[str]
+    """The name of the tool being called."""
     signature: str | None
+    """Stores a unique identifier for any reasoning associated with this tool call."""
     type: Literal["tool_call"]
+    """Indicates this content represents a tool call event."""
 
 
 class ToolCreateParams(TypedDict, total=False):
     """The official ``ToolCreateParams`` request shape."""
 
     source_code: Required[str]
+    """The source code of the function."""
     args_json_schema: dict[str, object] | None
+    """The args JSON schema of the function."""
     default_requires_approval: bool | None
+    """Whether or not to require approval before executing this tool."""
     description: str | None
+    """The description of the tool."""
     enable_parallel_execution: bool | None
+    """If set to True, then this tool will potentially be executed concurrently with other tools.
+    Default False.
+    """
     json_schema: dict[str, object] | None
+    """The JSON schema of the function (auto-generated from source_code if not provided)"""
     npm_requirements: Iterable[NpmRequirementParam] | None
+    """Optional list of npm packages required by this tool."""
     pip_requirements: Iterable[PipRequirementParam] | None
+    """Optional list of pip packages required by this tool."""
     return_char_limit: int
+    """The maximum number of characters in the response."""
     source_type: str
+    """The source type of the function."""
     tags: Sequence[str] | None
+    """Metadata tags."""
 
 
 class ToolListParams(TypedDict, total=False):
@@ -3688,9 +5409,13 @@ class ToolReturnContentParam(TypedDict, total=False):
     """The official ``agents.ToolReturnContentParam`` request shape."""
 
     content: Required[str]
+    """The content returned by the tool execution."""
     is_error: Required[bool]
+    """Indicates whether the tool execution resulted in an error."""
     tool_call_id: Required[str]
+    """References the ID of the ToolCallContent that initiated this tool call."""
     type: Literal["tool_return"]
+    """Indicates this content represents a tool return event."""
 
 
 class ToolReturnParam(TypedDict, total=False):
@@ -3699,9 +5424,11 @@ class ToolReturnParam(TypedDict, total=False):
     status: Required[Literal["success", "error"]]
     tool_call_id: Required[str]
     tool_return: Required[Iterable[ToolReturnParamToolReturnUnionMember0] | str]
+    """The tool return value - either a string or list of content parts (text/image)"""
     stderr: Sequence[str] | None
     stdout: Sequence[str] | None
     type: Literal["tool"]
+    """The message type to be created."""
 
 
 class ToolRunParams(TypedDict, total=False):
@@ -3712,13 +5439,21 @@ class ToolRunParams(TypedDict, total=False):
 
 
 class ToolSearchParams(TypedDict, total=False):
-    """The official ``ToolSearchParams`` request shape."""
+    """Request model for searching tools using semantic search.
+
+    The official ``ToolSearchParams`` request shape.
+    """
 
     limit: int
+    """Maximum number of results to return."""
     query: str | None
+    """Text query for semantic search."""
     search_mode: Literal["vector", "fts", "hybrid"]
+    """Search mode: vector, fts, or hybrid."""
     tags: Sequence[str] | None
+    """Filter by tags (match any)."""
     tool_types: Sequence[str] | None
+    """Filter by tool types (e.g., 'custom', 'letta_core')."""
 
 
 class ToolUpdateApprovalParams(TypedDict, total=False):
@@ -3750,16 +5485,29 @@ class ToolUpsertParams(TypedDict, total=False):
     """The official ``ToolUpsertParams`` request shape."""
 
     source_code: Required[str]
+    """The source code of the function."""
     args_json_schema: dict[str, object] | None
+    """The args JSON schema of the function."""
     default_requires_approval: bool | None
+    """Whether or not to require approval before executing this tool."""
     description: str | None
+    """The description of the tool."""
     enable_parallel_execution: bool | None
+    """If set to True, then this tool will potentially be executed concurrently with other tools.
+    Default False.
+    """
     json_schema: dict[str, object] | None
+    """The JSON schema of the function (auto-generated from source_code if not provided)"""
     npm_requirements: Iterable[NpmRequirementParam] | None
+    """Optional list of npm packages required by this tool."""
     pip_requirements: Iterable[PipRequirementParam] | None
+    """Optional list of pip packages required by this tool."""
     return_char_limit: int
+    """The maximum number of characters in the response."""
     source_type: str
+    """The source type of the function."""
     tags: Sequence[str] | None
+    """Metadata tags."""
 
 
 class TraceRetrieveParams(TypedDict, total=False):
@@ -3798,13 +5546,21 @@ class UpdateStreamableHTTPMcpServerParam(TypedDict, total=False):
 
 
 class XaiModelSettingsParam(TypedDict, total=False):
-    """The official ``XaiModelSettingsParam`` request shape."""
+    """xAI model configuration (OpenAI-compatible).
+
+    The official ``XaiModelSettingsParam`` request shape.
+    """
 
     max_output_tokens: int
+    """The maximum number of tokens the model can generate."""
     parallel_tool_calls: bool
+    """Whether to enable parallel tool calling."""
     provider_type: Literal["xai"]
+    """The type of the provider."""
     response_format: XaiModelSettingsParamResponseFormat | None
+    """The response format for the model."""
     temperature: float
+    """The temperature of the model."""
 
 
 AgentCreateParamsCompactionSettingsModelSettings: TypeAlias = (
