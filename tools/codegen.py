@@ -49,6 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # doc_text, however this is imported
+from doc_text import docstring
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "fixtures" / "openapi.json"
 OUTPUT = ROOT / "letta_async" / "types" / "_spec.py"
@@ -547,7 +550,7 @@ class Generator:
         structs: list[Struct] = []
         for name in self.wanted:
             schema = self.schemas[name]
-            doc = _summary(schema.get("description")) or _default_doc(name, schema)
+            doc = _summary(schema.get("description"), limit=None) or _default_doc(name, schema)
             if schema.get("properties"):
                 structs.append(self._struct(name, schema, doc))
             else:
@@ -578,7 +581,7 @@ class Generator:
             elif not is_required:
                 typ = union([typ, NONE])
                 default = "None"
-            text = _summary(prop.get("description") if isinstance(prop, dict) else None)
+            text = _summary(prop.get("description") if isinstance(prop, dict) else None, limit=None)
             if deprecated and not text.lower().startswith("deprecated"):
                 text = f"Deprecated. {text}".strip()
             struct.fields.append(Field(attr, wire, typ, is_required, default, text))
@@ -732,14 +735,18 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(value)
 
 
-def _summary(text: Any, limit: int = 300) -> str:
-    """The first paragraph of a description, whitespace-normalised and cut to a sentence."""
+def _summary(text: Any, limit: int | None = 300) -> str:
+    """A description as a docstring tells it: Markdown links reduced to their text, the first
+    letter upper case, a closing full stop. With a ``limit``, only the first paragraph,
+    whitespace-normalised and cut to a sentence; without, the whole text (wrapped later)."""
     if not isinstance(text, str):
         return ""
-    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
-    paragraph = " ".join(paragraph.split())
-    paragraph = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", paragraph)  # markdown links: keep the text
-    if len(paragraph) > limit:
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text.strip())  # markdown links: keep the text
+    if limit is None:
+        paragraph = text
+    else:
+        paragraph = " ".join(re.split(r"\n\s*\n", text, maxsplit=1)[0].split())
+    if limit is not None and len(paragraph) > limit:
         sentences = re.split(r"(?<=[.!?])\s+", paragraph)
         kept = ""
         for sentence in sentences:
@@ -747,7 +754,6 @@ def _summary(text: Any, limit: int = 300) -> str:
                 break
             kept = f"{kept} {sentence}".strip()
         paragraph = kept or textwrap.shorten(paragraph, limit, placeholder="...")
-    paragraph = paragraph.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     if paragraph and paragraph[-1] not in ".!?:)":
         paragraph += "."
     return paragraph[:1].upper() + paragraph[1:]
@@ -761,12 +767,7 @@ def _default_doc(name: str, schema: dict[str, Any]) -> str:
 
 
 def _docstring(text: str, indent: int) -> str:
-    pad = " " * indent
-    one_line = f'{pad}"""{text}"""'
-    if len(one_line) <= WIDTH:
-        return one_line
-    lines = textwrap.wrap(text, WIDTH - indent - 6, break_long_words=False, break_on_hyphens=False)
-    return "\n".join([f'{pad}"""{lines[0]}', *(pad + line for line in lines[1:]), f'{pad}"""'])
+    return "\n".join(docstring(text, indent))
 
 
 def format_source(source: str) -> str:

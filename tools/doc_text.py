@@ -36,7 +36,9 @@ WIDTH = 100
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
-def fill(text: str, indent: int, first: str = "", hanging: int = 0) -> list[str]:
+def fill(
+    text: str, indent: int, first: str = "", hanging: int = 0, width: int = WIDTH
+) -> list[str]:
     """``text`` (Markdown with hard line breaks) wrapped to the line limit at ``indent``.
 
     Runs of prose lines are joined and refilled; a list item keeps its own line, continued
@@ -72,7 +74,7 @@ def fill(text: str, indent: int, first: str = "", hanging: int = 0) -> list[str]
             opening = (pad + lead) if lead else rest
             lines = textwrap.wrap(
                 marker + body,
-                width=WIDTH,
+                width=width,
                 initial_indent=opening,
                 subsequent_indent=rest + " " * len(marker),
                 break_long_words=False,
@@ -90,4 +92,8 @@ def docstring(text: str, indent: int) -> list[str]:
     lines = fill(text, indent, first='"""')
     if len(lines) == 1 and len(lines[0]) + 3 <= WIDTH and not lines[0].endswith('"'):
         return [lines[0] + '"""']
+    if len(lines) == 1:
+        # ruff format pulls the closing quotes up onto a lone text line, past the limit here:
+        # a text that fits only without them is wrapped onto two lines instead.
+        lines = fill(text, indent, first='"""', width=WIDTH - 4)
     return [*lines, pad + '"""']

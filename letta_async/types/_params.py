@@ -861,7 +861,9 @@ class AgentCreateParamsModelSettingsChatGptoAuthModelSettingsReasoning(TypedDict
 
 
 class AgentCreateParamsModelSettingsMoonshotCodingModelSettings(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsMoonshotCodingModelSettings`` request shape."""
+    """The official ``agent_create_params.ModelSettingsMoonshotCodingModelSettings`` request
+    shape.
+    """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
     """Effort level for supported Anthropic models (controls token spending). 'max' is only
@@ -962,7 +964,9 @@ class AgentCreateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
 
 
 class AgentCreateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, total=False):
-    """The official ``agent_create_params.ModelSettingsSgLangModelSettingsReasoning`` request shape."""
+    """The official ``agent_create_params.ModelSettingsSgLangModelSettingsReasoning`` request
+    shape.
+    """
 
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 
@@ -1478,7 +1482,9 @@ class AgentUpdateParamsModelSettingsChatGptoAuthModelSettingsReasoning(TypedDict
 
 
 class AgentUpdateParamsModelSettingsMoonshotCodingModelSettings(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsMoonshotCodingModelSettings`` request shape."""
+    """The official ``agent_update_params.ModelSettingsMoonshotCodingModelSettings`` request
+    shape.
+    """
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
     """Effort level for supported Anthropic models (controls token spending). 'max' is only
@@ -1579,7 +1585,9 @@ class AgentUpdateParamsModelSettingsSgLangModelSettings(TypedDict, total=False):
 
 
 class AgentUpdateParamsModelSettingsSgLangModelSettingsReasoning(TypedDict, total=False):
-    """The official ``agent_update_params.ModelSettingsSgLangModelSettingsReasoning`` request shape."""
+    """The official ``agent_update_params.ModelSettingsSgLangModelSettingsReasoning`` request
+    shape.
+    """
 
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 
@@ -2152,7 +2160,9 @@ class ConversationCreateParamsModelSettingsMoonshotCodingModelSettingsThinking(
 
 
 class ConversationCreateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False):
-    """The official ``conversation_create_params.ModelSettingsMoonshotModelSettings`` request shape."""
+    """The official ``conversation_create_params.ModelSettingsMoonshotModelSettings`` request
+    shape.
+    """
 
     max_output_tokens: int
     """The maximum number of tokens the model can generate."""
@@ -2642,7 +2652,9 @@ class ConversationUpdateParamsModelSettingsMoonshotCodingModelSettingsThinking(
 
 
 class ConversationUpdateParamsModelSettingsMoonshotModelSettings(TypedDict, total=False):
-    """The official ``conversation_update_params.ModelSettingsMoonshotModelSettings`` request shape."""
+    """The official ``conversation_update_params.ModelSettingsMoonshotModelSettings`` request
+    shape.
+    """
 
     max_output_tokens: int
     """The maximum number of tokens the model can generate."""
@@ -3728,7 +3740,8 @@ class InitToolRuleParam(TypedDict, total=False):
     non-overlapping parameters are left to the model.
     """
     prompt_template: str | None
-    """Optional template string (ignored). Rendering uses fast built-in formatting for performance.
+    """Optional template string (ignored). Rendering uses fast built-in formatting for
+    performance.
     """
     type: Literal["run_first"]
 
@@ -3827,7 +3840,8 @@ class LlmConfigParam(TypedDict, total=False):
     enable_reasoner.
     """
     max_tokens: int | None
-    """The maximum number of tokens to generate. If not set, the model will use its default value.
+    """The maximum number of tokens to generate. If not set, the model will use its default
+    value.
     """
     model_endpoint: str | None
     """The endpoint for the model."""
@@ -4467,7 +4481,9 @@ class MessageCreateParamsMessageToolReturnCreate(TypedDict, total=False):
 
 
 class MessageCreateParamsNonStreaming(TypedDict, total=False):
-    """The official ``agents.message_create_params.MessageCreateParamsNonStreaming`` request shape."""
+    """The official ``agents.message_create_params.MessageCreateParamsNonStreaming`` request
+    shape.
+    """
 
     assistant_message_tool_kwarg: str
     """The name of the message argument in the designated message tool. Still supported for legacy
@@ -5033,7 +5049,8 @@ class RequiresApprovalToolRuleParam(TypedDict, total=False):
     tool_name: Required[str]
     """The name of the tool. Must exist in the database for the user's organization."""
     prompt_template: str | None
-    """Optional template string (ignored). Rendering uses fast built-in formatting for performance.
+    """Optional template string (ignored). Rendering uses fast built-in formatting for
+    performance.
     """
     type: Literal["requires_approval"]
 

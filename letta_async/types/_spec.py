@@ -472,8 +472,8 @@ class ArchivalMemorySearchResult(msgspec.Struct, kw_only=True, omit_defaults=Tru
 
 
 class Archive(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Representation of an archive - a collection of archival passages that can be shared
-    between agents.
+    """Representation of an archive - a collection of archival passages that can be shared between
+    agents.
     """
 
     created_by_id: str | None = None
@@ -501,7 +501,11 @@ class Archive(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ArchiveCreateRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Request model for creating an archive."""
+    """Request model for creating an archive.
+
+    Intentionally excludes vector_db_provider. These are derived internally (vector DB provider from
+    env).
+    """
 
     name: str
     embedding_config: EmbeddingConfig | None = None
@@ -512,7 +516,10 @@ class ArchiveCreateRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ArchiveUpdateRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Request model for updating an archive (partial)."""
+    """Request model for updating an archive (partial).
+
+    Supports updating only name and description.
+    """
 
     name: str | None = None
     description: str | None = None
@@ -525,7 +532,10 @@ class AssistantMessageListResult(
     tag_field="message_type",
     tag="assistant_message",
 ):
-    """Assistant message list result with agent context."""
+    """Assistant message list result with agent context.
+
+    Shape is identical to UpdateAssistantMessage but includes the owning agent_id and message id.
+    """
 
     message_type: ClassVar[str] = "assistant_message"
 
@@ -766,8 +776,8 @@ class ChatCompletionAssistantMessageParam(
 
 
 class ChatCompletionAudio(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """If the audio output modality is requested, this object contains data about the audio
-    response from the model. Learn more.
+    """If the audio output modality is requested, this object contains data about the audio response
+    from the model. Learn more.
     """
 
     id: str
@@ -822,9 +832,8 @@ class ChatCompletionContentPartTextParam(
 class ChatCompletionDeveloperMessageParam(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="role", tag="developer"
 ):
-    """Developer-provided instructions that the model should follow, regardless of messages sent
-    by the user. With o1 models and newer, `developer` messages replace the previous `system`
-    messages.
+    """Developer-provided instructions that the model should follow, regardless of messages sent by
+    the user. With o1 models and newer, `developer` messages replace the previous `system` messages.
     """
 
     role: ClassVar[str] = "developer"
@@ -932,8 +941,8 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
 class ChatCompletionSystemMessageParam(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="role", tag="system"
 ):
-    """Developer-provided instructions that the model should follow, regardless of messages sent
-    by the user. With o1 models and newer, use `developer` messages for this purpose instead.
+    """Developer-provided instructions that the model should follow, regardless of messages sent by
+    the user. With o1 models and newer, use `developer` messages for this purpose instead.
     """
 
     role: ClassVar[str] = "system"
@@ -1025,7 +1034,12 @@ class Choice(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ClientSkillSchema(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Schema for a client-side skill passed in the request."""
+    """Schema for a client-side skill passed in the request.
+
+    Client-side skills represent environment-provided capabilities (e.g. project-scoped skills) that
+    are not stored in the agent's MemFS but should appear in the system prompt's available skills
+    section.
+    """
 
     name: str
     """The name of the skill."""
@@ -1036,7 +1050,12 @@ class ClientSkillSchema(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ClientToolSchema(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Schema for a client-side tool passed in the request."""
+    """Schema for a client-side tool passed in the request.
+
+    Client-side tools are executed by the client, not the server. When the agent calls a client-side
+    tool, execution pauses and returns control to the client to execute the tool and provide the
+    result.
+    """
 
     name: str
     """The name of the tool function."""
@@ -1064,7 +1083,11 @@ class CompactionResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class CompactionSettings(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Configuration for conversation compaction / summarization."""
+    """Configuration for conversation compaction / summarization.
+
+    Per-model settings (temperature, max tokens, etc.) are derived from the default configuration
+    for that handle.
+    """
 
     model: str | None = None
     """Model handle to use for sliding_window/all summarization (format: provider/model-name). If
@@ -1083,8 +1106,8 @@ class CompactionSettings(msgspec.Struct, kw_only=True, omit_defaults=True):
     ) = None
     """The type of summarization technique use."""
     sliding_window_percentage: float | None = None
-    """The percentage of the context window to keep post-summarization (only used in sliding
-    window modes).
+    """The percentage of the context window to keep post-summarization (only used in sliding window
+    modes).
     """
 
 
@@ -1171,12 +1194,12 @@ class ConversationMessageRequest(msgspec.Struct, kw_only=True, omit_defaults=Tru
     deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_name: str | None = None
-    """Deprecated. The name of the designated message tool. Still supported for legacy agent
-    types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the designated message tool. Still supported for legacy agent types,
+    but deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_kwarg: str | None = None
-    """Deprecated. The name of the message argument in the designated message tool. Still
-    supported for legacy agent types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the message argument in the designated message tool. Still supported
+    for legacy agent types, but deprecated for letta_v1_agent onward.
     """
     include_return_message_types: list[MessageType] | None = None
     """Only return specified message types in the response. If `None` (default) returns all
@@ -1187,9 +1210,9 @@ class ConversationMessageRequest(msgspec.Struct, kw_only=True, omit_defaults=Tru
     agent.
     """
     client_tools: list[ClientToolSchema] | None = None
-    """Client-side tools that the agent can call. When the agent calls a client-side tool,
-    execution pauses and returns control to the client to execute the tool and provide the
-    result via a ToolReturn.
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
     """
     client_skills: list[ClientSkillSchema] | None = None
     """Client-side skills available in the environment. These are rendered in the system prompt's
@@ -1212,15 +1235,13 @@ class ConversationMessageRequest(msgspec.Struct, kw_only=True, omit_defaults=Tru
     return_logprobs=True.
     """
     return_token_ids: bool | None = None
-    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not
-    just the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with
-    TurnTokenData for each assistant/tool turn. Required for proper multi-turn RL training
-    with loss masking.
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
     """
     override_system: str | None = None
     """Optional per-request system prompt override. When set, this is passed directly to the
-    underlying LLM request and bypasses the persisted/compiled system message for that
-    request.
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
     """
     agent_id: str | None = None
     """Agent ID for agent-direct mode with 'default' conversation. Use with
@@ -1302,8 +1323,8 @@ class CreateAgentRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     embedding_chunk_size: int | None = None
     """Deprecated: No longer used. The embedding chunk size used by the agent."""
     max_tokens: int | None = None
-    """Deprecated: Use `model` field to configure max output tokens instead. The maximum number
-    of tokens to generate, including reasoning step.
+    """Deprecated: Use `model` field to configure max output tokens instead. The maximum number of
+    tokens to generate, including reasoning step.
     """
     max_reasoning_tokens: int | None = None
     """Deprecated: Use `model` field to configure reasoning tokens instead. The maximum number of
@@ -1314,24 +1335,24 @@ class CreateAgentRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     extended thinking step for a reasoner model.
     """
     reasoning: bool | None = None
-    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable reasoning
-    for this agent.
+    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable reasoning for
+    this agent.
     """
     from_template: str | None = None
     """Deprecated: please use the 'create agents from a template' endpoint instead."""
     template: bool | None = None
     """Deprecated: No longer used."""
     project: str | None = None
-    """Deprecated: Project should now be passed via the X-Project header instead of in the
-    request body. If using the SDK, this can be done via the x_project parameter.
+    """Deprecated: Project should now be passed via the X-Project header instead of in the request
+    body. If using the SDK, this can be done via the x_project parameter.
     """
     tool_exec_environment_variables: dict[str, str] | None = None
     """Deprecated: Use `secrets` field instead. Environment variables for tool execution."""
     secrets: dict[str, str] | None = None
     """The environment variables for tool execution specific to this agent."""
     memory_variables: dict[str, str] | None = None
-    """Deprecated: Only relevant for creating agents from a template. Use the 'create agents from
-    a template' endpoint instead.
+    """Deprecated: Only relevant for creating agents from a template. Use the 'create agents from a
+    template' endpoint instead.
     """
     project_id: str | None = None
     """Deprecated: No longer used. The id of the project the agent belongs to."""
@@ -1343,8 +1364,8 @@ class CreateAgentRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The ids of the identities associated with this agent."""
     message_buffer_autoclear: bool | None = None
     """If set to True, the agent will not remember previous messages (though the agent will still
-    retain state via core memory blocks and archival/recall memory). Not recommended unless
-    you have an advanced use case.
+    retain state via core memory blocks and archival/recall memory). Not recommended unless you have
+    an advanced use case.
     """
     enable_sleeptime: bool | None = None
     """If set to True, memory management will move to a background agent thread."""
@@ -1359,8 +1380,8 @@ class CreateAgentRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     exceed the context window, which will break the agent.
     """
     per_file_view_window_char_limit: int | None = None
-    """The per-file view window character limit for this agent. Setting this too high may exceed
-    the context window, which will break the agent.
+    """The per-file view window character limit for this agent. Setting this too high may exceed the
+    context window, which will break the agent.
     """
     hidden: bool | None = None
     """Deprecated: No longer used. If set to True, the agent will be hidden."""
@@ -1388,9 +1409,11 @@ class CreateBatch(msgspec.Struct, kw_only=True, omit_defaults=True):
     requests: list[LettaBatchRequest]
     """List of requests to be processed in batch."""
     callback_url: str | None = None
-    """Optional URL to call via POST when the batch completes. The callback payload will be a
-    JSON object with the following fields: {'job_id': string, 'status': string,
-    'completed_at': string}.
+    """Optional URL to call via POST when the batch completes. The callback payload will be a JSON
+    object with the following fields: {'job_id': string, 'status': string, 'completed_at': string}.
+    Where 'job_id' is the unique batch job identifier, 'status' is the final batch status (e.g.,
+    'completed', 'failed'), and 'completed_at' is an ISO 8601 timestamp indicating when the batch
+    job completed.
     """
 
 
@@ -1437,8 +1460,8 @@ class CreateConversation(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A summary of the conversation."""
     isolated_block_labels: list[str] | None = None
     """List of block labels that should be isolated (conversation-specific) rather than shared
-    across conversations. New blocks will be created as copies of the agent's blocks with
-    these labels.
+    across conversations. New blocks will be created as copies of the agent's blocks with these
+    labels.
     """
     model: str | None = None
     """The model handle for this conversation (overrides agent's model). Format:
@@ -1663,8 +1686,8 @@ class ExportAgentRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     SKILL.md).
     """
     conversation_id: str | None = None
-    """Conversation ID to export. If provided, uses messages from this conversation instead of
-    the agent's global message history.
+    """Conversation ID to export. If provided, uses messages from this conversation instead of the
+    agent's global message history.
     """
     scrub_messages: bool | None = None
     """If True, excludes all messages from the export. Useful for sharing agent configs without
@@ -1733,7 +1756,11 @@ class FileMetadata(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class FilePromptCacheBreakpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Marks the exact end of a reusable prompt prefix."""
+    """Marks the exact end of a reusable prompt prefix.
+
+    The breakpoint inherits its TTL from the request's `prompt_cache_options.ttl`; the boundary is
+    not rounded to a token block.
+    """
 
     mode: Literal["explicit"] = "explicit"
 
@@ -1777,14 +1804,20 @@ class Folder(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class FunctionCallInput(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Deprecated and replaced by `tool_calls`."""
+    """Deprecated and replaced by `tool_calls`.
+
+    The name and arguments of a function that should be called, as generated by the model.
+    """
 
     arguments: str
     name: str
 
 
 class FunctionCallOutput(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Deprecated and replaced by `tool_calls`."""
+    """Deprecated and replaced by `tool_calls`.
+
+    The name and arguments of a function that should be called, as generated by the model.
+    """
 
     arguments: str
     name: str
@@ -1818,9 +1851,9 @@ class GenerateRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     'anthropic/claude-3-5-sonnet')
     """
     response_schema: dict[str, Any] | None = None
-    """JSON schema for structured output. When provided, the LLM will be forced to return a
-    response matching this schema via tool calling. The schema should follow JSON Schema
-    format with 'properties' and optionally 'required' fields.
+    """JSON schema for structured output. When provided, the LLM will be forced to return a response
+    matching this schema via tool calling. The schema should follow JSON Schema format with
+    'properties' and optionally 'required' fields.
     """
 
 
@@ -1989,7 +2022,8 @@ class InitToolRule(
     args: dict[str, Any] | None = None
     """Optional prefilled arguments for this tool. When present, these values will override any
     LLM-provided arguments with the same keys during invocation. Keys must match the tool's
-    parameter names and values must satisfy the tool's JSON schema.
+    parameter names and values must satisfy the tool's JSON schema. Supports partial prefill;
+    non-overlapping parameters are left to the model.
     """
 
 
@@ -2065,7 +2099,12 @@ class JsonSchemaResponseFormat(
 
 
 class LLMConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Configuration for Language Model (LLM) connection and generation parameters."""
+    """Configuration for Language Model (LLM) connection and generation parameters.
+
+    Deprecated: LLMConfig is deprecated and should not be used as an input or return type in API
+    calls. Use the schemas in letta.schemas.model (ModelSettings, OpenAIModelSettings, etc.)
+    instead. For conversion, use the _to_model() method or Model._from_llm_config() method.
+    """
 
     model: str
     """LLM model name."""
@@ -2113,14 +2152,14 @@ class LLMConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     context_window: int
     """The context window size for the model."""
     put_inner_thoughts_in_kwargs: bool | None = None
-    """Puts 'inner_thoughts' as a kwarg in the function call if this is set to True. This helps
-    with function calling performance and also the generation of inner thoughts.
+    """Puts 'inner_thoughts' as a kwarg in the function call if this is set to True. This helps with
+    function calling performance and also the generation of inner thoughts.
     """
     handle: str | None = None
     """The handle for this config, in the format provider/model-name."""
     temperature: float | None = None
-    """The temperature to use when generating text with the model. A higher temperature will
-    result in more random text.
+    """The temperature to use when generating text with the model. A higher temperature will result
+    in more random text.
     """
     max_tokens: int | None = None
     """The maximum number of tokens to generate. If not set, the model will use its default
@@ -2141,8 +2180,8 @@ class LLMConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     """
     frequency_penalty: float | None = None
     """Positive values penalize new tokens based on their existing frequency in the text so far,
-    decreasing the model's likelihood to repeat the same line verbatim. From OpenAI: Number
-    between -2.0 and 2.0.
+    decreasing the model's likelihood to repeat the same line verbatim. From OpenAI: Number between
+    -2.0 and 2.0.
     """
     compatibility_type: Literal["gguf", "mlx"] | None = None
     """The framework compatibility type for the model."""
@@ -2169,8 +2208,8 @@ class LLMConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     return_logprobs=True.
     """
     return_token_ids: bool | None = None
-    """Whether to return token IDs for all LLM generations via SGLang native endpoint. Required
-    for multi-turn RL training with loss masking. Only works with SGLang provider.
+    """Whether to return token IDs for all LLM generations via SGLang native endpoint. Required for
+    multi-turn RL training with loss masking. Only works with SGLang provider.
     """
     tool_call_parser: str | None = None
     """SGLang tool call parser name (e.g. 'glm47', 'qwen25', 'hermes'). Used by the SGLang native
@@ -2232,12 +2271,12 @@ class LettaAsyncRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_name: str | None = None
-    """Deprecated. The name of the designated message tool. Still supported for legacy agent
-    types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the designated message tool. Still supported for legacy agent types,
+    but deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_kwarg: str | None = None
-    """Deprecated. The name of the message argument in the designated message tool. Still
-    supported for legacy agent types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the message argument in the designated message tool. Still supported
+    for legacy agent types, but deprecated for letta_v1_agent onward.
     """
     include_return_message_types: list[MessageType] | None = None
     """Only return specified message types in the response. If `None` (default) returns all
@@ -2248,9 +2287,9 @@ class LettaAsyncRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     agent.
     """
     client_tools: list[ClientToolSchema] | None = None
-    """Client-side tools that the agent can call. When the agent calls a client-side tool,
-    execution pauses and returns control to the client to execute the tool and provide the
-    result via a ToolReturn.
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
     """
     client_skills: list[ClientSkillSchema] | None = None
     """Client-side skills available in the environment. These are rendered in the system prompt's
@@ -2273,15 +2312,13 @@ class LettaAsyncRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     return_logprobs=True.
     """
     return_token_ids: bool | None = None
-    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not
-    just the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with
-    TurnTokenData for each assistant/tool turn. Required for proper multi-turn RL training
-    with loss masking.
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
     """
     override_system: str | None = None
     """Optional per-request system prompt override. When set, this is passed directly to the
-    underlying LLM request and bypasses the persisted/compiled system message for that
-    request.
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
     """
     callback_url: str | None = None
     """Optional callback URL to POST to when the job completes."""
@@ -2310,12 +2347,12 @@ class LettaBatchRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_name: str | None = None
-    """Deprecated. The name of the designated message tool. Still supported for legacy agent
-    types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the designated message tool. Still supported for legacy agent types,
+    but deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_kwarg: str | None = None
-    """Deprecated. The name of the message argument in the designated message tool. Still
-    supported for legacy agent types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the message argument in the designated message tool. Still supported
+    for legacy agent types, but deprecated for letta_v1_agent onward.
     """
     include_return_message_types: list[MessageType] | None = None
     """Only return specified message types in the response. If `None` (default) returns all
@@ -2326,9 +2363,9 @@ class LettaBatchRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     agent.
     """
     client_tools: list[ClientToolSchema] | None = None
-    """Client-side tools that the agent can call. When the agent calls a client-side tool,
-    execution pauses and returns control to the client to execute the tool and provide the
-    result via a ToolReturn.
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
     """
     client_skills: list[ClientSkillSchema] | None = None
     """Client-side skills available in the environment. These are rendered in the system prompt's
@@ -2351,15 +2388,13 @@ class LettaBatchRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     return_logprobs=True.
     """
     return_token_ids: bool | None = None
-    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not
-    just the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with
-    TurnTokenData for each assistant/tool turn. Required for proper multi-turn RL training
-    with loss masking.
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
     """
     override_system: str | None = None
     """Optional per-request system prompt override. When set, this is passed directly to the
-    underlying LLM request and bypasses the persisted/compiled system message for that
-    request.
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
     """
     agent_id: str
     """The ID of the agent to send this batch request for."""
@@ -2382,12 +2417,12 @@ class LettaStreamingRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_name: str | None = None
-    """Deprecated. The name of the designated message tool. Still supported for legacy agent
-    types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the designated message tool. Still supported for legacy agent types,
+    but deprecated for letta_v1_agent onward.
     """
     assistant_message_tool_kwarg: str | None = None
-    """Deprecated. The name of the message argument in the designated message tool. Still
-    supported for legacy agent types, but deprecated for letta_v1_agent onward.
+    """Deprecated. The name of the message argument in the designated message tool. Still supported
+    for legacy agent types, but deprecated for letta_v1_agent onward.
     """
     include_return_message_types: list[MessageType] | None = None
     """Only return specified message types in the response. If `None` (default) returns all
@@ -2398,9 +2433,9 @@ class LettaStreamingRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     agent.
     """
     client_tools: list[ClientToolSchema] | None = None
-    """Client-side tools that the agent can call. When the agent calls a client-side tool,
-    execution pauses and returns control to the client to execute the tool and provide the
-    result via a ToolReturn.
+    """Client-side tools that the agent can call. When the agent calls a client-side tool, execution
+    pauses and returns control to the client to execute the tool and provide the result via a
+    ToolReturn.
     """
     client_skills: list[ClientSkillSchema] | None = None
     """Client-side skills available in the environment. These are rendered in the system prompt's
@@ -2423,15 +2458,13 @@ class LettaStreamingRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     return_logprobs=True.
     """
     return_token_ids: bool | None = None
-    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not
-    just the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with
-    TurnTokenData for each assistant/tool turn. Required for proper multi-turn RL training
-    with loss masking.
+    """If True, returns token IDs and logprobs for ALL LLM generations in the agent step, not just
+    the last one. Uses SGLang native /generate endpoint. Returns 'turns' field with TurnTokenData
+    for each assistant/tool turn. Required for proper multi-turn RL training with loss masking.
     """
     override_system: str | None = None
     """Optional per-request system prompt override. When set, this is passed directly to the
-    underlying LLM request and bypasses the persisted/compiled system message for that
-    request.
+    underlying LLM request and bypasses the persisted/compiled system message for that request.
     """
     streaming: bool | None = None
     """If True, returns a streaming response (Server-Sent Events). If False (default), returns a
@@ -2461,8 +2494,8 @@ class LocalSandboxConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     this name, otherwise, we make it from the requirements.txt.
     """
     pip_requirements: list[PipRequirement] | None = None
-    """List of pip packages to install with mandatory name and optional version following
-    semantic versioning. This only is considered when use_venv is True.
+    """List of pip packages to install with mandatory name and optional version following semantic
+    versioning. This only is considered when use_venv is True.
     """
 
 
@@ -2492,8 +2525,8 @@ class MCPToolHealth(msgspec.Struct, kw_only=True, omit_defaults=True):
 class MaxCountPerStepToolRule(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="max_count_per_step"
 ):
-    """Represents a tool rule configuration which constrains the total number of times this tool
-    can be invoked in a single step.
+    """Represents a tool rule configuration which constrains the total number of times this tool can
+    be invoked in a single step.
     """
 
     type: ClassVar[str] = "max_count_per_step"
@@ -2516,6 +2549,17 @@ class McpToolExecuteRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
 class Message(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Letta's internal representation of a message. Includes methods to convert to/from LLM
     provider formats.
+
+    Attributes: id (str): The unique identifier of the message. role (MessageRole): The role of the
+    participant. text (str): The text of the message. user_id (str): The unique identifier of the
+    user. agent_id (str): The unique identifier of the agent. model (str): The model used to make
+    the function call. name (str): The name of the participant. created_at (datetime): The time the
+    message was created. tool_calls (List[OpenAIToolCall,]): The list of tool calls requested.
+    tool_call_id (str): The id of the tool call. step_id (str): The id of the step that this message
+    was created in. otid (str): The offline threading id associated with this message. tool_returns
+    (List[ToolReturn]): The list of tool returns requested. group_id (str): The multi-agent group
+    that the message was sent in. sender_id (str): The id of the sender of the message, can be an
+    identity id or agent id. conversation_id (str): The conversation this message belongs to. t.
     """
 
     created_by_id: str | None = None
@@ -2537,8 +2581,8 @@ class Message(msgspec.Struct, kw_only=True, omit_defaults=True):
     content: list[LettaMessageContentUnion] | None = None
     """The content of the message."""
     name: str | None = None
-    """For role user/assistant: the (optional) name of the participant. For role tool/function:
-    the name of the function called.
+    """For role user/assistant: the (optional) name of the participant. For role tool/function: the
+    name of the function called.
     """
     tool_calls: list[ChatCompletionMessageFunctionToolCall] | None = None
     """The list of tool calls requested. Only applicable for role assistant."""
@@ -2716,8 +2760,8 @@ class Model(msgspec.Struct, kw_only=True, omit_defaults=True):
     spending and thinking behavior. Not setting this gives similar performance to 'high'.
     """
     frequency_penalty: float | None = None
-    """Deprecated: Positive values penalize new tokens based on their existing frequency in the
-    text so far.
+    """Deprecated: Positive values penalize new tokens based on their existing frequency in the text
+    so far.
     """
     compatibility_type: Literal["gguf", "mlx"] | None = None
     """Deprecated: The framework compatibility type for the model."""
@@ -2742,8 +2786,8 @@ class Model(msgspec.Struct, kw_only=True, omit_defaults=True):
     return_logprobs=True.
     """
     return_token_ids: bool | None = None
-    """Whether to return token IDs for all LLM generations via SGLang native endpoint. Required
-    for multi-turn RL training with loss masking. Only works with SGLang provider.
+    """Whether to return token IDs for all LLM generations via SGLang native endpoint. Required for
+    multi-turn RL training with loss masking. Only works with SGLang provider.
     """
     tool_call_parser: str | None = None
     """SGLang tool call parser name (e.g. 'glm47', 'qwen25', 'hermes'). Used by the SGLang native
@@ -2754,8 +2798,8 @@ class Model(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class Moderation(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Moderation results for the request input and generated output, if moderated completions
-    were requested.
+    """Moderation results for the request input and generated output, if moderated completions were
+    requested.
     """
 
     input: ModerationInputModerationResults | ModerationInputError
@@ -3064,7 +3108,11 @@ class PipRequirement(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class PromptCacheBreakpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Marks the exact end of a reusable prompt prefix."""
+    """Marks the exact end of a reusable prompt prefix.
+
+    The breakpoint inherits its TTL from the request's `prompt_cache_options.ttl`; the boundary is
+    not rounded to a token block.
+    """
 
     mode: Literal["explicit"] = "explicit"
 
@@ -3147,7 +3195,20 @@ class ProviderCreate(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ProviderTrace(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Letta's internal representation of a provider trace."""
+    """Letta's internal representation of a provider trace.
+
+    Attributes: id (str): The unique identifier of the provider trace. request_json (Dict[str,
+    Any]): JSON content of the provider request. response_json (Dict[str, Any]): JSON content of the
+    provider response. step_id (str): ID of the step that this trace is associated with. agent_id
+    (str): ID of the agent that generated this trace. agent_tags (list[str]): Tags associated with
+    the agent for filtering. call_type (str): Type of call (agent_step, summarization, etc.). run_id
+    (str): ID of the run this trace is associated with. source (str): Source service that generated
+    this trace (memgpt-server, lettuce-py). organization_id (str): The unique identifier of the
+    organization. user_id (str): The unique identifier of the user who initiated the request.
+    compaction_settings (Dict[str, Any]): Compaction/summarization settings (only for summarization
+    calls). llm_config (Dict[str, Any]): LLM configuration used for this call (only for
+    non-summarization calls). created_at (datetime): The timestamp when the object was created.
+    """
 
     created_by_id: str | None = None
     """The id of the user that made this object."""
@@ -3209,7 +3270,10 @@ class ReasoningMessageListResult(
     tag_field="message_type",
     tag="reasoning_message",
 ):
-    """Reasoning message list result with agent context."""
+    """Reasoning message list result with agent context.
+
+    Shape is identical to UpdateReasoningMessage but includes the owning agent_id and message id.
+    """
 
     message_type: ClassVar[str] = "reasoning_message"
 
@@ -3227,8 +3291,8 @@ class ReasoningMessageListResult(
 class RequiredBeforeExitToolRule(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="required_before_exit"
 ):
-    """Represents a tool rule configuration where this tool must be called before the agent loop
-    can exit.
+    """Represents a tool rule configuration where this tool must be called before the agent loop can
+    exit.
     """
 
     type: ClassVar[str] = "required_before_exit"
@@ -3454,7 +3518,15 @@ class SearchAllMessagesRequest(msgspec.Struct, kw_only=True, omit_defaults=True)
 
 
 class SkillSchema(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Skill schema for agent files."""
+    """Skill schema for agent files.
+
+    Skills are folders of instructions, scripts, and resources that agents can load. Either files
+    (with SKILL.md) or source_url must be provided:
+
+    - files with SKILL.md: inline skill content
+    - source_url: reference to resolve later (e.g., 'letta:slack')
+    - both: inline content with provenance tracking.
+    """
 
     name: str
     """Skill name, also serves as unique identifier (e.g., 'slack', 'pdf')"""
@@ -3725,7 +3797,10 @@ class StreamableHTTPServerConfig(msgspec.Struct, kw_only=True, omit_defaults=Tru
 class SystemMessageListResult(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="message_type", tag="system_message"
 ):
-    """System message list result with agent context."""
+    """System message list result with agent context.
+
+    Shape is identical to UpdateSystemMessage but includes the owning agent_id and message id.
+    """
 
     message_type: ClassVar[str] = "system_message"
 
@@ -3746,8 +3821,8 @@ class SystemMessageListResult(
 class TerminalToolRule(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="type", tag="exit_loop"
 ):
-    """Represents a terminal tool rule configuration where if this tool gets called, it must end
-    the agent loop.
+    """Represents a terminal tool rule configuration where if this tool gets called, it must end the
+    agent loop.
     """
 
     type: ClassVar[str] = "exit_loop"
@@ -3827,7 +3902,14 @@ class Tool(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ToolAnnotations(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Additional properties describing a Tool to clients."""
+    """Additional properties describing a Tool to clients.
+
+    NOTE: all properties in ToolAnnotations are **hints**. They are not guaranteed to provide a
+    faithful description of tool behavior (including descriptive properties like `title`).
+
+    Clients should never make tool use decisions based on ToolAnnotations received from untrusted
+    servers.
+    """
 
     title: str | None = None
     readOnlyHint: bool | None = None
@@ -3844,14 +3926,18 @@ class ToolCallFunctionParam(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ToolCallNode(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Typed child override for prefilled arguments."""
+    """Typed child override for prefilled arguments.
+
+    When used in a ChildToolRule, if this child is selected next, its `args` will be applied as
+    prefilled arguments (overriding overlapping LLM-provided values).
+    """
 
     name: str
     """The name of the child tool to invoke next."""
     args: dict[str, Any] | None = None
-    """Optional prefilled arguments for this child tool. Keys must match the tool's parameter
-    names and values must satisfy the tool's JSON schema. Supports partial prefill;
-    non-overlapping parameters are left to the model.
+    """Optional prefilled arguments for this child tool. Keys must match the tool's parameter names
+    and values must satisfy the tool's JSON schema. Supports partial prefill; non-overlapping
+    parameters are left to the model.
     """
 
 
@@ -4031,8 +4117,8 @@ class UpdateAgent(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The ids of the identities associated with this agent."""
     message_buffer_autoclear: bool | None = None
     """If set to True, the agent will not remember previous messages (though the agent will still
-    retain state via core memory blocks and archival/recall memory). Not recommended unless
-    you have an advanced use case.
+    retain state via core memory blocks and archival/recall memory). Not recommended unless you have
+    an advanced use case.
     """
     model: str | None = None
     """The model handle used by the agent (format: provider/model-name)."""
@@ -4045,8 +4131,8 @@ class UpdateAgent(msgspec.Struct, kw_only=True, omit_defaults=True):
     context_window_limit: int | None = None
     """The context window limit used by the agent."""
     reasoning: bool | None = None
-    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable reasoning
-    for this agent.
+    """Deprecated: Use `model` field to configure reasoning instead. Whether to enable reasoning for
+    this agent.
     """
     llm_config: LLMConfig | None = None
     """Deprecated: Use `model` field instead. The LLM configuration used by the agent."""
@@ -4061,8 +4147,8 @@ class UpdateAgent(msgspec.Struct, kw_only=True, omit_defaults=True):
     format for the agent.
     """
     max_tokens: int | None = None
-    """Deprecated: Use `model` field to configure max output tokens instead. The maximum number
-    of tokens to generate, including reasoning step.
+    """Deprecated: Use `model` field to configure max output tokens instead. The maximum number of
+    tokens to generate, including reasoning step.
     """
     enable_sleeptime: bool | None = None
     """If set to True, memory management will move to a background agent thread."""
@@ -4079,8 +4165,8 @@ class UpdateAgent(msgspec.Struct, kw_only=True, omit_defaults=True):
     exceed the context window, which will break the agent.
     """
     per_file_view_window_char_limit: int | None = None
-    """The per-file view window character limit for this agent. Setting this too high may exceed
-    the context window, which will break the agent.
+    """The per-file view window character limit for this agent. Setting this too high may exceed the
+    context window, which will break the agent.
     """
     hidden: bool | None = None
     """If set to True, the agent will be hidden."""
@@ -4166,7 +4252,10 @@ class UpdateStreamableHTTPMCPServer(
 class UserMessageListResult(
     msgspec.Struct, kw_only=True, omit_defaults=True, tag_field="message_type", tag="user_message"
 ):
-    """User message list result with agent context."""
+    """User message list result with agent context.
+
+    Shape is identical to UpdateUserMessage but includes the owning agent_id and message id.
+    """
 
     message_type: ClassVar[str] = "user_message"
 
@@ -4239,13 +4328,12 @@ ChatCompletionMessageParamUnion = (
 )
 """One of ``ChatCompletionDeveloperMessageParam``, ``ChatCompletionSystemMessageParam``,
 ``ChatCompletionUserMessageParam``, ``ChatCompletionAssistantMessageParam``,
-``ChatCompletionToolMessageParam``, ``ChatCompletionFunctionMessageParam``, told apart by
-their tag.
+``ChatCompletionToolMessageParam``, ``ChatCompletionFunctionMessageParam``, told apart by their tag.
 """
 
 CreateMCPServerUnion = CreateStdioMCPServer | CreateSSEMCPServer | CreateStreamableHTTPMCPServer
-"""One of ``CreateStdioMCPServer``, ``CreateSSEMCPServer``, ``CreateStreamableHTTPMCPServer``,
-told apart by their tag.
+"""One of ``CreateStdioMCPServer``, ``CreateSSEMCPServer``, ``CreateStreamableHTTPMCPServer``, told
+apart by their tag.
 """
 
 MCPServerUnion = StdioMCPServer | SSEMCPServer | StreamableHTTPMCPServer
@@ -4288,8 +4376,8 @@ ModelSettingsUnion = (
 """
 
 ResponseFormatUnion = TextResponseFormat | JsonSchemaResponseFormat | JsonObjectResponseFormat
-"""One of ``TextResponseFormat``, ``JsonSchemaResponseFormat``, ``JsonObjectResponseFormat``,
-told apart by their tag.
+"""One of ``TextResponseFormat``, ``JsonSchemaResponseFormat``, ``JsonObjectResponseFormat``, told
+apart by their tag.
 """
 
 ToolRuleUnion = (
@@ -4309,6 +4397,6 @@ ToolRuleUnion = (
 """
 
 UpdateMCPServerUnion = UpdateStdioMCPServer | UpdateSSEMCPServer | UpdateStreamableHTTPMCPServer
-"""One of ``UpdateStdioMCPServer``, ``UpdateSSEMCPServer``, ``UpdateStreamableHTTPMCPServer``,
-told apart by their tag.
+"""One of ``UpdateStdioMCPServer``, ``UpdateSSEMCPServer``, ``UpdateStreamableHTTPMCPServer``, told
+apart by their tag.
 """
