@@ -32,6 +32,18 @@ def described(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     return ""
 
 
+def described_with_type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
+    """A property's description followed by its type's, when it refers to one that says
+    something else: the property says what the value is for, the type what it holds."""
+    own = str(schema.get("description") or "").strip()
+    members = [m for m in schema.get("anyOf", schema.get("oneOf", ())) if m.get("type") != "null"]
+    target = schema if "$ref" in schema else members[0] if len(members) == 1 else None
+    typed = described(spec, _resolve(spec, target)) if target is not None else ""
+    if not own or not typed or typed == own:
+        return own or typed
+    return f"{own}\n\n{typed}"
+
+
 WIDTH = 100
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import resource_map  # noqa: E402
 from codegen import RENAMES as _SPEC_RENAMES  # noqa: E402
-from doc_text import WIDTH, described, fill  # noqa: E402
+from doc_text import WIDTH, described, described_with_type, fill  # noqa: E402
 
 SPEC = ROOT / "tests" / "fixtures" / "openapi.json"
 SURFACE = ROOT / "tools" / "official_surface.json"
@@ -370,7 +370,7 @@ def _param_docs(
         elif param.where in ("body", "multipart"):
             prop = properties.get(param.key) or properties.get(param.name)
             if prop is not None:
-                text = described(spec, prop)
+                text = described_with_type(spec, prop)
         elif param.where == "whole":
             body = op.get("requestBody", {})
             text = str(body.get("description") or "").strip()

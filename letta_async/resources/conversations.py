@@ -350,6 +350,11 @@ class ConversationsResource(APIResource):
                 conversation_id='default' in the URL path.
             compaction_settings: Optional compaction settings to use for this summarization request.
                 If not provided, the agent's default settings will be used.
+
+                Configuration for conversation compaction / summarization.
+
+                Per-model settings (temperature, max tokens, etc.) are derived from the default
+                configuration for that handle.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -527,6 +532,11 @@ class ConversationsMessagesResource(ConversationMessageSending, APIResource):
                 conversation_id='default' in the URL path.
             compaction_settings: Optional compaction settings to use for this summarization request.
                 If not provided, the agent's default settings will be used.
+
+                Configuration for conversation compaction / summarization.
+
+                Per-model settings (temperature, max tokens, etc.) are derived from the default
+                configuration for that handle.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

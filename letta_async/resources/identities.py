@@ -98,6 +98,8 @@ class IdentitiesResource(APIResource):
             identifier_key: External, user-generated identifier key of the identity.
             name: The name of the identity.
             identity_type: The type of the identity.
+
+                Enum to represent the type of the identity.
             project_id: The project id of the identity, if applicable.
             agent_ids: The agent ids that are associated with the identity.
             block_ids: The IDs of the blocks associated with the identity.
@@ -288,6 +290,8 @@ class IdentitiesResource(APIResource):
             identifier_key: External, user-generated identifier key of the identity.
             name: The name of the identity.
             identity_type: The type of the identity.
+
+                Enum to represent the type of the identity.
             agent_ids: The agent ids that are associated with the identity.
             block_ids: The IDs of the blocks associated with the identity.
             properties: List of properties associated with the identity.
@@ -342,6 +346,8 @@ class IdentitiesResource(APIResource):
             identifier_key: External, user-generated identifier key of the identity.
             name: The name of the identity.
             identity_type: The type of the identity.
+
+                Enum to represent the type of the identity.
             project_id: The project id of the identity, if applicable.
             agent_ids: The agent ids that are associated with the identity.
             block_ids: The IDs of the blocks associated with the identity.

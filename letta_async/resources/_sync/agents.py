@@ -304,9 +304,16 @@ class SyncAgentsResource(SyncAPIResource):
 
         Args:
             agent_type: The type of agent.
+
+                Enum to represent the type of agent.
             base_template_id: Deprecated: No longer used. The base template id of the agent.
             block_ids: The ids of the blocks used by the agent.
             compaction_settings: The compaction settings configuration used for compaction.
+
+                Configuration for conversation compaction / summarization.
+
+                Per-model settings (temperature, max tokens, etc.) are derived from the default
+                configuration for that handle.
             context_window_limit: The context window limit used by the agent.
             description: The description of the agent.
             embedding: The embedding model handle used by the agent (format: provider/model-name).
@@ -314,6 +321,8 @@ class SyncAgentsResource(SyncAPIResource):
                 agent.
             embedding_config: Deprecated: Use `embedding` field instead. The embedding configuration
                 used by the agent.
+
+                Configuration for embedding model connection and processing parameters.
             enable_reasoner: Deprecated: Use `model` field to configure reasoning instead. Whether
                 to enable internal extended thinking step for a reasoner model.
             enable_sleeptime: If set to True, memory management will move to a background agent
@@ -333,6 +342,13 @@ class SyncAgentsResource(SyncAPIResource):
                 memory.
             llm_config: Deprecated: Use `model` field instead. The LLM configuration used by the
                 agent.
+
+                Configuration for Language Model (LLM) connection and generation parameters.
+
+                Deprecated: LLMConfig is deprecated and should not be used as an input or return
+                type in API calls. Use the schemas in letta.schemas.model (ModelSettings,
+                OpenAIModelSettings, etc.) instead. For conversion, use the _to_model() method or
+                Model._from_llm_config() method.
             max_files_open: Maximum number of files that can be open at once for this agent. Setting
                 this too high may exceed the context window, which will break the agent.
             max_reasoning_tokens: Deprecated: Use `model` field to configure reasoning tokens
@@ -998,10 +1014,17 @@ class SyncAgentsResource(SyncAPIResource):
             base_template_id: The base template id of the agent.
             block_ids: The ids of the blocks used by the agent.
             compaction_settings: The compaction settings configuration used for compaction.
+
+                Configuration for conversation compaction / summarization.
+
+                Per-model settings (temperature, max tokens, etc.) are derived from the default
+                configuration for that handle.
             context_window_limit: The context window limit used by the agent.
             description: The description of the agent.
             embedding: The embedding model handle used by the agent (format: provider/model-name).
             embedding_config: The embedding configuration used by the agent.
+
+                Configuration for embedding model connection and processing parameters.
             enable_sleeptime: If set to True, memory management will move to a background agent
                 thread.
             folder_ids: The ids of the folders used by the agent.
@@ -1012,6 +1035,13 @@ class SyncAgentsResource(SyncAPIResource):
             last_stop_reason: The stop reason from the agent's last run.
             llm_config: Deprecated: Use `model` field instead. The LLM configuration used by the
                 agent.
+
+                Configuration for Language Model (LLM) connection and generation parameters.
+
+                Deprecated: LLMConfig is deprecated and should not be used as an input or return
+                type in API calls. Use the schemas in letta.schemas.model (ModelSettings,
+                OpenAIModelSettings, etc.) instead. For conversion, use the _to_model() method or
+                Model._from_llm_config() method.
             max_files_open: Maximum number of files that can be open at once for this agent. Setting
                 this too high may exceed the context window, which will break the agent.
             max_tokens: Deprecated: Use `model` field to configure max output tokens instead. The
@@ -2016,6 +2046,11 @@ class SyncAgentsMessagesResource(SyncAPIResource):
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             compaction_settings: Optional compaction settings to use for this summarization request.
                 If not provided, the agent's default settings will be used.
+
+                Configuration for conversation compaction / summarization.
+
+                Per-model settings (temperature, max tokens, etc.) are derived from the default
+                configuration for that handle.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

@@ -54,6 +54,8 @@ class SyncArchivesResource(SyncAPIResource):
             embedding: Embedding model handle for the archive
             embedding_config: Deprecated: Use `embedding` field instead. Embedding configuration for
                 the archive
+
+                Configuration for embedding model connection and processing parameters.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

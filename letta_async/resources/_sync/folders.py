@@ -97,6 +97,8 @@ class SyncFoldersResource(SyncAPIResource):
             embedding: The handle for the embedding config used by the source.
             embedding_chunk_size: The chunk size of the embedding.
             embedding_config: (Legacy) The embedding configuration used by the source.
+
+                Configuration for embedding model connection and processing parameters.
             instructions: Instructions for how to use the source.
             metadata: Metadata associated with the source.
             extra_headers: Headers for this request only, on top of the client's own.
@@ -294,6 +296,8 @@ class SyncFoldersResource(SyncAPIResource):
             folder_id: The ID of the source in the format 'source-<uuid4>'
             description: The description of the source.
             embedding_config: The embedding configuration used by the source.
+
+                Configuration for embedding model connection and processing parameters.
             instructions: Instructions for how to use the source.
             metadata: Metadata associated with the source.
             name: The name of the source.

@@ -91,6 +91,8 @@ class SyncIdentitiesResource(SyncAPIResource):
             identifier_key: External, user-generated identifier key of the identity.
             name: The name of the identity.
             identity_type: The type of the identity.
+
+                Enum to represent the type of the identity.
             project_id: The project id of the identity, if applicable.
             agent_ids: The agent ids that are associated with the identity.
             block_ids: The IDs of the blocks associated with the identity.
@@ -258,6 +260,8 @@ class SyncIdentitiesResource(SyncAPIResource):
             identifier_key: External, user-generated identifier key of the identity.
             name: The name of the identity.
             identity_type: The type of the identity.
+
+                Enum to represent the type of the identity.
             agent_ids: The agent ids that are associated with the identity.
             block_ids: The IDs of the blocks associated with the identity.
             properties: List of properties associated with the identity.
@@ -304,6 +308,8 @@ class SyncIdentitiesResource(SyncAPIResource):
             identifier_key: External, user-generated identifier key of the identity.
             name: The name of the identity.
             identity_type: The type of the identity.
+
+                Enum to represent the type of the identity.
             project_id: The project id of the identity, if applicable.
             agent_ids: The agent ids that are associated with the identity.
             block_ids: The IDs of the blocks associated with the identity.
