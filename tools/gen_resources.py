@@ -340,8 +340,25 @@ def _body_properties(spec: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]
     return {}
 
 
+def _undescribed(param: Param, route: str) -> str:
+    """The entry of a parameter the document does not describe: where its value goes."""
+    key = param.key or param.name
+    if param.where == "path":
+        slots = re.findall(r"{(\w+)}", route)
+        slot = next((n for n in slots if n in (key, param.name)), None)
+        slot = slot or next((n for n in slots if n in param.name), key)
+        thing = re.sub(r"_id$", " ID", slot.removeprefix("path_")).replace("_", " ")
+        return f"The {thing} (``{{{slot}}}`` in the route)."
+    where = {
+        "query": "the query parameter",
+        "header": "the header",
+        "multipart": "the form field",
+    }.get(param.where, "the body property")
+    return f"Sent as {where} ``{key}``."
+
+
 def _param_docs(
-    spec: dict[str, Any], op: dict[str, Any] | None, params: list[Param]
+    spec: dict[str, Any], op: dict[str, Any] | None, params: list[Param], route: str
 ) -> dict[str, str]:
     """What the OpenAPI document says of each parameter; where it says nothing, where the
     value goes on the wire (so that every parameter has its entry)."""
@@ -380,8 +397,7 @@ def _param_docs(
                 text = described(spec, schema)
             text = text or "The request body, sent as it is given."
         if not text:
-            where = {"multipart": "a form field"}.get(param.where, f"the {param.where}")
-            text = f"Sent as ``{param.key or param.name}`` in {where}."
+            text = _undescribed(param, route)
         docs[param.name] = text
     return docs
 
@@ -432,7 +448,7 @@ def official_methods(surface: dict[str, Any], spec: dict[str, Any], res: Resolve
                 cast_to=entry["returns"],
                 doc=_doc(http["method"], http["route"], op),
                 description=str((op or {}).get("description") or "").strip(),
-                param_docs=_param_docs(spec, op, params),
+                param_docs=_param_docs(spec, op, params, http["route"]),
                 page=paginated["page"] if paginated else None,
                 item=paginated["item"] if paginated else None,
                 custom=resource_map.CUSTOM.get(entry["path"]),  # type: ignore[arg-type]
@@ -544,7 +560,7 @@ def extra_methods(spec: dict[str, Any], res: Resolver) -> list[Method]:
                 cast_to=returns,
                 doc=_doc(http_method, route, op),
                 description=str(op.get("description") or "").strip(),
-                param_docs=_param_docs(spec, op, params),
+                param_docs=_param_docs(spec, op, params, route),
                 page=page,
                 item=item,
                 custom=resource_map.CUSTOM.get(dotted),  # type: ignore[arg-type]

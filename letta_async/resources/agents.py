@@ -521,10 +521,10 @@ class AgentsResource(Uploading, APIResource):
         Export the serialized JSON representation of an agent, formatted with indentation.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
+            agent_id: The agent ID (``{agent_id}`` in the route).
             conversation_id: Conversation ID to export. If provided, uses messages from this
                 conversation instead of the agent's global message history.
-            max_steps: Sent as ``max_steps`` in the query.
+            max_steps: Sent as the query parameter ``max_steps``.
             scrub_messages: If True, excludes all messages from the export. Useful for sharing agent
                 configs without conversation history.
             use_legacy_format: If True, exports using the legacy single-agent 'v1' format with
@@ -577,7 +577,7 @@ class AgentsResource(Uploading, APIResource):
         files.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
+            agent_id: The agent ID (``{agent_id}`` in the route).
             skills: Skills to include in the export. Each skill must have a name and files
                 (including SKILL.md).
             conversation_id: Conversation ID to export. If provided, uses messages from this
@@ -710,7 +710,7 @@ class AgentsResource(Uploading, APIResource):
         all imported agents.
 
         Args:
-            file: Sent as ``file`` in a form field.
+            file: Sent as the form field ``file``.
             append_copy_suffix: If set to True, appends "_copy" to the end of the agent name.
             embedding: Embedding handle to override with.
             env_vars_json: Environment variables as a JSON string to pass to the agent for tool
@@ -732,7 +732,7 @@ class AgentsResource(Uploading, APIResource):
                 headers.
             secrets: Secrets as a JSON string to pass to the agent for tool execution.
             strip_messages: If set to True, strips all messages from the agent before importing.
-            x_override_embedding_model: Sent as ``x-override-embedding-model`` in the header.
+            x_override_embedding_model: Sent as the header ``x-override-embedding-model``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -1537,7 +1537,7 @@ class AgentsToolsResource(APIResource):
         environment variables for execution context.
 
         Args:
-            tool_name: Sent as ``tool_name`` in the path.
+            tool_name: The tool name (``{tool_name}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             args: Arguments to pass to the tool
             extra_headers: Headers for this request only, on top of the client's own.
@@ -1584,7 +1584,7 @@ class AgentsToolsResource(APIResource):
         Accepts requires_approval via request body (preferred) or query parameter (deprecated).
 
         Args:
-            tool_name: Sent as ``tool_name`` in the path.
+            tool_name: The tool name (``{tool_name}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             body_requires_approval: Whether the tool requires approval before execution
             query_requires_approval: Whether the tool requires approval before execution
@@ -1771,7 +1771,7 @@ class AgentsBlocksResource(APIResource):
         Retrieve a core memory block from an agent.
 
         Args:
-            block_label: Sent as ``block_label`` in the path.
+            block_label: The block label (``{block_label}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -1828,7 +1828,7 @@ class AgentsBlocksResource(APIResource):
         Updates a core memory block of an agent.
 
         Args:
-            block_label: Sent as ``block_label`` in the path.
+            block_label: The block label (``{block_label}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             base_template_id: The base template id of the block.
             deployment_id: The id of the deployment.
@@ -2112,7 +2112,7 @@ class AgentsArchivesResource(APIResource):
         Attach an archive to an agent.
 
         Args:
-            archive_id: Sent as ``archive_id`` in the path.
+            archive_id: The archive ID (``{archive_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -2153,7 +2153,7 @@ class AgentsArchivesResource(APIResource):
         Detach an archive from an agent.
 
         Args:
-            archive_id: Sent as ``archive_id`` in the path.
+            archive_id: The archive ID (``{archive_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -3110,7 +3110,7 @@ class AgentsPassagesResource(APIResource):
         Delete a memory from an agent's archival memory store.
 
         Args:
-            memory_id: Sent as ``memory_id`` in the path.
+            memory_id: The memory ID (``{memory_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -3285,12 +3285,13 @@ class AgentsScheduleResource(APIResource):
         """``POST /v1/agents/{agent_id}/schedule``.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
-            messages: Sent as ``messages`` in the body.
-            schedule: Sent as ``schedule`` in the body.
-            callback_url: Sent as ``callback_url`` in the body.
-            include_return_message_types: Sent as ``include_return_message_types`` in the body.
-            max_steps: Sent as ``max_steps`` in the body.
+            agent_id: The agent ID (``{agent_id}`` in the route).
+            messages: Sent as the body property ``messages``.
+            schedule: Sent as the body property ``schedule``.
+            callback_url: Sent as the body property ``callback_url``.
+            include_return_message_types: Sent as the body property
+                ``include_return_message_types``.
+            max_steps: Sent as the body property ``max_steps``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3331,8 +3332,9 @@ class AgentsScheduleResource(APIResource):
         """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``.
 
         Args:
-            scheduled_message_id: Sent as ``scheduled_message_id`` in the path.
-            agent_id: Sent as ``agent_id`` in the path.
+            scheduled_message_id: The scheduled message ID (``{scheduled_message_id}`` in the
+                route).
+            agent_id: The agent ID (``{agent_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3376,9 +3378,9 @@ class AgentsScheduleResource(APIResource):
         """``GET /v1/agents/{agent_id}/schedule``.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
-            after: Sent as ``after`` in the query.
-            limit: Sent as ``limit`` in the query.
+            agent_id: The agent ID (``{agent_id}`` in the route).
+            after: Sent as the query parameter ``after``.
+            limit: Sent as the query parameter ``limit``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3413,8 +3415,9 @@ class AgentsScheduleResource(APIResource):
         """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``.
 
         Args:
-            scheduled_message_id: Sent as ``scheduled_message_id`` in the path.
-            agent_id: Sent as ``agent_id`` in the path.
+            scheduled_message_id: The scheduled message ID (``{scheduled_message_id}`` in the
+                route).
+            agent_id: The agent ID (``{agent_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3465,7 +3468,7 @@ class AgentsIdentitiesResource(APIResource):
         Attach an identity to an agent.
 
         Args:
-            identity_id: Sent as ``identity_id`` in the path.
+            identity_id: The identity ID (``{identity_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -3508,7 +3511,7 @@ class AgentsIdentitiesResource(APIResource):
         Detach an identity from an agent.
 
         Args:
-            identity_id: Sent as ``identity_id`` in the path.
+            identity_id: The identity ID (``{identity_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.

@@ -47,7 +47,7 @@ class BatchesResource(BatchSending, APIResource):
         Cancel a batch run.
 
         Args:
-            batch_id: Sent as ``batch_id`` in the path.
+            batch_id: The batch ID (``{batch_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -134,7 +134,7 @@ class BatchesResource(BatchSending, APIResource):
         Retrieve the status and details of a batch run.
 
         Args:
-            batch_id: Sent as ``batch_id`` in the path.
+            batch_id: The batch ID (``{batch_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -179,7 +179,7 @@ class BatchesMessagesResource(APIResource):
         Get response messages for a specific batch job.
 
         Args:
-            batch_id: Sent as ``batch_id`` in the path.
+            batch_id: The batch ID (``{batch_id}`` in the route).
             before: Message ID cursor for pagination. Returns messages that come before this message
                 ID in the specified sort order
             after: Message ID cursor for pagination. Returns messages that come after this message

@@ -45,11 +45,11 @@ class EnvironmentsResource(APIResource):
         """``GET /v1/environments``.
 
         Args:
-            after: Sent as ``after`` in the query.
-            limit: Sent as ``limit`` in the query.
-            online_only: Sent as ``onlineOnly`` in the query.
-            source: Sent as ``source`` in the query.
-            user_id: Sent as ``userId`` in the query.
+            after: Sent as the query parameter ``after``.
+            limit: Sent as the query parameter ``limit``.
+            online_only: Sent as the query parameter ``onlineOnly``.
+            source: Sent as the query parameter ``source``.
+            user_id: Sent as the query parameter ``userId``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -87,7 +87,7 @@ class EnvironmentsResource(APIResource):
         """``GET /v1/environments/{device_id}``.
 
         Args:
-            device_id: Sent as ``device_id`` in the path.
+            device_id: The device ID (``{device_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -125,10 +125,10 @@ class EnvironmentsResource(APIResource):
         """``POST /v1/environments/{connection_id}/messages``.
 
         Args:
-            connection_id: Sent as ``connection_id`` in the path.
-            messages: Sent as ``messages`` in the body.
-            agent_id: Sent as ``agentId`` in the body.
-            conversation_id: Sent as ``conversationId`` in the body.
+            connection_id: The connection ID (``{connection_id}`` in the route).
+            messages: Sent as the body property ``messages``.
+            agent_id: Sent as the body property ``agentId``.
+            conversation_id: Sent as the body property ``conversationId``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

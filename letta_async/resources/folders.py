@@ -290,8 +290,8 @@ class FoldersResource(APIResource):
           include_detailed_per_source_metadata is True
 
         Args:
-            include_detailed_per_source_metadata: Sent as ``include_detailed_per_source_metadata``
-                in the query.
+            include_detailed_per_source_metadata: Sent as the query parameter
+                ``include_detailed_per_source_metadata``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -537,7 +537,7 @@ class FoldersFilesResource(Uploading, APIResource):
 
         Args:
             folder_id: The ID of the source in the format 'source-<uuid4>'
-            file: Sent as ``file`` in a form field.
+            file: Sent as the form field ``file``.
             duplicate_handling: How to handle duplicate filenames
             name: Optional custom name to override the uploaded file's name
             extra_headers: Headers for this request only, on top of the client's own.

@@ -190,10 +190,10 @@ class IdentitiesResource(APIResource):
         Get a list of all identities in the database
 
         Args:
-            name: Sent as ``name`` in the query.
+            name: Sent as the query parameter ``name``.
             project_id: [DEPRECATED: Use X-Project-Id header instead] Filter identities by project
                 ID
-            identifier_key: Sent as ``identifier_key`` in the query.
+            identifier_key: Sent as the query parameter ``identifier_key``.
             identity_type: Enum to represent the type of the identity.
             before: Identity ID cursor for pagination. Returns identities that come before this
                 identity ID in the specified sort order

@@ -56,7 +56,7 @@ class McpServersResource(EventStreaming, APIResource):
         authorization state and exchange if OAuth is required.
 
         Args:
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -131,7 +131,7 @@ class McpServersResource(EventStreaming, APIResource):
         Delete an MCP server by its ID
 
         Args:
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -207,8 +207,8 @@ class McpServersResource(EventStreaming, APIResource):
         Returns a summary of changes made.
 
         Args:
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
-            agent_id: Sent as ``agent_id`` in the query.
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
+            agent_id: Sent as the query parameter ``agent_id``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -246,7 +246,7 @@ class McpServersResource(EventStreaming, APIResource):
         Get a specific MCP server
 
         Args:
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -287,7 +287,7 @@ class McpServersResource(EventStreaming, APIResource):
         Update an existing MCP server configuration
 
         Args:
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             config: The MCP server configuration updates (Stdio, SSE, or Streamable HTTP)
             server_name: The name of the MCP server
             extra_headers: Headers for this request only, on top of the client's own.
@@ -331,7 +331,7 @@ class McpServersToolsResource(APIResource):
         Get a list of all tools for a specific MCP server
 
         Args:
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -369,8 +369,8 @@ class McpServersToolsResource(APIResource):
         Get a specific MCP tool by its ID
 
         Args:
-            tool_id: Sent as ``tool_id`` in the path.
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            tool_id: The tool ID (``{tool_id}`` in the route).
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -413,8 +413,8 @@ class McpServersToolsResource(APIResource):
         The request body should contain the tool arguments in the ToolExecuteRequest format.
 
         Args:
-            tool_id: Sent as ``tool_id`` in the path.
-            mcp_server_id: Sent as ``mcp_server_id`` in the path.
+            tool_id: The tool ID (``{tool_id}`` in the route).
+            mcp_server_id: The mcp server ID (``{mcp_server_id}`` in the route).
             args: Arguments to pass to the tool
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.

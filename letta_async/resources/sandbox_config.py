@@ -376,7 +376,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         """Delete Sandbox Env Var: ``DELETE /v1/sandbox-config/environment-variable/{env_var_id}``.
 
         Args:
-            env_var_id: Sent as ``env_var_id`` in the path.
+            env_var_id: The env var ID (``{env_var_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -460,7 +460,7 @@ class SandboxConfigEnvironmentVariablesResource(APIResource):
         """Update Sandbox Env Var: ``PATCH /v1/sandbox-config/environment-variable/{env_var_id}``.
 
         Args:
-            env_var_id: Sent as ``env_var_id`` in the path.
+            env_var_id: The env var ID (``{env_var_id}`` in the route).
             key: The name of the environment variable.
             value: The value of the environment variable.
             description: An optional description of the environment variable.

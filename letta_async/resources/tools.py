@@ -96,7 +96,7 @@ class ToolsResource(APIResource):
         Get a count of all tools available to agents belonging to the org of the user.
 
         Args:
-            name: Sent as ``name`` in the query.
+            name: Sent as the query parameter ``name``.
             names: Filter by specific tool names
             tool_ids: Filter by specific tool IDs - accepts repeated params or comma-separated
                 values
@@ -747,8 +747,8 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         Register a new MCP tool as a Letta server by MCP server + tool name
 
         Args:
-            mcp_tool_name: Sent as ``mcp_tool_name`` in the path.
-            mcp_server_name: Sent as ``mcp_server_name`` in the path.
+            mcp_tool_name: The mcp tool name (``{mcp_tool_name}`` in the route).
+            mcp_server_name: The mcp server name (``{mcp_server_name}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -827,7 +827,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         Delete a MCP server configuration
 
         Args:
-            mcp_server_name: Sent as ``mcp_server_name`` in the path.
+            mcp_server_name: The mcp server name (``{mcp_server_name}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -868,8 +868,8 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         Execute a specific MCP tool from a configured server. Returns the tool execution result.
 
         Args:
-            tool_name: Sent as ``tool_name`` in the path.
-            mcp_server_name: Sent as ``mcp_server_name`` in the path.
+            tool_name: The tool name (``{tool_name}`` in the route).
+            mcp_server_name: The mcp server name (``{mcp_server_name}`` in the route).
             args: Arguments to pass to the tool
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -947,7 +947,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         Get a list of all tools for a specific MCP server
 
         Args:
-            mcp_server_name: Sent as ``mcp_server_name`` in the path.
+            mcp_server_name: The mcp server name (``{mcp_server_name}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -992,8 +992,8 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         Returns a summary of changes made.
 
         Args:
-            mcp_server_name: Sent as ``mcp_server_name`` in the path.
-            agent_id: Sent as ``agent_id`` in the query.
+            mcp_server_name: The mcp server name (``{mcp_server_name}`` in the route).
+            agent_id: Sent as the query parameter ``agent_id``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -1069,7 +1069,7 @@ class ToolsMcpServersResource(EventStreaming, APIResource):
         Update an existing MCP server configuration
 
         Args:
-            mcp_server_name: Sent as ``mcp_server_name`` in the path.
+            mcp_server_name: The mcp server name (``{mcp_server_name}`` in the route).
             body: The request body, sent as it is given.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.

@@ -35,9 +35,9 @@ class SyncAccessTokensResource(SyncAPIResource):
         """``POST /v1/client-side-access-tokens``.
 
         Args:
-            hostname: Sent as ``hostname`` in the body.
-            policy: Sent as ``policy`` in the body.
-            expires_at: Sent as ``expires_at`` in the body.
+            hostname: Sent as the body property ``hostname``.
+            policy: Sent as the body property ``policy``.
+            expires_at: Sent as the body property ``expires_at``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -69,7 +69,7 @@ class SyncAccessTokensResource(SyncAPIResource):
         """``DELETE /v1/client-side-access-tokens/{token}``.
 
         Args:
-            token: Sent as ``token`` in the path.
+            token: The token (``{token}`` in the route).
             body: The request body, sent as it is given.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -102,9 +102,9 @@ class SyncAccessTokensResource(SyncAPIResource):
         """``GET /v1/client-side-access-tokens``.
 
         Args:
-            agent_id: Sent as ``agentId`` in the query.
-            limit: Sent as ``limit`` in the query.
-            offset: Sent as ``offset`` in the query.
+            agent_id: Sent as the query parameter ``agentId``.
+            limit: Sent as the query parameter ``limit``.
+            offset: Sent as the query parameter ``offset``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

@@ -501,10 +501,10 @@ class SyncAgentsResource(SyncAPIResource):
         Export the serialized JSON representation of an agent, formatted with indentation.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
+            agent_id: The agent ID (``{agent_id}`` in the route).
             conversation_id: Conversation ID to export. If provided, uses messages from this
                 conversation instead of the agent's global message history.
-            max_steps: Sent as ``max_steps`` in the query.
+            max_steps: Sent as the query parameter ``max_steps``.
             scrub_messages: If True, excludes all messages from the export. Useful for sharing agent
                 configs without conversation history.
             use_legacy_format: If True, exports using the legacy single-agent 'v1' format with
@@ -551,7 +551,7 @@ class SyncAgentsResource(SyncAPIResource):
         files.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
+            agent_id: The agent ID (``{agent_id}`` in the route).
             skills: Skills to include in the export. Each skill must have a name and files
                 (including SKILL.md).
             conversation_id: Conversation ID to export. If provided, uses messages from this
@@ -672,7 +672,7 @@ class SyncAgentsResource(SyncAPIResource):
         all imported agents.
 
         Args:
-            file: Sent as ``file`` in a form field.
+            file: Sent as the form field ``file``.
             append_copy_suffix: If set to True, appends "_copy" to the end of the agent name.
             embedding: Embedding handle to override with.
             env_vars_json: Environment variables as a JSON string to pass to the agent for tool
@@ -694,7 +694,7 @@ class SyncAgentsResource(SyncAPIResource):
                 headers.
             secrets: Secrets as a JSON string to pass to the agent for tool execution.
             strip_messages: If set to True, strips all messages from the agent before importing.
-            x_override_embedding_model: Sent as ``x-override-embedding-model`` in the header.
+            x_override_embedding_model: Sent as the header ``x-override-embedding-model``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -1435,7 +1435,7 @@ class SyncAgentsToolsResource(SyncAPIResource):
         environment variables for execution context.
 
         Args:
-            tool_name: Sent as ``tool_name`` in the path.
+            tool_name: The tool name (``{tool_name}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             args: Arguments to pass to the tool
             extra_headers: Headers for this request only, on top of the client's own.
@@ -1475,7 +1475,7 @@ class SyncAgentsToolsResource(SyncAPIResource):
         Accepts requires_approval via request body (preferred) or query parameter (deprecated).
 
         Args:
-            tool_name: Sent as ``tool_name`` in the path.
+            tool_name: The tool name (``{tool_name}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             body_requires_approval: Whether the tool requires approval before execution
             query_requires_approval: Whether the tool requires approval before execution
@@ -1638,7 +1638,7 @@ class SyncAgentsBlocksResource(SyncAPIResource):
         Retrieve a core memory block from an agent.
 
         Args:
-            block_label: Sent as ``block_label`` in the path.
+            block_label: The block label (``{block_label}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -1688,7 +1688,7 @@ class SyncAgentsBlocksResource(SyncAPIResource):
         Updates a core memory block of an agent.
 
         Args:
-            block_label: Sent as ``block_label`` in the path.
+            block_label: The block label (``{block_label}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             base_template_id: The base template id of the block.
             deployment_id: The id of the deployment.
@@ -1935,7 +1935,7 @@ class SyncAgentsArchivesResource(SyncAPIResource):
         Attach an archive to an agent.
 
         Args:
-            archive_id: Sent as ``archive_id`` in the path.
+            archive_id: The archive ID (``{archive_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -1969,7 +1969,7 @@ class SyncAgentsArchivesResource(SyncAPIResource):
         Detach an archive from an agent.
 
         Args:
-            archive_id: Sent as ``archive_id`` in the path.
+            archive_id: The archive ID (``{archive_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -2868,7 +2868,7 @@ class SyncAgentsPassagesResource(SyncAPIResource):
         Delete a memory from an agent's archival memory store.
 
         Args:
-            memory_id: Sent as ``memory_id`` in the path.
+            memory_id: The memory ID (``{memory_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -3024,12 +3024,13 @@ class SyncAgentsScheduleResource(SyncAPIResource):
         """``POST /v1/agents/{agent_id}/schedule``.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
-            messages: Sent as ``messages`` in the body.
-            schedule: Sent as ``schedule`` in the body.
-            callback_url: Sent as ``callback_url`` in the body.
-            include_return_message_types: Sent as ``include_return_message_types`` in the body.
-            max_steps: Sent as ``max_steps`` in the body.
+            agent_id: The agent ID (``{agent_id}`` in the route).
+            messages: Sent as the body property ``messages``.
+            schedule: Sent as the body property ``schedule``.
+            callback_url: Sent as the body property ``callback_url``.
+            include_return_message_types: Sent as the body property
+                ``include_return_message_types``.
+            max_steps: Sent as the body property ``max_steps``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3064,8 +3065,9 @@ class SyncAgentsScheduleResource(SyncAPIResource):
         """``DELETE /v1/agents/{agent_id}/schedule/{scheduled_message_id}``.
 
         Args:
-            scheduled_message_id: Sent as ``scheduled_message_id`` in the path.
-            agent_id: Sent as ``agent_id`` in the path.
+            scheduled_message_id: The scheduled message ID (``{scheduled_message_id}`` in the
+                route).
+            agent_id: The agent ID (``{agent_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3097,9 +3099,9 @@ class SyncAgentsScheduleResource(SyncAPIResource):
         """``GET /v1/agents/{agent_id}/schedule``.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the path.
-            after: Sent as ``after`` in the query.
-            limit: Sent as ``limit`` in the query.
+            agent_id: The agent ID (``{agent_id}`` in the route).
+            after: Sent as the query parameter ``after``.
+            limit: Sent as the query parameter ``limit``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3131,8 +3133,9 @@ class SyncAgentsScheduleResource(SyncAPIResource):
         """``GET /v1/agents/{agent_id}/schedule/{scheduled_message_id}``.
 
         Args:
-            scheduled_message_id: Sent as ``scheduled_message_id`` in the path.
-            agent_id: Sent as ``agent_id`` in the path.
+            scheduled_message_id: The scheduled message ID (``{scheduled_message_id}`` in the
+                route).
+            agent_id: The agent ID (``{agent_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -3171,7 +3174,7 @@ class SyncAgentsIdentitiesResource(SyncAPIResource):
         Attach an identity to an agent.
 
         Args:
-            identity_id: Sent as ``identity_id`` in the path.
+            identity_id: The identity ID (``{identity_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -3207,7 +3210,7 @@ class SyncAgentsIdentitiesResource(SyncAPIResource):
         Detach an identity from an agent.
 
         Args:
-            identity_id: Sent as ``identity_id`` in the path.
+            identity_id: The identity ID (``{identity_id}`` in the route).
             agent_id: The ID of the agent in the format 'agent-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.

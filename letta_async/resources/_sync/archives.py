@@ -49,8 +49,8 @@ class SyncArchivesResource(SyncAPIResource):
         Create a new archive.
 
         Args:
-            name: Sent as ``name`` in the body.
-            description: Sent as ``description`` in the body.
+            name: Sent as the body property ``name``.
+            description: Sent as the body property ``description``.
             embedding: Embedding model handle for the archive
             embedding_config: Deprecated: Use `embedding` field instead. Embedding configuration for
                 the archive
@@ -207,8 +207,8 @@ class SyncArchivesResource(SyncAPIResource):
 
         Args:
             archive_id: The ID of the archive in the format 'archive-<uuid4>'
-            description: Sent as ``description`` in the body.
-            name: Sent as ``name`` in the body.
+            description: Sent as the body property ``description``.
+            name: Sent as the body property ``name``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

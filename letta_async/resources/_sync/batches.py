@@ -41,7 +41,7 @@ class SyncBatchesResource(SyncBatchSending, SyncAPIResource):
         Cancel a batch run.
 
         Args:
-            batch_id: Sent as ``batch_id`` in the path.
+            batch_id: The batch ID (``{batch_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -118,7 +118,7 @@ class SyncBatchesResource(SyncBatchSending, SyncAPIResource):
         Retrieve the status and details of a batch run.
 
         Args:
-            batch_id: Sent as ``batch_id`` in the path.
+            batch_id: The batch ID (``{batch_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -159,7 +159,7 @@ class SyncBatchesMessagesResource(SyncAPIResource):
         Get response messages for a specific batch job.
 
         Args:
-            batch_id: Sent as ``batch_id`` in the path.
+            batch_id: The batch ID (``{batch_id}`` in the route).
             before: Message ID cursor for pagination. Returns messages that come before this message
                 ID in the specified sort order
             after: Message ID cursor for pagination. Returns messages that come after this message

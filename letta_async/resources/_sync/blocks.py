@@ -115,7 +115,7 @@ class SyncBlocksResource(SyncAPIResource):
             description: Description of the block.
             entity_id: The id of the entity within the template.
             hidden: If set to True, the block will be hidden.
-            is_template: Sent as ``is_template`` in the body.
+            is_template: Sent as the body property ``is_template``.
             limit: Character limit of the block.
             metadata: Metadata of the block.
             preserve_on_migration: Preserve the block on template migration.
@@ -482,7 +482,7 @@ class SyncBlocksIdentitiesResource(SyncAPIResource):
         Attach an identity to a block.
 
         Args:
-            identity_id: Sent as ``identity_id`` in the path.
+            identity_id: The identity ID (``{identity_id}`` in the route).
             block_id: The ID of the block in the format 'block-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -518,7 +518,7 @@ class SyncBlocksIdentitiesResource(SyncAPIResource):
         Detach an identity from a block.
 
         Args:
-            identity_id: Sent as ``identity_id`` in the path.
+            identity_id: The identity ID (``{identity_id}`` in the route).
             block_id: The ID of the block in the format 'block-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.

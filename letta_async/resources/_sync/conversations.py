@@ -129,9 +129,9 @@ class SyncConversationsResource(SyncAPIResource):
 
         Args:
             agent_id: The agent ID to create a conversation for
-            context_window_limit: Sent as ``context_window_limit`` in the body.
-            description: Sent as ``description`` in the body.
-            hidden: Sent as ``hidden`` in the body.
+            context_window_limit: Sent as the body property ``context_window_limit``.
+            description: Sent as the body property ``description``.
+            hidden: Sent as the body property ``hidden``.
             model: The model handle for this conversation (overrides agent's model). Format:
                 provider/model-name.
             model_settings: The model settings for this conversation (overrides agent's model
@@ -224,8 +224,8 @@ class SyncConversationsResource(SyncAPIResource):
                 'default' for agent-direct mode (with agent_id parameter), or an agent ID
                 ('agent-<uuid4>') for backwards compatibility (deprecated).
             agent_id: Agent ID for agent-direct mode with 'default' conversation
-            hidden: Sent as ``hidden`` in the query.
-            message_id: Sent as ``message_id`` in the query.
+            hidden: Sent as the query parameter ``hidden``.
+            message_id: Sent as the query parameter ``message_id``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -268,7 +268,7 @@ class SyncConversationsResource(SyncAPIResource):
             after: Cursor for pagination (conversation ID)
             agent_id: The agent ID to list conversations for (optional - returns all conversations
                 if not provided)
-            archive_status: Sent as ``archive_status`` in the query.
+            archive_status: Sent as the query parameter ``archive_status``.
             limit: Maximum number of conversations to return
             order: Sort order for conversations. 'asc' for oldest first, 'desc' for newest first
             order_by: Field to sort by
@@ -415,9 +415,9 @@ class SyncConversationsResource(SyncAPIResource):
 
         Args:
             conversation_id: The ID of the conv in the format 'conv-<uuid4>'
-            archived: Sent as ``archived`` in the body.
-            context_window_limit: Sent as ``context_window_limit`` in the body.
-            description: Sent as ``description`` in the body.
+            archived: Sent as the body property ``archived``.
+            context_window_limit: Sent as the body property ``context_window_limit``.
+            description: Sent as the body property ``description``.
             last_message_at: Timestamp of the most recent message request sent to this conversation.
             model: The model handle for this conversation (overrides agent's model). Format:
                 provider/model-name.

@@ -29,7 +29,7 @@ class SyncEmbeddingsResource(SyncAPIResource):
         Get the total size of all embeddings in the database for a user in the storage unit given.
 
         Args:
-            storage_unit: Sent as ``storage-unit`` in the header.
+            storage_unit: Sent as the header ``storage-unit``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

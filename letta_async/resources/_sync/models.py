@@ -46,9 +46,9 @@ class SyncModelsResource(SyncAPIResource):
         LLMConfig fields are marked as deprecated but still available for backward compatibility.
 
         Args:
-            provider_category: Sent as ``provider_category`` in the query.
-            provider_name: Sent as ``provider_name`` in the query.
-            provider_type: Sent as ``provider_type`` in the query.
+            provider_category: Sent as the query parameter ``provider_category``.
+            provider_name: Sent as the query parameter ``provider_name``.
+            provider_type: Sent as the query parameter ``provider_type``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.

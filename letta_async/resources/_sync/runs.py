@@ -72,7 +72,7 @@ class SyncRunsResource(SyncRunFollowing, SyncAPIResource):
         Delete a run by its run_id.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -175,7 +175,7 @@ class SyncRunsResource(SyncRunFollowing, SyncAPIResource):
         Get the status of a run.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -215,7 +215,7 @@ class SyncRunsStepsResource(SyncAPIResource):
         Get steps associated with a run with filtering options.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             after: Cursor for pagination
             before: Cursor for pagination
             limit: Maximum number of messages to return
@@ -271,7 +271,7 @@ class SyncRunsTraceResource(SyncAPIResource):
         Requires ClickHouse to be configured for trace storage.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             limit: Maximum number of spans to return
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
@@ -308,7 +308,7 @@ class SyncRunsUsageResource(SyncAPIResource):
         Get usage statistics for a run.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -343,7 +343,7 @@ class SyncRunsMetricsResource(SyncAPIResource):
         Get run metrics by run ID.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -383,7 +383,7 @@ class SyncRunsMessagesResource(SyncAPIResource):
         Get response messages associated with a run.
 
         Args:
-            run_id: Sent as ``run_id`` in the path.
+            run_id: The run ID (``{run_id}`` in the route).
             after: Message ID cursor for pagination. Returns messages that come after this message
                 ID in the specified sort order
             before: Message ID cursor for pagination. Returns messages that come before this message
@@ -433,7 +433,7 @@ class SyncRunsMessagesResource(SyncAPIResource):
         """Retrieve Stream For Run: ``POST /v1/runs/{run_id}/stream``.
 
         Args:
-            path_run_id: Sent as ``path_run_id`` in the path.
+            path_run_id: The run ID (``{run_id}`` in the route).
             agent_id: Agent ID for agent-direct mode with 'default' conversation. Use with
                 conversation_id='default' in the URL path.
             batch_size: Number of entries to read per batch.

@@ -165,7 +165,7 @@ class SyncStepsResource(SyncAPIResource):
         Update the transaction ID for a step.
 
         Args:
-            transaction_id: Sent as ``transaction_id`` in the path.
+            transaction_id: The transaction ID (``{transaction_id}`` in the route).
             step_id: The ID of the step in the format 'step-<uuid4>'
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.

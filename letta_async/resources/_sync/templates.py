@@ -50,11 +50,11 @@ class SyncTemplatesResource(SyncAPIResource):
         """``POST /v1/templates``.
 
         Args:
-            agent_id: Sent as ``agent_id`` in the body.
-            type: Sent as ``type`` in the body.
-            name: Sent as ``name`` in the body.
-            agent_file: Sent as ``agent_file`` in the body.
-            update_existing_tools: Sent as ``update_existing_tools`` in the body.
+            agent_id: Sent as the body property ``agent_id``.
+            type: Sent as the body property ``type``.
+            name: Sent as the body property ``name``.
+            agent_file: Sent as the body property ``agent_file``.
+            update_existing_tools: Sent as the body property ``update_existing_tools``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -87,7 +87,7 @@ class SyncTemplatesResource(SyncAPIResource):
         """``DELETE /v1/templates/{template_name}``.
 
         Args:
-            template_name: Sent as ``template_name`` in the path.
+            template_name: The template name (``{template_name}`` in the route).
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -117,8 +117,8 @@ class SyncTemplatesResource(SyncAPIResource):
         """``POST /v1/templates/{template_name}/rollback``.
 
         Args:
-            template_name: Sent as ``template_name`` in the path.
-            version: Sent as ``version`` in the body.
+            template_name: The template name (``{template_name}`` in the route).
+            version: Sent as the body property ``version``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -154,15 +154,17 @@ class SyncTemplatesResource(SyncAPIResource):
         """``POST /v1/templates/{template_name}/save``.
 
         Args:
-            template_name: Sent as ``template_name`` in the path.
-            block_reconciliation_strategy: Sent as ``block_reconciliation_strategy`` in the body.
-            message: Sent as ``message`` in the body.
-            migrate_agents: Sent as ``migrate_agents`` in the body.
-            preserve_core_memories_on_migration: Sent as ``preserve_core_memories_on_migration`` in
-                the body.
-            preserve_environment_variables_on_migration: Sent as
-                ``preserve_environment_variables_on_migration`` in the body.
-            preserve_sources_on_migration: Sent as ``preserve_sources_on_migration`` in the body.
+            template_name: The template name (``{template_name}`` in the route).
+            block_reconciliation_strategy: Sent as the body property
+                ``block_reconciliation_strategy``.
+            message: Sent as the body property ``message``.
+            migrate_agents: Sent as the body property ``migrate_agents``.
+            preserve_core_memories_on_migration: Sent as the body property
+                ``preserve_core_memories_on_migration``.
+            preserve_environment_variables_on_migration: Sent as the body property
+                ``preserve_environment_variables_on_migration``.
+            preserve_sources_on_migration: Sent as the body property
+                ``preserve_sources_on_migration``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -200,10 +202,10 @@ class SyncTemplatesResource(SyncAPIResource):
         """``PATCH /v1/templates/{template_name}``.
 
         Args:
-            template_name: Sent as ``template_name`` in the path.
-            agent_file_json: Sent as ``agent_file_json`` in the body.
-            save_existing_changes: Sent as ``save_existing_changes`` in the body.
-            update_existing_tools: Sent as ``update_existing_tools`` in the body.
+            template_name: The template name (``{template_name}`` in the route).
+            agent_file_json: Sent as the body property ``agent_file_json``.
+            save_existing_changes: Sent as the body property ``save_existing_changes``.
+            update_existing_tools: Sent as the body property ``update_existing_tools``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
@@ -245,13 +247,13 @@ class SyncTemplatesAgentsResource(SyncAPIResource):
         """``POST /v1/templates/{template_version}/agents``.
 
         Args:
-            template_version: Sent as ``template_version`` in the path.
-            agent_name: Sent as ``agent_name`` in the body.
-            identity_ids: Sent as ``identity_ids`` in the body.
-            initial_message_sequence: Sent as ``initial_message_sequence`` in the body.
-            memory_variables: Sent as ``memory_variables`` in the body.
-            tags: Sent as ``tags`` in the body.
-            tool_variables: Sent as ``tool_variables`` in the body.
+            template_version: The template version (``{template_version}`` in the route).
+            agent_name: Sent as the body property ``agent_name``.
+            identity_ids: Sent as the body property ``identity_ids``.
+            initial_message_sequence: Sent as the body property ``initial_message_sequence``.
+            memory_variables: Sent as the body property ``memory_variables``.
+            tags: Sent as the body property ``tags``.
+            tool_variables: Sent as the body property ``tool_variables``.
             extra_headers: Headers for this request only, on top of the client's own.
             extra_query: Query parameters for this request only, on top of the method's own.
             extra_body: JSON properties merged into this request's body.
