@@ -6,7 +6,8 @@ Markdown would show the roles verbatim and run a literal block into the paragrap
 so before mkdocstrings renders a docstring this extension turns a role into a code span of its
 target (``~a.b.C`` shows ``C``), a ``::`` block into a fenced Python block, and a definition
 list (a term, its definition indented below it) into a bulleted list. Field lists
-(``:param x:``) are left for the ``sphinx`` docstring parser.
+(``:param x:``) are left for the ``sphinx`` docstring parser; a docstring with a Google-style
+``Args:`` section (the generated methods) goes to the ``google`` parser instead.
 
 ``InheritedDocstrings``: a method or property that overrides a documented one of a base class
 and has no docstring of its own shows the base's, as ``help()`` does (``inspect.getdoc``).
@@ -22,7 +23,15 @@ import re
 import textwrap
 from typing import Any
 
-from griffe import Class, Docstring, Extension, Function, GriffeLoader, Object, Parameters
+from griffe import (
+    Class,
+    Docstring,
+    Extension,
+    Function,
+    GriffeLoader,
+    Object,
+    Parameters,
+)
 
 ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj|const):`(?P<target>[^`]+)`")
 
@@ -112,13 +121,27 @@ def markdown_docstring(text: str) -> str:
     return _definition_lists(_literal_blocks(ROLE.sub(_role, text)))
 
 
+GOOGLE_ARGS = re.compile(r"^Args:\n    \w+: ", re.MULTILINE)
+"""The ``Args:`` section the generated methods write, as the official SDK's docstrings do."""
+
+
 class RestructuredTextRoles(Extension):
-    """Rewrites every docstring of the loaded package once its tree is complete."""
+    """Rewrites every docstring of the loaded package once its tree is complete.
+
+    A docstring with a Google-style ``Args:`` section (every generated method) is parsed as
+    Google style, so its entries become the parameter table; it gets only the role rewrite,
+    since its description is Markdown already and its indented entries are no definitions.
+    """
 
     def on_object(self, *, obj: Object, loader: GriffeLoader, **kwargs: Any) -> None:
         """Convert the object's own docstring, if it has one."""
-        if obj.docstring is not None:
-            obj.docstring.value = markdown_docstring(obj.docstring.value)
+        if obj.docstring is None:
+            return
+        if GOOGLE_ARGS.search(obj.docstring.value):
+            obj.docstring.value = ROLE.sub(_role, obj.docstring.value)
+            obj.docstring.parser = "google"
+            return
+        obj.docstring.value = markdown_docstring(obj.docstring.value)
 
 
 class PrivateParameters(Extension):

@@ -299,3 +299,31 @@ def test_benchmark_chart_is_published(page: Callable[[str], Element], base_url: 
     with urllib.request.urlopen(urljoin(urljoin(base_url, "benchmarks/"), chart[0])) as answer:
         body = answer.read()
     assert body.startswith(b"\x89PNG") and len(body) > 1000
+
+
+def test_a_generated_method_shows_every_argument_in_a_table(
+    page: Callable[[str], Element],
+) -> None:
+    # The Args: section of a generated docstring is parsed as Google style: one row per
+    # parameter, with the description the OpenAPI document gives it.
+    document = page("reference/resources/agents/")
+    heading = by_id(document, "letta_async.resources.agents.AgentsResource.create")
+    rows: dict[str, str] = {}
+    for element in heading.parent.elements() if heading.parent else ():
+        if element.tag == "tr" and "doc-section-item" in element.classes:
+            cells = [c for c in element.children if isinstance(c, Element) and c.tag == "td"]
+            rows.setdefault(" ".join(cells[0].text().split()), " ".join(cells[2].text().split()))
+    assert rows["memory_blocks"] == "The blocks to create in the agent's in-context memory."
+    assert "timeout" in rows and "extra_headers" in rows
+    assert len(rows) > 50
+
+
+@pytest.mark.parametrize(
+    "path", ["reference/resources/agents/", "reference/types/agents/", "api-methods/"]
+)
+def test_generated_pages_keep_the_maintainers_note_out(
+    page: Callable[[str], Element], path: str
+) -> None:
+    text = " ".join(page(path).text().split())
+    assert "do not edit" not in text.lower()
+    assert "nox -s codegen" not in text
