@@ -19,6 +19,7 @@ import shutil
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -34,6 +35,8 @@ from letta_async import (
     AsyncLetta,
     DefaultAioHttpClient,
     DefaultAsyncHttpxClient,
+    DefaultHttpxClient,
+    Letta,
     Limits,
     NotFoundError,
     RefusedRedirectError,
@@ -224,6 +227,41 @@ async def test_max_keepalive_connections_caps_idle_connections(
         # The pooled ones are reused, and the cap still holds after a second burst.
         await asyncio.gather(*(client.health() for _ in range(concurrent)))
         assert await settle(replay, left_open) == left_open
+    assert await settle(replay, 0) == 0
+
+
+async def test_the_sync_client_applies_its_http_client_the_idle_cap_included(
+    replay: ReplayServer,
+) -> None:
+    active = peak = 0
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.2)
+        active -= 1
+        return web.json_response(HEALTH)
+
+    replay.on("GET", "/v1/health/", always=counted)
+    httpx_limits = SimpleNamespace(
+        max_connections=6, max_keepalive_connections=2, keepalive_expiry=30.0
+    )
+    http = DefaultHttpxClient(limits=httpx_limits, headers={"X-Team": "sync"})
+    client = Letta(replay.base_url, http_client=http)
+
+    def burst() -> list[str]:
+        with ThreadPoolExecutor(6) as pool:
+            return list(pool.map(lambda _: client.health().status, range(6)))
+
+    try:
+        # The sync calls block their threads, so this loop keeps serving meanwhile.
+        assert await asyncio.to_thread(burst) == ["ok"] * 6
+        assert peak == 6
+        assert await settle(replay, 2) == 2
+    finally:
+        await asyncio.to_thread(client.close)
+    assert {seen.headers.get("X-Team") for seen in replay.requests} == {"sync"}
     assert await settle(replay, 0) == 0
 
 
