@@ -689,11 +689,13 @@ def _check_session_settings(
         limits.max_connections_per_host,
         limits.keepalive_timeout,
         limits.dns_cache_ttl,
+        limits.max_keepalive_connections,
     ) != (
         Limits.max_connections,
         Limits.max_connections_per_host,
         Limits.keepalive_timeout,
         Limits.dns_cache_ttl,
+        Limits.max_keepalive_connections,
     )
     given = [
         name

@@ -157,6 +157,14 @@ class Limits:
     """Largest single server-sent event (its data) accepted from a stream."""
     max_line_length: int = 16 * 1024 * 1024
     """Longest single line inside a stream."""
+    max_keepalive_connections: int | None = None
+    """Most idle connections kept pooled; one released beyond them is closed (httpx's
+    ``max_keepalive_connections``). ``None``: idle ones are capped only by ``max_connections``
+    and closed after ``keepalive_timeout``."""
+
+    def __post_init__(self) -> None:
+        if self.max_keepalive_connections is not None and self.max_keepalive_connections < 0:
+            raise ValueError("max_keepalive_connections must not be negative")
 
 
 DEFAULT_TIMEOUT = Timeout()

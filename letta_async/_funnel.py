@@ -89,16 +89,15 @@ def make_request_options(
     return options
 
 
-_OPTION_KEYS = frozenset(RequestOptions.__annotations__) - {"idempotency_key"}
+_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 
 
 def _check_options(options: Mapping[str, object]) -> None:
-    """Refuse a per-call option that would otherwise be accepted and do nothing."""
-    if "idempotency_key" in options:
-        raise TypeError(
-            "options={'idempotency_key': ...} is not supported: Letta reads no idempotency "
-            "key (the official SDK sends none either); retries never send a message twice"
-        )
+    """Refuse a per-call option this client does not know, rather than ignore a typo.
+
+    ``idempotency_key`` is known and deliberately unused: the official SDK accepts it and
+    sends nothing for it either, because Letta's API names no idempotency header.
+    """
     unknown = set(options) - _OPTION_KEYS
     if unknown:
         raise TypeError(f"unknown request options {sorted(unknown)}; known: {sorted(_OPTION_KEYS)}")

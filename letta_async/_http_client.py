@@ -3,7 +3,8 @@
 Programs written for the official SDK configure its HTTP layer by handing it an httpx client.
 This client speaks aiohttp, so the stand-ins here take the same keyword arguments and turn
 each one into what aiohttp does with it: proxies (given, or from ``$HTTPS_PROXY`` and friends
-when ``trust_env``), TLS verification and client certificates, timeouts, pool limits, default
+when ``trust_env``), TLS verification and client certificates, timeouts, pool limits (the
+idle cap included, see :mod:`letta_async._pool`), default
 headers and query parameters, redirects and event hooks. An argument with no aiohttp
 counterpart (a custom transport, mounts, ``auth``, cookies, HTTP/2) is refused when the
 stand-in is built, naming it, rather than accepted and then ignored.
@@ -169,12 +170,11 @@ def _limits(value: Any) -> Limits:
             "limits must be an httpx.Limits-shaped object (max_connections, "
             f"max_keepalive_connections, keepalive_expiry), got {value!r}"
         ) from None
-    if idle is not None and (most is None or idle < most):
-        raise TypeError(
-            f"limits=...(max_keepalive_connections={idle}): aiohttp cannot cap idle "
-            "connections apart from max_connections; pass max_keepalive_connections=None"
-        )
-    return Limits(max_connections=0 if most is None else int(most), keepalive_timeout=expiry)
+    return Limits(
+        max_connections=0 if most is None else int(most),
+        keepalive_timeout=None if expiry is None else float(expiry),
+        max_keepalive_connections=None if idle is None else int(idle),
+    )
 
 
 def _ssl(verify: Any, cert: Any) -> ssl.SSLContext | bool | None:

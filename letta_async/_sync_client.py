@@ -35,8 +35,8 @@ K = TypeVar("K")
 
 
 class DefaultHttpxClient(DefaultAioHttpClient):
-    """Accepted as ``Letta(http_client=DefaultHttpxClient())``, as the official SDK takes it:
-    the client's own connection pool is used either way."""
+    """``Letta(http_client=DefaultHttpxClient(...))``, as the official SDK takes it: the same
+    httpx arguments, applied (or refused by name) as ``DefaultAsyncHttpxClient`` applies them."""
 
 
 def _shutdown(bridge: LoopThread, client: AsyncLetta) -> None:
@@ -91,6 +91,7 @@ class Letta(SyncNamespaces):
             max_retries=max_retries,
             default_headers=default_headers,
             default_query=default_query,
+            http_client=http_client,
             limits=limits,
             verify_ssl=verify_ssl,
             ssl_context=ssl_context,

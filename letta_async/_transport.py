@@ -46,6 +46,7 @@ from ._http import HTTPRequest, HTTPResponse
 from ._http_client import EventHook, EventHooks, ProxySetting, env_proxy
 from ._lazy import LazyModule
 from ._observe import CallTrace
+from ._pool import connector as pool_connector
 from ._retry import Locator, RequestKind, Verdict, annotate, decide, kind_of, verdict
 from ._version import __version__
 
@@ -327,14 +328,7 @@ class Transport:
         if self._parent is not None:
             # A copy (``client.with_options(...)``) borrows the original's pool.
             return await self._parent.session()
-        connector = aiohttp.TCPConnector(
-            limit=self.limits.max_connections,
-            limit_per_host=self.limits.max_connections_per_host,
-            keepalive_timeout=self.limits.keepalive_timeout,
-            ttl_dns_cache=self.limits.dns_cache_ttl,
-            use_dns_cache=self.limits.dns_cache_ttl is not None,
-            ssl=self._ssl,
-        )
+        connector = pool_connector(self.limits, self._ssl)
         session = aiohttp.ClientSession(
             connector=connector,
             trace_configs=self._trace_configs,

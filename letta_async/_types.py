@@ -109,8 +109,7 @@ class RequestOptions(TypedDict, total=False):
     params: Query
     extra_json: Mapping[str, object]
     idempotency_key: str
-    """Refused (``TypeError``): Letta reads no idempotency key, and the official SDK sends
-    none; a message is never sent twice by a retry here anyway."""
+    """Accepted and not sent, as in the official SDK: Letta's API names no idempotency header."""
     follow_redirects: bool
 
 

@@ -85,6 +85,11 @@ class ReplayServer:
         if always is not None:
             self.sticky[(method, path)] = always
 
+    def open_connections(self) -> int:
+        """Connections the server holds open right now (pooled idle ones included)."""
+        assert self._runner is not None and self._runner.server is not None
+        return len(self._runner.server.connections)
+
     def seen(self, method: str, path: str) -> list[Seen]:
         return [r for r in self.requests if r.method == method and r.path == path]
 

@@ -19,6 +19,7 @@ import shutil
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -34,6 +35,8 @@ from letta_async import (
     AsyncLetta,
     DefaultAioHttpClient,
     DefaultAsyncHttpxClient,
+    DefaultHttpxClient,
+    Letta,
     Limits,
     NotFoundError,
     RefusedRedirectError,
@@ -178,10 +181,141 @@ async def test_limits_cap_concurrent_connections(replay: ReplayServer) -> None:
     assert peak == 2
 
 
-def test_a_separate_idle_connection_cap_is_refused() -> None:
-    limits = SimpleNamespace(max_connections=10, max_keepalive_connections=5, keepalive_expiry=5)
-    with pytest.raises(TypeError, match="max_keepalive_connections"):
-        DefaultAsyncHttpxClient(limits=limits)
+async def settle(replay: ReplayServer, expected: int) -> int:
+    """The server's open connections once closures in flight have landed (1 s at most)."""
+    for _ in range(50):
+        if replay.open_connections() == expected:
+            break
+        await asyncio.sleep(0.02)
+    return replay.open_connections()
+
+
+@pytest.mark.parametrize(
+    ("most", "idle", "concurrent", "left_open"),
+    [
+        (6, 2, 6, 2),
+        (6, 0, 6, 0),
+        (6, None, 6, 6),
+        (100, 20, 25, 20),  # letta-client 1.12.1's own default limits
+    ],
+)
+async def test_max_keepalive_connections_caps_idle_connections(
+    replay: ReplayServer, most: int, idle: int | None, concurrent: int, left_open: int
+) -> None:
+    active = peak = 0
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.2)
+        active -= 1
+        return web.json_response(HEALTH)
+
+    replay.on("GET", "/v1/health/", always=counted)
+    httpx_limits = SimpleNamespace(
+        max_connections=most, max_keepalive_connections=idle, keepalive_expiry=30.0
+    )
+    http = DefaultAsyncHttpxClient(limits=httpx_limits)
+    async with AsyncLetta(replay.base_url, http_client=http) as client:
+        assert client.limits == Limits(
+            max_connections=most, keepalive_timeout=30.0, max_keepalive_connections=idle
+        )
+        await asyncio.gather(*(client.health() for _ in range(concurrent)))
+        assert peak == concurrent, "every request had a connection of its own"
+        assert await settle(replay, left_open) == left_open
+        # The pooled ones are reused, and the cap still holds after a second burst.
+        await asyncio.gather(*(client.health() for _ in range(concurrent)))
+        assert await settle(replay, left_open) == left_open
+    assert await settle(replay, 0) == 0
+
+
+async def test_the_sync_client_applies_its_http_client_the_idle_cap_included(
+    replay: ReplayServer,
+) -> None:
+    active = peak = 0
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.2)
+        active -= 1
+        return web.json_response(HEALTH)
+
+    replay.on("GET", "/v1/health/", always=counted)
+    httpx_limits = SimpleNamespace(
+        max_connections=6, max_keepalive_connections=2, keepalive_expiry=30.0
+    )
+    http = DefaultHttpxClient(limits=httpx_limits, headers={"X-Team": "sync"})
+    client = Letta(replay.base_url, http_client=http)
+
+    def burst() -> list[str]:
+        with ThreadPoolExecutor(6) as pool:
+            return list(pool.map(lambda _: client.health().status, range(6)))
+
+    try:
+        # The sync calls block their threads, so this loop keeps serving meanwhile.
+        assert await asyncio.to_thread(burst) == ["ok"] * 6
+        assert peak == 6
+        assert await settle(replay, 2) == 2
+    finally:
+        await asyncio.to_thread(client.close)
+    assert {seen.headers.get("X-Team") for seen in replay.requests} == {"sync"}
+    assert await settle(replay, 0) == 0
+
+
+async def test_keepalive_expiry_closes_idle_connections(replay: ReplayServer) -> None:
+    replay.on("GET", "/v1/health/", always=json_answer(HEALTH))
+    httpx_limits = SimpleNamespace(
+        max_connections=10, max_keepalive_connections=5, keepalive_expiry=0.3
+    )
+    async with AsyncLetta(
+        replay.base_url, http_client=DefaultAsyncHttpxClient(limits=httpx_limits)
+    ) as client:
+        await client.health()
+        assert replay.open_connections() == 1
+        await asyncio.sleep(0.4)
+        # aiohttp sweeps expired connections on a timer that may round up to a second.
+        for _ in range(100):
+            if replay.open_connections() == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert replay.open_connections() == 0
+
+
+async def test_an_aiohttp_without_the_release_step_warns_and_still_works(
+    replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from letta_async import _pool
+
+    assert _pool._CAN_CAP_IDLE, "the installed aiohttp must have the step the cap relies on"
+    monkeypatch.setattr(_pool, "_CAN_CAP_IDLE", False)
+    replay.on("GET", "/v1/health/", always=json_answer(HEALTH))
+    httpx_limits = SimpleNamespace(
+        max_connections=10, max_keepalive_connections=0, keepalive_expiry=30.0
+    )
+    client = AsyncLetta(replay.base_url, http_client=DefaultAsyncHttpxClient(limits=httpx_limits))
+    try:
+        with pytest.warns(RuntimeWarning, match=r"max_keepalive_connections=0\) is not applied"):
+            health = await client.health()  # the pool is made on the first request
+        assert health.status == "ok"
+        assert await settle(replay, 1) == 1, "pooled: the cap was not applied"
+    finally:
+        await client.close()
+
+
+def test_the_default_pool_keeps_idle_connections_until_they_expire() -> None:
+    # letta-client 1.12.1: 100 connections, 20 of them kept idle for 5 s; here: 1000
+    # connections, idle ones kept for 15 s with no separate count cap (the README says why).
+    client = AsyncLetta(DEAD)
+    assert (
+        client.limits.max_connections,
+        client.limits.max_keepalive_connections,
+        client.limits.keepalive_timeout,
+    ) == (1000, None, 15.0)
+    with pytest.raises(ValueError, match="must not be negative"):
+        Limits(max_keepalive_connections=-1)
 
 
 # --- proxies -------------------------------------------------------------------------------
@@ -374,6 +508,8 @@ async def test_settings_a_callers_session_would_override_are_refused() -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ValueError, match="limits cannot apply"):
             AsyncLetta(DEAD, session=session, limits=Limits(max_connections=3))
+        with pytest.raises(ValueError, match="limits cannot apply"):
+            AsyncLetta(DEAD, session=session, limits=Limits(max_keepalive_connections=3))
         with pytest.raises(ValueError, match="TLS settings cannot apply"):
             AsyncLetta(DEAD, session=session, verify_ssl=False)
         with pytest.raises(ValueError, match="TLS settings"):
@@ -414,10 +550,23 @@ async def test_every_request_option_of_the_client_methods_takes_effect(
     assert len(replay.seen("GET", "/v1/busy/")) == 1
 
 
-async def test_request_options_that_would_do_nothing_are_refused(replay: ReplayServer) -> None:
+async def test_an_idempotency_key_is_accepted_and_sends_nothing(replay: ReplayServer) -> None:
+    # letta-client 1.12.1 takes the option and sends no header for it (checked on a loopback
+    # server): both calls must reach the server as the same request.
+    replay.on("POST", "/v1/echo/", always=json_answer({"ok": True}))
+    async with AsyncLetta(replay.base_url, api_key="k") as client:
+        await client.post(
+            "/v1/echo/", cast_to=object, body={"a": 1}, options={"idempotency_key": "KEY-1"}
+        )
+        await client.post("/v1/echo/", cast_to=object, body={"a": 1})
+    keyed, plain = replay.seen("POST", "/v1/echo/")
+    assert dict(keyed.headers) == dict(plain.headers)
+    assert (keyed.json(), keyed.query) == (plain.json(), plain.query) == ({"a": 1}, {})
+    assert not any("KEY-1" in value for value in keyed.headers.values())
+
+
+async def test_an_unknown_request_option_is_refused(replay: ReplayServer) -> None:
     async with AsyncLetta(replay.base_url) as client:
-        with pytest.raises(TypeError, match="idempotency_key"):
-            await client.get("/v1/health/", cast_to=object, options={"idempotency_key": "k"})
         with pytest.raises(TypeError, match=r"unknown request options \['retries'\]"):
             await client.get("/v1/health/", cast_to=object, options={"retries": 1})  # type: ignore[typeddict-unknown-key]
     assert replay.requests == []

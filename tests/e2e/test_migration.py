@@ -369,14 +369,20 @@ def test_mypy_strict(version: str, switched_dir: Path, tmp_path: Path) -> None:
     assert "Success: no issues found" in result.stdout, result.stdout
 
 
-# A mistake pyright must report in either version (a tool-call fragment's name may be None),
-# so that a clean verdict on the corpus cannot come from pyright not seeing the SDK's types.
+# Mistakes pyright must report in either version (a tool-call fragment's name may be None;
+# an agent's name is no int), so that a clean verdict on the corpus cannot come from pyright
+# not seeing the SDK's types, the sync client's (programs 35-40) included.
 PYRIGHT_MISTAKE = """
+from letta_client import Letta
 from letta_client.types.agents import ToolCallMessage
 
 
 def name_of(message: ToolCallMessage) -> str:
     return message.tool_call.name
+
+
+def sync_agent_name(client: Letta) -> int:
+    return client.agents.retrieve("agent-x").name
 """
 
 
@@ -398,7 +404,10 @@ def test_pyright(version: str, switched_dir: Path, tmp_path: Path) -> None:
     lines = pyright_lines(tmp_path, [*names, "mistake.py"])
     corpus = [line for line in lines if not line.startswith("mistake.py")]
     assert corpus == [], f"pyright on the {version} programs:\n" + "\n".join(corpus)
-    assert any(line.startswith("mistake.py:6:") for line in lines), lines
+    assert any(line.startswith("mistake.py:7:") for line in lines), lines
+    assert any(line.startswith("mistake.py:11:") for line in lines), lines
+    sync = [p.name for p in PROGRAMS if re.search(r"\bLetta\(", p.read_text(encoding="utf-8"))]
+    assert len(sync) >= 6, f"the sync programs are missing from the checked corpus: {sync}"
 
 
 async def _read_here(call: Call, status: int, headers: list[tuple[str, str]], body: bytes) -> Any:
