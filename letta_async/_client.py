@@ -15,7 +15,7 @@ import os
 import ssl as ssl_module
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import aiohttp
 
@@ -68,6 +68,9 @@ if TYPE_CHECKING:
     )
     from .types import HealthResponse
 
+
+ResponseT = TypeVar("ResponseT")
+"""What ``get``/``post``/... answer with: the type given as ``cast_to``."""
 __all__ = ["AsyncClient", "AsyncLetta", "DefaultAioHttpClient", "DefaultAsyncHttpxClient"]
 
 _NO_OPTIONS: RequestOptions = {}
@@ -353,6 +356,28 @@ class AsyncLetta:
 
     # --- any route --------------------------------------------------------------------------
 
+    @overload
+    async def get(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        options: RequestOptions = ...,
+        stream: Literal[False] = False,
+        stream_cls: Any = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def get(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        options: RequestOptions = ...,
+        stream: bool,
+        stream_cls: Any = None,
+    ) -> Any: ...
+
     async def get(
         self,
         path: str,
@@ -372,6 +397,34 @@ class AsyncLetta:
         if stream:
             return await self._any_stream("GET", path, None, options)
         return await self._funnel.request("GET", _route(path), cast_to=cast_to, options=options)
+
+    @overload
+    async def post(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        body: Any = None,
+        content: bytes | None = None,
+        files: Any = None,
+        options: RequestOptions = ...,
+        stream: Literal[False] = False,
+        stream_cls: Any = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def post(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        body: Any = None,
+        content: bytes | None = None,
+        files: Any = None,
+        options: RequestOptions = ...,
+        stream: bool,
+        stream_cls: Any = None,
+    ) -> Any: ...
 
     async def post(
         self,
@@ -414,47 +467,50 @@ class AsyncLetta:
         self,
         path: str,
         *,
-        cast_to: Any,
+        cast_to: type[ResponseT],
         body: Any = None,
         content: bytes | None = None,
         files: Any = None,
         options: RequestOptions = _NO_OPTIONS,
-    ) -> Any:
+    ) -> ResponseT:
         """``PATCH path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
         _no_files(files)
-        return await self._funnel.request(
+        result: ResponseT = await self._funnel.request(
             "PATCH", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
+        return result
 
     async def put(
         self,
         path: str,
         *,
-        cast_to: Any,
+        cast_to: type[ResponseT],
         body: Any = None,
         content: bytes | None = None,
         files: Any = None,
         options: RequestOptions = _NO_OPTIONS,
-    ) -> Any:
+    ) -> ResponseT:
         """``PUT path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
         _no_files(files)
-        return await self._funnel.request(
+        result: ResponseT = await self._funnel.request(
             "PUT", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
+        return result
 
     async def delete(
         self,
         path: str,
         *,
-        cast_to: Any,
+        cast_to: type[ResponseT],
         body: Any = None,
         content: bytes | None = None,
         options: RequestOptions = _NO_OPTIONS,
-    ) -> Any:
+    ) -> ResponseT:
         """``DELETE path``, decoded into ``cast_to``."""
-        return await self._funnel.request(
+        result: ResponseT = await self._funnel.request(
             "DELETE", _route(path), cast_to=cast_to, body=body, options=options, content=content
         )
+        return result
 
     def get_api_list(
         self,

@@ -12,7 +12,7 @@ import ssl as ssl_module
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._bridge import LoopThread
 from ._client import AsyncLetta, DefaultAioHttpClient
@@ -32,6 +32,7 @@ __all__ = ["Client", "DefaultHttpxClient", "Letta"]
 _NO_OPTIONS: RequestOptions = {}
 
 K = TypeVar("K")
+ResponseT = TypeVar("ResponseT")
 
 
 class DefaultHttpxClient(DefaultAioHttpClient):
@@ -242,6 +243,28 @@ class Letta(SyncNamespaces):
 
     # --- any route --------------------------------------------------------------------------
 
+    @overload
+    def get(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        options: RequestOptions = ...,
+        stream: Literal[False] = False,
+        stream_cls: Any = None,
+    ) -> ResponseT: ...
+
+    @overload
+    def get(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        options: RequestOptions = ...,
+        stream: bool,
+        stream_cls: Any = None,
+    ) -> Any: ...
+
     def get(
         self,
         path: str,
@@ -262,6 +285,34 @@ class Letta(SyncNamespaces):
             stream=stream,
             stream_cls=stream_cls,
         )
+
+    @overload
+    def post(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        body: Any = None,
+        content: bytes | None = None,
+        files: Any = None,
+        options: RequestOptions = ...,
+        stream: Literal[False] = False,
+        stream_cls: Any = None,
+    ) -> ResponseT: ...
+
+    @overload
+    def post(
+        self,
+        path: str,
+        *,
+        cast_to: type[ResponseT],
+        body: Any = None,
+        content: bytes | None = None,
+        files: Any = None,
+        options: RequestOptions = ...,
+        stream: bool,
+        stream_cls: Any = None,
+    ) -> Any: ...
 
     def post(
         self,
@@ -293,14 +344,14 @@ class Letta(SyncNamespaces):
         self,
         path: str,
         *,
-        cast_to: Any,
+        cast_to: type[ResponseT],
         body: Any = None,
         content: bytes | None = None,
         files: Any = None,
         options: RequestOptions = _NO_OPTIONS,
-    ) -> Any:
+    ) -> ResponseT:
         """``PATCH path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
-        return call(
+        result: ResponseT = call(
             self,
             self._async.patch,
             path,
@@ -310,19 +361,20 @@ class Letta(SyncNamespaces):
             files=files,
             options=options,
         )
+        return result
 
     def put(
         self,
         path: str,
         *,
-        cast_to: Any,
+        cast_to: type[ResponseT],
         body: Any = None,
         content: bytes | None = None,
         files: Any = None,
         options: RequestOptions = _NO_OPTIONS,
-    ) -> Any:
+    ) -> ResponseT:
         """``PUT path`` with a JSON ``body`` (or raw ``content``), decoded into ``cast_to``."""
-        return call(
+        result: ResponseT = call(
             self,
             self._async.put,
             path,
@@ -332,18 +384,19 @@ class Letta(SyncNamespaces):
             files=files,
             options=options,
         )
+        return result
 
     def delete(
         self,
         path: str,
         *,
-        cast_to: Any,
+        cast_to: type[ResponseT],
         body: Any = None,
         content: bytes | None = None,
         options: RequestOptions = _NO_OPTIONS,
-    ) -> Any:
+    ) -> ResponseT:
         """``DELETE path``, decoded into ``cast_to``."""
-        return call(
+        result: ResponseT = call(
             self,
             self._async.delete,
             path,
@@ -352,6 +405,7 @@ class Letta(SyncNamespaces):
             content=content,
             options=options,
         )
+        return result
 
     def get_api_list(
         self,

@@ -56,7 +56,7 @@ async def observe(call: Call, base_url: str) -> Any:
         try:
             result = await eval(call.expression, {"client": client})
             if call.kind == "page":
-                return list(result.items)
+                return list(result._get_page_items())
             if call.kind == "stream":
                 async for chunk in result:
                     seen.append(chunk)

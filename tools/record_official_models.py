@@ -22,8 +22,6 @@ import enum
 import json
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -59,37 +57,55 @@ def _official_path(cls: type) -> str:
     return f"{module}.{cls.__qualname__}" if module else cls.__qualname__
 
 
-@contextmanager
-def serving(status: int, headers: list[tuple[str, str]], body: bytes) -> Iterator[str]:
-    """Answer every request with this status, these headers and this body."""
+class Answering:
+    """A loopback HTTP server answering every request with the bytes last given to it.
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    One server serves a whole run of answers (:meth:`answer` sets the next), so reading a
+    few hundred of them costs no server start-up each; both SDKs can be pointed at it.
+    """
 
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            self.send_response(status)
-            for key, value in headers:
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(body)
+    def __init__(self) -> None:
+        self._current: tuple[int, list[tuple[str, str]], bytes] = (204, [], b"")
+        owner = self
 
-        do_GET = do_POST = do_PATCH = do_DELETE = _answer
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
 
-        def log_message(self, *args: Any) -> None:
-            pass
+            def _answer(self) -> None:
+                status, headers, body = owner._current
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Answer the requests from now on with this status, these headers and this body."""
+        self._current = (status, headers, body)
+
+    def __enter__(self) -> Answering:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
 
 
 async def observe(call: Call, base_url: str) -> Any:
@@ -99,7 +115,7 @@ async def observe(call: Call, base_url: str) -> Any:
     try:
         result = await eval(call.expression, {"client": client})
         if call.kind == "page":
-            return tree(result.items)
+            return tree(result._get_page_items())
         if call.kind == "stream":
             async for chunk in result:
                 seen.append(tree(chunk))
@@ -114,9 +130,10 @@ async def observe(call: Call, base_url: str) -> Any:
 
 def main() -> None:
     records: dict[str, Any] = {"source": f"letta-client {letta_client.__version__}"}
-    for name, call in CALLS.items():
-        with serving(*capture(name)) as base_url:
-            records[name] = asyncio.run(observe(call, base_url))
+    with Answering() as server:
+        for name, call in CALLS.items():
+            server.answer(*capture(name))
+            records[name] = asyncio.run(observe(call, server.url))
     json.dump(records, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

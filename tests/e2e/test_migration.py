@@ -30,13 +30,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from letta_async.testing import BackgroundLettaServer
-from tests.model_diff import answering, differences, observe
-from tools.model_calls import Call, call_for_exchange
+from tests.model_diff import differences, observe
+from tools.model_calls import call_for_exchange
 
 from .migration.switch import switch_source
 from .recorder import Exchange, RecordingRelay
@@ -410,11 +409,6 @@ def test_pyright(version: str, switched_dir: Path, tmp_path: Path) -> None:
     assert len(sync) >= 6, f"the sync programs are missing from the checked corpus: {sync}"
 
 
-async def _read_here(call: Call, status: int, headers: list[tuple[str, str]], body: bytes) -> Any:
-    async with answering(status, headers, body) as url:
-        return await observe(call, url)
-
-
 @needs_official_sdk
 @pytest.mark.timeout(600)
 def test_every_answer_the_corpus_received_reads_as_officially(received: list[Exchange]) -> None:
@@ -425,27 +419,29 @@ def test_every_answer_the_corpus_received_reads_as_officially(received: list[Exc
     client; what a program sees must be the same, attribute by attribute
     (``tests/model_diff.py``). Runs after the programs (it reads what they received).
     """
+    from tools.record_official_models import Answering
     from tools.record_official_models import observe as observe_officially
-    from tools.record_official_models import serving
 
     if not received:
         pytest.skip("no program of the corpus ran in this session")
     read, found = 0, []
     seen: set[tuple[str, bytes]] = set()
-    for exchange in received:
-        if not (200 <= exchange.status < 300 and exchange.complete):
-            continue
-        body = dict(exchange.body) if isinstance(exchange.body, dict) else exchange.body
-        call = call_for_exchange(exchange.method, exchange.target, body, exchange.content_type)
-        if call is None or (call.expression, exchange.answer) in seen:
-            continue
-        seen.add((call.expression, exchange.answer))
-        headers = [("content-type", exchange.content_type)]
-        with serving(exchange.status, headers, exchange.answer) as url:
-            official = asyncio.run(observe_officially(call, url))
-        ours = asyncio.run(_read_here(call, exchange.status, headers, exchange.answer))
-        for line in differences(official, ours):
-            found.append(f"{call.expression[:100]}: {line}")
-        read += 1
+    with Answering() as server:
+        for exchange in received:
+            if not (200 <= exchange.status < 300 and exchange.complete):
+                continue
+            body = dict(exchange.body) if isinstance(exchange.body, dict) else exchange.body
+            call = call_for_exchange(exchange.method, exchange.target, body, exchange.content_type)
+            if call is None or (call.expression, exchange.answer) in seen:
+                continue
+            seen.add((call.expression, exchange.answer))
+            server.answer(
+                exchange.status, [("content-type", exchange.content_type)], exchange.answer
+            )
+            official = asyncio.run(observe_officially(call, server.url))
+            ours = asyncio.run(observe(call, server.url))
+            for line in differences(official, ours):
+                found.append(f"{call.expression[:100]}: {line}")
+            read += 1
     assert read >= 1
     assert not found, f"{len(found)} differences over {read} answers:\n" + "\n".join(found[:60])
