@@ -149,8 +149,10 @@ def mutation(session: nox.Session) -> None:
 
     Fails when a mutant survives that tools/mutation_survivors.toml does not explain; a full
     run writes the per-module scores to benchmarks/results/mutation.md. ``-- --only
-    _stream,durable`` limits it to some modules, ``-- --quick`` to the functions the last change
-    touched (what CI runs), ``-- --report-only`` re-scores the last run (tools/mutation.py).
+    _stream,durable`` limits it to some modules, ``-- --quick`` to a fixed sample of the mutants of
+    the send-once, resume, acknowledgement, lease and fence code (what CI runs), ``-- --changed``
+    to the functions the last change touched, ``-- --report-only`` re-scores the last run
+    (tools/mutation.py).
     """
     session.install("-e", ".[dev,otel,redis]", *OTEL_TEST_PINS, MUTMUT)
     install_redis_server(session)  # the Redis store's mutants need one

@@ -274,6 +274,9 @@ async def test_a_resumed_stream_is_one_span_with_everything_on_it(
     opened = server.requests_to(r"/messages/stream$", "POST")
     resumed = server.requests_to(r"^/v1/runs/.+/stream$", "POST")
     assert len(opened) == 1 and len(resumed) == 1
+    # The event gives where the resume started, as the request asked the server.
+    starting_after = resumed[0].json["starting_after"]
+    assert resume.attributes["letta.resume.starting_after"] == starting_after
     for request in (*opened, *resumed):
         assert parent_ids(request.headers["traceparent"])[1] == span.context.span_id
     # Metrics.

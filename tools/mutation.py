@@ -13,7 +13,8 @@ hand-written mutants in ``tools/mutants.json`` (``tools/mutation_strings.py``).
 
     nox -s mutation                         # everything; writes the per-module scores
     nox -s mutation -- --only _stream,durable
-    nox -s mutation -- --quick              # CI: the functions the last change touched
+    nox -s mutation -- --quick              # CI: a fixed sample of the core promises' mutants
+    nox -s mutation -- --changed            # the functions the last change touched
     nox -s mutation -- --report-only        # re-read the results of the last run
 
 A full run keeps its results in ``mutants/``; the next one re-checks only the functions that
@@ -132,6 +133,35 @@ def toml_entry(function: str, change: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Which mutants
 
+# The quick form's fixed sample: the functions that keep the send-once, resume,
+# acknowledgement, lease and fence promises, checked against the test files that state them.
+# The same mutants every time, whatever the change and however the checkout was made (a
+# merge commit, a shallow clone), so a new survivor there fails CI on any change.
+CORE_FUNCTIONS = [
+    "letta_async.durable._lease.xǁLeaseBookǁbefore_delivery",
+    "letta_async.durable._lease.xǁLeaseBookǁrenew_all",
+    "letta_async.durable._lease.xǁLeaseBookǁ_lose",
+    "letta_async.durable._deliver.x__refused",
+    "letta_async.durable._deliver.xǁKeyRunnerǁ_write",
+    "letta_async.durable._deliver.xǁKeyRunnerǁ_open",
+    "letta_async.durable._lookup.xǁOtidLookupǁfind",
+    "letta_async._stream.xǁMessageStreamǁ_resume_now",
+    "letta_async._stream.xǁMessageStreamǁ_reconnect",
+    "letta_async._stream.xǁMessageStreamǁcancel",
+]
+CORE_TESTS = [
+    "tests/durable/test_leases.py",
+    "tests/durable/test_delivery.py",
+    "tests/durable/test_lookup.py",
+    "tests/test_send_once.py",
+    "tests/test_resume.py",
+    "tests/test_stream_guarantees.py",
+    "tests/test_otel.py",  # a resume's span event (where it started from)
+    # A worker's lookup of a send that died unnamed (the embedded recover resolves it before).
+    "tests/durable/test_worker.py::"
+    "test_a_worker_finds_a_conversation_send_that_died_unnamed_and_never_resends_it",
+]
+
 
 def mangled(qualname: str) -> str:
     cls, _, name = qualname.rpartition(".")
@@ -174,6 +204,34 @@ def touched_functions(base: str) -> set[str]:
     return touched
 
 
+def only_functions(source: str, module: str, functions: set[str]) -> str:
+    """``source`` cut down to the ``functions`` it defines (methods inside a bare class of
+    the same name): mutmut numbers mutants per function, so the names come out the same as
+    for the whole file, and mutating a few functions takes a moment instead of most of a
+    minute."""
+    lines = source.splitlines(keepends=True)
+    kept: list[str] = []
+
+    def cut(node: ast.AST) -> str:
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])  # type: ignore[attr-defined]
+        return "".join(lines[first - 1 : node.end_lineno])  # type: ignore[attr-defined]
+
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if f"{module}.{mangled(node.name)}" in functions:
+                kept.append(cut(node))
+        elif isinstance(node, ast.ClassDef):
+            methods = [
+                cut(sub)
+                for sub in node.body
+                if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)
+                and f"{module}.{mangled(f'{node.name}.{sub.name}')}" in functions
+            ]
+            if methods:
+                kept.append(f"class {node.name}:\n" + "".join(methods))
+    return "\n\n".join(kept)
+
+
 def mutants_of(functions: set[str]) -> list[str]:
     """Every mutant name mutmut makes for ``functions``, in its own numbering."""
     os.chdir(ROOT)  # mutmut reads its configuration (what not to mutate) from the current folder
@@ -184,7 +242,8 @@ def mutants_of(functions: set[str]) -> list[str]:
         module = module_of(path)
         if not any(f.startswith(module + ".x") for f in functions):
             continue
-        made = mutate_file_contents(path, (ROOT / path).read_text(encoding="utf-8"))
+        source = only_functions((ROOT / path).read_text(encoding="utf-8"), module, functions)
+        made = mutate_file_contents(path, source)
         names += [
             f"{module}.{n}" for n in made.mutant_names if function_of(f"{module}.{n}") in functions
         ]
@@ -340,12 +399,18 @@ def stubs() -> None:
 
 
 def run_mutmut(
-    names: list[str], children: int, only: list[str] | None = None, budget: float | None = None
+    names: list[str],
+    children: int,
+    only: list[str] | None = None,
+    budget: float | None = None,
+    tests: list[str] | None = None,
 ) -> int:
     """``mutmut run`` in a child process; ``only`` narrows what it mutates (and so what the
-    tests it runs up front must trace) to some files, ``budget`` stops it after so many
-    seconds, keeping the verdicts it has (the rest count as not run)."""
-    command = [sys.executable, __file__, "--mutmut", json.dumps(only or [])]
+    tests it runs up front must trace) to some files, ``tests`` the test selection to some
+    test files, ``budget`` stops it after so many seconds, keeping the verdicts it has (the
+    rest count as not run)."""
+    narrowed = {"only": only or [], "tests": tests or []}
+    command = [sys.executable, __file__, "--mutmut", json.dumps(narrowed)]
     command += ["run", "--max-children", str(children), *names]
     with subprocess.Popen(command, cwd=ROOT) as child:
         try:
@@ -376,8 +441,9 @@ class _NoCallStack:
         return None
 
 
-def mutmut_cli(only: list[str], args: list[str]) -> None:
-    """mutmut's own command line, with ``only_mutate`` narrowed to ``only`` when given.
+def mutmut_cli(only: list[str], tests: list[str], args: list[str]) -> None:
+    """mutmut's own command line, with ``only_mutate`` narrowed to ``only`` and the test
+    selection to the files ``tests`` when given.
 
     mutmut runs the selected tests once more without mutants before it starts ("clean
     tests"). When it has just traced the whole selection, that run passed already (tracing
@@ -390,6 +456,8 @@ def mutmut_cli(only: list[str], args: list[str]) -> None:
 
     if only:
         mutmut_config().only_mutate = only
+    if tests:
+        mutmut_config().pytest_add_cli_args_test_selection = tests
     traced_all: list[bool] = []
     trace = mutmut_main.run_stats_collection
     clean = ForkRunner.run_clean_tests
@@ -414,7 +482,13 @@ def mutmut_cli(only: list[str], args: list[str]) -> None:
     mutmut_main.cli(args)
 
 
-def quick(names: list[str], only: list[str], children: int, budget: float | None) -> int:
+def quick(
+    names: list[str],
+    only: list[str],
+    children: int,
+    budget: float | None,
+    tests: list[str] | None = None,
+) -> int:
     full = ROOT / "mutants"
     kept = ROOT / "mutants.full"
     if full.exists():
@@ -422,11 +496,16 @@ def quick(names: list[str], only: list[str], children: int, budget: float | None
             raise SystemExit(f"{kept} is in the way: a quick run was interrupted; move it back")
         full.rename(kept)
     try:
-        code = run_mutmut(names, children, only, budget)
+        code = run_mutmut(names, children, only, budget, tests)
         if code != 0:
             print(f"mutmut exited {code}")
             return code
-        return report(names, write=None, elapsed=None)
+        failed = report(names, write=None, elapsed=None)
+        unchecked = [n for n, c in results().items() if n in names and c in UNCHECKED]
+        if unchecked:
+            # Not a failure: a slow machine must not fail CI; the log says what was left.
+            print(f"{len(unchecked)} of {len(names)} mutants not checked within the budget")
+        return failed
     finally:
         if kept.exists():
             shutil.rmtree(full, ignore_errors=True)
@@ -436,9 +515,10 @@ def quick(names: list[str], only: list[str], children: int, budget: float | None
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated parts of module names (_stream,durable)")
-    parser.add_argument("--quick", action="store_true", help="the functions the change touched")
-    parser.add_argument("--base", help="with --quick: the git revision the change is against")
-    parser.add_argument("--max-mutants", type=int, default=150, help="--quick's cap")
+    parser.add_argument("--quick", action="store_true", help="a fixed sample: the core promises")
+    parser.add_argument("--changed", action="store_true", help="the functions the change touched")
+    parser.add_argument("--base", help="with --changed: the git revision the change is against")
+    parser.add_argument("--max-mutants", type=int, default=150, help="--quick's, --changed's cap")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--budget", type=float, help="stop mutmut after so many seconds")
     parser.add_argument("--report-only", action="store_true", help="score the last run's results")
@@ -453,13 +533,19 @@ def main(argv: list[str] | None = None) -> int:
     selected: list[str] | None = None
     patterns: list[str] = []
     only: list[str] | None = None
+    tests: list[str] | None = None
     if args.quick:
+        selected = sample(mutants_of(set(CORE_FUNCTIONS)), args.max_mutants)
+        tests = CORE_TESTS
+        print(f"the core promises: {len(CORE_FUNCTIONS)} functions, {len(selected)} mutants")
+    elif args.changed:
         base = args.base or default_base()
         functions = touched_functions(base)
         selected = sample(mutants_of(functions), args.max_mutants)
         print(f"change against {base[:12]}: {len(functions)} functions, {len(selected)} mutants")
         if not selected:
             return 0
+    if selected is not None:
         patterns = selected
         only = sorted(
             {p for p in promise_files() if any(n.startswith(module_of(p) + ".x") for n in selected)}
@@ -468,9 +554,9 @@ def main(argv: list[str] | None = None) -> int:
         parts = args.only.split(",")
         modules = [module_of(p) for p in promise_files() if any(part in p for part in parts)]
         patterns = [f"{m}.*" for m in modules]
-    if args.quick and not args.report_only:
+    if selected is not None and not args.report_only:
         # A run of its own: its narrowed mutants and traces must not mix with a full run's.
-        return quick(patterns, only or [], args.children, args.budget)
+        return quick(patterns, only or [], args.children, args.budget, tests)
     if not args.report_only:
         code = run_mutmut(patterns, args.children, only, args.budget)
         if code != 0:
@@ -483,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         write=REPORT if args.write or not (args.only or args.report_only) else None,
         elapsed=time.monotonic() - started,
     )
-    if not args.no_strings and not args.report_only and not args.quick:
+    if not args.no_strings and not args.report_only and not (args.quick or args.changed):
         from mutation_strings import main as strings
 
         failed |= strings([])
@@ -492,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--mutmut"]:
-        mutmut_cli(json.loads(sys.argv[2]), sys.argv[3:])
+        narrowed = json.loads(sys.argv[2])
+        mutmut_cli(narrowed["only"], narrowed["tests"], sys.argv[3:])
     sys.path.insert(0, str(Path(__file__).parent))
     raise SystemExit(main())

@@ -46,6 +46,7 @@ async def test_writes_share_flushes_and_get_their_own_results(concurrency: int) 
     assert sorted(op for ops in flush.flushes for op in ops) == list(range(100))
     assert len(flush.flushes) < 20
     assert flush.peak <= concurrency
+    assert group.flushes == len(flush.flushes)  # the count a store reports: what really ran
 
 
 async def test_a_failed_flush_fails_its_writes_only() -> None:

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from letta_async import AsyncLetta
 from letta_async.cli import main_async
-from letta_async.durable import Batch, Claim, RedisCursorStore, Worker, submit
+from letta_async.durable import Batch, Claim, OtidLookup, RedisCursorStore, Worker, submit
 from letta_async.testing import LettaTestServer
 
 from .chaos import REPO, _reap, _spawn
@@ -75,6 +75,57 @@ async def test_two_workers_share_the_keys(
     for run_id, seqs in delivered.items():
         assert seqs == logged_seqs(server, run_id)
     assert await redis_store.counts() == {"queued": 0, "held": 0, "parked": 0}
+
+
+async def test_a_worker_finds_a_conversation_send_that_died_unnamed_and_never_resends_it(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """A process made a conversation key's send and died before the run was named (the key
+    stays ``sending``). The worker that claims it looks the message's otid up in that
+    conversation, not in the agent's default history, stores the run it found (the store
+    names it while the first batch is handled, as ``inflight`` shows) and delivers the run
+    once; the message is not sent a second time. The agent's history, which holds every
+    conversation's messages, has moved on since (other sends, newer than the lookup's depth):
+    only the conversation's own history still has the message near the top."""
+    agent = server.create_agent()["id"]
+    conversation = server.create_conversation(agent)["id"]
+    text = "hi [tokens=6] [chunkdelay=0.02]"
+    cursor = await submit(
+        redis_store, "c", agent, messages=[{"role": "user", "content": text}],
+        conversation_id=conversation,
+    )  # fmt: skip
+    assert await redis_store.mark_sending("c", time.time())
+    stored: list[str | None] = []
+    delivered: list[Batch] = []
+
+    async def handler(batch: Batch) -> None:
+        if not delivered:
+            got = await redis_store.get(batch.key)
+            stored.append(got.run_id if got is not None else None)
+        delivered.append(batch)
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        sent = [{"role": "user", "content": text, "otid": cursor.otids[0]}]
+        stream = await client.conversations.messages.create(
+            conversation, messages=sent, background=True, streaming=True
+        )
+        await stream.__aenter__()
+        await stream.aclose()  # the process dies here, the run unnamed
+        await server.wait_for_run(next(iter(server.state.runs)))
+        for i in range(4):
+            await client.agents.messages.create(
+                agent, messages=[{"role": "user", "content": f"{i}"}]
+            )
+        lookup = OtidLookup(depth=6, page=3, grace=0.5)
+        worker = Worker(client, redis_store, handler, poll_interval=0.05, lookup=lookup)
+        with anyio.fail_after(30):
+            await worker.run(until_empty=True)
+    (run_id,) = [r for r, run in server.state.runs.items() if run.conversation_id == conversation]
+    assert worker.outcomes == {"completed": 1}
+    assert stored == [run_id]
+    assert {b.run_id for b in delivered} == {run_id}
+    assert [s for b in delivered for s in b.seq_ids] == logged_seqs(server, run_id)
+    assert len(server.requests_to(r"/v1/conversations/[^/]+/messages$", "POST")) == 1
 
 
 async def test_a_busy_live_workers_idle_key_is_never_taken_over(
