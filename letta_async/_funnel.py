@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -213,10 +213,17 @@ class _ObjectPageBody(msgspec.Struct, kw_only=True):
 
 
 _page_plans: dict[tuple[Any, Any], tuple[Any, Any, Any]] = {}
+# By the page alias's id; each entry holds the alias, so an id stays its own while listed.
+_last_plans: dict[int, tuple[Any, Any, tuple[Any, Any, Any]]] = {}
 
 
 def _page_plan(page: Any, model: Any) -> tuple[Any, Any, Any]:
     """A listing's page class, item list type and what its body decodes as, once per method."""
+    # A method subscripts its page class on every call; typing hands back the same alias
+    # object each time, and looking it up by identity spares hashing it (in Python).
+    last = _last_plans.get(id(page))
+    if last is not None and last[0] is page and last[1] is model:
+        return last[2]
     key = (page, model)
     plan = _page_plans.get(key)
     if plan is None:
@@ -230,6 +237,7 @@ def _page_plan(page: Any, model: Any) -> tuple[Any, Any, Any]:
         else:
             decode_as = item_list
         plan = _page_plans[key] = (page_cls, item_list, decode_as)
+    _last_plans[id(page)] = (page, model, plan)
     return plan
 
 
@@ -439,10 +447,14 @@ class _Listing:
         self._plan = plan
         self._rule = rule
 
-    async def fetch(self, params: dict[str, Any]) -> Any:
-        """The page fetched with ``params`` (or its raw response, in raw mode)."""
+    def fetch(self, params: dict[str, Any]) -> Awaitable[Any]:
+        """The page fetched with ``params`` (or its raw response, in raw mode).
+
+        A plain function handing out the funnel's coroutine: a coroutine of its own here
+        would only add a frame to every page fetched.
+        """
         call_options: Any = {**self._base, "params": params}
-        return await self._funnel.request(
+        return self._funnel.request(
             self._method,
             self._path,
             cast_to=self._plan[2],

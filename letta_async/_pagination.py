@@ -317,7 +317,8 @@ class AsyncPaginator(Generic[T, PageT]):
         return await self._fetch(dict(self._params))  # type: ignore[return-value]
 
     def __await__(self) -> Generator[Any, None, PageT]:
-        return self._first_page().__await__()
+        # Straight to the fetch: one coroutine fewer per awaited listing.
+        return self._fetch(dict(self._params)).__await__()  # type: ignore[return-value]
 
     async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._first_page()
