@@ -32,7 +32,7 @@ from ._pagination import (
 from ._response import AsyncAPIResponse, response_mode
 from ._retry import Locator, RequestKind
 from ._transport import PreparedRequest, decode_body, decoder_for, encode_json
-from ._types import NotGiven, Omit, RequestOptions, not_given
+from ._types import NotGiven, Omit, RequestOptions, not_given, omit
 from ._urls import template_of
 from .types import LettaResponse, LettaStreamingResponse, StreamEvent
 
@@ -60,7 +60,9 @@ def strip_omitted(values: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if not values:
         return {}
-    return {k: v for k, v in values.items() if not isinstance(v, _OMITTED)}
+    # Most of a method's optional arguments are the shared ``omit``: an identity test
+    # settles those before the type check, which only the given values still need.
+    return {k: v for k, v in values.items() if v is not omit and not isinstance(v, _OMITTED)}
 
 
 def make_request_options(
