@@ -48,6 +48,8 @@ class Seen:
     raw_path: str = ""
     raw_query: str = ""
     """The query string as sent (repeated keys and their order kept)."""
+    raw_headers: tuple[tuple[bytes, bytes], ...] = ()
+    """The header lines as sent: names in their case, in their order, repeats kept."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -104,6 +106,7 @@ class ReplayServer:
                 body,
                 request.rel_url.raw_path,
                 request.rel_url.raw_query_string,
+                request.raw_headers,
             )
         )
         key = (request.method, request.path)
