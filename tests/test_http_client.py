@@ -42,6 +42,7 @@ from letta_async import (
     RefusedRedirectError,
 )
 from letta_async._http import HTTPRequest, HTTPResponse
+from tests.py310 import asyncio_310_tls
 from tests.replay import ReplayServer, fixture_bytes, json_answer, sse_answer
 from tests.test_typing_idioms import mypy_errors
 
@@ -425,6 +426,7 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[SimpleNamespace]:
         await runner.cleanup()
 
 
+@asyncio_310_tls
 async def test_verify_and_cert_decide_the_tls_handshake(tls_server: SimpleNamespace) -> None:
     trusted = DefaultAsyncHttpxClient(verify=tls_server.ca, cert=tls_server.cert)
     async with AsyncLetta(tls_server.base_url, http_client=trusted, max_retries=0) as client:

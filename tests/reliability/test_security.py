@@ -13,11 +13,10 @@ import logging
 import shutil
 import ssl
 import subprocess
-import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote
 
 import aiohttp
@@ -33,6 +32,7 @@ from letta_async import (
     ResumeSettings,
     Timeout,
 )
+from tests.py310 import asyncio_310_tls
 from tests.reliability._captures import FIXTURES, SSE_HEADERS
 from tests.reliability._rawhttp import Exchange, RawServer, Request
 from tests.reliability._tally import TALLY
@@ -44,20 +44,9 @@ AGENT = "agent-b05cfaca-a5c5-4c77-9066-a0c1994b3f13"
 HI = [{"role": "user", "content": "hi"}]
 RUN_JSON = (FIXTURES / "run_retrieve.json").read_bytes()
 HEALTH = b'{"version":"0.16.8","status":"ok"}'
-Test = TypeVar("Test", bound=Callable[..., Any])
 
 
 # --- TLS ---------------------------------------------------------------------------------------
-
-
-# Python 3.10's asyncio does not mark a TLS transport closed when its connection is lost (3.11
-# rewrote the SSL layer and does), so a connection that was closed warns "unclosed transport"
-# when it is collected. Ignored on 3.10 only, for the TLS tests only.
-def asyncio_310_tls(test: Test) -> Test:
-    if sys.version_info >= (3, 11):
-        return test
-    unclosed = "ignore:unclosed transport <asyncio.sslproto._SSLProtocolTransport:ResourceWarning"
-    return pytest.mark.filterwarnings(unclosed)(test)
 
 
 @pytest.fixture(scope="module")
