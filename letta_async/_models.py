@@ -342,7 +342,16 @@ class BaseModel(msgspec.Struct, kw_only=True):
         schema_generator: Any = None,
         mode: Literal["validation", "serialization"] = "validation",
     ) -> dict[str, Any]:
-        """The JSON schema of this model, laid out as pydantic's (wire names by default)."""
+        """The JSON schema of this model, laid out as pydantic's (wire names by default).
+
+        ``mode`` gives the same schema either way: a model decodes and encodes the same shape.
+        A custom pydantic ``schema_generator`` cannot drive msgspec's schema and is refused.
+        """
+        if schema_generator is not None:
+            raise TypeError(
+                "model_json_schema(schema_generator=...) is not supported: the schema comes "
+                "from msgspec; use pydantic.TypeAdapter(Model).json_schema(schema_generator=...)"
+            )
         schema = json_schema(cls, by_alias=by_alias)
         if ref_template != "#/$defs/{model}":
             prefix = ref_template.split("{model}")[0]

@@ -212,3 +212,12 @@ def test_the_core_does_not_import_pydantic() -> None:
         "assert not [m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_custom_schema_generator_is_refused_not_ignored() -> None:
+    from letta_async.types import AgentState
+
+    with pytest.raises(TypeError, match="schema_generator"):
+        AgentState.model_json_schema(schema_generator=object)
+    # Both modes describe the one shape a model decodes and encodes.
+    assert AgentState.model_json_schema(mode="serialization") == AgentState.model_json_schema()
