@@ -137,11 +137,15 @@ def test_stream_takes_a_read_per_hop_and_reads_only_a_few_reads_ahead(
 
     Pump.take = counting  # type: ignore[method-assign]
     try:
-        events = list(
-            client.agents.messages.stream(
-                agent["id"], messages=say("hi [tokens=300]"), stream_tokens=True
-            )
+        events = []
+        stream = client.agents.messages.stream(
+            agent["id"], messages=say("hi [tokens=300]"), stream_tokens=True
         )
+        for event in stream:
+            events.append(event)
+            # A consumer a little slower than the network, so events are ready when it asks:
+            # then each hop must bring several (how many a busy machine's reads carry varies).
+            time.sleep(0.0005)
     finally:
         Pump.take = take  # type: ignore[method-assign]
     assert len(events) > 300
