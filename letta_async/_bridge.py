@@ -101,7 +101,7 @@ class _Done:
 class _Call:
     """One coroutine run on the loop for a waiting thread."""
 
-    __slots__ = ("args", "done", "error", "func", "kwargs", "task", "value")
+    __slots__ = ("args", "done", "error", "func", "kwargs", "task", "tasks", "value")
 
     def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]):
         self.func = func
@@ -111,14 +111,17 @@ class _Call:
         self.value: Any = None
         self.error: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
+        self.tasks: set[asyncio.Task[None]] | None = None
 
     def start(self, tasks: set[asyncio.Task[None]]) -> None:
         task = asyncio.get_running_loop().create_task(self.run())
         self.task = task
+        self.tasks = tasks
         tasks.add(task)
-        task.add_done_callback(tasks.discard)
 
     async def run(self) -> None:
+        # The task leaves the set here rather than by a done callback: a callback would cost
+        # every call one more turn of the loop before it sleeps again.
         try:
             result = self.func(*self.args, **self.kwargs)
             if inspect.isawaitable(result):
@@ -127,11 +130,20 @@ class _Call:
         except BaseException as exc:  # cancellation included: the caller is told
             self.error = exc
         finally:
-            self.done.set()
+            self._finish()
+
+    def _finish(self, _task: object = None) -> None:
+        if self.tasks is not None and self.task is not None:
+            self.tasks.discard(self.task)
+        self.done.set()
 
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        task = self.task
+        if task is not None:
+            # A task cancelled before its first step never runs ``run``: the callback tells
+            # the waiting thread all the same.
+            task.add_done_callback(self._finish)
+            task.cancel()
 
 
 END = object()

@@ -87,24 +87,38 @@ def to_sync(value: Any, bridge: LoopThread, keep: object = None) -> Any:
     ``keep`` (the client) is referenced by what is made here, so that the loop it runs on
     lives as long as the page or stream does.
     """
-    from ._response import AsyncAPIResponse
-    from ._stream import MessageStream
-    from ._sync_stream import SyncJsonEventStream, SyncMessageStream
-    from .resources._json_stream import JsonEventStream
-
+    kinds = _KINDS or _sync_kinds()
+    if not isinstance(value, kinds):  # a model, a list, None: most calls end here
+        return value
     made: Any
     if isinstance(value, BasePage):
         made = _SYNC_PAGES.get(type(value).__name__, SyncArrayPage)(value, bridge)
-    elif isinstance(value, MessageStream):
+    elif isinstance(value, kinds[1]):  # MessageStream
+        from ._sync_stream import SyncMessageStream
+
         made = SyncMessageStream(value, bridge)
-    elif isinstance(value, JsonEventStream):
+    elif isinstance(value, kinds[2]):  # JsonEventStream
+        from ._sync_stream import SyncJsonEventStream
+
         made = SyncJsonEventStream(value, bridge)
-    elif isinstance(value, AsyncAPIResponse):
+    else:  # AsyncAPIResponse
         made = APIResponse(value, bridge)
-    else:
-        return value
     made._keep = keep
     return made
+
+
+_KINDS: tuple[type[Any], ...] = ()
+
+
+def _sync_kinds() -> tuple[type[Any], ...]:
+    """What :func:`to_sync` converts; imported once, on the first call."""
+    global _KINDS
+    from ._response import AsyncAPIResponse
+    from ._stream import MessageStream
+    from .resources._json_stream import JsonEventStream
+
+    _KINDS = (BasePage, MessageStream, JsonEventStream, AsyncAPIResponse)
+    return _KINDS
 
 
 def call(client: Letta, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
