@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from letta_async import APITimeoutError, AsyncLetta, StreamResumeError, Timeout
+from letta_async import APIStatusError, APITimeoutError, AsyncLetta, StreamResumeError, Timeout
 from letta_async._decode import MessageDecoder
 from letta_async.types import LettaPing
 from tests.replay import ReplayServer, fixture_bytes, json_answer, sse_answer
@@ -197,6 +197,10 @@ async def test_resume_gives_up_with_run_id_and_seq(replay: ReplayServer) -> None
     assert info.value.run_id == RUN
     assert info.value.last_seq_id == numbered_last_before(named_cuts()["mid-run"])
     assert RUN in str(info.value)
+    # Why it gave up travels with it: the server's last refusal, chained as the cause.
+    cause = info.value.__cause__
+    assert isinstance(cause, APIStatusError) and cause.status_code == 503
+    assert "down" in str(info.value)
 
 
 async def test_resume_refused_for_good_is_not_retried(

@@ -24,6 +24,8 @@ from letta_async import (
     ConflictError,
     InternalServerError,
     RateLimitError,
+    ResumeSettings,
+    StreamResumeError,
     Timeout,
 )
 from letta_async._retry import decide, kind_of, verdict
@@ -441,3 +443,25 @@ def test_verdicts_of_statuses() -> None:
         "x", status_code=503, body={"detail": "Background streaming requires Redis"}
     )
     assert verdict(no_redis) == "final"
+
+
+async def test_a_background_stream_never_reaching_the_server_gives_up_naming_the_cause(
+    server: LettaTestServer, agent_id: str
+) -> None:
+    """Every send of a background stream is cut before an answer, and the server never saw
+    one: the stream sends it again a bounded number of times, then fails with the reason it gave up,
+    the last connection failure chained as its cause (what a caller logs or inspects)."""
+    route = r"/v1/agents/[^/]+/messages/stream$"
+    server.faults.add(Fault(method="POST", path=route, cut="before_headers", times=None))
+    settings = ResumeSettings(max_attempts=1, initial_delay=0.0, max_delay=0.0)
+    async with AsyncLetta(base_url=server.base_url, max_retries=0, resume=settings) as c:
+        stream = c.agents.messages.stream(agent_id, messages=say("hi"), background=True)
+        with pytest.raises(StreamResumeError) as caught:
+            await stream.until_done()
+    error = caught.value
+    assert isinstance(error.__cause__, APIConnectionError)
+    assert "Gave up resuming after 1 attempts: " in str(error)
+    assert str(error.__cause__) in str(error)
+    # Nothing ran: every send was cut before the server acted on it.
+    assert not server.state.runs
+    assert len(posts(server, route)) == 2
