@@ -23,7 +23,6 @@ agents' answers when one agent fails; one that wants fail-fast writes
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -81,7 +80,10 @@ class FanOut(Generic[K, T]):
         self._receive: MemoryObjectReceiveStream[tuple[K, list[T] | Exception]] | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._held: set[object] = set()
-        self._pending: deque[tuple[K, T | Exception]] = deque()
+        # The batch being handed out, one event per step, and where in it the next one is.
+        self._batch: list[T] = []
+        self._batch_key: Any = None
+        self._at = 0
         self.started = 0
         """How many streams have been opened so far."""
         self.failed = 0
@@ -139,9 +141,13 @@ class FanOut(Generic[K, T]):
         receive = self._receive
         if receive is None:
             raise RuntimeError("use `async with fan_out(...) as events:` before iterating")
-        pending = self._pending
-        if pending:
-            return pending.popleft()
+        batch = self._batch
+        at = self._at
+        if at < len(batch):
+            self._at = at + 1
+            return self._batch_key, batch[at]
+        if batch:
+            self._batch = []  # handed out: its events are the consumer's to keep or drop
         try:
             # Take what is waiting without a trip through the event loop; wait only when the
             # buffer is empty.
@@ -153,9 +159,9 @@ class FanOut(Generic[K, T]):
             raise StopAsyncIteration from None
         if isinstance(item, Exception):
             return key, item
-        # A batch: every event one network read of that stream produced, in order.
-        if len(item) > 1:
-            pending.extend([(key, event) for event in item[1:]])
+        # A batch: every event one network read of that stream produced, in order, handed
+        # out from where it lies rather than copied into a queue of pairs.
+        self._batch, self._batch_key, self._at = item, key, 1
         return key, item[0]
 
     def statistics(self) -> MemoryObjectStreamStatistics:

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import aiohttp
+import msgspec
 
 from . import _observe
 from ._config import Limits
@@ -541,6 +542,7 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
         progress = self._received_seq
         before = len(queue)
         decode = self._decoder.decode
+        decode_known = self._decoder.decode_known
         numbered = self._background
         for sse in self._sse.feed(chunk):
             data = sse.data
@@ -549,7 +551,10 @@ class MessageStream(AsyncStream["LettaStreamingResponse"]):
                 # is one the server never ends a resumed stream from.
                 self._saw_done = True
                 continue
-            message = decode(data)
+            try:
+                message = decode_known(data)
+            except msgspec.MsgspecError:
+                message = decode(data)  # the unknown kind, or the clear error
             cls = type(message)
             if cls is LettaStopReason:
                 self.stop_reason = message.stop_reason  # type: ignore[union-attr]
