@@ -279,6 +279,9 @@ def run_fleet(
         "seconds": span,
         "events": events,
         "events_per_s": events / span,
+        # The workers' own CPU time (each from its start to its finish): whether a second
+        # worker costs more work per event, apart from how much of the machine it got.
+        "cpu_seconds": sum(r["cpu_seconds"] for r in results),
         "completed": sum(r["completed"] for r in results),
         "claimed": [r["claimed"] for r in results],
         "peak_rss": [r["peak_rss"] for r in results],
@@ -393,22 +396,37 @@ def main() -> int:
                     scale[str(workers)].append(result)
                     print(
                         f"  {workers} worker(s): {result['seconds']:6.2f} s "
-                        f"{result['events_per_s']:9,.0f} events/s  claimed {result['claimed']}"
+                        f"{result['events_per_s']:9,.0f} events/s  CPU "
+                        f"{result['cpu_seconds']:5.2f} s  claimed {result['claimed']}"
                     )
             one = median([r["events_per_s"] for r in scale["1"]])
             two = median([r["events_per_s"] for r in scale["2"]])
             ceiling = median(ceilings)
+            # Each repetition's two workers against the one worker just before them (the
+            # machine changes less between neighbours), and events per CPU-second of the
+            # workers, two against one.
+            pairs = list(zip(scale["1"], scale["2"], strict=True))
+            paired = median([b["events_per_s"] / a["events_per_s"] for a, b in pairs])
+            per_cpu = median(
+                [
+                    (b["events"] / b["cpu_seconds"]) / (a["events"] / a["cpu_seconds"])
+                    for a, b in pairs
+                ]
+            )
             out["scale"] = {
                 "one": one,
                 "two": two,
                 "ratio": two / one,
+                "paired": paired,
+                "cpu_ratio": per_cpu,
                 "ceiling": ceiling,
                 "ceilings": ceilings,
                 "runs": scale,
             }
             print(
-                f"  two workers / one: {two / one:.2f}x; two CPU-bound processes / one: "
-                f"{ceiling:.2f}x (the machine's ceiling during the run)"
+                f"  two workers / one: {two / one:.2f}x (medians), {paired:.2f}x (median of "
+                f"paired runs); events per worker CPU-second {per_cpu:.2f}x; two CPU-bound "
+                f"processes / one: {ceiling:.2f}x (the machine's ceiling during the run)"
             )
         if "memory" in parts:
             print(f"memory: {args.memory_jobs:,} vs 1,000 jobs in flight, 2 workers x {args.hold}")

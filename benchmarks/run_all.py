@@ -655,6 +655,12 @@ def durable_section(report: Report, data: dict[str, Any]) -> None:
             f"Two worker processes: **{scale['two']:,.0f}** events/s against "
             f"**{scale['one']:,.0f}** for one: **{ratio(scale['ratio'])}**"
             + (
+                f" (median of paired runs {ratio(scale['paired'])}; events per CPU-second "
+                f"of the workers, two against one, {ratio(scale['cpu_ratio'])})"
+                if "cpu_ratio" in scale
+                else ""
+            )
+            + (
                 f"; two pure-Python CPU burners against one, timed in the same run: "
                 f"{ratio(ceiling)} (what the machine allowed any pair of processes)."
                 if ceiling

@@ -39,6 +39,25 @@ async def test_claim_takes_each_key_once(redis_store: RedisCursorStore) -> None:
     assert await redis_store.counts() == {"queued": 0, "held": 3, "parked": 0}
 
 
+async def test_scripts_a_restarted_redis_forgot_are_loaded_again(
+    redis_store: RedisCursorStore,
+) -> None:
+    """Scripts run by digest; a server that lost them (restarted, or SCRIPT FLUSH) gets each
+    one loaded again by the call that finds it missing, and the call still takes effect."""
+    await record(redis_store, "a", "b")
+    await redis_store.redis.script_flush()
+    (claim,) = await redis_store.claim("w1", 1, 10)
+    fence = claim.cursor.fence
+    await redis_store.redis.script_flush()
+    assert await redis_store.renew([("a", fence), ("a", fence + 1)], 10) == [True, False]
+    await redis_store.redis.script_flush()
+    assert await redis_store.ack("a", "run-1", 5, fence=fence)
+    assert not await redis_store.ack("a", "run-1", 6, fence=fence + 1)
+    cursor = await redis_store.get("a")
+    assert cursor is not None and (cursor.run_id, cursor.seq_id) == ("run-1", 5)
+    assert await redis_store.counts() == {"queued": 1, "held": 1, "parked": 0}
+
+
 async def test_expired_lease_is_taken_over_with_a_new_fence(redis_store: RedisCursorStore) -> None:
     await record(redis_store, "a")
     redis_store.lease_ttl = TTL  # what a fenced write extends the lease by

@@ -77,6 +77,35 @@ async def test_two_workers_share_the_keys(
     assert await redis_store.counts() == {"queued": 0, "held": 0, "parked": 0}
 
 
+async def test_a_worker_with_more_slots_than_one_claim_fills_them_at_once_and_hands_all_back(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """150 keys and 200 slots: the worker holds all 150 long before its poll interval (a claim
+    that came back full is followed by another at once), and leaving hands every one back to
+    the queue, none left leased for a take-over to find."""
+    agent = server.create_agent()["id"]
+    prompt = [{"role": "user", "content": "hi [delay=20]"}]
+    for i in range(150):
+        await submit(redis_store, f"k{i:03d}", agent, messages=prompt)
+
+    async def handler(batch: Batch) -> None:
+        pass
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(client, redis_store, handler, limit=200, poll_interval=30)
+        with anyio.fail_after(15):
+            async with anyio.create_task_group() as group:
+                group.start_soon(worker.run)
+                while worker.held < 150:
+                    await anyio.sleep(0.01)
+                assert await redis_store.counts() == {"queued": 0, "held": 150, "parked": 0}
+                group.cancel_scope.cancel()
+    assert worker.claimed == 150
+    log = await redis_store.claim_log()
+    assert sorted(c.key for c in log) == [f"k{i:03d}" for i in range(150)]
+    assert await redis_store.counts() == {"queued": 150, "held": 0, "parked": 0}
+
+
 async def test_a_worker_finds_a_conversation_send_that_died_unnamed_and_never_resends_it(
     server: LettaTestServer, redis_store: RedisCursorStore
 ) -> None:
