@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import anyio
@@ -20,7 +20,15 @@ import redis.asyncio as aioredis
 
 from letta_async import AsyncLetta
 from letta_async.cli import main_async
-from letta_async.durable import Batch, Claim, OtidLookup, RedisCursorStore, Worker, submit
+from letta_async.durable import (
+    Batch,
+    Claim,
+    OtidLookup,
+    Outcome,
+    RedisCursorStore,
+    Worker,
+    submit,
+)
 from letta_async.testing import LettaTestServer
 
 from .chaos import REPO, _reap, _spawn
@@ -502,3 +510,79 @@ async def test_redis_out_of_reach_is_one_line_and_one_warning(
     failures = [r for r in caplog.records if r.message.startswith("claiming keys failed")]
     assert len(failures) > 3  # it kept trying
     assert [r.levelname for r in failures].count("WARNING") == 1
+
+
+class LateRenewals(RedisCursorStore):
+    """The real store, whose renewals are answered only once ``answer`` is set while ``late``
+    (a Redis, or a network, slow to answer): the worker's leases run out meanwhile."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        super().__init__(url, namespace=namespace)
+        self.late = False
+        self.answer = anyio.Event()
+
+    async def renew(self, leases: Sequence[tuple[str, int]], lease_ttl: float) -> list[bool]:
+        if self.late:
+            await self.answer.wait()
+        return await super().renew(leases, lease_ttl)
+
+
+async def test_a_worker_that_claims_its_own_lapsed_key_again_keeps_running_and_completes_it(
+    server: LettaTestServer, redis_server: RedisServer
+) -> None:
+    """The worker's renewals go unanswered while a handler runs, so its lease on the key runs
+    out in Redis and its own claim loop takes the key over (README: a key whose lease expired
+    is claimed again, under a new fence). For a while two of its tasks stream that key: the
+    old one finds its fence refused and stops, the new one delivers under the new fence. The
+    worker survives both endings, the key completes, and every event the server logged
+    reaches the handler."""
+    agent = server.create_agent()["id"]
+    ttl = 0.6
+    store = LateRenewals(redis_server.url, f"reclaim{time.monotonic_ns()}")
+    outcomes: list[tuple[str, str]] = []
+    seen: dict[int, list[int | None]] = {}
+    second_delivery = anyio.Event()
+    first_ended = anyio.Event()
+
+    async def on_outcome(outcome: Outcome) -> None:
+        outcomes.append((outcome.key, outcome.status))
+        first_ended.set()
+
+    async def handler(batch: Batch) -> None:
+        fence = batch.fence
+        assert fence is not None
+        first_of_fence = fence not in seen
+        seen.setdefault(fence, []).extend(batch.seq_ids)
+        if fence == 1 and first_of_fence:
+            store.late = True  # from here on the lease runs out
+            with anyio.fail_after(10):
+                await second_delivery.wait()  # the same worker claimed the key again
+            store.late = False
+            store.answer.set()
+        elif fence == 2 and first_of_fence:
+            second_delivery.set()
+            with anyio.fail_after(10):
+                await first_ended.wait()  # the old task stopped meanwhile
+
+    async with store, AsyncLetta(base_url=server.base_url) as client:
+        prompt = [{"role": "user", "content": "count [tokens=8] [chunkdelay=0.05]"}]
+        await submit(store, "k", agent, messages=prompt, stream_tokens=True)
+        worker = Worker(
+            client, store, handler, lease_ttl=ttl, poll_interval=0.02, on_outcome=on_outcome
+        )
+        with anyio.fail_after(30):
+            await worker.run(until_empty=True)
+        log = await store.claim_log()
+        counts = await store.counts()
+    owners = [(r.fence, r.owner, r.previous_owner) for r in log[:2]]
+    assert owners == [(1, worker.worker_id, None), (2, worker.worker_id, worker.worker_id)]
+    assert worker.outcomes.get("completed") == 1
+    assert ("k", "fenced") in outcomes and outcomes[-1] == ("k", "completed")
+    assert counts == {"queued": 0, "held": 0, "parked": 0}
+    (run_id,) = server.state.runs
+    delivered: list[int | None] = []
+    for fence in sorted(seen):
+        delivered += [s for s in seen[fence] if s not in delivered]
+    assert sorted(s for s in delivered if s is not None) == [
+        s for s in logged_seqs(server, run_id) if s is not None
+    ]
