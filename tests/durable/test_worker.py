@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 import redis.asyncio as aioredis
 
@@ -509,7 +510,8 @@ async def test_redis_out_of_reach_is_one_line_and_one_warning(
         await store.aclose()
     failures = [r for r in caplog.records if r.message.startswith("claiming keys failed")]
     assert len(failures) > 3  # it kept trying
-    assert [r.levelname for r in failures].count("WARNING") == 1
+    levels = [r.levelname for r in failures]
+    assert levels[0] == "WARNING" and levels.count("WARNING") == 1  # at the first failure
 
 
 class LateRenewals(RedisCursorStore):
@@ -586,3 +588,93 @@ async def test_a_worker_that_claims_its_own_lapsed_key_again_keeps_running_and_c
     assert sorted(s for s in delivered if s is not None) == [
         s for s in logged_seqs(server, run_id) if s is not None
     ]
+
+
+async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_where_it_was(
+    server: LettaTestServer, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker picks up a key another one had started (the store holds its run and
+    position). Its renewals go unanswered while its handler runs, so a second worker takes the
+    key over; when the answer comes, the first stops that key's work at once (README: a worker
+    whose lease was taken over delivers nothing) and reports it ``fenced``, at the run and
+    position it had, having acknowledged nothing. The second worker completes the key. The
+    hooks, one plain and one async, each see every call, and none logs an error."""
+    agent = server.create_agent()["id"]
+    namespace = f"taken{time.monotonic_ns()}"
+    ttl = 0.6
+    seen: list[tuple[int | None, list[int | None]]] = []
+
+    async with (
+        RedisCursorStore(redis_server.url, namespace=namespace) as store,
+        LateRenewals(redis_server.url, namespace) as late,
+        RedisCursorStore(redis_server.url, namespace=namespace) as other,
+        AsyncLetta(base_url=server.base_url) as client,
+    ):
+        prompt = [{"role": "user", "content": "count [tokens=12] [chunkdelay=0.05]"}]
+        await submit(store, "k", agent, messages=prompt, stream_tokens=True)
+
+        # A first worker delivers a few batches and stops: the key goes back to the queue.
+        started = anyio.Event()
+
+        async def first(batch: Batch) -> None:
+            seen.append((batch.fence, batch.seq_ids))
+            if len(seen) == 3:
+                started.set()
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                group.start_soon(Worker(client, store, first, max_batch=1, poll_interval=0.02).run)
+                await started.wait()
+                group.cancel_scope.cancel()
+        before = await store.get("k")
+        assert before is not None and before.run_id is not None and before.seq_id > 0
+
+        claims: list[Claim] = []
+        outcomes: list[Outcome] = []
+        taken = anyio.Event()
+
+        async def on_outcome(outcome: Outcome) -> None:
+            await anyio.lowlevel.checkpoint()  # an async hook, awaited
+            outcomes.append(outcome)
+
+        async def stuck(batch: Batch) -> None:
+            seen.append((batch.fence, batch.seq_ids))
+            late.late = True  # renewals go unanswered from here on
+            with anyio.fail_after(10):
+                await taken.wait()
+            late.late = False
+            late.answer.set()
+            await anyio.sleep(10)  # the answer stops this first
+
+        async def rest(batch: Batch) -> None:
+            seen.append((batch.fence, batch.seq_ids))
+
+        slow = Worker(
+            client, late, stuck, limit=1, lease_ttl=ttl, poll_interval=0.02,
+            on_claim=claims.append, on_outcome=on_outcome,
+        )  # fmt: skip
+        second = Worker(client, other, rest, lease_ttl=ttl, poll_interval=0.02)
+
+        with caplog.at_level("ERROR", logger="letta_async.durable"), anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(lambda: slow.run(until_empty=True))
+                while slow.held == 0:
+                    await anyio.sleep(0.01)
+                group.start_soon(lambda: second.run(until_empty=True))
+                while second.claimed == 0:
+                    await anyio.sleep(0.01)
+                taken.set()
+        after = await store.counts()
+    assert [c.cursor.key for c in claims] == ["k"]
+    assert [(o.key, o.status, o.run_id, o.seq_id) for o in outcomes] == [
+        ("k", "fenced", before.run_id, before.seq_id)
+    ]
+    assert slow.outcomes == {"fenced": 1} and second.outcomes == {"completed": 1}
+    assert after == {"queued": 0, "held": 0, "parked": 0}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    fences = [fence for fence, _ in seen]
+    assert fences == sorted(fences) and fences[-1] == 3  # nothing from fence 2 after fence 3
+    delivered: list[int | None] = []
+    for _, seqs in seen:
+        delivered += [s for s in seqs if s not in delivered]
+    assert delivered == logged_seqs(server, before.run_id)
