@@ -341,23 +341,26 @@ async def test_a_poison_key_backs_off_then_dies_and_the_rest_completes(
             handler,
             poll_interval=0.02,
             retry_delay=0.1,
-            max_retry_delay=0.25,
-            max_failures=4,
+            max_retry_delay=1.0,
+            max_failures=6,
         )
         with anyio.fail_after(20):
             await worker.run(until_empty=True)
-    assert worker.outcomes == {"completed": 1, "failed": 3, "dead": 1}
+    assert worker.outcomes == {"completed": 1, "failed": 5, "dead": 1}
     assert await redis_store.counts() == {"queued": 0, "held": 0, "parked": 1}
     dead = await redis_store.get("poison")
-    assert dead is not None and (dead.phase, dead.failures, dead.seq_id) == ("dead", 4, 0)
+    assert dead is not None and (dead.phase, dead.failures, dead.seq_id) == ("dead", 6, 0)
     assert dead.run_id is not None and dead.error == repr(ValueError("bad event"))
     (run_id,) = handled
     assert handled[run_id] == logged_seqs(server, run_id)
-    # Claims of the poison key, on Redis's clock: the waits double (0.1, 0.2) up to the cap.
+    # Claims of the poison key, on Redis's clock: the waits double (0.1, 0.2, 0.4, 0.8) up to
+    # the cap (1.0). A claim comes no earlier than its wait, and a poll or so after it.
     times = [r.at for r in await redis_store.claim_log() if r.key == "poison"]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(gaps) == 3
-    assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and 0.25 <= gaps[2] < 0.45
+    waits = [0.1, 0.2, 0.4, 0.8, 1.0]
+    assert len(gaps) == len(waits)
+    assert all(gap >= wait for gap, wait in zip(gaps, waits, strict=True)), gaps
+    assert all(gap < 2 * wait for gap, wait in zip(gaps[1:], waits[1:], strict=True)), gaps
 
 
 async def test_inflight_shows_a_dead_key_and_revive_puts_it_back(tmp_path: Path) -> None:
@@ -678,3 +681,57 @@ async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_w
     for _, seqs in seen:
         delivered += [s for s in seqs if s not in delivered]
     assert delivered == logged_seqs(server, before.run_id)
+
+
+async def test_a_worker_refuses_settings_that_cannot_work_and_has_the_documented_defaults(
+    redis_store: RedisCursorStore,
+) -> None:
+    """No slot, no lease or no poll interval cannot work, and is refused in words at once;
+    the smallest settings that can work are accepted. Unset, the settings are the documented
+    ones (``max_retry_delay`` 300 s in the README)."""
+
+    async def handler(batch: Batch) -> None:
+        raise AssertionError("nothing is delivered here")
+
+    async with AsyncLetta(base_url="http://127.0.0.1:9") as client:  # nothing is requested
+        for bad in ({"limit": 0}, {"buffer": 0}, {"limit": 0, "buffer": 5}):
+            with pytest.raises(ValueError) as caught:
+                Worker(client, redis_store, handler, **bad)  # type: ignore[arg-type]
+            assert str(caught.value) == "limit and buffer must be at least 1"
+        for bad_time in ({"lease_ttl": 0}, {"poll_interval": 0}, {"lease_ttl": -1.0}):
+            with pytest.raises(ValueError) as caught:
+                Worker(client, redis_store, handler, **bad_time)  # type: ignore[arg-type]
+            assert str(caught.value) == "lease_ttl and poll_interval must be positive"
+        small = Worker(
+            client, redis_store, handler, limit=1, buffer=1, lease_ttl=0.5, poll_interval=0.001
+        )
+        assert (small.limit, small.lease_ttl, small.poll_interval) == (1, 0.5, 0.001)
+        plain = Worker(client, redis_store, handler)
+    settings = (
+        plain.limit, plain.lease_ttl, plain.poll_interval, plain.retry_delay,
+        plain.max_retry_delay,
+    )  # fmt: skip
+    assert settings == (50, 10.0, 0.5, 5.0, 300.0)
+
+
+async def test_a_handler_that_always_fails_kills_its_key_at_the_tenth_failure_by_default(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """``max_failures`` unset: the tenth failure in a row on the same batch parks the key as
+    dead (the default the README gives), after nine trips back to the queue."""
+    agent = server.create_agent()["id"]
+    await submit(redis_store, "never", agent, messages=[{"role": "user", "content": "hi"}])
+
+    async def handler(batch: Batch) -> None:
+        raise ValueError("the sink is down")
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(
+            client, redis_store, handler, poll_interval=0.01, retry_delay=0.01,
+            max_retry_delay=0.01,
+        )  # fmt: skip
+        with anyio.fail_after(30):
+            await worker.run(until_empty=True)
+    assert worker.outcomes == {"failed": 9, "dead": 1}
+    dead = await redis_store.get("never")
+    assert dead is not None and (dead.phase, dead.failures) == ("dead", 10)
