@@ -34,6 +34,7 @@ from letta_async.testing import LettaTestServer
 
 from .chaos import REPO, _reap, _spawn
 from .redis_server import RedisServer
+from .test_leases import redis_calls
 
 pytestmark = pytest.mark.anyio
 
@@ -494,7 +495,8 @@ async def test_redis_out_of_reach_is_one_line_and_one_warning(
     """Commands fail in one line; a worker keeps polling but says so once, not per poll."""
     from letta_async.testing import free_port
 
-    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"  # nothing listens there
     for command in (["inflight", "--redis", url], ["submit", "--redis", url, "k", "agent-x", "hi"]):
         err = io.StringIO()
         assert await main_async(command, stderr=err) == 1
@@ -515,6 +517,7 @@ async def test_redis_out_of_reach_is_one_line_and_one_warning(
     assert len(failures) > 3  # it kept trying
     levels = [r.levelname for r in failures]
     assert levels[0] == "WARNING" and levels.count("WARNING") == 1  # at the first failure
+    assert f"127.0.0.1:{port}" in failures[0].message  # Redis's own words: where it failed
 
 
 class LateRenewals(RedisCursorStore):
@@ -581,6 +584,9 @@ async def test_a_worker_that_claims_its_own_lapsed_key_again_keeps_running_and_c
         counts = await store.counts()
     owners = [(r.fence, r.owner, r.previous_owner) for r in log[:2]]
     assert owners == [(1, worker.worker_id, None), (2, worker.worker_id, worker.worker_id)]
+    # Its counters agree with the claim log: every claim, and every take-over among them.
+    assert worker.claimed == len(log) > 1
+    assert worker.taken_over == sum(r.previous_owner is not None for r in log)
     assert worker.outcomes.get("completed") == 1
     assert ("k", "fenced") in outcomes and outcomes[-1] == ("k", "completed")
     assert counts == {"queued": 0, "held": 0, "parked": 0}
@@ -634,6 +640,7 @@ async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_w
 
         claims: list[Claim] = []
         outcomes: list[Outcome] = []
+        finished: list[Batch] = []
         taken = anyio.Event()
 
         async def on_outcome(outcome: Outcome) -> None:
@@ -648,6 +655,7 @@ async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_w
             late.late = False
             late.answer.set()
             await anyio.sleep(10)  # the answer stops this first
+            finished.append(batch)
 
         async def rest(batch: Batch) -> None:
             seen.append((batch.fence, batch.seq_ids))
@@ -673,6 +681,8 @@ async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_w
         ("k", "fenced", before.run_id, before.seq_id)
     ]
     assert slow.outcomes == {"fenced": 1} and second.outcomes == {"completed": 1}
+    assert (slow.claimed, slow.taken_over, second.claimed, second.taken_over) == (1, 0, 1, 1)
+    assert finished == [], "the taken-over key's handler was left to run on"
     assert after == {"queued": 0, "held": 0, "parked": 0}
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     fences = [fence for fence, _ in seen]
@@ -735,3 +745,39 @@ async def test_a_handler_that_always_fails_kills_its_key_at_the_tenth_failure_by
     assert worker.outcomes == {"failed": 9, "dead": 1}
     dead = await redis_store.get("never")
     assert dead is not None and (dead.phase, dead.failures) == ("dead", 10)
+
+
+async def test_a_worker_runs_until_stopped_and_hands_its_keys_back_at_once(
+    server: LettaTestServer, redis_store: RedisCursorStore, redis_server: RedisServer
+) -> None:
+    """README: a worker runs until cancelled (an empty namespace is no reason to stop); with
+    every slot taken it asks Redis for no more keys; stopped cleanly, it hands its keys back
+    at once, so another worker claims them straight away instead of after the lease."""
+    agent = server.create_agent()["id"]
+    entered = anyio.Event()
+
+    async def handler(batch: Batch) -> None:
+        entered.set()
+        await anyio.sleep(30)  # still busy when the worker is stopped
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        idle = Worker(client, redis_store, handler, poll_interval=0.02)
+        with anyio.move_on_after(0.3) as waited:
+            await idle.run()
+        assert waited.cancelled_caught, "run() returned by itself"
+
+        prompt = [{"role": "user", "content": "count [tokens=6]"}]
+        await submit(redis_store, "k", agent, messages=prompt)
+        full = Worker(client, redis_store, handler, limit=1, lease_ttl=30, poll_interval=0.02)
+        async with aioredis.Redis.from_url(redis_server.url) as admin:
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(full.run)
+                    await entered.wait()
+                    await anyio.sleep(0.1)
+                    before = await redis_calls(admin, "evalsha")
+                    await anyio.sleep(0.3)  # fifteen polls
+                    assert await redis_calls(admin, "evalsha") == before
+                    group.cancel_scope.cancel()
+    (claim,) = await redis_store.claim("other", 5, 10)
+    assert (claim.cursor.key, claim.cursor.fence, claim.previous_owner) == ("k", 2, None)
