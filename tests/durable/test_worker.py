@@ -781,3 +781,114 @@ async def test_a_worker_runs_until_stopped_and_hands_its_keys_back_at_once(
                     group.cancel_scope.cancel()
     (claim,) = await redis_store.claim("other", 5, 10)
     assert (claim.cursor.key, claim.cursor.fence, claim.previous_owner) == ("k", 2, None)
+
+
+class TroubledReleases(RedisCursorStore):
+    """The real store, whose releases go wrong while ``trouble`` is set: ``"raise"`` (Redis
+    answers with an error), ``"hang"`` (it never answers) or ``"slow"`` (it answers late)."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        super().__init__(url, namespace=namespace)
+        self.trouble: str | None = None
+        self.asked = anyio.Event()
+
+    async def release(self, key: str, fence: int, *, delay: float = 0.0) -> bool:
+        self.asked.set()
+        if self.trouble == "raise":
+            raise ConnectionError("Connection reset by peer")
+        if self.trouble == "hang":
+            await anyio.sleep_forever()
+        if self.trouble == "slow":
+            await anyio.sleep(0.3)
+        return await super().release(key, fence, delay=delay)
+
+
+async def _held_then_stopped(
+    server: LettaTestServer, store: TroubledReleases, *, fail: bool, retry_delay: float = 30.0
+) -> float:
+    """A worker takes the store's one key and is stopped once it asks to release it (after
+    its handler failed, with ``fail``) or while its handler is busy; the seconds stopping took."""
+    agent = server.create_agent()["id"]
+    await submit(store, "k", agent, messages=[{"role": "user", "content": "count [tokens=6]"}])
+    entered = anyio.Event()
+
+    async def handler(batch: Batch) -> None:
+        entered.set()
+        if fail:
+            raise ValueError("the sink is down")
+        await anyio.sleep(30)
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(
+            client, store, handler, lease_ttl=30, poll_interval=0.02, retry_delay=retry_delay
+        )
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                group.start_soon(worker.run)
+                await (store.asked if fail else entered).wait()
+                stopping = time.monotonic()
+                group.cancel_scope.cancel()
+        return time.monotonic() - stopping
+
+
+async def test_a_failed_key_goes_back_for_its_retry_delay_even_when_the_worker_stops_meanwhile(
+    server: LettaTestServer, redis_server: RedisServer
+) -> None:
+    """The handler failed and the worker is giving the key back for a later attempt
+    (``retry_delay``) when it is stopped: that release still completes, so the key waits its
+    delay instead of being handed back for an immediate retry."""
+    async with TroubledReleases(redis_server.url, f"slow{time.monotonic_ns()}") as store:
+        store.trouble = "slow"
+        await _held_then_stopped(server, store, fail=True)
+        assert await store.claim("other", 5, 10) == []  # not due for 30 s
+        got = await store.get("k")
+        assert got is not None and got.failures == 1
+
+
+async def test_a_release_that_fails_or_never_answers_does_not_stop_the_worker(
+    server: LettaTestServer, redis_server: RedisServer
+) -> None:
+    """Giving a key back is a courtesy (the lease expires anyway): when Redis answers it with
+    an error, the worker carries on stopping without raising; when Redis never answers, a
+    stopping worker gives up after 2 s rather than hanging."""
+    async with TroubledReleases(redis_server.url, f"raise{time.monotonic_ns()}") as store:
+        store.trouble = "raise"
+        await _held_then_stopped(server, store, fail=False)
+    async with TroubledReleases(redis_server.url, f"hang{time.monotonic_ns()}") as store:
+        store.trouble = "hang"
+        took = await _held_then_stopped(server, store, fail=False)
+    assert 2.0 <= took < 2.8
+
+
+@pytest.mark.parametrize("trouble", ["raise", "hang"])
+async def test_a_failed_keys_release_that_fails_or_hangs_leaves_the_key_to_its_lease(
+    server: LettaTestServer, redis_server: RedisServer, trouble: str
+) -> None:
+    """After a handler failure the worker gives the key back for a later attempt; if Redis
+    answers that with an error, or does not answer within 5 s, the worker carries on (the
+    key's slot is free again) and the key comes back when its lease expires."""
+    agent = server.create_agent()["id"]
+    failures: list[float] = []
+    outcomes: list[tuple[str, float]] = []
+
+    async def handler(batch: Batch) -> None:
+        if not failures:
+            failures.append(time.monotonic())
+            raise ValueError("the sink is down")
+
+    async with (
+        TroubledReleases(redis_server.url, f"{trouble}{time.monotonic_ns()}") as store,
+        AsyncLetta(base_url=server.base_url) as client,
+    ):
+        await submit(store, "k", agent, messages=[{"role": "user", "content": "hi"}])
+        store.trouble = trouble
+        worker = Worker(
+            client, store, handler, lease_ttl=1.0, poll_interval=0.02,
+            on_outcome=lambda o: outcomes.append((o.status, time.monotonic())),
+        )  # fmt: skip
+        with anyio.fail_after(30):
+            await worker.run(until_empty=True)
+    assert [status for status, _ in outcomes] == ["failed", "completed"]
+    assert worker.taken_over == 1  # the lease expired; nobody released the key
+    if trouble == "hang":
+        assert 5.0 <= outcomes[0][1] - failures[0] < 5.8
