@@ -169,7 +169,7 @@ async def test_a_busy_live_workers_idle_key_is_never_taken_over(
             time.sleep(ttl / 10)  # noqa: ASYNC251 -- the point: the loop is held
             await anyio.sleep(ttl / 30)
 
-    async with RedisCursorStore(redis_server.url, namespace=namespace) as store:
+    async with LateRenewals(redis_server.url, namespace) as store:  # never late here
         prompt = [{"role": "user", "content": "hi [delay=6]"}]
         await submit(store, "idle", agent, messages=prompt)
         async with AsyncLetta(base_url=server.base_url) as client:
@@ -194,6 +194,9 @@ async def test_a_busy_live_workers_idle_key_is_never_taken_over(
         log = await store.claim_log()
     (second,) = seconds
     assert [(c.key, c.owner, c.previous_owner) for c in log] == [("idle", first.worker_id, None)]
+    # README: leases renewed every third of the TTL; the busy loop can only delay a round.
+    gaps = [b - a for a, b in itertools.pairwise(store.asked_at)]
+    assert len(gaps) >= 6 and min(gaps) >= ttl / 3 - 0.005, gaps
     assert (first.claimed, second.claimed) == (1, 0)
     assert first.outcomes == {"completed": 1}
     (run_id,) = {b.run_id for b in delivered}
@@ -528,8 +531,10 @@ class LateRenewals(RedisCursorStore):
         super().__init__(url, namespace=namespace)
         self.late = False
         self.answer = anyio.Event()
+        self.asked_at: list[float] = []
 
     async def renew(self, leases: Sequence[tuple[str, int]], lease_ttl: float) -> list[bool]:
+        self.asked_at.append(time.monotonic())
         if self.late:
             await self.answer.wait()
         return await super().renew(leases, lease_ttl)
@@ -776,7 +781,9 @@ async def test_a_worker_runs_until_stopped_and_hands_its_keys_back_at_once(
                     await entered.wait()
                     await anyio.sleep(0.1)
                     before = await redis_calls(admin, "evalsha")
+                    cpu = time.process_time()
                     await anyio.sleep(0.3)  # fifteen polls
+                    assert time.process_time() - cpu < 0.1, "a full worker spins"
                     assert await redis_calls(admin, "evalsha") == before
                     group.cancel_scope.cancel()
     (claim,) = await redis_store.claim("other", 5, 10)
@@ -892,3 +899,64 @@ async def test_a_failed_keys_release_that_fails_or_hangs_leaves_the_key_to_its_l
     assert worker.taken_over == 1  # the lease expired; nobody released the key
     if trouble == "hang":
         assert 5.0 <= outcomes[0][1] - failures[0] < 5.8
+
+
+class Outages(RedisCursorStore):
+    """The real store, whose claims fail while ``down`` (Redis out of reach) and whose first
+    ``counts`` fails too."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        super().__init__(url, namespace=namespace)
+        self.down = True
+        self.counted = 0
+
+    async def claim(self, owner: str, count: int, lease_ttl: float) -> list[Claim]:
+        if self.down:
+            raise ConnectionError("Error 111 connecting to Redis. Connection refused.")
+        return await super().claim(owner, count, lease_ttl)
+
+    async def counts(self) -> dict[str, int]:
+        self.counted += 1
+        if self.counted == 1:
+            raise ConnectionError("Connection reset by peer")
+        return await super().counts()
+
+
+async def test_each_outage_of_redis_is_one_warning_and_its_end_another(
+    server: LettaTestServer, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Claims fail while Redis is out of reach, twice: each outage is said once, at its first
+    failure, and so is its end; the failures in between are debug lines. A failed look at the
+    counts at the end is no reason to stop either: the worker looks again."""
+    agent = server.create_agent()["id"]
+    proceed = anyio.Event()
+
+    async def handler(batch: Batch) -> None:
+        await proceed.wait()
+
+    async with (
+        Outages(redis_server.url, f"out{time.monotonic_ns()}") as store,
+        AsyncLetta(base_url=server.base_url) as client,
+    ):
+        await submit(store, "k", agent, messages=[{"role": "user", "content": "hi"}])
+        worker = Worker(client, store, handler, poll_interval=0.02)
+        with caplog.at_level("DEBUG", logger="letta_async.durable"), anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                group.start_soon(lambda: worker.run(until_empty=True))
+                await anyio.sleep(0.1)  # the first outage
+                store.down = False
+                while worker.held == 0:
+                    await anyio.sleep(0.01)
+                store.down = True
+                await anyio.sleep(0.1)  # the second, while the key is worked on
+                store.down = False
+                proceed.set()
+    said = [
+        (r.levelname, r.message.split(",")[0].split(" (")[0])
+        for r in caplog.records
+        if r.message.startswith("claiming keys")
+    ]
+    warnings = [m for level, m in said if level == "WARNING"]
+    assert warnings == ["claiming keys failed", "claiming keys works again"] * 2
+    assert [m for level, m in said if level == "DEBUG"], "the failures in between"
+    assert worker.outcomes == {"completed": 1} and store.counted >= 2
