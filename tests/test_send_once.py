@@ -18,6 +18,7 @@ import pytest
 
 from letta_async import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AsyncLetta,
@@ -432,6 +433,29 @@ async def test_a_creating_post_is_not_sent_twice_after_a_500(
     assert len(server.requests_to(r"/v1/agents/?$", "POST")) == 1
 
 
+async def test_a_read_whose_answer_is_malformed_is_not_sent_again(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """A body that is not what the API says (an HTML page with status 200) will be the same
+    on the next attempt: the error is raised after one request, although reads are retried."""
+    route = rf"/v1/agents/{agent_id}$"
+    server.faults.add(Fault(method="GET", path=route, body="<html>maintenance</html>", times=None))
+    with pytest.raises(APIResponseValidationError):
+        await client.agents.retrieve(agent_id)
+    assert len(server.requests_to(route, "GET")) == 1
+    # The same for a stream answered with a page instead of events (a replay is a read).
+    stream_route = r"/v1/runs/[^/]+/stream$"
+    page = Fault(
+        method="POST", path=stream_route, status=200, body="<html>maintenance</html>",
+        content_type="text/html", times=None,
+    )  # fmt: skip
+    server.faults.add(page)
+    with pytest.raises(APIResponseValidationError, match="expected an event stream"):
+        async for _ in client.runs.stream("run-00000000-0000-4000-8000-000000000001"):
+            pass
+    assert len(server.requests_to(stream_route, "POST")) == 1
+
+
 async def test_a_creating_post_is_not_sent_twice_after_a_timeout(server: LettaTestServer) -> None:
     server.faults.add(Fault(method="POST", path=r"/v1/agents/?$", delay=0.5))
     async with AsyncLetta(base_url=server.base_url, timeout=Timeout(read=0.1)) as client:
@@ -479,6 +503,8 @@ def test_the_rule_table() -> None:
         "idempotent",
         "create",
     ]
+    # HTTP's other safe methods change nothing either, in whatever case they are written.
+    assert [kind_of(m) for m in ("HEAD", "OPTIONS", "head", "options")] == ["read"] * 4
     for kind in ("read", "idempotent", "create", "send"):
         assert decide(kind, "final", can_ask=True) == "raise"
         assert decide(kind, "unsent", can_ask=True) == "retry"
