@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -624,7 +625,7 @@ async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_w
         RedisCursorStore(redis_server.url, namespace=namespace) as other,
         AsyncLetta(base_url=server.base_url) as client,
     ):
-        prompt = [{"role": "user", "content": "count [tokens=12] [chunkdelay=0.05]"}]
+        prompt = [{"role": "user", "content": "count [tokens=12]"}]
         await submit(store, "k", agent, messages=prompt, stream_tokens=True)
 
         # A first worker delivers a few batches and stops: the key goes back to the queue.
@@ -642,6 +643,7 @@ async def test_a_key_taken_over_while_its_renewals_went_unanswered_ends_fenced_w
                 group.cancel_scope.cancel()
         before = await store.get("k")
         assert before is not None and before.run_id is not None and before.seq_id > 0
+        assert all(len(seqs) == 1 for _, seqs in seen), "max_batch=1: one event a batch"
 
         claims: list[Claim] = []
         outcomes: list[Outcome] = []
@@ -727,6 +729,10 @@ async def test_a_worker_refuses_settings_that_cannot_work_and_has_the_documented
         plain.max_retry_delay,
     )  # fmt: skip
     assert settings == (50, 10.0, 0.5, 5.0, 300.0)
+    # Its name says where it runs: host, process id, then eight hex digits apart from others.
+    host, pid, suffix = plain.worker_id.rsplit(":", 2)
+    assert (host, pid) == (socket.gethostname(), str(os.getpid()))
+    assert len(suffix) == 8 and int(suffix, 16) >= 0
 
 
 async def test_a_handler_that_always_fails_kills_its_key_at_the_tenth_failure_by_default(
@@ -960,3 +966,29 @@ async def test_each_outage_of_redis_is_one_warning_and_its_end_another(
     assert warnings == ["claiming keys failed", "claiming keys works again"] * 2
     assert [m for level, m in said if level == "DEBUG"], "the failures in between"
     assert worker.outcomes == {"completed": 1} and store.counted >= 2
+
+
+async def test_a_worker_parks_an_unseen_send_after_its_lookups_grace(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """A key whose send may or may not have left (the process died while sending) and whose
+    message the server does not hold: the worker looks it up with the lookup it was given,
+    waits that lookup's grace (half a second here, not the default ten), then parks the key
+    as ``unconfirmed`` without sending anything."""
+    agent = server.create_agent()["id"]
+    await submit(redis_store, "k", agent, messages=[{"role": "user", "content": "hi"}])
+    assert await redis_store.mark_sending("k", time.time())
+
+    async def handler(batch: Batch) -> None:
+        raise AssertionError("nothing was sent, nothing can be delivered")
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(
+            client, redis_store, handler, poll_interval=0.02, lookup=OtidLookup(grace=0.5)
+        )
+        with anyio.fail_after(5):
+            await worker.run(until_empty=True)
+    assert worker.outcomes == {"unconfirmed": 1}
+    parked = await redis_store.get("k")
+    assert parked is not None and parked.phase == "unconfirmed"
+    assert not server.state.runs
