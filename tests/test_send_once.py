@@ -18,6 +18,7 @@ import pytest
 
 from letta_async import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AsyncLetta,
@@ -77,9 +78,27 @@ async def test_llm_500_on_a_blocking_create_runs_the_agent_once(
     (run,) = server.state.runs.values()
     assert (error.run_exists, error.run_id, error.run_status) == (True, run.id, "failed")
     assert error.may_have_applied is True
-    assert f"holds run {run.id}" in str(error) and "not sent again" in str(error)
+    assert str(error) == (
+        f"{error.message} [not sent again: the server holds run {run.id} for this message "
+        "(status failed, found by its message's otid)]"
+    )
     assert "not sent again" not in error.message, "the official text stays as it is"
-    assert "found by its message's otid" in str(error)
+
+
+async def test_a_run_whose_status_the_server_leaves_out_is_said_to_be_of_unknown_status(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """The run is found by the message's otid, but the server's answer about it carries no
+    ``status`` (the field is optional in the API): the error says so instead of inventing one."""
+    server.faults.add(Fault(method="GET", path=r"/v1/runs/[^/]+$", body={"id": "run-x"}))
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.messages.create(agent_id, messages=say("hi [error500]"))
+    (run,) = server.state.runs.values()
+    assert caught.value.run_exists is True and caught.value.run_status is None
+    assert str(caught.value).endswith(
+        f" [not sent again: the server holds run {run.id} for this message "
+        "(status unknown, found by its message's otid)]"
+    )
 
 
 async def test_run_found_by_time_when_the_history_has_no_message(
@@ -135,6 +154,34 @@ async def test_with_two_senders_a_failed_send_is_told_of_its_own_run(
     assert error.run_exists is True and error.run_id == mine
     assert f"other runs started meanwhile: {theirs}" in str(error)
     assert len(posts(server)) == 2  # ours once, theirs once
+
+
+async def test_a_failed_send_names_every_run_that_started_meanwhile(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """Two other clients' runs start while ours is failing: the error text names ours as the
+    run it holds, with its status, and lists the other two, oldest first, after it."""
+    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
+    failures: list[InternalServerError] = []
+
+    async def ours() -> None:
+        try:
+            await client.agents.messages.create(agent_id, messages=say("hi [delay=1] [error500]"))
+        except InternalServerError as exc:
+            failures.append(exc)
+
+    async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
+        tg.start_soon(ours)
+        mine = await _first_run(server)
+        await other.agents.messages.create(agent_id, messages=say("someone else's"))
+        await other.agents.messages.create(agent_id, messages=say("and another"))
+    first, second = [run for run in server.state.runs if run != mine]
+    (error,) = failures
+    assert str(error).endswith(
+        f" [not sent again: the server holds run {mine} for this message (status failed, "
+        f"found by the runs started since it was sent); other runs started meanwhile: "
+        f"{first}, {second}]"
+    )
 
 
 async def test_with_two_senders_a_stream_cut_before_its_run_was_named_resumes_its_own(
@@ -194,8 +241,26 @@ async def test_when_the_server_cannot_be_asked_nothing_is_sent_again(
         await client.agents.messages.create(agent_id, messages=say("hi"))
     assert caught.value.status_code == 502
     assert caught.value.run_exists is None and caught.value.may_have_applied is True
-    assert "could not ask the server" in str(caught.value)
+    assert str(caught.value).endswith(
+        " [not sent again: could not ask the server whether it started a run for this "
+        "message; look before sending it again]"
+    )
     assert len(posts(server)) == 1
+
+
+async def test_a_send_that_never_started_a_run_is_sent_until_retries_run_out_then_says_so(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """A gateway answers 502 to every attempt before the server acts: each time the server is
+    asked, holds no run, and the message goes again (the client allows two retries). The last
+    error says that the server holds no run for it."""
+    server.faults.add(Fault.html(502, method="POST", path=SEND, times=None))
+    with pytest.raises(InternalServerError) as caught:
+        await client.agents.messages.create(agent_id, messages=say("hi"))
+    assert caught.value.status_code == 502
+    assert caught.value.run_exists is False and caught.value.may_have_applied is False
+    assert str(caught.value).endswith(" [not sent again: the server holds no run for this message]")
+    assert len(posts(server)) == 3 and not server.state.runs
 
 
 async def test_a_gateway_500_before_the_server_acted_is_sent_again_with_the_same_otid(
@@ -363,8 +428,34 @@ async def test_a_creating_post_is_not_sent_twice_after_a_500(
     with pytest.raises(InternalServerError) as caught:
         await client.agents.create(name="one", model="openai/gpt-4o-mini")
     assert caught.value.may_have_applied is True
-    assert "not sent again" in str(caught.value)
+    assert str(caught.value).endswith(
+        " [not sent again: a POST that creates something may already have been carried out; "
+        "check before sending it again]"
+    )
     assert len(server.requests_to(r"/v1/agents/?$", "POST")) == 1
+
+
+async def test_a_read_whose_answer_is_malformed_is_not_sent_again(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """A body that is not what the API says (an HTML page with status 200) will be the same
+    on the next attempt: the error is raised after one request, although reads are retried."""
+    route = rf"/v1/agents/{agent_id}$"
+    server.faults.add(Fault(method="GET", path=route, body="<html>maintenance</html>", times=None))
+    with pytest.raises(APIResponseValidationError):
+        await client.agents.retrieve(agent_id)
+    assert len(server.requests_to(route, "GET")) == 1
+    # The same for a stream answered with a page instead of events (a replay is a read).
+    stream_route = r"/v1/runs/[^/]+/stream$"
+    page = Fault(
+        method="POST", path=stream_route, status=200, body="<html>maintenance</html>",
+        content_type="text/html", times=None,
+    )  # fmt: skip
+    server.faults.add(page)
+    with pytest.raises(APIResponseValidationError, match="expected an event stream"):
+        async for _ in client.runs.stream("run-00000000-0000-4000-8000-000000000001"):
+            pass
+    assert len(server.requests_to(stream_route, "POST")) == 1
 
 
 async def test_a_creating_post_is_not_sent_twice_after_a_timeout(server: LettaTestServer) -> None:
@@ -414,6 +505,8 @@ def test_the_rule_table() -> None:
         "idempotent",
         "create",
     ]
+    # HTTP's other safe methods change nothing either, in whatever case they are written.
+    assert [kind_of(m) for m in ("HEAD", "OPTIONS", "head", "options")] == ["read"] * 4
     for kind in ("read", "idempotent", "create", "send"):
         assert decide(kind, "final", can_ask=True) == "raise"
         assert decide(kind, "unsent", can_ask=True) == "retry"
