@@ -156,3 +156,52 @@ async def test_handed_out_events_are_not_kept_by_the_fan_out() -> None:
                     assert [ref() for ref in refs] == [None, None, None]
                 del event
     assert [(key, str(error)) for key, error in items] == [("b", "late")]
+
+
+async def test_every_failed_stream_is_counted() -> None:
+    def broken(n: int) -> Callable[[], AsyncIterator[int]]:
+        async def gen() -> AsyncIterator[int]:
+            yield n
+            raise ValueError(f"broke {n}")
+
+        return gen
+
+    async with fan_out({f"k{n}": broken(n) for n in range(3)}, limit=2) as events:
+        errors = [key async for key, event in events if isinstance(event, Exception)]
+        assert sorted(errors) == ["k0", "k1", "k2"]
+        assert events.failed == 3 and events.started == 3
+
+
+async def test_iterating_after_the_block_ends_at_once() -> None:
+    running: list[str] = []
+    async with fan_out({"a": counted("a", 100, running)}, buffer=1) as events:
+        async for _ in events:
+            break
+    with anyio.fail_after(5):
+        assert [item async for item in events] == []
+
+
+async def test_a_stream_that_awaits_while_closing_finishes_before_a_cancelled_block_returns() -> (
+    None
+):
+    """Leaving by cancellation still lets each stream's own cleanup run to its end (it may
+    have a connection to give back), not stop at its first await."""
+    cleaned: list[str] = []
+
+    def endless(key: str) -> Callable[[], AsyncIterator[int]]:
+        async def gen() -> AsyncIterator[int]:
+            try:
+                while True:
+                    yield 1  # waits here while the fan-out's buffer is full
+            finally:
+                await anyio.sleep(0.01)
+                cleaned.append(key)
+
+        return gen
+
+    with anyio.fail_after(5), anyio.move_on_after(0.1) as scope:
+        async with fan_out({k: endless(k) for k in ("a", "b")}, limit=2, buffer=1) as events:
+            async for _ in events:
+                await anyio.sleep(0.01)  # slower than the streams: they wait on the buffer
+    assert scope.cancelled_caught
+    assert sorted(cleaned) == ["a", "b"]
