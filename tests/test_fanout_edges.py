@@ -117,14 +117,29 @@ async def test_a_fan_out_is_entered_once() -> None:
     events = fan_out({"a": counted("a", 1, running)})
     with anyio.fail_after(5):
         async with events:
-            with pytest.raises(RuntimeError, match="only once"):
+            with pytest.raises(RuntimeError, match=r"^a FanOut can be entered only once$"):
                 await events.__aenter__()
             assert [item async for item in events] == [("a", 0)]
 
 
 async def test_statistics_before_the_block_is_a_clear_error() -> None:
-    with pytest.raises(RuntimeError, match="not started"):
+    with pytest.raises(RuntimeError, match=r"^the fan-out has not started$"):
         fan_out({}).statistics()
+
+
+async def test_misuse_is_reported_in_the_words_of_the_api() -> None:
+    """Each misuse names what to do instead, in words a caller can search for."""
+    with pytest.raises(ValueError, match=r"^limit must be at least 1$"):
+        fan_out({}, limit=0)
+    with pytest.raises(ValueError, match=r"^buffer must be 0 or more$"):
+        fan_out({}, buffer=-1)
+    with pytest.raises(
+        RuntimeError, match=r"^use `async with fan_out\(\.\.\.\) as events:` before iterating$"
+    ):
+        await fan_out({}).__anext__()
+    # Leaving a block that was never entered is a bug in the caller's own context handling.
+    with pytest.raises(AssertionError, match=r"^FanOut\.__aexit__ without __aenter__"):
+        await fan_out({}).__aexit__(None, None, None)
 
 
 async def test_handed_out_events_are_not_kept_by_the_fan_out() -> None:
