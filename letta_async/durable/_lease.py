@@ -57,12 +57,20 @@ class LeaseBook:
     def add(self, key: str, fence: int, since: float, scope: anyio.CancelScope) -> None:
         self._held[key] = _Lease(fence, since + self.ttl, scope)
 
-    def remove(self, key: str) -> None:
-        self._held.pop(key, None)
+    def remove(self, key: str, fence: int | None = None) -> None:
+        """Forget ``key``'s lease; with ``fence``, only the lease of that fence.
 
-    def lost(self, key: str) -> bool:
+        A worker paused past its lease may claim its own key again: the first task's end must
+        not take the second task's lease out of the book (it would go unrenewed and lapse).
+        """
         lease = self._held.get(key)
-        return lease is None or lease.lost
+        if lease is not None and (fence is None or lease.fence == fence):
+            del self._held[key]
+
+    def lost(self, key: str, fence: int | None = None) -> bool:
+        """Whether ``key`` is no longer held (with ``fence``: no longer under that fence)."""
+        lease = self._held.get(key)
+        return lease is None or lease.lost or (fence is not None and lease.fence != fence)
 
     def held(self) -> list[tuple[str, int]]:
         return [(key, lease.fence) for key, lease in self._held.items() if not lease.lost]

@@ -233,7 +233,7 @@ class Worker:
                 outcome = await self._runner.run(cursor)
             if outcome is None:  # cancelled by the renewal loop: taken over
                 outcome = Outcome(key, "fenced", cursor.run_id, cursor.seq_id)
-            elif outcome.status == "failed" and not self._book.lost(key):
+            elif outcome.status == "failed" and not self._book.lost(key, fence):
                 # Back to the queue for a later attempt; if even that fails, the lease simply
                 # expires and the key is taken over as from a dead worker.
                 with (
@@ -244,7 +244,7 @@ class Worker:
                     await self.store.release(key, fence, delay=self._backoff(outcome.failures))
         except BaseException:
             # The worker is stopping: give the key back so that another takes it at once.
-            if not self._book.lost(key):
+            if not self._book.lost(key, fence):
                 with (
                     anyio.CancelScope(shield=True),
                     anyio.move_on_after(2),
@@ -253,7 +253,7 @@ class Worker:
                     await self.store.release(key, fence)
             raise
         finally:
-            self._book.remove(key)
+            self._book.remove(key, fence)
             self._freed.set()
         self.outcomes[outcome.status] = self.outcomes.get(outcome.status, 0) + 1
         await _call(self._on_outcome, outcome)

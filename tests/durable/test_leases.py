@@ -356,3 +356,27 @@ async def test_a_key_that_ends_during_a_renewal_round_does_not_stop_the_round(
         assert not scopes["c"].cancel_called and not book.lost("c")
         await anyio.sleep(max(0.0, since + ttl + 0.1 - time.monotonic()))
         assert await store.claim("w3", 5, ttl) == []  # the answer came: a and c were renewed
+
+
+async def test_a_key_claimed_again_keeps_its_new_lease_when_the_old_task_ends(
+    redis_store: RedisCursorStore,
+) -> None:
+    """A worker paused past its lease may claim its own key again: two tasks of one worker
+    for one key, under two fences. The first task's end forgets only its own lease, so the
+    second one's is still renewed and the key stays the worker's."""
+    ttl = 0.3
+    await record(redis_store, "a")
+    book = LeaseBook(redis_store, ttl)
+    (first,) = await redis_store.claim("w1", 1, ttl)
+    book.add("a", first.cursor.fence, time.monotonic(), anyio.CancelScope())
+    await anyio.sleep(ttl * 1.5)  # paused past the lease
+    (again,) = await redis_store.claim("w1", 1, ttl)
+    assert again.cursor.fence != first.cursor.fence
+    book.add("a", again.cursor.fence, time.monotonic(), anyio.CancelScope())
+    book.remove("a", first.cursor.fence)  # the first task ends
+    assert book.held() == [("a", again.cursor.fence)]
+    assert book.lost("a", first.cursor.fence) and not book.lost("a", again.cursor.fence)
+    await book.renew_all()
+    assert book.held() == [("a", again.cursor.fence)]
+    book.remove("a", again.cursor.fence)
+    assert book.held() == [] and book.lost("a")
