@@ -131,11 +131,12 @@ async def _first_run(server: LettaTestServer) -> str:
     return next(iter(server.state.runs))
 
 
-async def test_with_two_senders_a_failed_send_is_told_of_its_own_run(
-    server: LettaTestServer, client: AsyncLetta, agent_id: str
-) -> None:
-    """While our send's run is failing, another client starts a run on the same agent. Both
-    started after our send; ours is the first of them, and the other is named as such."""
+async def _send_failing_beside(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str, others: list[str]
+) -> tuple[str, InternalServerError]:
+    """Our send's run fails (its message is not in the history), and while it runs another
+    client sends ``others`` to the same agent, one after the other. Returns our run's id and
+    the error our send raised."""
     server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
     failures: list[InternalServerError] = []
 
@@ -148,9 +149,19 @@ async def test_with_two_senders_a_failed_send_is_told_of_its_own_run(
     async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
         tg.start_soon(ours)
         mine = await _first_run(server)
-        await other.agents.messages.create(agent_id, messages=say("someone else's"))
-    (theirs,) = [run for run in server.state.runs if run != mine]
+        for text in others:
+            await other.agents.messages.create(agent_id, messages=say(text))
     (error,) = failures
+    return mine, error
+
+
+async def test_with_two_senders_a_failed_send_is_told_of_its_own_run(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """While our send's run is failing, another client starts a run on the same agent. Both
+    started after our send; ours is the first of them, and the other is named as such."""
+    mine, error = await _send_failing_beside(server, client, agent_id, ["someone else's"])
+    (theirs,) = [run for run in server.state.runs if run != mine]
     assert error.run_exists is True and error.run_id == mine
     assert f"other runs started meanwhile: {theirs}" in str(error)
     assert len(posts(server)) == 2  # ours once, theirs once
@@ -161,22 +172,10 @@ async def test_a_failed_send_names_every_run_that_started_meanwhile(
 ) -> None:
     """Two other clients' runs start while ours is failing: the error text names ours as the
     run it holds, with its status, and lists the other two, oldest first, after it."""
-    server.faults.add(Fault(method="GET", path=r"/messages$", body=[], times=None))
-    failures: list[InternalServerError] = []
-
-    async def ours() -> None:
-        try:
-            await client.agents.messages.create(agent_id, messages=say("hi [delay=1] [error500]"))
-        except InternalServerError as exc:
-            failures.append(exc)
-
-    async with AsyncLetta(base_url=server.base_url) as other, anyio.create_task_group() as tg:
-        tg.start_soon(ours)
-        mine = await _first_run(server)
-        await other.agents.messages.create(agent_id, messages=say("someone else's"))
-        await other.agents.messages.create(agent_id, messages=say("and another"))
+    mine, error = await _send_failing_beside(
+        server, client, agent_id, ["someone else's", "and another"]
+    )
     first, second = [run for run in server.state.runs if run != mine]
-    (error,) = failures
     assert str(error).endswith(
         f" [not sent again: the server holds run {mine} for this message (status failed, "
         f"found by the runs started since it was sent); other runs started meanwhile: "
