@@ -11,9 +11,10 @@ is easy to get wrong by hand:
   sockets, and TCP pushes back on the server: nothing piles up in the client.
 * **Clean exits and isolated failures.** Leaving the ``async with`` block (``break``, an
   exception, a cancelled task) cancels every stream and closes every connection before the
-  block returns. A stream that fails does not disturb the others: its exception is delivered
-  in its place as a ``(key, exception)`` pair, after the events it did deliver, and that key
-  sends nothing more.
+  block returns; an exception raised in the loop body (``KeyboardInterrupt`` included) leaves
+  it as itself, not inside an exception group. A stream that fails does not disturb the
+  others: its exception is delivered in its place as a ``(key, exception)`` pair, after the
+  events it did deliver, and that key sends nothing more.
 
 Errors are delivered rather than raised because an orchestrator usually wants the other 99
 agents' answers when one agent fails; one that wants fail-fast writes
@@ -118,13 +119,14 @@ class FanOut(Generic[K, T]):
         assert task_group is not None, "FanOut.__aexit__ without __aenter__"
         task_group.cancel_scope.cancel()
         try:
-            if exc is not None and not isinstance(exc, Exception):
-                # Cancellation and interrupts must pass through the task group's scope so
-                # that anyio can tell whose cancellation it was.
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                # Cancellation must pass through the task group's scope so that anyio can
+                # tell whose cancellation it was.
                 await task_group.__aexit__(exc_type, exc, tb)
             else:
-                # The consumer's own exception is not a task failure: keep it out of the task
-                # group so that it propagates as itself rather than inside an ExceptionGroup.
+                # The consumer's own exception (Ctrl-C and sys.exit() included) is not a task
+                # failure: keep it out of the task group so that it propagates as itself, as
+                # from a plain loop, rather than inside an exception group.
                 await task_group.__aexit__(None, None, None)
         finally:
             if self._receive is not None:

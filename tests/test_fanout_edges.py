@@ -220,3 +220,22 @@ async def test_a_stream_that_awaits_while_closing_finishes_before_a_cancelled_bl
                 await anyio.sleep(0.01)  # slower than the streams: they wait on the buffer
     assert scope.cancelled_caught
     assert sorted(cleaned) == ["a", "b"]
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+async def test_an_interrupt_in_the_loop_body_leaves_the_block_as_itself(
+    interrupt: type[BaseException],
+) -> None:
+    """Ctrl-C (or ``sys.exit()``) inside ``async for`` reaches the caller as itself, as it
+    would from a plain loop, not wrapped in a ``BaseExceptionGroup``; the streams still
+    running are closed on the way out."""
+    running: list[str] = []
+    release = anyio.Event()
+    requests = {f"k{n}": counted(f"k{n}", 3, running, hold=release) for n in range(4)}
+    with anyio.fail_after(5):
+        with pytest.raises(interrupt) as raised:
+            async with fan_out(requests, limit=4) as events:
+                async for _key, _event in events:
+                    raise interrupt()
+    assert type(raised.value) is interrupt
+    assert running == []
