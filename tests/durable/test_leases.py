@@ -380,3 +380,48 @@ async def test_a_key_claimed_again_keeps_its_new_lease_when_the_old_task_ends(
     assert book.held() == [("a", again.cursor.fence)]
     book.remove("a", again.cursor.fence)
     assert book.held() == [] and book.lost("a")
+
+
+async def test_acknowledgements_keep_the_lease_in_hand_without_asking_redis(
+    redis_store: RedisCursorStore,
+) -> None:
+    """Every acknowledgement is a fenced write that renews the lease in Redis; the worker
+    notes it, so a delivery that goes on for several lease lengths, acknowledging as it goes,
+    never stops to confirm its lease (no renewal round runs here at all)."""
+    from letta_async import AsyncLetta
+    from letta_async.durable import Batch, submit
+    from letta_async.durable._deliver import KeyRunner
+    from letta_async.testing import LettaTestServer
+
+    ttl = 0.6
+    redis_store.lease_ttl = ttl  # what a fenced write extends the lease by
+    renewals: list[int] = []
+    renew = redis_store.renew
+
+    async def counted_renew(leases: Sequence[tuple[str, int]], lease_ttl: float) -> list[bool]:
+        renewals.append(len(leases))
+        return await renew(leases, lease_ttl)
+
+    redis_store.renew = counted_renew  # type: ignore[method-assign]
+    handed: list[int | None] = []
+
+    async def handler(batch: Batch) -> None:
+        handed.extend(batch.seq_ids)
+        await anyio.sleep(ttl / 4)  # eight batches: about three lease lengths in all
+
+    async with LettaTestServer() as server, AsyncLetta(base_url=server.base_url) as client:
+        agent = server.create_agent()["id"]
+        prompt = [{"role": "user", "content": "count [tokens=12]"}]
+        await submit(redis_store, "a", agent, messages=prompt, stream_tokens=True)
+        book = LeaseBook(redis_store, ttl)
+        runner = KeyRunner(
+            client, redis_store, handler, slots=anyio.Semaphore(4), max_batch=1, guard=book
+        )
+        since = time.monotonic()
+        (claim,) = await redis_store.claim("w1", 1, ttl)
+        hold(book, [(claim, since)])
+        with anyio.fail_after(20):
+            outcome = await runner.run(claim.cursor)
+    assert outcome.status == "completed"
+    assert len(handed) >= 8 and time.monotonic() - since > 2 * ttl
+    assert renewals == [], "an acknowledged delivery asked Redis to confirm its lease"
