@@ -25,6 +25,7 @@ from letta_async.cli import main_async
 from letta_async.durable import (
     Batch,
     Claim,
+    Ended,
     OtidLookup,
     Outcome,
     RedisCursorStore,
@@ -1021,3 +1022,72 @@ async def test_a_worker_parks_an_unseen_send_after_its_lookups_grace(
     parked = await redis_store.get("k")
     assert parked is not None and parked.phase == "unconfirmed"
     assert not server.state.runs
+
+
+async def test_every_take_over_is_counted(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """Three keys left leased by a worker that died: the next worker takes over each of them,
+    and its counters say so (three claims, three take-overs), as the claim log does."""
+    agent = server.create_agent()["id"]
+    for key in ("a", "b", "c"):
+        await submit(redis_store, key, agent, messages=[{"role": "user", "content": key}])
+    assert len(await redis_store.claim("dead-worker", 3, 0.2)) == 3
+    await anyio.sleep(0.3)  # its leases lapse
+
+    async def handler(batch: Batch) -> None:
+        pass
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(client, redis_store, handler, poll_interval=0.05)
+        with anyio.fail_after(20):
+            await worker.run(until_empty=True)
+    log = await redis_store.claim_log()
+    assert sum(r.previous_owner == "dead-worker" for r in log) == 3
+    assert (worker.claimed, worker.taken_over) == (3, 3)
+    assert worker.outcomes == {"completed": 3}
+
+
+class SlowToReturnFromFinish(RedisCursorStore):
+    """The real store, whose ``finish`` takes effect in Redis at once but answers late: for
+    that moment Redis holds nothing while the worker's task for the key is still running."""
+
+    async def finish(
+        self, key: str, fence: int | None = None, *, ended: Ended | None = None
+    ) -> bool:
+        done = await super().finish(key, fence, ended=ended)
+        await anyio.sleep(0.5)
+        return done
+
+
+async def test_run_until_empty_waits_for_the_keys_it_holds_even_when_redis_is_empty(
+    server: LettaTestServer, redis_server: RedisServer
+) -> None:
+    """``run(until_empty=True)`` ends once the namespace is empty *and* the worker holds
+    nothing: a key whose end is written but whose task has not returned yet still gets its
+    outcome counted, instead of being cancelled by the worker stopping."""
+    agent = server.create_agent()["id"]
+    outcomes: list[str] = []
+    async with (
+        SlowToReturnFromFinish(
+            redis_server.url, namespace=f"slowfinish{time.monotonic_ns()}"
+        ) as store,
+        AsyncLetta(base_url=server.base_url) as client,
+    ):
+        await submit(store, "k", agent, messages=[{"role": "user", "content": "hi"}])
+
+        async def handler(batch: Batch) -> None:
+            pass
+
+        worker = Worker(
+            client,
+            store,
+            handler,
+            poll_interval=0.02,
+            on_outcome=lambda o: outcomes.append(o.status),
+        )
+        with anyio.fail_after(20):
+            await worker.run(until_empty=True)
+        assert await store.counts() == {"queued": 0, "held": 0, "parked": 0}
+    assert worker.outcomes == {"completed": 1}
+    assert outcomes == ["completed"]
