@@ -1091,3 +1091,41 @@ async def test_run_until_empty_waits_for_the_keys_it_holds_even_when_redis_is_em
         assert await store.counts() == {"queued": 0, "held": 0, "parked": 0}
     assert worker.outcomes == {"completed": 1}
     assert outcomes == ["completed"]
+
+
+async def test_by_default_a_hundred_batches_are_out_with_handlers_at_once(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """``buffer``'s documented default: with 120 keys held and every handler waiting, exactly
+    100 batches are in handlers; the others wait for a slot, and all are delivered once the
+    handlers return."""
+    agent = server.create_agent()["id"]
+    for i in range(120):
+        await submit(redis_store, f"k{i:03d}", agent, messages=[{"role": "user", "content": "hi"}])
+    inside = 0
+    peak = 0
+    release = anyio.Event()
+    handled: set[str] = set()
+
+    async def handler(batch: Batch) -> None:
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        try:
+            await release.wait()
+        finally:
+            inside -= 1
+        handled.add(batch.key)
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(client, redis_store, handler, limit=200, poll_interval=0.05)
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(lambda: worker.run(until_empty=True))
+                while inside < 100:
+                    await anyio.sleep(0.02)
+                await anyio.sleep(0.5)  # time for more to get in, were any allowed
+                assert (inside, peak, worker.held) == (100, 100, 120)
+                release.set()
+    assert worker.outcomes == {"completed": 120}
+    assert len(handled) == 120
