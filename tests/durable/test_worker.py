@@ -1129,3 +1129,41 @@ async def test_by_default_a_hundred_batches_are_out_with_handlers_at_once(
                 release.set()
     assert worker.outcomes == {"completed": 120}
     assert len(handled) == 120
+
+
+async def test_an_on_claim_hook_may_take_longer_than_the_key_it_was_told_of(
+    server: LettaTestServer, redis_store: RedisCursorStore
+) -> None:
+    """Hooks may await (write to a database, call a service): a key that is delivered and
+    ends while its ``on_claim`` hook is still running is counted as usual, and the worker
+    goes on."""
+    agent = server.create_agent()["id"]
+    await submit(redis_store, "k", agent, messages=[{"role": "user", "content": "hi"}])
+    ended = anyio.Event()
+    order: list[str] = []
+
+    async def on_claim(claim: Claim) -> None:
+        with anyio.fail_after(10):
+            await ended.wait()  # the key is delivered and ends meanwhile
+        order.append("claim hook done")
+
+    def on_outcome(outcome: Outcome) -> None:
+        order.append(outcome.status)
+        ended.set()
+
+    async def handler(batch: Batch) -> None:
+        pass
+
+    async with AsyncLetta(base_url=server.base_url) as client:
+        worker = Worker(
+            client,
+            redis_store,
+            handler,
+            poll_interval=0.05,
+            on_claim=on_claim,
+            on_outcome=on_outcome,
+        )
+        with anyio.fail_after(20):
+            await worker.run(until_empty=True)
+    assert order == ["completed", "claim hook done"]
+    assert worker.outcomes == {"completed": 1}
