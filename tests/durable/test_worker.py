@@ -1167,3 +1167,40 @@ async def test_an_on_claim_hook_may_take_longer_than_the_key_it_was_told_of(
             await worker.run(until_empty=True)
     assert order == ["completed", "claim hook done"]
     assert worker.outcomes == {"completed": 1}
+
+
+class CountedReleases(RedisCursorStore):
+    """The real store, counting the keys handed back to the queue."""
+
+    released: list[str]
+
+    async def release(self, key: str, fence: int, *, delay: float = 0.0) -> bool:
+        self.released.append(key)
+        return await super().release(key, fence, delay=delay)
+
+
+async def test_only_a_failed_key_goes_back_to_the_queue(
+    server: LettaTestServer, redis_server: RedisServer
+) -> None:
+    """A key whose handler failed is handed back for a later attempt; a key that completed
+    has already left the store and costs no further round trip to Redis."""
+    agent = server.create_agent()["id"]
+    failed_once: set[str] = set()
+
+    async def handler(batch: Batch) -> None:
+        if batch.key == "flaky" and "flaky" not in failed_once:
+            failed_once.add("flaky")
+            raise ValueError("the sink is down")
+
+    async with (
+        CountedReleases(redis_server.url, namespace=f"released{time.monotonic_ns()}") as store,
+        AsyncLetta(base_url=server.base_url) as client,
+    ):
+        store.released = []
+        for key in ("a", "b", "flaky"):
+            await submit(store, key, agent, messages=[{"role": "user", "content": key}])
+        worker = Worker(client, store, handler, poll_interval=0.02, retry_delay=0.05)
+        with anyio.fail_after(20):
+            await worker.run(until_empty=True)
+    assert worker.outcomes == {"completed": 3, "failed": 1}
+    assert store.released == ["flaky"]
