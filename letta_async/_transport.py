@@ -108,9 +108,12 @@ def check_header_value(name: str, value: str) -> str:
     return value
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedRequest:
-    """One HTTP call as the resources describe it, before any network I/O."""
+    """One HTTP call as the resources describe it, before any network I/O.
+
+    Slotted: one is built per call, and a slotted instance is built and read faster.
+    """
 
     method: str
     path: str
@@ -305,6 +308,11 @@ class Transport:
         self._base_text = str(base_url)
         self._header_sets: dict[tuple[bool, bool, bool], CIMultiDict[str]] = {}
         self._timeouts: dict[tuple[Timeout, bool], aiohttp.ClientTimeout] = {}
+        self._usual_timeout = timeout
+        self._usual_deadlines = (
+            self._aiohttp_timeout(timeout, False),
+            self._aiohttp_timeout(timeout, True),
+        )
 
     # --- session lifetime ------------------------------------------------------------------
 
@@ -401,6 +409,9 @@ class Transport:
 
     def _client_timeout(self, request: PreparedRequest) -> aiohttp.ClientTimeout:
         t = request.timeout or self.timeout
+        if t is self._usual_timeout:
+            # The client's own deadlines, as nearly every call has them: no hashing of them.
+            return self._usual_deadlines[request.stream]
         key = (t, request.stream)
         found = self._timeouts.get(key)
         if found is None:
@@ -700,33 +711,63 @@ class Transport:
             try:
                 return await attempt_fn()
             except APIError as exc:
-                found = self.verdict(exc)
-                choice = decide(kind, found, can_ask=locate is not None)
-                if choice == "ask":
-                    assert locate is not None
-                    facts = await locate(first_sent)
-                    if facts.exists is not False or attempt >= limit:
-                        annotate(exc, kind, facts)
-                        raise
-                    choice = "retry"
-                elif choice == "raise" and found != "final":
-                    annotate(exc, kind, None)
-                if choice != "retry" or attempt >= limit:
+                delay = await self._next_try(exc, attempt, limit, kind, locate, first_sent)
+                if delay is None:
                     raise
-                delay = self.retry_delay(attempt, exc)
                 attempt += 1
-                logger.debug(
-                    "retrying %s in %.2fs (attempt %d of %d): %s",
-                    what,
-                    delay,
-                    attempt,
-                    limit,
-                    exc.__class__.__name__,
-                )
-                if trace is not None:
-                    trace.retry(attempt, delay, exc)
-                await self.hooks.emit_retry(what, attempt, delay, exc)
+                await self._announce_retry(what, attempt, limit, delay, exc, trace)
                 await anyio.sleep(delay)
+
+    async def _next_try(
+        self,
+        exc: APIError,
+        attempt: int,
+        limit: int,
+        kind: RequestKind,
+        locate: Locator | None,
+        first_sent: float,
+    ) -> float | None:
+        """The wait before trying again after ``attempt`` failed with ``exc``; None: give up.
+
+        Giving up, ``exc`` has been annotated with what is known about its effect; the caller
+        raises it from its own ``except`` block, so that its traceback stays as it was.
+        """
+        found = self.verdict(exc)
+        choice = decide(kind, found, can_ask=locate is not None)
+        if choice == "ask":
+            assert locate is not None
+            facts = await locate(first_sent)
+            if facts.exists is not False or attempt >= limit:
+                annotate(exc, kind, facts)
+                return None
+            choice = "retry"
+        elif choice == "raise" and found != "final":
+            annotate(exc, kind, None)
+        if choice != "retry" or attempt >= limit:
+            return None
+        return self.retry_delay(attempt, exc)
+
+    async def _announce_retry(
+        self,
+        what: str,
+        attempt: int,
+        limit: int,
+        delay: float,
+        exc: APIError,
+        trace: CallTrace | None,
+    ) -> None:
+        """Log, trace and hook the retry about to be waited for (``attempt`` counts from 1)."""
+        logger.debug(
+            "retrying %s in %.2fs (attempt %d of %d): %s",
+            what,
+            delay,
+            attempt,
+            limit,
+            exc.__class__.__name__,
+        )
+        if trace is not None:
+            trace.retry(attempt, delay, exc)
+        await self.hooks.emit_retry(what, attempt, delay, exc)
 
     # --- the two shapes of call ------------------------------------------------------------
 
@@ -749,28 +790,48 @@ class Transport:
     async def request_bytes(
         self, request: PreparedRequest, *, max_retries: int | None = None
     ) -> bytes:
-        """A non-streaming call's body, retried as the policy says, size-limited."""
+        """A non-streaming call's body, retried as the policy says, size-limited.
 
-        async def attempt() -> bytes:
-            started = time.monotonic()
-            response = await self.send_once(request)
+        The same loop as :meth:`with_retries`, written out here because nearly every call
+        comes this way: no closure and no two extra coroutines per call, and the retry
+        budget, the description and the clock for ``locate`` are worked out only once an
+        attempt has failed (or, for the clock, when there is something to ask).
+        """
+        attempt = 0
+        locate = request.locate
+        first_sent = time.monotonic() if locate is not None else 0.0
+        while True:
             try:
-                raw = await _read_limited(
-                    response, self.limits.max_response_size, request.method, None
-                )
-            except Exception as exc:
-                url = str(response.url)
-                error = _mapped_error(exc, request.method, url, self._describer(request, url))
-                if error is None:
+                started = time.monotonic()
+                response = await self.send_once(request)
+                try:
+                    raw = await _read_limited(
+                        response, self.limits.max_response_size, request.method, None
+                    )
+                except Exception as exc:
+                    url = str(response.url)
+                    describe = self._describer(request, url)
+                    error = _mapped_error(exc, request.method, url, describe)
+                    if error is None:
+                        raise
+                    raise error from exc
+                finally:
+                    response.release()
+                if self.event_hooks.response:
+                    await self.answered(response, request, raw, started=started)
+                return raw
+            except APIError as exc:
+                limit = request.max_retries if max_retries is None else max_retries
+                if limit is None:
+                    limit = self.retry.max_retries
+                kind = request.retry_kind
+                delay = await self._next_try(exc, attempt, limit, kind, locate, first_sent)
+                if delay is None:
                     raise
-                raise error from exc
-            finally:
-                response.release()
-            if self.event_hooks.response:
-                await self.answered(response, request, raw, started=started)
-            return raw
-
-        return await self._retried(request, attempt, max_retries)
+                attempt += 1
+                what = f"{request.method} {request.path}"
+                await self._announce_retry(what, attempt, limit, delay, exc, request.trace)
+                await anyio.sleep(delay)
 
     def _snapshot(
         self,
