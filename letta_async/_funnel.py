@@ -74,6 +74,8 @@ def make_request_options(
     timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
 ) -> RequestOptions:
     """The per-call part of a request, as every resource method passes it on."""
+    if timeout is not_given and extra_body is None and not (query or extra_headers or extra_query):
+        return {}  # how nearly every call comes: nothing to look at
     options: RequestOptions = {}
     params = strip_omitted(query)
     if extra_query:
@@ -270,7 +272,20 @@ class Funnel:
         out, the method decides, and a ``POST`` counts as creating something.
         """
         opts = options or _NO_OPTIONS
-        if opts:
+        if not opts:
+            # No per-call options, as most calls come: only the body is left to look at.
+            if content is None and body is not None and not isinstance(body, _OMITTED):
+                content = encode_json(strip_omitted(body) if isinstance(body, Mapping) else body)
+            return PreparedRequest(
+                method if method.isupper() else method.upper(),
+                path,
+                body=content,
+                headers={} if content_type is None else {"Content-Type": content_type},
+                stream=stream,
+                kind=kind,
+                locate=locate,
+            )
+        if not _OPTION_KEYS.issuperset(opts):
             _check_options(opts)
         headers: dict[str, str] = {}
         dropped: frozenset[str] = _NOTHING_DROPPED
@@ -366,14 +381,19 @@ class Funnel:
             kind=kind,
             locate=locate,
         )
-        full_url = request.url = self._transport.url(path)
+        transport = self._transport
+        full_url = request.url = transport.url(path)
         read, answer_wanted = _plan_for(cast_to)
+        watcher = _observe.observer
+        if watcher is None and not answer_wanted and response_mode.get() == "parsed":
+            # The usual call, untraced and parsed: no closure to build, no trace to end.
+            decoded = read(await transport.request_bytes(request), request.method, full_url)
+            return post_parser(decoded) if post_parser is not None else decoded
 
         def parse(raw: bytes) -> Any:
             result = read(raw, request.method, full_url)
             return post_parser(result) if post_parser is not None else result
 
-        watcher = _observe.observer
         trace = None
         if watcher is not None:
             trace = request.trace = watcher.call(request.method, template_of(path), full_url)

@@ -48,13 +48,12 @@ def path(template: str, *ids: str) -> Route:
     fmt = _positional.get(template)
     if fmt is None:
         fmt = _positional[template] = _NAMED.sub("{}", template)
-    route = Route(fmt.format(*(segment(i) for i in ids)))
-    for value in ids:
-        if value in (".", ".."):
-            raise ValueError(
-                f"Constructed path {str(route)!r} contains dot-segment {value!r} which is not "
-                "allowed"
-            )
+    route = Route(fmt.format(*map(segment, ids)))
+    if "." in ids or ".." in ids:
+        value = next(i for i in ids if i in (".", ".."))
+        raise ValueError(
+            f"Constructed path {str(route)!r} contains dot-segment {value!r} which is not allowed"
+        )
     route.template = template
     return route
 
