@@ -382,13 +382,15 @@ class Funnel:
             locate=locate,
         )
         transport = self._transport
-        full_url = request.url = transport.url(path)
         read, answer_wanted = _plan_for(cast_to)
         watcher = _observe.observer
         if watcher is None and not answer_wanted and response_mode.get() == "parsed":
-            # The usual call, untraced and parsed: no closure to build, no trace to end.
-            decoded = read(await transport.request_bytes(request), request.method, full_url)
+            # The usual call, untraced and parsed: no closure to build, no trace to end, and
+            # the URL made only by the transport (an error here names it as text).
+            raw = await transport.request_bytes(request)
+            decoded = read(raw, request.method, transport.url_text(path))
             return post_parser(decoded) if post_parser is not None else decoded
+        full_url = request.url = transport.url(path)
 
         def parse(raw: bytes) -> Any:
             result = read(raw, request.method, full_url)

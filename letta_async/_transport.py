@@ -216,6 +216,10 @@ def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
     for key, value in params.items():
         if value is None:
             continue
+        kind = type(value)
+        if kind is str or kind is int:  # cursors, ids, limits: nearly every value
+            out.append((key, value if kind is str else str(value)))
+            continue
         values: Iterable[Any] = value if isinstance(value, list | tuple) else (value,)
         for item in values:
             if isinstance(item, bool):
@@ -225,6 +229,20 @@ def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
             else:
                 out.append((key, str(item)))
     return out
+
+
+def _plain_query(params: list[tuple[str, str]]) -> str | None:
+    """The query string aiohttp would make of ``params``, when it would quote nothing in it.
+
+    Every character of every pair is one that quoting leaves alone (as with cursors, limits
+    and orders); None when one is not, and aiohttp's general quoting is needed.
+    """
+    parts = []
+    for key, value in params:
+        if not (_PLAIN(key) and _PLAIN(value)):
+            return None
+        parts.append(f"{key}={value}")
+    return "&".join(parts)
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -379,10 +397,14 @@ class Transport:
 
     def url(self, path: str) -> yarl.URL:
         """Join a resource path (already quoted) onto the base URL."""
+        return yarl.URL(self.url_text(path), encoded=True)
+
+    def url_text(self, path: str) -> str:
+        """:meth:`url` as text, for a caller that needs no ``yarl.URL`` of it (yet)."""
         if self.base_url is not self._base_url_seen:
             self._base_url_seen = self.base_url
             self._base_text = str(self.base_url)
-        return yarl.URL(self._base_text + path, encoded=True)
+        return self._base_text + path
 
     _base_url_seen: yarl.URL | None = None
 
@@ -457,7 +479,6 @@ class Transport:
         session = self._session
         if session is None or self._closed:
             session = await self.session()
-        url = request.url if request.url is not None else self.url(request.path)
         method = request.method
         body = request.body
         headers = self._send_headers(request)
@@ -469,14 +490,19 @@ class Transport:
             )
         else:
             params = None
-        if params and all(_PLAIN(k) and _PLAIN(v) for k, v in params):
-            text = str(url)
-            if "?" not in text:
-                # What aiohttp would make of these pairs, without its general quoting: every
-                # character of them is one that quoting leaves alone (as with cursors, limits
-                # and orders).
-                url = yarl.URL(text + "?" + "&".join(f"{k}={v}" for k, v in params), encoded=True)
-                params = None
+        url = request.url
+        # The URL is made once, with its query string when that needs no quoting.
+        text = self.url_text(request.path) if url is None else None
+        if params:
+            query = _plain_query(params)
+            if query is not None:
+                whole = str(url) if text is None else text
+                if "?" not in whole:
+                    text = whole + "?" + query
+                    params = None
+        if text is not None:
+            url = yarl.URL(text, encoded=True)
+        assert url is not None
         timeout = self._client_timeout(request)
         skip = _SKIP_USER_AGENT if request.omit_user_agent else None
         trace = request.trace
