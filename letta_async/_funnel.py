@@ -285,6 +285,17 @@ class Funnel:
                 kind=kind,
                 locate=locate,
             )
+        if len(opts) == 1 and "params" in opts and body is None and content is None:
+            # A page of a listing: its query and nothing else.
+            return PreparedRequest(
+                method if method.isupper() else method.upper(),
+                path,
+                params=opts["params"] or None,
+                headers={} if content_type is None else {"Content-Type": content_type},
+                stream=stream,
+                kind=kind,
+                locate=locate,
+            )
         if not _OPTION_KEYS.issuperset(opts):
             _check_options(opts)
         headers: dict[str, str] = {}
@@ -437,7 +448,8 @@ class Funnel:
     ) -> AsyncPaginator[Any, Any]:
         """A lazy paginator over ``path``; each page is fetched with the same options."""
         base: dict[str, Any] = dict(options or {})
-        first_params: dict[str, Any] = dict(base.pop("params", None) or {})
+        # The paginator keeps its own copy of these (without the None values).
+        first_params: dict[str, Any] = base.pop("params", None) or {}
         rule = rule_for_path(rule, path)
         listing = _Listing(self, path, method, body, base, _page_plan(page, model), rule)
         return AsyncPaginator(listing.fetch, first_params, rule=rule)
@@ -477,7 +489,7 @@ class _Listing:
         A plain function handing out the funnel's coroutine: a coroutine of its own here
         would only add a frame to every page fetched.
         """
-        call_options: Any = {**self._base, "params": params}
+        call_options: Any = {**self._base, "params": params} if self._base else {"params": params}
         return self._funnel.request(
             self._method,
             self._path,
