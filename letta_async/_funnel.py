@@ -380,18 +380,26 @@ class Funnel:
         post_parser: Callable[[Any], Any] | None = None,
         kind: RequestKind | None = None,
         locate: Locator | None = None,
+        prepared: PreparedRequest | None = None,
     ) -> Any:
-        """Send, check, decode; or hand out a raw response when a wrapper asked for one."""
-        request = self.prepare(
-            method,
-            path,
-            body=body,
-            options=options,
-            content=content,
-            content_type=content_type,
-            kind=kind,
-            locate=locate,
-        )
+        """Send, check, decode; or hand out a raw response when a wrapper asked for one.
+
+        ``prepared``: the request, already built by the caller (the arguments that would
+        build it are then ignored).
+        """
+        if prepared is None:
+            request = self.prepare(
+                method,
+                path,
+                body=body,
+                options=options,
+                content=content,
+                content_type=content_type,
+                kind=kind,
+                locate=locate,
+            )
+        else:
+            request = prepared
         transport = self._transport
         read, answer_wanted = _plan_for(cast_to)
         watcher = _observe.observer
@@ -452,7 +460,7 @@ class Funnel:
         first_params: dict[str, Any] = base.pop("params", None) or {}
         rule = rule_for_path(rule, path)
         listing = _Listing(self, path, method, body, base, _page_plan(page, model), rule)
-        return AsyncPaginator(listing.fetch, first_params, rule=rule)
+        return AsyncPaginator(listing.fetch, first_params, rule=rule, binds=True)
 
 
 class _Listing:
@@ -489,14 +497,32 @@ class _Listing:
         A plain function handing out the funnel's coroutine: a coroutine of its own here
         would only add a frame to every page fetched.
         """
-        call_options: Any = {**self._base, "params": params} if self._base else {"params": params}
+        method = self._method
+        post_parser = functools.partial(self._page, params)
+        if not self._base and self._body is None:
+            # Only the query varies: the request is built here, without the option handling
+            # (a read, whatever its method: searches are POSTs).
+            prepared = PreparedRequest(
+                method if method.isupper() else method.upper(),
+                self._path,
+                params=params or None,
+                kind="read",
+            )
+            return self._funnel.request(
+                method,
+                self._path,
+                cast_to=self._plan[2],
+                post_parser=post_parser,
+                prepared=prepared,
+            )
+        call_options: Any = {**self._base, "params": params}
         return self._funnel.request(
-            self._method,
+            method,
             self._path,
             cast_to=self._plan[2],
             body=self._body,
             options=call_options,
-            post_parser=functools.partial(self._page, params),
+            post_parser=post_parser,
             kind="read",  # a listing, whatever its method: searches are POSTs
         )
 
