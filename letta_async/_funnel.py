@@ -182,9 +182,11 @@ def _reader_for(cast_to: Any) -> Reader:
     if cast_to is None or cast_to is type(None) or cast_to in (str, bytes, object, Any):
         reader = functools.partial(_decode_with, cast_to)
     elif cast_to is LettaResponse:
-        reader = lambda raw, method, url: shared_decoder().decode_response(raw)  # noqa: E731
+        decode_response = shared_decoder().decode_response  # one process-wide decoder
+        reader = lambda raw, method, url: decode_response(raw)  # noqa: E731
     elif typing.get_origin(cast_to) is list and _is_message_union(typing.get_args(cast_to)[0]):
-        reader = lambda raw, method, url: shared_decoder().decode_list(raw)  # noqa: E731
+        decode_list = shared_decoder().decode_list
+        reader = lambda raw, method, url: decode_list(raw)  # noqa: E731
     else:
         decoder = decoder_for(cast_to)
         reader = functools.partial(_decode_typed, decoder, cast_to)
