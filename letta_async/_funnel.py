@@ -74,6 +74,8 @@ def make_request_options(
     timeout: float | Timeout | TimeoutLike | NotGiven | None = not_given,
 ) -> RequestOptions:
     """The per-call part of a request, as every resource method passes it on."""
+    if timeout is not_given and extra_body is None and not (query or extra_headers or extra_query):
+        return {}  # how nearly every call comes: nothing to look at
     options: RequestOptions = {}
     params = strip_omitted(query)
     if extra_query:
@@ -180,9 +182,11 @@ def _reader_for(cast_to: Any) -> Reader:
     if cast_to is None or cast_to is type(None) or cast_to in (str, bytes, object, Any):
         reader = functools.partial(_decode_with, cast_to)
     elif cast_to is LettaResponse:
-        reader = lambda raw, method, url: shared_decoder().decode_response(raw)  # noqa: E731
+        decode_response = shared_decoder().decode_response  # one process-wide decoder
+        reader = lambda raw, method, url: decode_response(raw)  # noqa: E731
     elif typing.get_origin(cast_to) is list and _is_message_union(typing.get_args(cast_to)[0]):
-        reader = lambda raw, method, url: shared_decoder().decode_list(raw)  # noqa: E731
+        decode_list = shared_decoder().decode_list
+        reader = lambda raw, method, url: decode_list(raw)  # noqa: E731
     else:
         decoder = decoder_for(cast_to)
         reader = functools.partial(_decode_typed, decoder, cast_to)
@@ -270,7 +274,31 @@ class Funnel:
         out, the method decides, and a ``POST`` counts as creating something.
         """
         opts = options or _NO_OPTIONS
-        if opts:
+        if not opts:
+            # No per-call options, as most calls come: only the body is left to look at.
+            if content is None and body is not None and not isinstance(body, _OMITTED):
+                content = encode_json(strip_omitted(body) if isinstance(body, Mapping) else body)
+            return PreparedRequest(
+                method if method.isupper() else method.upper(),
+                path,
+                body=content,
+                headers={} if content_type is None else {"Content-Type": content_type},
+                stream=stream,
+                kind=kind,
+                locate=locate,
+            )
+        if len(opts) == 1 and "params" in opts and body is None and content is None:
+            # A page of a listing: its query and nothing else.
+            return PreparedRequest(
+                method if method.isupper() else method.upper(),
+                path,
+                params=opts["params"] or None,
+                headers={} if content_type is None else {"Content-Type": content_type},
+                stream=stream,
+                kind=kind,
+                locate=locate,
+            )
+        if not _OPTION_KEYS.issuperset(opts):
             _check_options(opts)
         headers: dict[str, str] = {}
         dropped: frozenset[str] = _NOTHING_DROPPED
@@ -354,26 +382,41 @@ class Funnel:
         post_parser: Callable[[Any], Any] | None = None,
         kind: RequestKind | None = None,
         locate: Locator | None = None,
+        prepared: PreparedRequest | None = None,
     ) -> Any:
-        """Send, check, decode; or hand out a raw response when a wrapper asked for one."""
-        request = self.prepare(
-            method,
-            path,
-            body=body,
-            options=options,
-            content=content,
-            content_type=content_type,
-            kind=kind,
-            locate=locate,
-        )
-        full_url = request.url = self._transport.url(path)
+        """Send, check, decode; or hand out a raw response when a wrapper asked for one.
+
+        ``prepared``: the request, already built by the caller (the arguments that would
+        build it are then ignored).
+        """
+        if prepared is None:
+            request = self.prepare(
+                method,
+                path,
+                body=body,
+                options=options,
+                content=content,
+                content_type=content_type,
+                kind=kind,
+                locate=locate,
+            )
+        else:
+            request = prepared
+        transport = self._transport
         read, answer_wanted = _plan_for(cast_to)
+        watcher = _observe.observer
+        if watcher is None and not answer_wanted and response_mode.get() == "parsed":
+            # The usual call, untraced and parsed: no closure to build, no trace to end, and
+            # the URL made only by the transport (an error here names it as text).
+            raw = await transport.request_bytes(request)
+            decoded = read(raw, request.method, transport.url_text(path))
+            return post_parser(decoded) if post_parser is not None else decoded
+        full_url = request.url = transport.url(path)
 
         def parse(raw: bytes) -> Any:
             result = read(raw, request.method, full_url)
             return post_parser(result) if post_parser is not None else result
 
-        watcher = _observe.observer
         trace = None
         if watcher is not None:
             trace = request.trace = watcher.call(request.method, template_of(path), full_url)
@@ -415,10 +458,11 @@ class Funnel:
     ) -> AsyncPaginator[Any, Any]:
         """A lazy paginator over ``path``; each page is fetched with the same options."""
         base: dict[str, Any] = dict(options or {})
-        first_params: dict[str, Any] = dict(base.pop("params", None) or {})
+        # The paginator keeps its own copy of these (without the None values).
+        first_params: dict[str, Any] = base.pop("params", None) or {}
         rule = rule_for_path(rule, path)
         listing = _Listing(self, path, method, body, base, _page_plan(page, model), rule)
-        return AsyncPaginator(listing.fetch, first_params, rule=rule)
+        return AsyncPaginator(listing.fetch, first_params, rule=rule, binds=True)
 
 
 class _Listing:
@@ -455,14 +499,32 @@ class _Listing:
         A plain function handing out the funnel's coroutine: a coroutine of its own here
         would only add a frame to every page fetched.
         """
+        method = self._method
+        post_parser = functools.partial(self._page, params)
+        if not self._base and self._body is None:
+            # Only the query varies: the request is built here, without the option handling
+            # (a read, whatever its method: searches are POSTs).
+            prepared = PreparedRequest(
+                method if method.isupper() else method.upper(),
+                self._path,
+                params=params or None,
+                kind="read",
+            )
+            return self._funnel.request(
+                method,
+                self._path,
+                cast_to=self._plan[2],
+                post_parser=post_parser,
+                prepared=prepared,
+            )
         call_options: Any = {**self._base, "params": params}
         return self._funnel.request(
-            self._method,
+            method,
             self._path,
             cast_to=self._plan[2],
             body=self._body,
             options=call_options,
-            post_parser=functools.partial(self._page, params),
+            post_parser=post_parser,
             kind="read",  # a listing, whatever its method: searches are POSTs
         )
 

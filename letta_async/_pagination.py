@@ -297,10 +297,14 @@ class AsyncPaginator(Generic[T, PageT]):
         params: dict[str, Any],
         *,
         rule: CursorRule = "ordered",
+        binds: bool = False,
     ) -> None:
+        """``binds``: ``load`` ties each page it returns to itself with ``rule``, so an
+        awaited listing can hand out ``load``'s page as it is (see :meth:`__await__`)."""
         self._load = load
         self._params = {k: v for k, v in params.items() if v is not None}
         self._rule = rule
+        self._binds = binds
 
     async def _fetch(self, params: dict[str, Any]) -> BasePage[Any]:
         page = await self._load(params)
@@ -317,7 +321,10 @@ class AsyncPaginator(Generic[T, PageT]):
         return await self._fetch(dict(self._params))  # type: ignore[return-value]
 
     def __await__(self) -> Generator[Any, None, PageT]:
-        # Straight to the fetch: one coroutine fewer per awaited listing.
+        # Straight to the fetch: one coroutine fewer per awaited listing; none at all when
+        # the loader ties its pages to itself already, as a resource's listing does.
+        if self._binds:
+            return self._load(dict(self._params)).__await__()
         return self._fetch(dict(self._params)).__await__()  # type: ignore[return-value]
 
     async def __aiter__(self) -> AsyncIterator[T]:

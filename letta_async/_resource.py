@@ -45,10 +45,16 @@ class APIResource:
     def _funnel(self) -> Funnel:
         return self._client._funnel
 
-    async def _get(self, path: str, *, cast_to: Any, options: RequestOptions | None = None) -> Any:
-        return await self._funnel.request("GET", path, cast_to=cast_to, options=options)
+    # The verbs below hand out the funnel's coroutine rather than awaiting it in one of their
+    # own: every call goes through one of them, and a coroutine here would add a frame to
+    # create and to pass through at each resumption, for nothing.
 
-    async def _post(
+    def _get(
+        self, path: str, *, cast_to: Any, options: RequestOptions | None = None
+    ) -> Awaitable[Any]:
+        return self._client._funnel.request("GET", path, cast_to=cast_to, options=options)
+
+    def _post(
         self,
         path: str,
         *,
@@ -58,10 +64,10 @@ class APIResource:
         content: bytes | None = None,
         content_type: str | None = None,
         kind: RequestKind | None = None,
-    ) -> Any:
+    ) -> Awaitable[Any]:
         """``kind``: ``"read"`` or ``"idempotent"`` for a POST that creates nothing, so that
         it is retried like a GET (see :mod:`letta_async._retry`)."""
-        return await self._funnel.request(
+        return self._client._funnel.request(
             "POST",
             path,
             cast_to=cast_to,
@@ -72,22 +78,24 @@ class APIResource:
             kind=kind,
         )
 
-    async def _patch(
+    def _patch(
         self, path: str, *, cast_to: Any, body: Any = None, options: RequestOptions | None = None
-    ) -> Any:
-        return await self._funnel.request(
+    ) -> Awaitable[Any]:
+        return self._client._funnel.request(
             "PATCH", path, cast_to=cast_to, body=body, options=options
         )
 
-    async def _put(
+    def _put(
         self, path: str, *, cast_to: Any, body: Any = None, options: RequestOptions | None = None
-    ) -> Any:
-        return await self._funnel.request("PUT", path, cast_to=cast_to, body=body, options=options)
+    ) -> Awaitable[Any]:
+        return self._client._funnel.request(
+            "PUT", path, cast_to=cast_to, body=body, options=options
+        )
 
-    async def _delete(
+    def _delete(
         self, path: str, *, cast_to: Any, body: Any = None, options: RequestOptions | None = None
-    ) -> Any:
-        return await self._funnel.request(
+    ) -> Awaitable[Any]:
+        return self._client._funnel.request(
             "DELETE", path, cast_to=cast_to, body=body, options=options
         )
 

@@ -108,9 +108,12 @@ def check_header_value(name: str, value: str) -> str:
     return value
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedRequest:
-    """One HTTP call as the resources describe it, before any network I/O."""
+    """One HTTP call as the resources describe it, before any network I/O.
+
+    Slotted: one is built per call, and a slotted instance is built and read faster.
+    """
 
     method: str
     path: str
@@ -213,6 +216,10 @@ def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
     for key, value in params.items():
         if value is None:
             continue
+        kind = type(value)
+        if kind is str or kind is int:  # cursors, ids, limits: nearly every value
+            out.append((key, value if kind is str else str(value)))
+            continue
         values: Iterable[Any] = value if isinstance(value, list | tuple) else (value,)
         for item in values:
             if isinstance(item, bool):
@@ -222,6 +229,20 @@ def _clean_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | N
             else:
                 out.append((key, str(item)))
     return out
+
+
+def _plain_query(params: list[tuple[str, str]]) -> str | None:
+    """The query string aiohttp would make of ``params``, when it would quote nothing in it.
+
+    Every character of every pair is one that quoting leaves alone (as with cursors, limits
+    and orders); None when one is not, and aiohttp's general quoting is needed.
+    """
+    parts = []
+    for key, value in params:
+        if not (_PLAIN(key) and _PLAIN(value)):
+            return None
+        parts.append(f"{key}={value}")
+    return "&".join(parts)
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -244,6 +265,22 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+class _NoAgentRequest(aiohttp.ClientRequest):
+    """aiohttp's request, without the User-Agent it adds when the caller sets none.
+
+    The session's ``skip_auto_headers=("User-Agent",)`` says the same, but costs every
+    request a sorted copy of the names to skip and a merged copy of its headers to look
+    them up in; removing the one header aiohttp added is cheaper. Whatever else aiohttp adds
+    on its own, it still adds, whatever its version.
+    """
+
+    def update_auto_headers(self, skip_auto_headers: Any) -> None:
+        chosen = "User-Agent" in self.headers
+        super().update_auto_headers(skip_auto_headers)
+        if not chosen:
+            self.headers.popall("User-Agent", None)
 
 
 class Transport:
@@ -305,6 +342,11 @@ class Transport:
         self._base_text = str(base_url)
         self._header_sets: dict[tuple[bool, bool, bool], CIMultiDict[str]] = {}
         self._timeouts: dict[tuple[Timeout, bool], aiohttp.ClientTimeout] = {}
+        self._usual_timeout = timeout
+        self._usual_deadlines = (
+            self._aiohttp_timeout(timeout, False),
+            self._aiohttp_timeout(timeout, True),
+        )
 
     # --- session lifetime ------------------------------------------------------------------
 
@@ -332,8 +374,8 @@ class Transport:
         session = aiohttp.ClientSession(
             connector=connector,
             trace_configs=self._trace_configs,
-            # The User-Agent is chosen per request (see PreparedRequest.omit_user_agent).
-            skip_auto_headers=("User-Agent",),
+            # No automatic User-Agent (see CLIENT_HEADER); one the caller sets still goes out.
+            request_class=_NoAgentRequest,
             auto_decompress=True,
         )
         self._session = session
@@ -355,10 +397,14 @@ class Transport:
 
     def url(self, path: str) -> yarl.URL:
         """Join a resource path (already quoted) onto the base URL."""
+        return yarl.URL(self.url_text(path), encoded=True)
+
+    def url_text(self, path: str) -> str:
+        """:meth:`url` as text, for a caller that needs no ``yarl.URL`` of it (yet)."""
         if self.base_url is not self._base_url_seen:
             self._base_url_seen = self.base_url
             self._base_text = str(self.base_url)
-        return yarl.URL(self._base_text + path, encoded=True)
+        return self._base_text + path
 
     _base_url_seen: yarl.URL | None = None
 
@@ -401,6 +447,9 @@ class Transport:
 
     def _client_timeout(self, request: PreparedRequest) -> aiohttp.ClientTimeout:
         t = request.timeout or self.timeout
+        if t is self._usual_timeout:
+            # The client's own deadlines, as nearly every call has them: no hashing of them.
+            return self._usual_deadlines[request.stream]
         key = (t, request.stream)
         found = self._timeouts.get(key)
         if found is None:
@@ -430,7 +479,6 @@ class Transport:
         session = self._session
         if session is None or self._closed:
             session = await self.session()
-        url = request.url if request.url is not None else self.url(request.path)
         method = request.method
         body = request.body
         headers = self._send_headers(request)
@@ -442,14 +490,19 @@ class Transport:
             )
         else:
             params = None
-        if params and all(_PLAIN(k) and _PLAIN(v) for k, v in params):
-            text = str(url)
-            if "?" not in text:
-                # What aiohttp would make of these pairs, without its general quoting: every
-                # character of them is one that quoting leaves alone (as with cursors, limits
-                # and orders).
-                url = yarl.URL(text + "?" + "&".join(f"{k}={v}" for k, v in params), encoded=True)
-                params = None
+        url = request.url
+        # The URL is made once, with its query string when that needs no quoting.
+        text = self.url_text(request.path) if url is None else None
+        if params:
+            query = _plain_query(params)
+            if query is not None:
+                whole = str(url) if text is None else text
+                if "?" not in whole:
+                    text = whole + "?" + query
+                    params = None
+        if text is not None:
+            url = yarl.URL(text, encoded=True)
+        assert url is not None
         timeout = self._client_timeout(request)
         skip = _SKIP_USER_AGENT if request.omit_user_agent else None
         trace = request.trace
@@ -700,33 +753,63 @@ class Transport:
             try:
                 return await attempt_fn()
             except APIError as exc:
-                found = self.verdict(exc)
-                choice = decide(kind, found, can_ask=locate is not None)
-                if choice == "ask":
-                    assert locate is not None
-                    facts = await locate(first_sent)
-                    if facts.exists is not False or attempt >= limit:
-                        annotate(exc, kind, facts)
-                        raise
-                    choice = "retry"
-                elif choice == "raise" and found != "final":
-                    annotate(exc, kind, None)
-                if choice != "retry" or attempt >= limit:
+                delay = await self._next_try(exc, attempt, limit, kind, locate, first_sent)
+                if delay is None:
                     raise
-                delay = self.retry_delay(attempt, exc)
                 attempt += 1
-                logger.debug(
-                    "retrying %s in %.2fs (attempt %d of %d): %s",
-                    what,
-                    delay,
-                    attempt,
-                    limit,
-                    exc.__class__.__name__,
-                )
-                if trace is not None:
-                    trace.retry(attempt, delay, exc)
-                await self.hooks.emit_retry(what, attempt, delay, exc)
+                await self._announce_retry(what, attempt, limit, delay, exc, trace)
                 await anyio.sleep(delay)
+
+    async def _next_try(
+        self,
+        exc: APIError,
+        attempt: int,
+        limit: int,
+        kind: RequestKind,
+        locate: Locator | None,
+        first_sent: float,
+    ) -> float | None:
+        """The wait before trying again after ``attempt`` failed with ``exc``; None: give up.
+
+        Giving up, ``exc`` has been annotated with what is known about its effect; the caller
+        raises it from its own ``except`` block, so that its traceback stays as it was.
+        """
+        found = self.verdict(exc)
+        choice = decide(kind, found, can_ask=locate is not None)
+        if choice == "ask":
+            assert locate is not None
+            facts = await locate(first_sent)
+            if facts.exists is not False or attempt >= limit:
+                annotate(exc, kind, facts)
+                return None
+            choice = "retry"
+        elif choice == "raise" and found != "final":
+            annotate(exc, kind, None)
+        if choice != "retry" or attempt >= limit:
+            return None
+        return self.retry_delay(attempt, exc)
+
+    async def _announce_retry(
+        self,
+        what: str,
+        attempt: int,
+        limit: int,
+        delay: float,
+        exc: APIError,
+        trace: CallTrace | None,
+    ) -> None:
+        """Log, trace and hook the retry about to be waited for (``attempt`` counts from 1)."""
+        logger.debug(
+            "retrying %s in %.2fs (attempt %d of %d): %s",
+            what,
+            delay,
+            attempt,
+            limit,
+            exc.__class__.__name__,
+        )
+        if trace is not None:
+            trace.retry(attempt, delay, exc)
+        await self.hooks.emit_retry(what, attempt, delay, exc)
 
     # --- the two shapes of call ------------------------------------------------------------
 
@@ -749,28 +832,48 @@ class Transport:
     async def request_bytes(
         self, request: PreparedRequest, *, max_retries: int | None = None
     ) -> bytes:
-        """A non-streaming call's body, retried as the policy says, size-limited."""
+        """A non-streaming call's body, retried as the policy says, size-limited.
 
-        async def attempt() -> bytes:
-            started = time.monotonic()
-            response = await self.send_once(request)
+        The same loop as :meth:`with_retries`, written out here because nearly every call
+        comes this way: no closure and no two extra coroutines per call, and the retry
+        budget, the description and the clock for ``locate`` are worked out only once an
+        attempt has failed (or, for the clock, when there is something to ask).
+        """
+        attempt = 0
+        locate = request.locate
+        first_sent = time.monotonic() if locate is not None else 0.0
+        while True:
             try:
-                raw = await _read_limited(
-                    response, self.limits.max_response_size, request.method, None
-                )
-            except Exception as exc:
-                url = str(response.url)
-                error = _mapped_error(exc, request.method, url, self._describer(request, url))
-                if error is None:
+                started = time.monotonic()
+                response = await self.send_once(request)
+                try:
+                    raw = await _read_limited(
+                        response, self.limits.max_response_size, request.method, None
+                    )
+                except Exception as exc:
+                    url = str(response.url)
+                    describe = self._describer(request, url)
+                    error = _mapped_error(exc, request.method, url, describe)
+                    if error is None:
+                        raise
+                    raise error from exc
+                finally:
+                    response.release()
+                if self.event_hooks.response:
+                    await self.answered(response, request, raw, started=started)
+                return raw
+            except APIError as exc:
+                limit = request.max_retries if max_retries is None else max_retries
+                if limit is None:
+                    limit = self.retry.max_retries
+                kind = request.retry_kind
+                delay = await self._next_try(exc, attempt, limit, kind, locate, first_sent)
+                if delay is None:
                     raise
-                raise error from exc
-            finally:
-                response.release()
-            if self.event_hooks.response:
-                await self.answered(response, request, raw, started=started)
-            return raw
-
-        return await self._retried(request, attempt, max_retries)
+                attempt += 1
+                what = f"{request.method} {request.path}"
+                await self._announce_retry(what, attempt, limit, delay, exc, request.trace)
+                await anyio.sleep(delay)
 
     def _snapshot(
         self,

@@ -17,6 +17,8 @@ __all__ = ["Route", "opaque", "path", "template_of"]
 
 _NAMED = re.compile(r"\{\w*\}")
 _positional: dict[str, str] = {}
+_halves: dict[str, tuple[str, str]] = {}
+"""A one-placeholder template's text before and after it."""
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
@@ -45,16 +47,23 @@ def path(template: str, *ids: str) -> Route:
     An id that is a dot-segment (``.`` or ``..``) is refused with the official SDK's message:
     quoting leaves it alone, and servers and proxies would resolve it to another route.
     """
-    fmt = _positional.get(template)
-    if fmt is None:
-        fmt = _positional[template] = _NAMED.sub("{}", template)
-    route = Route(fmt.format(*(segment(i) for i in ids)))
-    for value in ids:
-        if value in (".", ".."):
-            raise ValueError(
-                f"Constructed path {str(route)!r} contains dot-segment {value!r} which is not "
-                "allowed"
-            )
+    halves = _halves.get(template)
+    if halves is not None and len(ids) == 1:
+        # One id, as most routes have: two concatenations instead of str.format.
+        route = Route(halves[0] + segment(ids[0]) + halves[1])
+    else:
+        fmt = _positional.get(template)
+        if fmt is None:
+            fmt = _positional[template] = _NAMED.sub("{}", template)
+            pieces = fmt.split("{}")
+            if len(pieces) == 2:
+                _halves[template] = (pieces[0], pieces[1])
+        route = Route(fmt.format(*[segment(i) for i in ids]))
+    if "." in ids or ".." in ids:
+        value = next(i for i in ids if i in (".", ".."))
+        raise ValueError(
+            f"Constructed path {str(route)!r} contains dot-segment {value!r} which is not allowed"
+        )
     route.template = template
     return route
 
