@@ -9,7 +9,9 @@ import textwrap
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
+import anyio
 import pytest
+import yarl
 
 pytest.importorskip("opentelemetry.sdk")
 
@@ -169,6 +171,52 @@ async def test_error_status_and_type_are_recorded(telemetry: Telemetry, client: 
     assert [e.name for e in span.events] == ["exception"]
     (point,) = telemetry.points("http.client.request.duration")
     assert point.attributes["error.type"] == "404"
+
+
+async def test_a_failed_call_records_its_exception_and_says_what_it_was(
+    telemetry: Telemetry, client: AsyncLetta
+) -> None:
+    """The span's ``exception`` event and its status description name the error the caller
+    got, so that a trace viewer shows why the call failed without the logs."""
+    with pytest.raises(NotFoundError) as raised:
+        await client.agents.retrieve(MISSING)
+    span = telemetry.only("GET /v1/agents/{agent_id}")
+    (event,) = span.events
+    attrs = dict(event.attributes or {})
+    assert attrs["exception.type"].rsplit(".", 1)[-1] == "NotFoundError"  # type: ignore[union-attr]
+    assert attrs["exception.message"] == str(raised.value)
+    assert span.status.description == f"NotFoundError: {raised.value}"
+
+
+async def test_a_call_the_caller_stopped_waiting_for_is_not_an_error(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """A call cancelled by its caller (a deadline, a task group) did not fail: its span
+    carries no error, no exception event and no ``error.type``."""
+    agent = server.create_agent(name="slow")
+    server.faults.add(Fault(path=r"/v1/agents/agent-", delay=5.0))
+    with anyio.move_on_after(0.3) as scope:
+        await client.agents.retrieve(agent["id"])
+    assert scope.cancelled_caught
+    span = telemetry.only("GET /v1/agents/{agent_id}")
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.events == () or list(span.events) == []
+    assert "error.type" not in dict(span.attributes or {})
+
+
+async def test_a_query_that_needs_quoting_is_in_the_url_as_sent(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``url.full`` holds the query string the server received, also when its values had to
+    be quoted (spaces, ``&``, non-ASCII)."""
+    name = "two words & één"
+    await client.agents.list(name=name, limit=3)
+    span = telemetry.only("GET /v1/agents/")
+    full = yarl.URL(dict(span.attributes or {})["url.full"])  # type: ignore[arg-type]
+    (request,) = server.requests_to(r"^/v1/agents/$", "GET")
+    assert request.query["name"] == name
+    assert dict(full.query) == request.query
+    assert f"{full.scheme}://{full.host}:{full.port}{full.path}" == f"{server.base_url}/v1/agents/"
 
 
 async def test_connection_failure_is_typed_by_class(telemetry: Telemetry) -> None:
