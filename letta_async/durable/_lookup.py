@@ -69,7 +69,10 @@ class OtidLookup:
         sent_at: float | None,
         conversation_id: str | None = None,
     ) -> str | None:
-        """The run id, looking again until ``grace`` seconds after ``sent_at`` have passed."""
+        """The run id, looking again until ``grace`` seconds after ``sent_at`` (now, when
+        unknown) have passed: 0.25 s after the first look, then twice the pause each time, up
+        to every 2 s, so a send that lands a moment late is found soon and one that never
+        lands costs a handful of requests."""
         deadline = (sent_at if sent_at is not None else time.time()) + self.grace
         delay = 0.25
         while True:
