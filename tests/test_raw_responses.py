@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from letta_async import AsyncLetta, NotFoundError
+from letta_async.resources._json_stream import JsonEventStream
 from letta_async.types import AgentState, AssistantMessage, LettaResponse
 from tests.replay import ReplayServer, fixture_bytes, json_answer, sse_answer
 
@@ -218,3 +219,13 @@ async def test_a_raw_proxy_reads_plain_attributes_through(client: AsyncLetta) ->
     """Only methods are wrapped: the client's settings read the same through its proxies."""
     assert client.with_raw_response.max_retries == 0
     assert client.with_streaming_response.base_url == client.base_url
+
+
+async def test_a_method_that_sends_nothing_when_called_comes_back_as_it_is(
+    client: AsyncLetta,
+) -> None:
+    """A chat completion stream sends its request on the first ``async for`` step, outside
+    the wrapped call: through a proxy it comes back as the same unstarted stream."""
+    stream = await client.chat.completions.with_raw_response.stream(model=AGENT, messages=HI)
+    assert isinstance(stream, JsonEventStream)
+    await stream.aclose()
