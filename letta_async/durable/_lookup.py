@@ -11,7 +11,8 @@ message yet.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,9 +45,9 @@ class OtidLookup:
             if conversation_id is not None
             else client.agents.messages.list(agent_id, limit=self.page, order="desc")
         )
-        items: AsyncIterator[Any] = listing.__aiter__()
         seen = 0
-        try:
+        # Closed on the way out, not left to the garbage collector, when the walk stops early.
+        async with aclosing(listing.__aiter__()) as items:
             async for item in items:
                 if getattr(item, "otid", None) in wanted:
                     run_id = getattr(item, "run_id", None)
@@ -54,11 +55,7 @@ class OtidLookup:
                         return run_id
                 seen += 1
                 if seen >= self.depth:
-                    break
-        finally:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
+                    return None
         return None
 
     async def find(

@@ -9,6 +9,7 @@ the client.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ import pytest
 from letta_async import AsyncLetta
 from letta_async.durable import OtidLookup
 from letta_async.testing import LettaTestServer, RecordedRequest
+from tests.replay import ReplayServer, fixture_bytes, json_answer
 
 from .test_delivery import conversation_runs_for, runs_for
 
@@ -200,3 +202,27 @@ async def test_lookups_back_off_to_every_two_seconds_until_ten_after_the_send(
     for gap, pause in zip(gaps[:5], [0.25, 0.5, 1.0, 2.0, 2.0], strict=True):
         assert pause - 0.01 <= gap < pause + 0.2, gaps
     assert 0.5 <= gaps[-1] < 1.2, gaps
+
+
+async def test_a_message_of_a_kind_this_client_does_not_know_is_looked_past(
+    replay: ReplayServer,
+) -> None:
+    """A newer server's message kinds come back as ``UnknownMessage`` items, which carry no
+    otid of ours: the lookup reads on past them to the send's message (a captured page)."""
+    captured = json.loads(fixture_bytes("messages_list_desc_page1.json"))
+    ours = next(item for item in captured if item["message_type"] == "user_message")
+    newer_kind = {
+        "id": "message-00000000-0000-4000-8000-0000000000aa",
+        "date": ours["date"],
+        "message_type": "plan_message",
+        "otid": "not-an-attribute-of-an-unknown-message",
+        "run_id": "run-never-read",
+    }
+    agent = "agent-00000000-0000-4000-8000-000000000001"
+    replay.on("GET", f"/v1/agents/{agent}/messages", always=json_answer([newer_kind, *captured]))
+    async with AsyncLetta(base_url=replay.base_url, max_retries=0) as client:
+        with anyio.fail_after(10):
+            found = await OtidLookup().once(client, agent, [ours["otid"]])
+            unseen = await OtidLookup().once(client, agent, [newer_kind["otid"]])
+    assert found == ours["run_id"]
+    assert unseen is None
