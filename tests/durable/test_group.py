@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import anyio
@@ -213,3 +214,33 @@ async def test_a_waiter_cancelled_during_the_flush_of_its_write_leaves_quietly()
     assert results == {1: 10, 3: 30}
     assert flush.applied == [[1, 2, 3]]
     assert await group.submit(4) == 40
+
+
+async def test_a_waiter_beaten_to_the_free_slot_waits_without_spinning() -> None:
+    """Woken to lead just as a new write takes the only slot, a waiter waits for that flush
+    like any other: it does not keep the event loop busy while the new leader lingers."""
+    flushed: list[list[int]] = []
+    results: dict[int, int] = {}
+
+    async def write(n: int) -> None:
+        results[n] = await group.submit(n)
+
+    async def flush(ops: Sequence[int]) -> list[int]:
+        await anyio.sleep(0.2)
+        flushed.append(list(ops))
+        if ops == [1]:
+            tasks.start_soon(write, 3)  # runs before 2 is woken, and takes the free slot
+        return [op * 10 for op in ops]
+
+    group: GroupCommit[int, int] = GroupCommit(flush, linger=0.5)
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(write, 1)
+            await anyio.sleep(0.6)  # 1 is flushing now
+            tasks.start_soon(write, 2)
+            await anyio.sleep(0.2)  # 1's flush ended: 3 lingers, 2 waits for it
+            started = time.process_time()
+        busy = time.process_time() - started
+    assert results == {1: 10, 2: 20, 3: 30}
+    assert flushed == [[1], [2, 3]]
+    assert busy < 0.1, f"{busy:.2f} s of CPU while waiting"
