@@ -164,3 +164,77 @@ def test_an_agent_direct_conversation_pages_as_the_agent_history(path: str, rule
     # Letta answers "default" (with agent_id) and an agent id from the agent's history.
     assert rule_for_path("conversation", path) == rule
     assert rule_for_path("ordered", path) == "ordered"
+
+
+async def test_asking_for_a_page_that_is_not_there_says_what_to_check() -> None:
+    """The official SDK's words, so code that matches on them keeps working."""
+    empty = AsyncArrayPage([])
+    empty._bind(_never, {}, "ordered")
+    with pytest.raises(RuntimeError) as caught:
+        await empty.get_next_page()
+    assert str(caught.value) == (
+        "No next page expected; please check `.has_next_page()` before calling `.get_next_page()`."
+    )
+
+
+class Message:
+    def __init__(self, id: str, message_type: str) -> None:
+        self.id = id
+        self.message_type = message_type
+
+
+def scripted(answers: dict[str, list[list[Any]]], rule: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """A fetch answering each cursor with its scripted pages in turn (then empty pages)."""
+    asked: list[dict[str, Any]] = []
+
+    async def fetch(params: dict[str, Any]) -> BasePage[Any]:
+        asked.append(params)
+        if len(asked) > 10:
+            raise AssertionError(f"the walk does not end: {asked}")
+        queue = answers.get(params.get("after", ""), [])
+        page = AsyncArrayPage(queue.pop(0) if queue else [])
+        page._bind(fetch, params, rule)
+        return page
+
+    return fetch, asked
+
+
+@pytest.mark.parametrize("shape", ["objects", "dicts"])
+async def test_an_item_sharing_an_id_with_an_earlier_one_of_another_kind_is_yielded(
+    shape: str,
+) -> None:
+    """One stored message lists as several items with one id (its reasoning and its answer):
+    when they fall on two pages, the second is a new item, not a repeat held back."""
+
+    def item(id: str, kind: str) -> Any:
+        return Message(id, kind) if shape == "objects" else {"id": id, "message_type": kind}
+
+    pages = {
+        "": [[item("m1", "user_message"), item("m2", "reasoning_message")]],
+        "m2": [[item("m2", "assistant_message"), item("m3", "user_message")]],
+    }
+    fetch, _ = scripted(pages, "ordered")
+    first = await fetch({})
+    walked = [
+        (i.id, i.message_type) if shape == "objects" else i["message_type"] async for i in first
+    ]
+    assert len(walked) == 4
+
+
+async def test_a_walk_never_asks_twice_for_the_same_page() -> None:
+    """A route that answers a cursor with older items again (an agent's tools) cannot make
+    ``iter_pages()`` loop: it ends before asking for a page it asked for already."""
+    fetch, asked = scripted({"": [[A, B]], "b": [[A, B], [C]]}, "ordered")
+    first = await fetch({})
+    pages = [[i.id for i in page.items] async for page in first.iter_pages()]
+    assert pages == [["a", "b"], ["a", "b"]]
+    assert asked == [{}, {"after": "b"}]
+
+
+async def test_an_official_walk_follows_every_cursor_it_is_given() -> None:
+    """As the official SDK's: the cursor a page names is asked for, even one asked before."""
+    fetch, asked = scripted({"": [[A, B]], "b": [[A, B], [C]]}, "official")
+    first = await fetch({})
+    pages = [[i.id for i in page.items] async for page in first.iter_pages()]
+    assert pages == [["a", "b"], ["a", "b"], ["c"], []]
+    assert asked == [{}, {"after": "b"}, {"after": "b"}, {"after": "c"}]

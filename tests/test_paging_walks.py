@@ -207,3 +207,25 @@ async def test_a_runs_messages_walk_every_page(server: LettaTestServer, order: s
         walked = [m.id async for m in listing.list(run_id, limit=1, **kwargs)]  # type: ignore[arg-type]
     assert len(whole) >= 2
     assert walked == (whole[::-1] if order == "desc" else whole)
+
+
+async def test_an_official_walk_yields_every_item_of_every_page_even_again(
+    server: LettaTestServer,
+) -> None:
+    """``async for`` over ``.official()`` is the official SDK's walk item for item: on a desc
+    conversation, whose official pages hold the newer messages again, every repeat comes out
+    (the README's 15 messages coming out 120 times), where the default walk holds them back."""
+    async with AsyncLetta(base_url=server.base_url) as client:
+        agent_id = str(server.create_agent(name="conv")["id"])
+        conversation = await client.conversations.create(agent_id=agent_id)
+        for n in range(3):
+            await client.conversations.messages.create(
+                conversation.id, messages=[{"role": "user", "content": f"m{n}"}], streaming=False
+            )
+        listing = client.conversations.messages
+        whole = [m.id async for m in listing.list(conversation.id, order="asc", limit=1000)]
+        official = [m.id async for m in listing.list(conversation.id).official()]
+        default = [m.id async for m in listing.list(conversation.id)]
+    newest_first = whole[::-1]
+    assert official == [i for n in range(len(whole)) for i in newest_first[: len(whole) - n]]
+    assert default == newest_first

@@ -6,6 +6,7 @@ every check compares with those bytes or their JSON.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -13,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from letta_async import AsyncLetta, NotFoundError
+from letta_async.resources._json_stream import JsonEventStream
 from letta_async.types import AgentState, AssistantMessage, LettaResponse
 from tests.replay import ReplayServer, fixture_bytes, json_answer, sse_answer
 
@@ -174,3 +176,56 @@ async def test_raw_response_of_a_stream_carries_the_stream(
         if line.startswith("data: {") and '"assistant_message"' in line
     ]
     assert texts == expected and texts
+
+
+async def test_a_raw_response_is_read_before_it_is_handed_out(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    """``with_raw_response`` answers with the body read, however slowly it came: nothing is
+    held, nothing to close (``with_streaming_response`` is the one that reads on demand)."""
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        half = len(RAW_AGENT) // 2
+        await response.write(RAW_AGENT[:half])
+        await asyncio.sleep(0.2)
+        await response.write(RAW_AGENT[half:])
+        return response
+
+    replay.on("GET", ROUTE, slow)  # the next retrieve, then the fixture's quick answer
+    raw = await client.agents.with_raw_response.retrieve(AGENT)
+    assert raw.is_closed
+    assert acquired(client) == 0
+    assert await raw.read() == RAW_AGENT
+
+
+async def test_the_raw_response_of_a_stream_is_the_open_connection(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    """A stream's raw response holds its connection unread, so ``iter_lines()`` reads the
+    server-sent events as the server sent them; closing it lets the connection go."""
+    body = fixture_bytes("stream_steps.sse")
+    replay.on("POST", f"{ROUTE}/messages/stream", sse_answer(body, chunk=64, delay=0.01))
+    raw = await client.agents.messages.with_raw_response.stream(AGENT, messages=HI)
+    assert not raw.is_closed
+    lines = [line async for line in raw.iter_lines()]
+    assert lines == body.decode().splitlines()
+    await raw.close()
+    assert raw.is_closed
+
+
+async def test_a_raw_proxy_reads_plain_attributes_through(client: AsyncLetta) -> None:
+    """Only methods are wrapped: the client's settings read the same through its proxies."""
+    assert client.with_raw_response.max_retries == 0
+    assert client.with_streaming_response.base_url == client.base_url
+
+
+async def test_a_method_that_sends_nothing_when_called_comes_back_as_it_is(
+    client: AsyncLetta,
+) -> None:
+    """A chat completion stream sends its request on the first ``async for`` step, outside
+    the wrapped call: through a proxy it comes back as the same unstarted stream."""
+    stream = await client.chat.completions.with_raw_response.stream(model=AGENT, messages=HI)
+    assert isinstance(stream, JsonEventStream)
+    await stream.aclose()

@@ -222,3 +222,25 @@ async def test_client_post_with_stream_answers_with_the_events(
     ]
     assert kinds == expected
     assert replay.seen("POST", route)[0].json() == {"messages": [{"role": "user", "content": "hi"}]}
+
+
+async def test_a_put_and_a_delete_send_their_per_call_options_and_body(
+    replay: ReplayServer, client: AsyncLetta
+) -> None:
+    """Per-call headers and a DELETE's body reach the server on every verb, not only on the
+    GET, POST and PATCH checked above."""
+    token_route = "/v1/client-side-access-tokens/tok-1"
+    replay.on("PUT", "/v1/identities/", always=json_answer({"id": "identity-1"}))
+    replay.on("DELETE", token_route, always=json_answer({}))
+    await client.identities.upsert(
+        identifier_key="k", name="n", identity_type="user", extra_headers={"X-Trace": "put"}
+    )
+    await client.access_tokens.delete(
+        "tok-1", body={"reason": "rotated"}, extra_headers={"X-Trace": "delete"}
+    )
+    (put,) = replay.seen("PUT", "/v1/identities/")
+    (delete,) = replay.seen("DELETE", token_route)
+    assert put.headers["X-Trace"] == "put"
+    assert put.json() == {"identifier_key": "k", "name": "n", "identity_type": "user"}
+    assert delete.headers["X-Trace"] == "delete"
+    assert delete.json() == {"reason": "rotated"}

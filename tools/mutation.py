@@ -553,7 +553,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.only:
         parts = args.only.split(",")
         modules = [module_of(p) for p in promise_files() if any(part in p for part in parts)]
-        patterns = [f"{m}.*" for m in modules]
+        # Every mutant's name is its module, a dot and ``x``: the package's own pattern
+        # (``durable/__init__``) must not take in its submodules' mutants.
+        patterns = [f"{m}.x*" for m in modules]
     if selected is not None and not args.report_only:
         # A run of its own: its narrowed mutants and traces must not mix with a full run's.
         return quick(patterns, only or [], args.children, args.budget, tests)

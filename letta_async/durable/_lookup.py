@@ -11,7 +11,8 @@ message yet.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,9 +45,9 @@ class OtidLookup:
             if conversation_id is not None
             else client.agents.messages.list(agent_id, limit=self.page, order="desc")
         )
-        items: AsyncIterator[Any] = listing.__aiter__()
         seen = 0
-        try:
+        # Closed on the way out, not left to the garbage collector, when the walk stops early.
+        async with aclosing(listing.__aiter__()) as items:
             async for item in items:
                 if getattr(item, "otid", None) in wanted:
                     run_id = getattr(item, "run_id", None)
@@ -54,11 +55,7 @@ class OtidLookup:
                         return run_id
                 seen += 1
                 if seen >= self.depth:
-                    break
-        finally:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
+                    return None
         return None
 
     async def find(
@@ -69,7 +66,10 @@ class OtidLookup:
         sent_at: float | None,
         conversation_id: str | None = None,
     ) -> str | None:
-        """The run id, looking again until ``grace`` seconds after ``sent_at`` have passed."""
+        """The run id, looking again until ``grace`` seconds after ``sent_at`` (now, when
+        unknown) have passed: 0.25 s after the first look, then twice the pause each time, up
+        to every 2 s, so a send that lands a moment late is found soon and one that never
+        lands costs a handful of requests."""
         deadline = (sent_at if sent_at is not None else time.time()) + self.grace
         delay = 0.25
         while True:

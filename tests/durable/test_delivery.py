@@ -27,6 +27,7 @@ from letta_async.durable._job import prepare
 from letta_async.durable._reading import read_batch
 from letta_async.testing import Fault, LettaTestServer
 from letta_async.types import LettaErrorMessage
+from tests.replay import ReplayServer, fixture_bytes, sse_answer
 
 pytestmark = pytest.mark.anyio
 
@@ -396,6 +397,28 @@ class _RaisingStream:
 async def test_a_raised_stream_error_is_delivered_as_its_event() -> None:
     error = LettaErrorMessage(error_type="llm_error", message="boom", seq_id=7, run_id="run-1")
     assert await read_batch(_RaisingStream(error)) == [error]  # type: ignore[arg-type]
+
+
+async def test_a_read_hands_over_every_event_the_same_network_read_decoded(
+    replay: ReplayServer,
+) -> None:
+    """A batch is one event plus whatever arrived with it, not one event at a time: a captured
+    stream sent in one write comes out in fewer reads than events, in order."""
+    body = fixture_bytes("stream_steps.sse")
+    agent = "agent-00000000-0000-4000-8000-000000000001"
+    route = f"/v1/agents/{agent}/messages/stream"
+    replay.on("POST", route, sse_answer(body), sse_answer(body))
+    hi = [{"role": "user", "content": "hi"}]
+    async with AsyncLetta(base_url=replay.base_url, max_retries=0) as client:
+        with anyio.fail_after(10):
+            async with await client.agents.messages.stream(agent, messages=hi) as stream:
+                one_by_one = [event async for event in stream]
+            reads = []
+            async with await client.agents.messages.stream(agent, messages=hi) as stream:
+                while (read := await read_batch(stream)) is not None:
+                    reads.append(read)
+    assert [event for read in reads for event in read] == one_by_one
+    assert len(reads) < len(one_by_one) > 1
 
 
 async def test_a_failing_store_fails_the_key_not_the_runner(
