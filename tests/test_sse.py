@@ -206,6 +206,8 @@ def test_empty_id_resets_the_last_event_id() -> None:
         (b"retry:7", 7),
         (b"retry: 007", 7),
         (b"retry: 0", 0),
+        # Base ten whatever the leading zeros: the value, not the digit count, must fit.
+        (b"retry: " + b"0" * 30 + b"10", 10),
         (b"retry: 18446744073709551615", 2**64 - 1),
         (b"retry: 18446744073709551616", None),
         (b"retry: " + b"9" * 5000, None),
@@ -381,6 +383,30 @@ def test_complete_line_too_long_raises_too() -> None:
     with pytest.raises(LineTooLongError):
         SSEDecoder(max_line_length=8).feed(b": 3456789\n")  # one byte over, alone
     assert SSEDecoder(max_line_length=8).feed(b": 345678\n\n") == []
+
+
+@pytest.mark.parametrize(
+    ("stream", "before", "size"),
+    [
+        (b": 3456789012\n", [], 12),
+        (b": 3456789012\r\n", [], 12),
+        (b"\n: 34567890123\n", [], 13),
+        (b"data: a\n\n: 3456789012\n\n", [E(data="a")], 12),
+        (b"data: a\n\n:\n: 345678901234\ndata: b\n\n", [E(data="a")], 14),
+    ],
+)
+def test_complete_line_too_long_reports_its_own_length(
+    stream: bytes, before: list[E], size: int
+) -> None:
+    # A line that arrived whole is measured exactly (line end excluded), wherever it sits
+    # in the chunk; the events before it come first.
+    decoder = SSEDecoder(max_line_length=8)
+    events: list[E] = []
+    with pytest.raises(LineTooLongError) as info:
+        events += decoder.feed(stream)
+        events += decoder.close()
+    assert events == before
+    assert (info.value.size, info.value.limit) == (size, 8)
 
 
 def test_line_limit_excludes_the_line_end() -> None:
