@@ -478,6 +478,26 @@ def test_events_before_the_error_are_returned_then_the_error_raised() -> None:
         decoder.feed(b"data: d\n\n")
 
 
+def test_last_event_id_survives_an_event_too_large() -> None:
+    # A client resumes from the last event ID after the error: it must be the last one
+    # committed, not forgotten with the refused event.
+    decoder = SSEDecoder(max_event_size=4, max_line_length=100)
+    assert decoder.feed(b"id: 5\ndata: a\n\nid: 6\ndata: too long\n\n") == [E(data="a", id="5")]
+    assert decoder.last_event_id == "5"
+    with pytest.raises(EventTooLargeError):
+        decoder.close()
+    assert decoder.last_event_id == "5"
+
+
+@pytest.mark.timeout(30)
+def test_an_event_of_many_short_lines_decodes_in_linear_time() -> None:
+    # Past a quarter of the limit the size is counted exactly once, then line by line: a
+    # server sending half a million empty data lines must not make every line a recount.
+    count = 500_000
+    decoder = SSEDecoder(max_event_size=1024 * 1024)
+    assert decoder.feed(b"data:\n" * count + b"\n") == [E(data="\n" * (count - 1))]
+
+
 def test_pending_error_surfaces_at_close() -> None:
     decoder = SSEDecoder(max_line_length=8)
     assert decoder.feed(b"data: a\n\n: 3456789") == [E(data="a")]

@@ -210,6 +210,15 @@ CASES: list[tuple[str, bytes, list[E], str | None, bool]] = [
     ("tab after colon is kept", b"data:\tx\n\n", [E(data="\tx")], None, False),
     ("trailing space kept", b"data: x \n\n", [E(data="x ")], None, False),
     ("colon inside value", b"data: a:b\n\n", [E(data="a:b")], None, False),
+    ("colon inside value, no space", b"data:a:b\n\n", [E(data="a:b")], None, False),
+    ("colon inside event type", b"event: a:b\ndata: x\n\n", [E("a:b", "x")], None, False),
+    (
+        "comment between event and data",
+        b"event: add\n: c\ndata: 1\n\n",
+        [E("add", "1")],
+        None,
+        False,
+    ),
     ("empty data dispatches an empty event", b"data:\n\n", [E(data="")], None, False),
     ("data ends with empty line", b"data: a\ndata:\n\n", [E(data="a\n")], None, False),
     ("event without data", b"event: foo\n\n", [], None, False),
@@ -300,6 +309,7 @@ CASES: list[tuple[str, bytes, list[E], str | None, bool]] = [
     ("unknown field", b"foo: bar\ndata: x\n\n", [E(data="x")], None, False),
     ("unknown field only", b"foo: bar\n\n", [], None, False),
     ("field names are case sensitive", b"Data: x\nDATA: y\n\n", [], None, False),
+    ("DATA after a frame is unknown", b"data: a\n\nDATA: b\n\n", [E(data="a")], None, False),
     ("leading space in field name", b" data: x\n\n", [], None, False),
     (
         "letta error frame",
