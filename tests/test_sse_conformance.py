@@ -512,6 +512,7 @@ BIG_STREAMS = {
     # What follows a big frame is read line by line from the frame's end, whatever it is.
     "big comment after a big frame": b"data: " + b"p" * BIG + b"\n\n: " + b"c" * BIG + b"\n\n",
     "big frame ending in id": b"data: " + b"r" * BIG + b"id\n\ndata: after\n\n",
+    "big then DATA": b"data: " + b"d" * BIG + b"\n\nDATA: no\n\ndata: yes\n\n",
     "big then invalid UTF-8": b"data: " + b"s" * BIG + b"\n\ndata: \xff\xc3(\n\n",
 }
 
