@@ -192,6 +192,13 @@ CASES: list[tuple[str, bytes, list[E], str | None, bool]] = [
     ("empty stream", b"", [], None, False),
     ("blank lines only", b"\n\r\n\r", [], None, False),
     ("leading blank lines", b"\n\n\ndata: x\n\n", [E(data="x")], None, False),
+    (
+        "extra blank lines after frames",
+        b"data: a\n\ndata: b\n\n\n\ndata: c\n\n\n",
+        [E(data="a"), E(data="b"), E(data="c")],
+        None,
+        False,
+    ),
     ("BOM", b"\xef\xbb\xbfdata: a\n\n", [E(data="a")], None, False),
     ("BOM only", b"\xef\xbb\xbf", [], None, False),
     ("BOM then blank line", b"\xef\xbb\xbf\ndata: a\n\n", [E(data="a")], None, False),
