@@ -342,12 +342,24 @@ def test_feeding_after_close_starts_a_new_stream() -> None:
     assert not decoder.pending
 
 
-def test_bytearray_chunks_are_copied_not_referenced() -> None:
+@pytest.mark.parametrize("before", [b"", b"data: a\n\n"], ids=["stream start", "mid-stream"])
+def test_bytearray_chunks_are_copied_not_referenced(before: bytes) -> None:
+    # A reader may reuse its buffer for the next read, at the start of the stream or later.
     decoder = SSEDecoder()
+    events = decoder.feed(before)
     buffer = bytearray(b"data: abc")
-    decoder.feed(buffer)
+    events += decoder.feed(buffer)
     buffer[:] = b"XXXXXXXXX"
-    assert decoder.feed(b"\n\n") == [E(data="abc")]
+    events += decoder.feed(b"\n\n")
+    assert events == [*decode(before), E(data="abc")]
+
+
+def test_cr_ended_lines_are_complete_in_the_feed_that_ends_them() -> None:
+    # A CR ends a line at once, even with the start of the next line behind it in the chunk.
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\r\rdata: b") == [E(data="a")]
+    assert decoder.feed(b"\r\rdata: c\r") == [E(data="b")]
+    assert decoder.feed(b"\r") == [E(data="c")]
 
 
 # --- limits ---------------------------------------------------------------------------------
