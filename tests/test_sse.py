@@ -372,6 +372,25 @@ def test_limits_must_be_positive() -> None:
         SSEDecoder(max_line_length=0)
 
 
+def test_the_smallest_positive_limits_are_accepted_and_enforced() -> None:
+    decoder = SSEDecoder(max_event_size=1, max_line_length=100)
+    assert decoder.feed(b"data: a\n\n") == [E(data="a")]
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: ab\n\n")
+    decoder = SSEDecoder(max_line_length=1)
+    assert decoder.feed(b":\n\n") == []
+    with pytest.raises(LineTooLongError):
+        decoder.feed(b"::\n")
+
+
+def test_line_limit_counts_each_line_afresh_however_the_last_one_was_split() -> None:
+    decoder = SSEDecoder(max_line_length=8)
+    assert decoder.feed(b"data") == []
+    assert decoder.feed(b": a\n") == []  # the split line completes at the chunk's end
+    assert decoder.feed(b"data: ab") == []  # 8 bytes: at the limit
+    assert decoder.feed(b"\n\n") == [E(data="a\nab")]
+
+
 def test_default_line_limit_fits_a_one_line_event_of_the_maximum_size() -> None:
     decoder = SSEDecoder(max_event_size=10)
     assert decoder.feed(b"data: 0123456789\n\n") == [E(data="0123456789")]
