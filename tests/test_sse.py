@@ -366,9 +366,10 @@ def test_cr_ended_lines_are_complete_in_the_feed_that_ends_them() -> None:
 
 
 def test_limits_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    message = "^max_event_size and max_line_length must be positive$"
+    with pytest.raises(ValueError, match=message):
         SSEDecoder(max_event_size=0)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=message):
         SSEDecoder(max_line_length=0)
 
 
