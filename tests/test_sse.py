@@ -342,6 +342,21 @@ def test_feeding_after_close_starts_a_new_stream() -> None:
     assert not decoder.pending
 
 
+def test_pending_describes_the_new_stream_after_a_reconnection() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"data: a\n\n")
+    decoder.close()
+    assert not decoder.pending
+    decoder.feed(b"data: cut")  # the reconnection's stream, cut off too
+    assert decoder.pending
+    decoder.close()
+    assert decoder.pending
+    decoder.feed(b"data: b\n\n")
+    assert not decoder.pending
+    decoder.close()
+    assert not decoder.pending
+
+
 @pytest.mark.parametrize("before", [b"", b"data: a\n\n"], ids=["stream start", "mid-stream"])
 def test_bytearray_chunks_are_copied_not_referenced(before: bytes) -> None:
     # A reader may reuse its buffer for the next read, at the start of the stream or later.
@@ -425,6 +440,7 @@ def test_complete_line_too_long_raises_too() -> None:
         (b"\n: 34567890123\n", [], 13),
         (b"data: a\n\n: 3456789012\n\n", [E(data="a")], 12),
         (b"data: a\n\n:\n: 345678901234\ndata: b\n\n", [E(data="a")], 14),
+        (b"data: \xff\n\n: 3456789012\n", [E(data="\ufffd")], 12),
     ],
 )
 def test_complete_line_too_long_reports_its_own_length(
