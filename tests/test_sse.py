@@ -407,6 +407,16 @@ def test_line_limit_counts_each_line_afresh_however_the_last_one_was_split() -> 
     assert decoder.feed(b"\n\n") == [E(data="a\nab")]
 
 
+def test_a_partial_line_after_a_line_end_is_held_to_the_same_limit() -> None:
+    decoder = SSEDecoder(max_line_length=8)
+    assert decoder.feed(b"data: a\n\ndata: ab") == [E(data="a")]  # 8 bytes left: at the limit
+    assert decoder.feed(b"\n\n") == [E(data="ab")]
+    assert decoder.feed(b"data: c\n\n: 3456789") == [E(data="c")]  # 9 bytes left: over
+    with pytest.raises(LineTooLongError) as info:
+        decoder.close()
+    assert (info.value.size, info.value.limit) == (9, 8)
+
+
 def test_default_line_limit_fits_a_one_line_event_of_the_maximum_size() -> None:
     decoder = SSEDecoder(max_event_size=10)
     assert decoder.feed(b"data: 0123456789\n\n") == [E(data="0123456789")]
