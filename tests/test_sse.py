@@ -206,6 +206,8 @@ def test_empty_id_resets_the_last_event_id() -> None:
         (b"retry:7", 7),
         (b"retry: 007", 7),
         (b"retry: 0", 0),
+        # Base ten whatever the leading zeros: the value, not the digit count, must fit.
+        (b"retry: " + b"0" * 30 + b"10", 10),
         (b"retry: 18446744073709551615", 2**64 - 1),
         (b"retry: 18446744073709551616", None),
         (b"retry: " + b"9" * 5000, None),
@@ -340,22 +342,79 @@ def test_feeding_after_close_starts_a_new_stream() -> None:
     assert not decoder.pending
 
 
-def test_bytearray_chunks_are_copied_not_referenced() -> None:
+def test_pending_describes_the_new_stream_after_a_reconnection() -> None:
     decoder = SSEDecoder()
+    decoder.feed(b"data: a\n\n")
+    decoder.close()
+    assert not decoder.pending
+    decoder.feed(b"data: cut")  # the reconnection's stream, cut off too
+    assert decoder.pending
+    decoder.close()
+    assert decoder.pending
+    decoder.feed(b"data: b\n\n")
+    assert not decoder.pending
+    decoder.close()
+    assert not decoder.pending
+
+
+@pytest.mark.parametrize("before", [b"", b"data: a\n\n"], ids=["stream start", "mid-stream"])
+def test_bytearray_chunks_are_copied_not_referenced(before: bytes) -> None:
+    # A reader may reuse its buffer for the next read, at the start of the stream or later.
+    decoder = SSEDecoder()
+    events = decoder.feed(before)
     buffer = bytearray(b"data: abc")
-    decoder.feed(buffer)
+    events += decoder.feed(buffer)
     buffer[:] = b"XXXXXXXXX"
-    assert decoder.feed(b"\n\n") == [E(data="abc")]
+    events += decoder.feed(b"\n\n")
+    assert events == [*decode(before), E(data="abc")]
+
+
+def test_cr_ended_lines_are_complete_in_the_feed_that_ends_them() -> None:
+    # A CR ends a line at once, even with the start of the next line behind it in the chunk.
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\r\rdata: b") == [E(data="a")]
+    assert decoder.feed(b"\r\rdata: c\r") == [E(data="b")]
+    assert decoder.feed(b"\r") == [E(data="c")]
 
 
 # --- limits ---------------------------------------------------------------------------------
 
 
 def test_limits_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    message = "^max_event_size and max_line_length must be positive$"
+    with pytest.raises(ValueError, match=message):
         SSEDecoder(max_event_size=0)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=message):
         SSEDecoder(max_line_length=0)
+
+
+def test_the_smallest_positive_limits_are_accepted_and_enforced() -> None:
+    decoder = SSEDecoder(max_event_size=1, max_line_length=100)
+    assert decoder.feed(b"data: a\n\n") == [E(data="a")]
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: ab\n\n")
+    decoder = SSEDecoder(max_line_length=1)
+    assert decoder.feed(b":\n\n") == []
+    with pytest.raises(LineTooLongError):
+        decoder.feed(b"::\n")
+
+
+def test_line_limit_counts_each_line_afresh_however_the_last_one_was_split() -> None:
+    decoder = SSEDecoder(max_line_length=8)
+    assert decoder.feed(b"data") == []
+    assert decoder.feed(b": a\n") == []  # the split line completes at the chunk's end
+    assert decoder.feed(b"data: ab") == []  # 8 bytes: at the limit
+    assert decoder.feed(b"\n\n") == [E(data="a\nab")]
+
+
+def test_a_partial_line_after_a_line_end_is_held_to_the_same_limit() -> None:
+    decoder = SSEDecoder(max_line_length=8)
+    assert decoder.feed(b"data: a\n\ndata: ab") == [E(data="a")]  # 8 bytes left: at the limit
+    assert decoder.feed(b"\n\n") == [E(data="ab")]
+    assert decoder.feed(b"data: c\n\n: 3456789") == [E(data="c")]  # 9 bytes left: over
+    with pytest.raises(LineTooLongError) as info:
+        decoder.close()
+    assert (info.value.size, info.value.limit) == (9, 8)
 
 
 def test_default_line_limit_fits_a_one_line_event_of_the_maximum_size() -> None:
@@ -381,6 +440,31 @@ def test_complete_line_too_long_raises_too() -> None:
     with pytest.raises(LineTooLongError):
         SSEDecoder(max_line_length=8).feed(b": 3456789\n")  # one byte over, alone
     assert SSEDecoder(max_line_length=8).feed(b": 345678\n\n") == []
+
+
+@pytest.mark.parametrize(
+    ("stream", "before", "size"),
+    [
+        (b": 3456789012\n", [], 12),
+        (b": 3456789012\r\n", [], 12),
+        (b"\n: 34567890123\n", [], 13),
+        (b"data: a\n\n: 3456789012\n\n", [E(data="a")], 12),
+        (b"data: a\n\n:\n: 345678901234\ndata: b\n\n", [E(data="a")], 14),
+        (b"data: \xff\n\n: 3456789012\n", [E(data="\ufffd")], 12),
+    ],
+)
+def test_complete_line_too_long_reports_its_own_length(
+    stream: bytes, before: list[E], size: int
+) -> None:
+    # A line that arrived whole is measured exactly (line end excluded), wherever it sits
+    # in the chunk; the events before it come first.
+    decoder = SSEDecoder(max_line_length=8)
+    events: list[E] = []
+    with pytest.raises(LineTooLongError) as info:
+        events += decoder.feed(stream)
+        events += decoder.close()
+    assert events == before
+    assert (info.value.size, info.value.limit) == (size, 8)
 
 
 def test_line_limit_excludes_the_line_end() -> None:
@@ -450,6 +534,26 @@ def test_events_before_the_error_are_returned_then_the_error_raised() -> None:
     ]
     with pytest.raises(EventTooLargeError):
         decoder.feed(b"data: d\n\n")
+
+
+def test_last_event_id_survives_an_event_too_large() -> None:
+    # A client resumes from the last event ID after the error: it must be the last one
+    # committed, not forgotten with the refused event.
+    decoder = SSEDecoder(max_event_size=4, max_line_length=100)
+    assert decoder.feed(b"id: 5\ndata: a\n\nid: 6\ndata: too long\n\n") == [E(data="a", id="5")]
+    assert decoder.last_event_id == "5"
+    with pytest.raises(EventTooLargeError):
+        decoder.close()
+    assert decoder.last_event_id == "5"
+
+
+@pytest.mark.timeout(30)
+def test_an_event_of_many_short_lines_decodes_in_linear_time() -> None:
+    # Past a quarter of the limit the size is counted exactly once, then line by line: a
+    # server sending half a million empty data lines must not make every line a recount.
+    count = 500_000
+    decoder = SSEDecoder(max_event_size=1024 * 1024)
+    assert decoder.feed(b"data:\n" * count + b"\n") == [E(data="\n" * (count - 1))]
 
 
 def test_pending_error_surfaces_at_close() -> None:

@@ -4,8 +4,10 @@ against a literal reading of the spec, the real server captures, and large event
 
 from __future__ import annotations
 
+import gc
 import json
 import random
+import tracemalloc
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -190,6 +192,13 @@ CASES: list[tuple[str, bytes, list[E], str | None, bool]] = [
     ("empty stream", b"", [], None, False),
     ("blank lines only", b"\n\r\n\r", [], None, False),
     ("leading blank lines", b"\n\n\ndata: x\n\n", [E(data="x")], None, False),
+    (
+        "extra blank lines after frames",
+        b"data: a\n\ndata: b\n\n\n\ndata: c\n\n\n",
+        [E(data="a"), E(data="b"), E(data="c")],
+        None,
+        False,
+    ),
     ("BOM", b"\xef\xbb\xbfdata: a\n\n", [E(data="a")], None, False),
     ("BOM only", b"\xef\xbb\xbf", [], None, False),
     ("BOM then blank line", b"\xef\xbb\xbf\ndata: a\n\n", [E(data="a")], None, False),
@@ -208,6 +217,15 @@ CASES: list[tuple[str, bytes, list[E], str | None, bool]] = [
     ("tab after colon is kept", b"data:\tx\n\n", [E(data="\tx")], None, False),
     ("trailing space kept", b"data: x \n\n", [E(data="x ")], None, False),
     ("colon inside value", b"data: a:b\n\n", [E(data="a:b")], None, False),
+    ("colon inside value, no space", b"data:a:b\n\n", [E(data="a:b")], None, False),
+    ("colon inside event type", b"event: a:b\ndata: x\n\n", [E("a:b", "x")], None, False),
+    (
+        "comment between event and data",
+        b"event: add\n: c\ndata: 1\n\n",
+        [E("add", "1")],
+        None,
+        False,
+    ),
     ("empty data dispatches an empty event", b"data:\n\n", [E(data="")], None, False),
     ("data ends with empty line", b"data: a\ndata:\n\n", [E(data="a\n")], None, False),
     ("event without data", b"event: foo\n\n", [], None, False),
@@ -298,6 +316,7 @@ CASES: list[tuple[str, bytes, list[E], str | None, bool]] = [
     ("unknown field", b"foo: bar\ndata: x\n\n", [E(data="x")], None, False),
     ("unknown field only", b"foo: bar\n\n", [], None, False),
     ("field names are case sensitive", b"Data: x\nDATA: y\n\n", [], None, False),
+    ("DATA after a frame is unknown", b"data: a\n\nDATA: b\n\n", [E(data="a")], None, False),
     ("leading space in field name", b" data: x\n\n", [], None, False),
     (
         "letta error frame",
@@ -494,6 +513,14 @@ BIG_STREAMS = {
     "big unterminated": b"data: " + b"u" * BIG + b"\n",
     "big multi-line": (b"data: " + b"m" * 999 + b"\n") * 100 + b"\n",
     "big after an id": b"id: 9\n\ndata: " + b"k" * BIG + b"\n\ndata: q\n\n",
+    # A big line that ends an event begun earlier (a data line, an event type) belongs to it.
+    "big line ending a multi-line event": b"data: a\ndata: " + b"j" * BIG + b"\n\n",
+    "big frame after an event line": b"event: big\ndata: " + b"t" * BIG + b"\n\n",
+    # What follows a big frame is read line by line from the frame's end, whatever it is.
+    "big comment after a big frame": b"data: " + b"p" * BIG + b"\n\n: " + b"c" * BIG + b"\n\n",
+    "big frame ending in id": b"data: " + b"r" * BIG + b"id\n\ndata: after\n\n",
+    "big then DATA": b"data: " + b"d" * BIG + b"\n\nDATA: no\n\ndata: yes\n\n",
+    "big then invalid UTF-8": b"data: " + b"s" * BIG + b"\n\ndata: \xff\xc3(\n\n",
 }
 
 
@@ -504,6 +531,33 @@ def test_big_frames_decode_the_same_whatever_the_path(stream: bytes) -> None:
         events, decoder = run([stream[i : i + size] for i in range(0, len(stream), size)])
         assert events == expected, size
         assert decoder.last_event_id == last_id
+
+
+@pytest.mark.parametrize(
+    ("count", "step"),
+    [(1, 64 * 1024), (2, None)],
+    ids=["one frame in 64 KiB reads", "two frames in one read"],
+)
+def test_big_one_line_events_cost_two_copies_in_all(count: int, step: int | None) -> None:
+    # Decoding is the client's hot path: a 4 MiB frame is joined once from the pieces it came
+    # in and decoded once, never copied again through a text, its lines and their slices.
+    # Two copies: the joined buffer and the event's data, or two events' data from one read.
+    size = 4 * MiB
+    stream = (b"data: " + b"x" * size + b"\n\n") * count
+    # Each piece is made afresh, as reads are; a single read is the caller's own buffer.
+    reads = (stream[i : i + step] for i in range(0, len(stream), step)) if step else [stream]
+    decoder = SSEDecoder()
+    events: list[E] = []
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for read in reads:
+            events += decoder.feed(read)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [len(event.data) for event in events] == [size] * count
+    assert peak < 2.5 * size
 
 
 def test_big_frame_over_the_limit_comes_after_the_frames_before_it() -> None:
