@@ -288,7 +288,7 @@ class Funnel:
                 locate=locate,
             )
         if len(opts) == 1 and "params" in opts and body is None and content is None:
-            # A page of a listing: its query and nothing else.
+            # A page of a listing (or a call with only extra_query): its query, nothing else.
             return PreparedRequest(
                 method if method.isupper() else method.upper(),
                 path,
@@ -382,26 +382,18 @@ class Funnel:
         post_parser: Callable[[Any], Any] | None = None,
         kind: RequestKind | None = None,
         locate: Locator | None = None,
-        prepared: PreparedRequest | None = None,
     ) -> Any:
-        """Send, check, decode; or hand out a raw response when a wrapper asked for one.
-
-        ``prepared``: the request, already built by the caller (the arguments that would
-        build it are then ignored).
-        """
-        if prepared is None:
-            request = self.prepare(
-                method,
-                path,
-                body=body,
-                options=options,
-                content=content,
-                content_type=content_type,
-                kind=kind,
-                locate=locate,
-            )
-        else:
-            request = prepared
+        """Send, check, decode; or hand out a raw response when a wrapper asked for one."""
+        request = self.prepare(
+            method,
+            path,
+            body=body,
+            options=options,
+            content=content,
+            content_type=content_type,
+            kind=kind,
+            locate=locate,
+        )
         transport = self._transport
         read, answer_wanted = _plan_for(cast_to)
         watcher = _observe.observer
@@ -499,32 +491,16 @@ class _Listing:
         A plain function handing out the funnel's coroutine: a coroutine of its own here
         would only add a frame to every page fetched.
         """
-        method = self._method
-        post_parser = functools.partial(self._page, params)
-        if not self._base and self._body is None:
-            # Only the query varies: the request is built here, without the option handling
-            # (a read, whatever its method: searches are POSTs).
-            prepared = PreparedRequest(
-                method if method.isupper() else method.upper(),
-                self._path,
-                params=params or None,
-                kind="read",
-            )
-            return self._funnel.request(
-                method,
-                self._path,
-                cast_to=self._plan[2],
-                post_parser=post_parser,
-                prepared=prepared,
-            )
         call_options: Any = {**self._base, "params": params}
+        # With no other option and no body, the funnel builds a page's request straight
+        # from its query (see Funnel.prepare).
         return self._funnel.request(
-            method,
+            self._method,
             self._path,
             cast_to=self._plan[2],
             body=self._body,
             options=call_options,
-            post_parser=post_parser,
+            post_parser=functools.partial(self._page, params),
             kind="read",  # a listing, whatever its method: searches are POSTs
         )
 
