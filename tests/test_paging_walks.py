@@ -162,20 +162,29 @@ async def test_runs_walk_yields_every_run_once(server: LettaTestServer, order: s
     assert walked == (created[::-1] if order == "desc" else created)
 
 
+async def three_message_conversation(
+    server: LettaTestServer, client: AsyncLetta
+) -> tuple[Any, list[str]]:
+    """A conversation holding three exchanges, and every message id in it, oldest first."""
+    agent_id = str(server.create_agent(name="conv")["id"])
+    conversation = await client.conversations.create(agent_id=agent_id)
+    for n in range(3):
+        await client.conversations.messages.create(
+            conversation.id, messages=[{"role": "user", "content": f"m{n}"}], streaming=False
+        )
+    listing = client.conversations.messages
+    whole = [m.id async for m in listing.list(conversation.id, order="asc", limit=1000)]
+    return conversation, whole
+
+
 async def test_a_conversation_walks_back_by_its_last_item(server: LettaTestServer) -> None:
     """A conversation's desc pages are newest first and its cursors positions (as Letta
     0.16.8, compared with the official SDK's walk in tests/e2e/test_paging_official.py): the
     page after a desc page is ``before=<last id>``. The official ``after=<last id>`` asks for
     the newer messages again, so its walk repeats them; ``.official()`` reproduces that."""
     async with AsyncLetta(base_url=server.base_url) as client:
-        agent_id = str(server.create_agent(name="conv")["id"])
-        conversation = await client.conversations.create(agent_id=agent_id)
-        for n in range(3):
-            await client.conversations.messages.create(
-                conversation.id, messages=[{"role": "user", "content": f"m{n}"}], streaming=False
-            )
+        conversation, whole = await three_message_conversation(server, client)
         listing = client.conversations.messages
-        whole = [m.id async for m in listing.list(conversation.id, order="asc", limit=1000)]
         server.requests.clear()
         walked = [m.id async for m in listing.list(conversation.id, limit=2)]
         queries = [r.query for r in server.requests_to(r"/messages$", "GET")]
@@ -216,14 +225,8 @@ async def test_an_official_walk_yields_every_item_of_every_page_even_again(
     conversation, whose official pages hold the newer messages again, every repeat comes out
     (the README's 15 messages coming out 120 times), where the default walk holds them back."""
     async with AsyncLetta(base_url=server.base_url) as client:
-        agent_id = str(server.create_agent(name="conv")["id"])
-        conversation = await client.conversations.create(agent_id=agent_id)
-        for n in range(3):
-            await client.conversations.messages.create(
-                conversation.id, messages=[{"role": "user", "content": f"m{n}"}], streaming=False
-            )
+        conversation, whole = await three_message_conversation(server, client)
         listing = client.conversations.messages
-        whole = [m.id async for m in listing.list(conversation.id, order="asc", limit=1000)]
         official = [m.id async for m in listing.list(conversation.id).official()]
         default = [m.id async for m in listing.list(conversation.id)]
     newest_first = whole[::-1]
