@@ -13,6 +13,7 @@ hand-written mutants in ``tools/mutants.json`` (``tools/mutation_strings.py``).
 
     nox -s mutation                         # everything; writes the per-module scores
     nox -s mutation -- --only _stream,durable
+    nox -s mutation -- --only _stream --tests tests/test_stream.py,tests/test_resume.py
     nox -s mutation -- --quick              # CI: a fixed sample of the core promises' mutants
     nox -s mutation -- --changed            # the functions the last change touched
     nox -s mutation -- --report-only        # re-read the results of the last run
@@ -525,6 +526,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stubs", action="store_true", help="print survivor-file entries to fill")
     parser.add_argument("--write", action="store_true", help=f"write the scores to {REPORT.name}")
     parser.add_argument("--no-strings", action="store_true", help="skip the Lua and SQL mutants")
+    parser.add_argument(
+        "--tests",
+        help="comma-separated test files or directories to run instead of the whole selection"
+        " (faster; a mutant they miss may still be killed by another file)",
+    )
     args = parser.parse_args(argv)
     if args.stubs:
         stubs()
@@ -559,8 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     if selected is not None and not args.report_only:
         # A run of its own: its narrowed mutants and traces must not mix with a full run's.
         return quick(patterns, only or [], args.children, args.budget, tests)
+    if args.tests and tests is None:
+        tests = args.tests.split(",")
     if not args.report_only:
-        code = run_mutmut(patterns, args.children, only, args.budget)
+        code = run_mutmut(patterns, args.children, only, args.budget, tests)
         if code != 0:
             print(f"mutmut exited {code}")
             return code
