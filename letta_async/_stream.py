@@ -75,7 +75,12 @@ _ENDS_WITHOUT_DONE = frozenset({"cancelled"})
 
 
 class ResumeSettings:
-    """How a background stream reconnects to its run."""
+    """How a background stream reconnects to its run.
+
+    Before resume attempt *n* it waits ``initial_delay * 2 ** (n - 1)`` seconds, at most
+    ``max_delay``, less up to a quarter of that at random: clients cut off together (a
+    server restart) then come back spread out instead of all at once.
+    """
 
     __slots__ = (
         "batch_size",
