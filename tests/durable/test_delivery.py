@@ -730,3 +730,132 @@ async def test_a_send_told_to_come_back_later_is_kept_not_rejected(
     assert outcome.status == "completed"
     assert runs_for(server, cursor.otids[0]) == [outcome.run_id]
     assert sink.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]
+
+
+# --- the runner's own promises: its settings, its words, its scheduling ------------------------
+
+
+async def test_misuse_is_reported_in_the_words_of_the_api(db: Path) -> None:
+    """Each misuse says what to do instead, in words a caller can search for."""
+    async with (
+        AsyncLetta(base_url="http://127.0.0.1:9") as client,  # nothing is requested
+        SQLiteCursorStore(db) as store,
+    ):
+        with pytest.raises(ValueError, match=r"^limit must be at least 1$"):
+            DurableStreams(client, store, Sink(), limit=0)
+        with pytest.raises(ValueError, match=r"^buffer must be at least 1$"):
+            DurableStreams(client, store, Sink(), buffer=0)
+        outside = DurableStreams(client, store, Sink())
+        with pytest.raises(
+            RuntimeError, match=r"^use `async with DurableStreams\(\.\.\.\) as durable:` first$"
+        ):
+            await outside.send("k", "agent-1", messages=user("hi"))
+        # Leaving a block that was never entered is a bug in the caller's own context handling.
+        with pytest.raises(AssertionError, match=r"^__aexit__ without __aenter__"):
+            await outside.__aexit__(None, None, None)
+        async with DurableStreams(client, store, Sink()) as durable:
+            with pytest.raises(RuntimeError, match=r"^DurableStreams can be entered only once$"):
+                await durable.__aenter__()
+        assert await store.in_flight() == []  # the send outside the block recorded nothing
+
+
+async def test_the_smallest_limit_and_buffer_work(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``limit=1, buffer=1``: one stream and one handler at a time, every key delivered."""
+    agent = server.create_agent()["id"]
+    inside = peak = 0
+
+    async def one_at_a_time(batch: Batch) -> None:
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        await anyio.sleep(0.005)
+        inside -= 1
+
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, one_at_a_time, limit=1, buffer=1) as durable,
+    ):
+        for key in ("a", "b", "c"):
+            await durable.send(key, agent, messages=user("count [tokens=3]"))
+        outcomes = await durable.join()
+    assert sorted((o.key, o.status) for o in outcomes) == [
+        ("a", "completed"),
+        ("b", "completed"),
+        ("c", "completed"),
+    ]
+    assert peak == 1
+
+
+async def test_a_key_the_store_holds_is_refused_by_name_and_not_sent(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("order-42", agent, user("hi"), {}))  # unfinished, from before
+        async with DurableStreams(client, store, Sink()) as durable:
+            with pytest.raises(DuplicateKeyError) as caught:
+                await durable.send("order-42", agent, messages=user("hi again"))
+            assert await durable.join() == []
+    assert caught.value.args == ("order-42",)
+    assert server.requests_to(SEND_STREAM, "POST") == []
+
+
+async def test_resolve_refuses_a_key_that_is_not_parked(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``resolve`` is for ``unconfirmed`` (and ``dead``) keys only: anything else is False and
+    nothing happens to it, whichever way the caller decided."""
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("waiting", agent, user("hi"), {}))
+        async with DurableStreams(client, store, Sink()) as durable:
+            for resend in (True, False):
+                assert await durable.resolve("waiting", resend=resend) is False
+                assert await durable.resolve("unknown", resend=resend) is False
+            assert await durable.join() == []
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("waiting", "recorded")]
+    assert server.requests_to(SEND_STREAM, "POST") == []
+
+
+async def test_an_async_on_outcome_is_awaited_before_join_returns(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    told: list[Outcome] = []
+
+    async def tell(outcome: Outcome) -> None:
+        await anyio.sleep(0.01)
+        told.append(outcome)
+
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, Sink(), on_outcome=tell) as durable,
+    ):
+        await durable.send("a", agent, messages=user("hi"))
+        await durable.send("b", agent, messages=user("hi"))
+        outcomes = await durable.join()
+    assert sorted(o.key for o in told) == ["a", "b"]
+    assert sorted(told, key=lambda o: o.key) == sorted(outcomes, key=lambda o: o.key)
+
+
+async def test_a_key_ending_other_than_completed_is_logged_and_a_completed_one_is_not(
+    server: LettaTestServer, client: AsyncLetta, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A runner with thousands of keys stays quiet about the ones that simply finished; each
+    key that ended any other way leaves an INFO line with its outcome."""
+    agent = server.create_agent()["id"]
+    missing = "agent-00000000-0000-4000-8000-00000000dead"
+    async with SQLiteCursorStore(db) as store:
+        with caplog.at_level("INFO", logger="letta_async.durable"):
+            async with DurableStreams(client, store, Sink()) as durable:
+                await durable.send("fine", agent, messages=user("hi"))
+                await durable.send("refused", missing, messages=user("hi"))
+                outcomes = {o.key: o for o in await durable.join()}
+    statuses = {key: outcome.status for key, outcome in outcomes.items()}
+    assert statuses == {"fine": "completed", "refused": "rejected"}
+    ended = [r for r in caplog.records if r.getMessage().startswith("durable key ended")]
+    assert [(r.levelname, r.getMessage()) for r in ended] == [
+        ("INFO", f"durable key ended: {outcomes['refused']!r}")
+    ]
