@@ -859,3 +859,146 @@ async def test_a_key_ending_other_than_completed_is_logged_and_a_completed_one_i
     assert [(r.levelname, r.getMessage()) for r in ended] == [
         ("INFO", f"durable key ended: {outcomes['refused']!r}")
     ]
+
+
+class Holding:
+    """A handler that keeps every batch until released: the keys it entered hold their slots."""
+
+    def __init__(self) -> None:
+        self.entered: list[str] = []
+        self.release = anyio.Event()
+
+    async def __call__(self, batch: Batch) -> None:
+        self.entered.append(batch.key)
+        await self.release.wait()
+
+    async def wait_for(self, count: int) -> None:
+        """Until ``count`` batches are in the handler, then a moment for any more to arrive."""
+        with anyio.fail_after(20):
+            while len(self.entered) < count:
+                await anyio.sleep(0.01)
+        await anyio.sleep(0.2)
+
+
+async def test_the_default_limit_is_fifty_streams(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """README: ``limit`` means what it means for ``fan_out``, whose default is 50. With every
+    key held in its handler, fifty sends return and the fifty-first waits for a slot."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    sent: list[str] = []
+    async with SQLiteCursorStore(db) as store, DurableStreams(client, store, holding) as durable:
+
+        async def send_all() -> None:
+            for n in range(51):
+                await durable.send(f"k{n}", agent, messages=user("hi"))
+                sent.append(f"k{n}")
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send_all)
+            await holding.wait_for(50)
+            assert len(holding.entered) == 50 and len(sent) == 50
+            holding.release.set()
+        outcomes = await durable.join()
+    assert len(outcomes) == 51 and {o.status for o in outcomes} == {"completed"}
+
+
+async def test_the_default_buffer_is_a_hundred_batches_in_handlers(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """README: ``buffer`` means what it means for ``fan_out``, whose default is 100: with room
+    for more streams, the hundred-and-first batch waits until a handler returns."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, holding, limit=101) as durable,
+    ):
+        for n in range(101):
+            await durable.send(f"k{n}", agent, messages=user("hi"))
+        await holding.wait_for(100)
+        assert len(holding.entered) == 100
+        holding.release.set()
+        outcomes = await durable.join()
+    assert len(outcomes) == 101 and {o.status for o in outcomes} == {"completed"}
+    assert sorted(holding.entered) == sorted(f"k{n}" for n in range(101))
+
+
+async def test_a_handler_that_always_fails_kills_its_key_at_the_tenth_failure_by_default(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``max_failures`` unset: the README's default of 10 failures in a row parks the key."""
+    agent = server.create_agent()["id"]
+
+    async def down(batch: Batch) -> None:
+        raise ValueError("the sink is down")
+
+    statuses: list[str] = []
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, down) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            statuses += [o.status for o in await durable.join()]
+            for _ in range(10):  # restarts: the tenth finds the key parked and runs nothing
+                await durable.recover()
+                statuses += [o.status for o in await durable.join()]
+        (cursor,) = await store.in_flight()
+    assert statuses == ["failed"] * 9 + ["dead"]
+    assert (cursor.phase, cursor.failures) == ("dead", 10)
+
+
+async def test_a_capacity_limiter_passed_as_limit_is_the_budget_used(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """As with ``fan_out``, a limiter shares one budget of streams: its tokens are what the
+    keys hold, and a key waits while the limiter has none."""
+    agent = server.create_agent()["id"]
+    limiter = anyio.CapacityLimiter(2)
+    holding = Holding()
+    sent: list[str] = []
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, holding, limit=limiter) as durable,
+    ):
+
+        async def send_all() -> None:
+            for key in ("a", "b", "c"):
+                await durable.send(key, agent, messages=user("hi"))
+                sent.append(key)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send_all)
+            await holding.wait_for(2)
+            assert (holding.entered, sent, limiter.borrowed_tokens) == (["a", "b"], ["a", "b"], 2)
+            holding.release.set()
+        outcomes = await durable.join()
+    assert sorted(o.key for o in outcomes) == ["a", "b", "c"]
+    assert limiter.borrowed_tokens == 0  # every key gave its token back
+
+
+async def test_the_lookup_given_is_the_one_used(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A send whose run id was never seen is looked up with the ``OtidLookup`` passed in: one
+    that reads only the newest history item misses the message under the run's replies and
+    parks the key (the default, 200 items deep, would have found it). Nothing is re-sent."""
+    agent = server.create_agent()["id"]
+    text = "count [tokens=5] [tool]"
+    cursor = prepare("k", agent, user(text), {})
+    shallow = OtidLookup(depth=1, grace=0.2)
+    async with SQLiteCursorStore(db) as store:
+        await store.record(cursor)
+        await store.mark_sending("k", time.time())
+        # The request goes out and the process dies before it reads the run id.
+        messages = [dict(user(text)[0], otid=cursor.otids[0])]
+        stream = client.agents.messages.stream(agent, messages=messages, background=True)
+        await stream.__aenter__()
+        await stream.aclose()
+        (run_id,) = runs_for(server, cursor.otids[0])
+        await server.wait_for_run(run_id)  # its replies are now newer than the message
+        async with DurableStreams(client, store, Sink(), lookup=shallow) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "unconfirmed")]
+    assert outcome.status == "unconfirmed"
+    assert runs_for(server, cursor.otids[0]) == [run_id]
