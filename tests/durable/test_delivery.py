@@ -1002,3 +1002,74 @@ async def test_the_lookup_given_is_the_one_used(
         assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "unconfirmed")]
     assert outcome.status == "unconfirmed"
     assert runs_for(server, cursor.otids[0]) == [run_id]
+
+
+async def test_a_send_cancelled_while_waiting_for_a_slot_is_run_by_a_later_recover(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``send`` records first, then waits for a slot: a caller that gives up waiting leaves
+    the key recorded, and ``recover`` in the same block sends it, once."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, holding, limit=1) as durable:
+            await durable.send("first", agent, messages=user("hi"))
+            await holding.wait_for(1)
+            with anyio.move_on_after(0.2) as waited:
+                await durable.send("second", agent, messages=user("hi"))
+            assert waited.cancelled_caught  # the one slot was taken
+            recorded = await store.get("second")
+            assert recorded is not None and recorded.phase == "recorded"
+            holding.release.set()
+            assert [o.key for o in await durable.join()] == ["first"]
+            assert [c.key for c in await durable.recover()] == ["second"]
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+    assert (outcome.key, outcome.status) == ("second", "completed")
+    assert runs_for(server, recorded.otids[0]) == [outcome.run_id]
+
+
+async def test_a_key_recovered_twice_while_it_waits_for_a_slot_runs_once(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A second ``recover`` while the first one's keys still wait for a slot lists them again
+    but does not schedule them again: each is sent once and ends once."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    left = prepare("left", agent, user("hi"), {})
+    async with SQLiteCursorStore(db) as store:
+        await store.record(left)  # what a previous process left unsent
+        async with DurableStreams(client, store, holding, limit=1) as durable:
+            await durable.send("busy", agent, messages=user("hi"))
+            await holding.wait_for(1)
+            for _ in range(2):
+                assert {c.key for c in await durable.recover()} == {"busy", "left"}
+            holding.release.set()
+            outcomes = await durable.join()
+        assert await store.in_flight() == []
+    assert sorted((o.key, o.status) for o in outcomes) == [
+        ("busy", "completed"),
+        ("left", "completed"),
+    ]
+    assert len(runs_for(server, left.otids[0])) == 1
+    assert holding.entered.count("left") == 1
+
+
+async def test_an_error_raised_in_the_block_stops_the_keys_and_comes_out_as_from_a_task_group(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """Like any anyio task group, the block's own exception comes out inside an exception
+    group (with whatever a key raised beside it), the very exception the block raised; the
+    keys stop where their last acknowledgement put them."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    error = ValueError("the caller's own failure")
+    with pytest.raises(BaseException) as caught:
+        async with SQLiteCursorStore(db) as store, DurableStreams(client, store, holding) as d:
+            await d.send("k", agent, messages=user("count [tokens=5]"))
+            await holding.wait_for(1)
+            raise error
+    assert list(getattr(caught.value, "exceptions", ())) == [error]
+    async with SQLiteCursorStore(db) as store:
+        (cursor,) = await store.in_flight()
+    assert (cursor.key, cursor.seq_id) == ("k", 0)  # the batch in the handler was never acked
