@@ -866,10 +866,12 @@ class Holding:
 
     def __init__(self) -> None:
         self.entered: list[str] = []
+        self.batches: list[Batch] = []
         self.release = anyio.Event()
 
     async def __call__(self, batch: Batch) -> None:
         self.entered.append(batch.key)
+        self.batches.append(batch)
         await self.release.wait()
 
     async def wait_for(self, count: int) -> None:
@@ -969,7 +971,8 @@ async def test_a_capacity_limiter_passed_as_limit_is_the_budget_used(
         async with anyio.create_task_group() as group:
             group.start_soon(send_all)
             await holding.wait_for(2)
-            assert (holding.entered, sent, limiter.borrowed_tokens) == (["a", "b"], ["a", "b"], 2)
+            assert sorted(holding.entered) == sent == ["a", "b"]
+            assert limiter.borrowed_tokens == 2
             holding.release.set()
         outcomes = await durable.join()
     assert sorted(o.key for o in outcomes) == ["a", "b", "c"]
@@ -1070,6 +1073,8 @@ async def test_an_error_raised_in_the_block_stops_the_keys_and_comes_out_as_from
             await holding.wait_for(1)
             raise error
     assert list(getattr(caught.value, "exceptions", ())) == [error]
+    (held,) = holding.batches
     async with SQLiteCursorStore(db) as store:
         (cursor,) = await store.in_flight()
-    assert (cursor.key, cursor.seq_id) == ("k", 0)  # the batch in the handler was never acked
+    assert cursor.key == "k"
+    assert cursor.seq_id < min(s for s in held.seq_ids if s is not None)  # never acknowledged
