@@ -730,3 +730,351 @@ async def test_a_send_told_to_come_back_later_is_kept_not_rejected(
     assert outcome.status == "completed"
     assert runs_for(server, cursor.otids[0]) == [outcome.run_id]
     assert sink.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]
+
+
+# --- the runner's own promises: its settings, its words, its scheduling ------------------------
+
+
+async def test_misuse_is_reported_in_the_words_of_the_api(db: Path) -> None:
+    """Each misuse says what to do instead, in words a caller can search for."""
+    async with (
+        AsyncLetta(base_url="http://127.0.0.1:9") as client,  # nothing is requested
+        SQLiteCursorStore(db) as store,
+    ):
+        with pytest.raises(ValueError, match=r"^limit must be at least 1$"):
+            DurableStreams(client, store, Sink(), limit=0)
+        with pytest.raises(ValueError, match=r"^buffer must be at least 1$"):
+            DurableStreams(client, store, Sink(), buffer=0)
+        outside = DurableStreams(client, store, Sink())
+        with pytest.raises(
+            RuntimeError, match=r"^use `async with DurableStreams\(\.\.\.\) as durable:` first$"
+        ):
+            await outside.send("k", "agent-1", messages=user("hi"))
+        # Leaving a block that was never entered is a bug in the caller's own context handling.
+        with pytest.raises(AssertionError, match=r"^__aexit__ without __aenter__"):
+            await outside.__aexit__(None, None, None)
+        async with DurableStreams(client, store, Sink()) as durable:
+            with pytest.raises(RuntimeError, match=r"^DurableStreams can be entered only once$"):
+                await durable.__aenter__()
+        assert await store.in_flight() == []  # the send outside the block recorded nothing
+
+
+async def test_the_smallest_limit_and_buffer_work(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``limit=1, buffer=1``: one stream and one handler at a time, every key delivered."""
+    agent = server.create_agent()["id"]
+    inside = peak = 0
+
+    async def one_at_a_time(batch: Batch) -> None:
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        await anyio.sleep(0.005)
+        inside -= 1
+
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, one_at_a_time, limit=1, buffer=1) as durable,
+    ):
+        for key in ("a", "b", "c"):
+            await durable.send(key, agent, messages=user("count [tokens=3]"))
+        outcomes = await durable.join()
+    assert sorted((o.key, o.status) for o in outcomes) == [
+        ("a", "completed"),
+        ("b", "completed"),
+        ("c", "completed"),
+    ]
+    assert peak == 1
+
+
+async def test_a_key_the_store_holds_is_refused_by_name_and_not_sent(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("order-42", agent, user("hi"), {}))  # unfinished, from before
+        async with DurableStreams(client, store, Sink()) as durable:
+            with pytest.raises(DuplicateKeyError) as caught:
+                await durable.send("order-42", agent, messages=user("hi again"))
+            assert await durable.join() == []
+    assert caught.value.args == ("order-42",)
+    assert server.requests_to(SEND_STREAM, "POST") == []
+
+
+async def test_resolve_refuses_a_key_that_is_not_parked(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``resolve`` is for ``unconfirmed`` (and ``dead``) keys only: anything else is False and
+    nothing happens to it, whichever way the caller decided."""
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("waiting", agent, user("hi"), {}))
+        async with DurableStreams(client, store, Sink()) as durable:
+            for resend in (True, False):
+                assert await durable.resolve("waiting", resend=resend) is False
+                assert await durable.resolve("unknown", resend=resend) is False
+            assert await durable.join() == []
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("waiting", "recorded")]
+    assert server.requests_to(SEND_STREAM, "POST") == []
+
+
+async def test_an_async_on_outcome_is_awaited_before_join_returns(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    agent = server.create_agent()["id"]
+    told: list[Outcome] = []
+
+    async def tell(outcome: Outcome) -> None:
+        await anyio.sleep(0.01)
+        told.append(outcome)
+
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, Sink(), on_outcome=tell) as durable,
+    ):
+        await durable.send("a", agent, messages=user("hi"))
+        await durable.send("b", agent, messages=user("hi"))
+        outcomes = await durable.join()
+    assert sorted(o.key for o in told) == ["a", "b"]
+    assert sorted(told, key=lambda o: o.key) == sorted(outcomes, key=lambda o: o.key)
+
+
+async def test_a_key_ending_other_than_completed_is_logged_and_a_completed_one_is_not(
+    server: LettaTestServer, client: AsyncLetta, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A runner with thousands of keys stays quiet about the ones that simply finished; each
+    key that ended any other way leaves an INFO line with its outcome."""
+    agent = server.create_agent()["id"]
+    missing = "agent-00000000-0000-4000-8000-00000000dead"
+    async with SQLiteCursorStore(db) as store:
+        with caplog.at_level("INFO", logger="letta_async.durable"):
+            async with DurableStreams(client, store, Sink()) as durable:
+                await durable.send("fine", agent, messages=user("hi"))
+                await durable.send("refused", missing, messages=user("hi"))
+                outcomes = {o.key: o for o in await durable.join()}
+    statuses = {key: outcome.status for key, outcome in outcomes.items()}
+    assert statuses == {"fine": "completed", "refused": "rejected"}
+    ended = [r for r in caplog.records if r.getMessage().startswith("durable key ended")]
+    assert [(r.levelname, r.getMessage()) for r in ended] == [
+        ("INFO", f"durable key ended: {outcomes['refused']!r}")
+    ]
+
+
+class Holding:
+    """A handler that keeps every batch until released: the keys it entered hold their slots."""
+
+    def __init__(self) -> None:
+        self.entered: list[str] = []
+        self.batches: list[Batch] = []
+        self.release = anyio.Event()
+
+    async def __call__(self, batch: Batch) -> None:
+        self.entered.append(batch.key)
+        self.batches.append(batch)
+        await self.release.wait()
+
+    async def wait_for(self, count: int) -> None:
+        """Until ``count`` batches are in the handler, then a moment for any more to arrive."""
+        with anyio.fail_after(20):
+            while len(self.entered) < count:
+                await anyio.sleep(0.01)
+        await anyio.sleep(0.2)
+
+
+async def test_the_default_limit_is_fifty_streams(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """README: ``limit`` means what it means for ``fan_out``, whose default is 50. With every
+    key held in its handler, fifty sends return and the fifty-first waits for a slot."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    sent: list[str] = []
+    async with SQLiteCursorStore(db) as store, DurableStreams(client, store, holding) as durable:
+
+        async def send_all() -> None:
+            for n in range(51):
+                await durable.send(f"k{n}", agent, messages=user("hi"))
+                sent.append(f"k{n}")
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send_all)
+            await holding.wait_for(50)
+            assert len(holding.entered) == 50 and len(sent) == 50
+            holding.release.set()
+        outcomes = await durable.join()
+    assert len(outcomes) == 51 and {o.status for o in outcomes} == {"completed"}
+
+
+async def test_the_default_buffer_is_a_hundred_batches_in_handlers(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """README: ``buffer`` means what it means for ``fan_out``, whose default is 100: with room
+    for more streams, the hundred-and-first batch waits until a handler returns."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, holding, limit=101) as durable,
+    ):
+        for n in range(101):
+            await durable.send(f"k{n}", agent, messages=user("hi"))
+        await holding.wait_for(100)
+        assert len(holding.entered) == 100
+        holding.release.set()
+        outcomes = await durable.join()
+    assert len(outcomes) == 101 and {o.status for o in outcomes} == {"completed"}
+    assert sorted(holding.entered) == sorted(f"k{n}" for n in range(101))
+
+
+async def test_a_handler_that_always_fails_kills_its_key_at_the_tenth_failure_by_default(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``max_failures`` unset: the README's default of 10 failures in a row parks the key."""
+    agent = server.create_agent()["id"]
+
+    async def down(batch: Batch) -> None:
+        raise ValueError("the sink is down")
+
+    statuses: list[str] = []
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, down) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            statuses += [o.status for o in await durable.join()]
+            for _ in range(10):  # restarts: the tenth finds the key parked and runs nothing
+                await durable.recover()
+                statuses += [o.status for o in await durable.join()]
+        (cursor,) = await store.in_flight()
+    assert statuses == ["failed"] * 9 + ["dead"]
+    assert (cursor.phase, cursor.failures) == ("dead", 10)
+
+
+async def test_a_capacity_limiter_passed_as_limit_is_the_budget_used(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """As with ``fan_out``, a limiter shares one budget of streams: its tokens are what the
+    keys hold, and a key waits while the limiter has none."""
+    agent = server.create_agent()["id"]
+    limiter = anyio.CapacityLimiter(2)
+    holding = Holding()
+    sent: list[str] = []
+    async with (
+        SQLiteCursorStore(db) as store,
+        DurableStreams(client, store, holding, limit=limiter) as durable,
+    ):
+
+        async def send_all() -> None:
+            for key in ("a", "b", "c"):
+                await durable.send(key, agent, messages=user("hi"))
+                sent.append(key)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send_all)
+            await holding.wait_for(2)
+            assert sorted(holding.entered) == sent == ["a", "b"]
+            assert limiter.borrowed_tokens == 2
+            holding.release.set()
+        outcomes = await durable.join()
+    assert sorted(o.key for o in outcomes) == ["a", "b", "c"]
+    assert limiter.borrowed_tokens == 0  # every key gave its token back
+
+
+async def test_the_lookup_given_is_the_one_used(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A send whose run id was never seen is looked up with the ``OtidLookup`` passed in: one
+    that reads only the newest history item misses the message under the run's replies and
+    parks the key (the default, 200 items deep, would have found it). Nothing is re-sent."""
+    agent = server.create_agent()["id"]
+    text = "count [tokens=5] [tool]"
+    cursor = prepare("k", agent, user(text), {})
+    shallow = OtidLookup(depth=1, grace=0.2)
+    async with SQLiteCursorStore(db) as store:
+        await store.record(cursor)
+        await store.mark_sending("k", time.time())
+        # The request goes out and the process dies before it reads the run id.
+        messages = [dict(user(text)[0], otid=cursor.otids[0])]
+        stream = client.agents.messages.stream(agent, messages=messages, background=True)
+        await stream.__aenter__()
+        await stream.aclose()
+        (run_id,) = runs_for(server, cursor.otids[0])
+        await server.wait_for_run(run_id)  # its replies are now newer than the message
+        async with DurableStreams(client, store, Sink(), lookup=shallow) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "unconfirmed")]
+    assert outcome.status == "unconfirmed"
+    assert runs_for(server, cursor.otids[0]) == [run_id]
+
+
+async def test_a_send_cancelled_while_waiting_for_a_slot_is_run_by_a_later_recover(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """``send`` records first, then waits for a slot: a caller that gives up waiting leaves
+    the key recorded, and ``recover`` in the same block sends it, once."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, holding, limit=1) as durable:
+            await durable.send("first", agent, messages=user("hi"))
+            await holding.wait_for(1)
+            with anyio.move_on_after(0.2) as waited:
+                await durable.send("second", agent, messages=user("hi"))
+            assert waited.cancelled_caught  # the one slot was taken
+            recorded = await store.get("second")
+            assert recorded is not None and recorded.phase == "recorded"
+            holding.release.set()
+            assert [o.key for o in await durable.join()] == ["first"]
+            assert [c.key for c in await durable.recover()] == ["second"]
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+    assert (outcome.key, outcome.status) == ("second", "completed")
+    assert runs_for(server, recorded.otids[0]) == [outcome.run_id]
+
+
+async def test_a_key_recovered_twice_while_it_waits_for_a_slot_runs_once(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A second ``recover`` while the first one's keys still wait for a slot lists them again
+    but does not schedule them again: each is sent once and ends once."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    left = prepare("left", agent, user("hi"), {})
+    async with SQLiteCursorStore(db) as store:
+        await store.record(left)  # what a previous process left unsent
+        async with DurableStreams(client, store, holding, limit=1) as durable:
+            await durable.send("busy", agent, messages=user("hi"))
+            await holding.wait_for(1)
+            for _ in range(2):
+                assert {c.key for c in await durable.recover()} == {"busy", "left"}
+            holding.release.set()
+            outcomes = await durable.join()
+        assert await store.in_flight() == []
+    assert sorted((o.key, o.status) for o in outcomes) == [
+        ("busy", "completed"),
+        ("left", "completed"),
+    ]
+    assert len(runs_for(server, left.otids[0])) == 1
+    assert holding.entered.count("left") == 1
+
+
+async def test_an_error_raised_in_the_block_stops_the_keys_and_comes_out_as_from_a_task_group(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """Like any anyio task group, the block's own exception comes out inside an exception
+    group (with whatever a key raised beside it), the very exception the block raised; the
+    keys stop where their last acknowledgement put them."""
+    agent = server.create_agent()["id"]
+    holding = Holding()
+    error = ValueError("the caller's own failure")
+    with pytest.raises(BaseException) as caught:
+        async with SQLiteCursorStore(db) as store, DurableStreams(client, store, holding) as d:
+            await d.send("k", agent, messages=user("count [tokens=5]"))
+            await holding.wait_for(1)
+            raise error
+    assert list(getattr(caught.value, "exceptions", ())) == [error]
+    (held,) = holding.batches
+    async with SQLiteCursorStore(db) as store:
+        (cursor,) = await store.in_flight()
+    assert cursor.key == "k"
+    assert cursor.seq_id < min(s for s in held.seq_ids if s is not None)  # never acknowledged
