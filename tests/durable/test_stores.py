@@ -318,3 +318,36 @@ async def test_a_conversation_key_keeps_its_conversation(store: CursorStore) -> 
     await store.record(job("a"))
     got = {c.key: c.conversation_id for c in await store.in_flight()}
     assert got == {"c": "conv-7", "a": None}
+
+
+# --- what a store hands back, and how many ended records by default -----------------------------
+
+
+async def test_a_recorded_cursor_reads_back_whole(store: CursorStore) -> None:
+    """A process that starts from nothing gets back every field that was recorded: the fence
+    that guards its writes and the creation time that orders the keys included."""
+    cursor = Cursor(
+        key="a",
+        agent_id=AGENT,
+        conversation_id="conv-3",
+        otids=("otid-1", "otid-2"),
+        request=b'{"messages": []}',
+        phase="streaming",
+        run_id="run-1",
+        seq_id=41,
+        fence=3,
+        created_at=1_700_000_000.25,
+        sent_at=1_700_000_001.5,
+    )
+    assert await store.record(cursor)
+    assert await store.get("a") == cursor
+    assert await store.in_flight() == [cursor]
+    assert not await store.ack("a", "run-1", 42, fence=2)  # a fence not current: refused
+    assert await store.ack("a", "run-1", 42, fence=3)
+
+
+async def test_ended_keeps_the_latest_hundred_by_default(store: CursorStore) -> None:
+    for i in range(101):
+        await store.record(job(f"k{i}"))
+        assert await store.finish(f"k{i}", ended=Ended(key=f"k{i}", status="gone", agent_id=AGENT))
+    assert [e.key for e in await store.ended()] == [f"k{i}" for i in range(1, 101)]
