@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 import anyio
@@ -351,3 +353,69 @@ async def test_ended_keeps_the_latest_hundred_by_default(store: CursorStore) -> 
         await store.record(job(f"k{i}"))
         assert await store.finish(f"k{i}", ended=Ended(key=f"k{i}", status="gone", agent_id=AGENT))
     assert [e.key for e in await store.ended()] == [f"k{i}" for i in range(1, 101)]
+
+
+# --- the SQLite file ------------------------------------------------------------------------------
+
+
+async def test_sqlite_a_closed_store_refuses_writes_and_leaves_the_file_alone(
+    tmp_path: Path,
+) -> None:
+    """A write after ``aclose`` fails loudly: it must not silently reopen the file."""
+    path = tmp_path / "c.db"
+    store = SQLiteCursorStore(path)
+    assert repr(store) == f"<SQLiteCursorStore {str(path)!r}>"
+    await store.record(job("a"))
+    await store.aclose()
+    with pytest.raises(RuntimeError, match=r"^the cursor store is closed$"):
+        await store.ack("a", "run-1", 5)
+    with pytest.raises(RuntimeError, match=r"^the cursor store is closed$"):
+        await store.record(job("b"))
+    async with SQLiteCursorStore(path) as again:
+        assert [(c.key, c.seq_id) for c in await again.in_flight()] == [("a", 0)]
+
+
+async def test_sqlite_a_failed_write_changes_nothing_and_the_store_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Writes that share a transaction with one that fails fail with it, none of them lands,
+    and the store keeps working."""
+    path = tmp_path / "c.db"
+    broken = Cursor(key="broken", agent_id=AGENT, request=object())  # type: ignore[arg-type]
+    async with SQLiteCursorStore(path) as store:
+        await store.record(job("a"))
+        results: list[BaseException | bool] = []
+
+        async def write(call: Awaitable[bool]) -> None:
+            try:
+                results.append(await call)
+            except sqlite3.Error as exc:
+                results.append(exc)
+
+        async with anyio.create_task_group() as tasks:  # queued together: one transaction
+            tasks.start_soon(write, store.ack("a", "run-1", 5))
+            tasks.start_soon(write, store.record(broken))
+        assert len(results) == 2
+        # Each caller is told of the error that broke the transaction (a value SQLite cannot
+        # store), not of some later one.
+        assert all("binding parameter" in str(r) for r in results), results
+        assert await store.ack("a", "run-1", 6)
+        assert await store.record(job("b"))
+    async with SQLiteCursorStore(path) as again:
+        assert [(c.key, c.run_id, c.seq_id) for c in await again.in_flight()] == [
+            ("a", "run-1", 6),
+            ("b", None, 0),
+        ]
+
+
+async def test_sqlite_refuses_another_programs_file_by_its_name(tmp_path: Path) -> None:
+    foreign = tmp_path / "app.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    before = foreign.read_bytes()
+    async with SQLiteCursorStore(foreign, create=False) as store:
+        expected = f"{str(foreign)!r} is not a cursor store (no letta_cursors table)"
+        with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+            await store.in_flight()
+    assert foreign.read_bytes() == before
