@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -419,3 +420,86 @@ async def test_sqlite_refuses_another_programs_file_by_its_name(tmp_path: Path) 
         with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
             await store.in_flight()
     assert foreign.read_bytes() == before
+
+
+def _setting(name: str) -> Callable[[sqlite3.Connection], object]:
+    """Ask SQLite, on the store's own connection, how it is set up."""
+    return lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def test_sqlite_runs_with_the_durability_and_waiting_it_was_given(tmp_path: Path) -> None:
+    """NORMAL by default (a commit survives a killed process), FULL when asked (a power cut
+    too), in WAL mode; a write waits 10 s for another process's lock unless told otherwise.
+    SQLite's own defaults differ (FULL, and Python's 5 s), so each setting must be applied."""
+    path = tmp_path / "c.db"
+    async with SQLiteCursorStore(path) as store:
+        assert await store._run(_setting("synchronous")) == 1  # NORMAL
+        assert await store._run(_setting("busy_timeout")) == 10_000  # milliseconds
+    async with SQLiteCursorStore(path, synchronous="FULL", busy_timeout=0.25) as store:
+        assert await store._run(_setting("synchronous")) == 2  # FULL
+        assert await store._run(_setting("busy_timeout")) == 250
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
+    finally:
+        conn.close()
+
+
+async def test_sqlite_a_write_waits_for_another_process_then_gives_up(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    other = sqlite3.connect(path, isolation_level=None)  # another process writing the file
+    try:
+        async with (
+            SQLiteCursorStore(path, busy_timeout=0.3) as impatient,
+            SQLiteCursorStore(path) as patient,
+        ):
+            await impatient.record(job("a"))
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                await impatient.ack("a", "run-1", 5)
+            assert time.monotonic() - started < 3  # its own 0.3 s, not the 5 s of a default
+
+            async def finish_the_other_write() -> None:
+                await anyio.sleep(0.2)
+                other.execute("COMMIT")
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(finish_the_other_write)
+                assert await patient.ack("a", "run-1", 6)  # waited, then landed
+            assert await impatient.ack("a", "run-1", 7)  # the lock gone, it works again
+            got = await patient.get("a")
+            assert got is not None and got.seq_id == 7
+    finally:
+        other.close()
+
+
+async def test_sqlite_aclose_lets_a_write_in_flight_land(tmp_path: Path) -> None:
+    """An acknowledgement already handed to the database when the store closes is committed
+    before the connection goes: closing never cuts a transaction in half."""
+    path = tmp_path / "c.db"
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_disk(conn: sqlite3.Connection) -> None:  # holds the transaction open a moment
+        entered.set()
+        release.wait(5)
+
+    store = SQLiteCursorStore(path)
+    await store.record(job("a"))
+    acked: list[bool] = []
+
+    async def ack() -> None:
+        acked.append(await store.ack("a", "run-1", 5))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(store._run, slow_disk)
+            tasks.start_soon(ack)  # queued behind it: the same transaction
+            await anyio.to_thread.run_sync(entered.wait, 5)
+            tasks.start_soon(store.aclose)
+            await anyio.sleep(0.2)  # a close that does not wait would happen meanwhile
+            release.set()
+    assert acked == [True]
+    async with SQLiteCursorStore(path) as again:
+        got = await again.get("a")
+    assert got is not None and (got.run_id, got.seq_id) == ("run-1", 5)
