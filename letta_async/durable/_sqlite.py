@@ -116,6 +116,9 @@ class SQLiteCursorStore(CursorStore):
     ``async with SQLiteCursorStore("cursors.db") as store: ...``, or call :meth:`aclose`.
     Several processes may open the same file (SQLite serialises their writes), but only one
     should run the keys: there are no leases here. For a fleet, use the Redis store.
+    ``busy_timeout`` is how many seconds a write waits while another process holds the
+    file's write lock before it fails with :class:`sqlite3.OperationalError` ("database is
+    locked"), so that a stuck neighbour makes writes fail instead of hang.
 
     ``create=False`` opens an existing store only, for tools that inspect one: a missing file
     raises :class:`FileNotFoundError` and a file that is not a cursor store raises

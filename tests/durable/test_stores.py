@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -318,3 +321,185 @@ async def test_a_conversation_key_keeps_its_conversation(store: CursorStore) -> 
     await store.record(job("a"))
     got = {c.key: c.conversation_id for c in await store.in_flight()}
     assert got == {"c": "conv-7", "a": None}
+
+
+# --- what a store hands back, and how many ended records by default -----------------------------
+
+
+async def test_a_recorded_cursor_reads_back_whole(store: CursorStore) -> None:
+    """A process that starts from nothing gets back every field that was recorded: the fence
+    that guards its writes and the creation time that orders the keys included."""
+    cursor = Cursor(
+        key="a",
+        agent_id=AGENT,
+        conversation_id="conv-3",
+        otids=("otid-1", "otid-2"),
+        request=b'{"messages": []}',
+        phase="streaming",
+        run_id="run-1",
+        seq_id=41,
+        fence=3,
+        created_at=1_700_000_000.25,
+        sent_at=1_700_000_001.5,
+    )
+    assert await store.record(cursor)
+    assert await store.get("a") == cursor
+    assert await store.in_flight() == [cursor]
+    assert not await store.ack("a", "run-1", 42, fence=2)  # a fence not current: refused
+    assert await store.ack("a", "run-1", 42, fence=3)
+
+
+async def test_ended_keeps_the_latest_hundred_by_default(store: CursorStore) -> None:
+    for i in range(101):
+        await store.record(job(f"k{i}"))
+        assert await store.finish(f"k{i}", ended=Ended(key=f"k{i}", status="gone", agent_id=AGENT))
+    assert [e.key for e in await store.ended()] == [f"k{i}" for i in range(1, 101)]
+
+
+# --- the SQLite file ------------------------------------------------------------------------------
+
+
+async def test_sqlite_a_closed_store_refuses_writes_and_leaves_the_file_alone(
+    tmp_path: Path,
+) -> None:
+    """A write after ``aclose`` fails loudly: it must not silently reopen the file."""
+    path = tmp_path / "c.db"
+    store = SQLiteCursorStore(path)
+    assert repr(store) == f"<SQLiteCursorStore {str(path)!r}>"
+    await store.record(job("a"))
+    await store.aclose()
+    with pytest.raises(RuntimeError, match=r"^the cursor store is closed$"):
+        await store.ack("a", "run-1", 5)
+    with pytest.raises(RuntimeError, match=r"^the cursor store is closed$"):
+        await store.record(job("b"))
+    async with SQLiteCursorStore(path) as again:
+        assert [(c.key, c.seq_id) for c in await again.in_flight()] == [("a", 0)]
+
+
+async def test_sqlite_a_failed_write_changes_nothing_and_the_store_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Writes that share a transaction with one that fails fail with it, none of them lands,
+    and the store keeps working."""
+    path = tmp_path / "c.db"
+    broken = Cursor(key="broken", agent_id=AGENT, request=object())  # type: ignore[arg-type]
+    async with SQLiteCursorStore(path) as store:
+        await store.record(job("a"))
+        results: list[BaseException | bool] = []
+
+        async def write(call: Awaitable[bool]) -> None:
+            try:
+                results.append(await call)
+            except sqlite3.Error as exc:
+                results.append(exc)
+
+        async with anyio.create_task_group() as tasks:  # queued together: one transaction
+            tasks.start_soon(write, store.ack("a", "run-1", 5))
+            tasks.start_soon(write, store.record(broken))
+        assert len(results) == 2
+        # Each caller is told of the error that broke the transaction (a value SQLite cannot
+        # store), not of some later one.
+        assert all("binding parameter" in str(r) for r in results), results
+        assert await store.ack("a", "run-1", 6)
+        assert await store.record(job("b"))
+    async with SQLiteCursorStore(path) as again:
+        assert [(c.key, c.run_id, c.seq_id) for c in await again.in_flight()] == [
+            ("a", "run-1", 6),
+            ("b", None, 0),
+        ]
+
+
+async def test_sqlite_refuses_another_programs_file_by_its_name(tmp_path: Path) -> None:
+    foreign = tmp_path / "app.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    before = foreign.read_bytes()
+    async with SQLiteCursorStore(foreign, create=False) as store:
+        expected = f"{str(foreign)!r} is not a cursor store (no letta_cursors table)"
+        with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+            await store.in_flight()
+    assert foreign.read_bytes() == before
+
+
+def _setting(name: str) -> Callable[[sqlite3.Connection], object]:
+    """Ask SQLite, on the store's own connection, how it is set up."""
+    return lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def test_sqlite_runs_with_the_durability_and_waiting_it_was_given(tmp_path: Path) -> None:
+    """NORMAL by default (a commit survives a killed process), FULL when asked (a power cut
+    too), in WAL mode; a write waits 10 s for another process's lock unless told otherwise.
+    SQLite's own defaults differ (FULL, and Python's 5 s), so each setting must be applied."""
+    path = tmp_path / "c.db"
+    async with SQLiteCursorStore(path) as store:
+        assert await store._run(_setting("synchronous")) == 1  # NORMAL
+        assert await store._run(_setting("busy_timeout")) == 10_000  # milliseconds
+    async with SQLiteCursorStore(path, synchronous="FULL", busy_timeout=0.25) as store:
+        assert await store._run(_setting("synchronous")) == 2  # FULL
+        assert await store._run(_setting("busy_timeout")) == 250
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
+    finally:
+        conn.close()
+
+
+async def test_sqlite_a_write_waits_for_another_process_then_gives_up(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    other = sqlite3.connect(path, isolation_level=None)  # another process writing the file
+    try:
+        async with (
+            SQLiteCursorStore(path, busy_timeout=0.3) as impatient,
+            SQLiteCursorStore(path) as patient,
+        ):
+            await impatient.record(job("a"))
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                await impatient.ack("a", "run-1", 5)
+            assert time.monotonic() - started < 3  # its own 0.3 s, not the 5 s of a default
+
+            async def finish_the_other_write() -> None:
+                await anyio.sleep(0.2)
+                other.execute("COMMIT")
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(finish_the_other_write)
+                assert await patient.ack("a", "run-1", 6)  # waited, then landed
+            assert await impatient.ack("a", "run-1", 7)  # the lock gone, it works again
+            got = await patient.get("a")
+            assert got is not None and got.seq_id == 7
+    finally:
+        other.close()
+
+
+async def test_sqlite_aclose_lets_a_write_in_flight_land(tmp_path: Path) -> None:
+    """An acknowledgement already handed to the database when the store closes is committed
+    before the connection goes: closing never cuts a transaction in half."""
+    path = tmp_path / "c.db"
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_disk(conn: sqlite3.Connection) -> None:  # holds the transaction open a moment
+        entered.set()
+        release.wait(5)
+
+    store = SQLiteCursorStore(path)
+    await store.record(job("a"))
+    acked: list[bool] = []
+
+    async def ack() -> None:
+        acked.append(await store.ack("a", "run-1", 5))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(store._run, slow_disk)
+            tasks.start_soon(ack)  # queued behind it: the same transaction
+            await anyio.to_thread.run_sync(entered.wait, 5)
+            tasks.start_soon(store.aclose)
+            await anyio.sleep(0.2)  # a close that does not wait would happen meanwhile
+            release.set()
+    assert acked == [True]
+    async with SQLiteCursorStore(path) as again:
+        got = await again.get("a")
+    assert got is not None and (got.run_id, got.seq_id) == ("run-1", 5)
