@@ -39,6 +39,7 @@ from letta_async.otel import LettaAsyncInstrumentor
 from letta_async.otel._traces import error_type
 from letta_async.testing import Fault, LettaTestServer
 from letta_async.types import LettaPing
+from tests.replay import ReplayServer, fixture_bytes, sse_answer
 
 pytestmark = pytest.mark.anyio
 
@@ -625,6 +626,44 @@ async def test_events_that_arrive_while_cancelling_are_not_counted_as_taken(
     assert len(left) > 1
     span = telemetry.only("POST /v1/agents/{agent_id}/messages/stream")
     assert dict(span.attributes or {})["letta.stream.events"] == 0
+
+
+async def test_a_raw_stream_is_named_by_its_method_and_carries_its_span(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """A stream opened by its path (``client.post(..., stream=True)``) has no known route:
+    its span is named by its method alone, as a raw call's; it still names the server and
+    the URL, and its connection carries the span's context."""
+    agent = server.create_agent(name="raw stream")
+    path = f"/v1/agents/{agent['id']}/messages/stream"
+    stream = await client.post(path, cast_to=object, body={"messages": say("hi")}, stream=True)
+    events = await stream.until_done()
+    span = telemetry.only("POST")
+    assert span.kind is SpanKind.CLIENT
+    attrs = dict(span.attributes or {})
+    assert attrs["http.request.method"] == "POST"
+    assert "url.template" not in attrs
+    assert attrs["server.address"] == "127.0.0.1"
+    assert attrs["server.port"] == server.port
+    assert attrs["url.full"] == f"{server.base_url}{path}"
+    assert attrs["http.response.status_code"] == 200
+    assert attrs["letta.stream.events"] == len(events)
+    (request,) = server.requests_to(r"/messages/stream$", "POST")
+    assert parent_ids(request.headers["traceparent"])[1] == span.context.span_id
+
+
+async def test_a_raw_get_stream_is_named_get(telemetry: Telemetry, replay: ReplayServer) -> None:
+    """``client.get(..., stream=True)`` sends a GET, and its span says so."""
+    replay.on("GET", "/v1/events", sse_answer(fixture_bytes("stream_steps.sse")))
+    async with AsyncLetta(replay.base_url, max_retries=0) as client:
+        stream = await client.get("/v1/events", cast_to=object, stream=True)
+        await stream.until_done()
+    span = telemetry.only("GET")
+    attrs = dict(span.attributes or {})
+    assert attrs["http.request.method"] == "GET"
+    assert attrs["url.full"] == f"{replay.base_url}/v1/events"
+    (request,) = replay.seen("GET", "/v1/events")
+    assert parent_ids(request.headers["traceparent"])[1] == span.context.span_id
 
 
 # --- switching off ------------------------------------------------------------------------------
