@@ -32,6 +32,7 @@ from ._funnel import Funnel, make_request_options
 from ._hooks import Hooks
 from ._http import URL
 from ._http_client import DefaultAioHttpClient, DefaultAsyncHttpxClient, HttpSettings
+from ._observe import StreamOrigin
 from ._pagination import AsyncPaginator
 from ._resource import ResponseProxy
 from ._stream import MessageStream, ResumeSettings
@@ -453,15 +454,22 @@ class AsyncLetta:
     async def _any_stream(
         self, method: str, path: str, body: Any, options: RequestOptions
     ) -> MessageStream:
-        """A foreground event stream over any route (``client.get/post(..., stream=True)``)."""
-        funnel, transport = self._funnel, self._transport
+        """A foreground event stream over any route (``client.get/post(..., stream=True)``).
 
-        async def opener(_stream: MessageStream) -> aiohttp.ClientResponse:
-            prepared = funnel.prepare(method, _route(path), body=body, options=options, stream=True)
+        Its origin names the method (the route is unknown), and its connection carries the
+        stream's trace, as a resource's stream does.
+        """
+        funnel, transport = self._funnel, self._transport
+        route = _route(path)
+
+        async def opener(stream: MessageStream) -> aiohttp.ClientResponse:
+            prepared = funnel.prepare(method, route, body=body, options=options, stream=True)
             prepared.omit_user_agent = True
+            prepared.trace = stream._trace
             return await transport.open_stream(prepared)
 
-        return await MessageStream(transport, opener, background=False)
+        origin = StreamOrigin(method, route)
+        return await MessageStream(transport, opener, background=False, origin=origin)
 
     async def patch(
         self,

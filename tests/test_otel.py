@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
@@ -27,6 +28,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from letta_async import (
     APITimeoutError,
     AsyncLetta,
+    BadRequestError,
     NotFoundError,
     ResumeSettings,
     StreamError,
@@ -36,6 +38,8 @@ from letta_async import (
 from letta_async.otel import LettaAsyncInstrumentor
 from letta_async.otel._traces import error_type
 from letta_async.testing import Fault, LettaTestServer
+from letta_async.types import LettaPing
+from tests.replay import ReplayServer, fixture_bytes, sse_answer
 
 pytestmark = pytest.mark.anyio
 
@@ -231,6 +235,50 @@ async def test_connection_failure_is_typed_by_class(telemetry: Telemetry) -> Non
     assert "http.response.status_code" not in attrs
 
 
+async def test_a_400_answer_is_typed_by_its_status(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """Every 4xx and 5xx answer is typed by its status code (the HTTP conventions'
+    ``error.type``), the lowest of them, 400, included."""
+    agent = server.create_agent(name="refused")
+    server.faults.add(Fault.http_status(400, path=r"^/v1/agents/agent-"))
+    with pytest.raises(BadRequestError):
+        await client.agents.retrieve(agent["id"])
+    span = telemetry.only("GET /v1/agents/{agent_id}")
+    attrs = dict(span.attributes or {})
+    assert attrs["error.type"] == "400"
+    assert attrs["http.response.status_code"] == 400
+    assert span.status.status_code is StatusCode.ERROR
+    (point,) = telemetry.points("http.client.request.duration")
+    assert point.attributes["error.type"] == "400"
+
+
+async def test_a_calls_duration_is_the_time_it_took(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``http.client.request.duration`` records the seconds the call took: at least the
+    server's delay, at most the time the caller waited."""
+    agent = server.create_agent(name="timed")
+    server.faults.add(Fault(path=r"^/v1/agents/agent-", delay=0.2))
+    started = time.perf_counter()
+    await client.agents.retrieve(agent["id"])
+    waited = time.perf_counter() - started
+    (point,) = telemetry.points("http.client.request.duration")
+    assert point.count == 1
+    assert 0.2 <= point.sum <= waited
+
+
+async def test_a_call_answered_at_once_has_no_resend_count(
+    telemetry: Telemetry, client: AsyncLetta
+) -> None:
+    """The HTTP conventions set ``http.request.resend_count`` only on a request that was sent
+    again: a call answered at its first attempt has none."""
+    await client.agents.list()
+    attrs = dict(telemetry.only("GET /v1/agents/").attributes or {})
+    assert "http.request.resend_count" not in attrs
+    assert attrs["http.response.status_code"] == 200
+
+
 async def test_retries_are_span_events_on_one_span(
     telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
 ) -> None:
@@ -403,6 +451,219 @@ async def test_following_a_run_is_a_stream_span_without_an_agent_invocation(
     assert "gen_ai.operation.name" not in attrs
     assert attrs["letta.run.id"] == first.run_id
     assert attrs["letta.stream.events"] == len(replay)
+    # Its metrics do not count it as an agent invocation either.
+    followed = [
+        p
+        for name in ("letta.stream.active", "letta.stream.events", "letta.stream.duration")
+        for p in telemetry.points(name)
+        if p.attributes["url.template"] == "/v1/runs/{run_id}/stream"
+    ]
+    assert len(followed) == 3
+    assert all("gen_ai.operation.name" not in p.attributes for p in followed)
+
+
+async def test_stream_metrics_carry_the_streams_attributes(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """Each stream instrument's points carry the attributes the README's table lists: the
+    method, route template, server and operation; the stop reason and the outcome on the
+    duration and the events; the token type on the usage."""
+    agent = server.create_agent(name="measured")
+    server.faults.add(Fault.cut_after(3, path=r"/messages/stream$"))
+    stream = client.agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=20]"), stream_tokens=True, background=True
+    )
+    await stream.until_done()
+    assert stream.resumes == 1
+    base = {
+        "http.request.method": "POST",
+        "url.template": "/v1/agents/{agent_id}/messages/stream",
+        "server.address": "127.0.0.1",
+        "server.port": server.port,
+        "gen_ai.operation.name": "invoke_agent",
+    }
+    for name in (
+        "letta.stream.active",
+        "letta.stream.resumes",
+        "gen_ai.client.operation.time_to_first_chunk",
+    ):
+        (point,) = telemetry.points(name)
+        assert dict(point.attributes) == base, name
+    ended = {**base, "letta.stream.stop_reason": "end_turn", "http.response.status_code": 200}
+    for name in ("letta.stream.events", "letta.stream.duration"):
+        (point,) = telemetry.points(name)
+        assert dict(point.attributes) == ended, name
+    usage = sorted(
+        (dict(p.attributes) for p in telemetry.points("gen_ai.client.token.usage")),
+        key=lambda attributes: str(attributes["gen_ai.token.type"]),
+    )
+    assert usage == [
+        {**base, "gen_ai.token.type": "input"},
+        {**base, "gen_ai.token.type": "output"},
+    ]
+
+
+async def test_every_resume_is_counted(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """A stream cut twice resumes twice: two ``letta.resume`` events, two on the span's
+    count and on the resumes counter."""
+    agent = server.create_agent(name="cut twice")
+    server.faults.add(Fault.cut_after(3, path=r"/messages/stream$"))
+    server.faults.add(Fault.cut_after(3, path=r"^/v1/runs/.+/stream$"))
+    stream = client.agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=20]"), stream_tokens=True, background=True
+    )
+    await stream.until_done()
+    assert stream.resumes == 2
+    span = telemetry.only("POST /v1/agents/{agent_id}/messages/stream")
+    assert dict(span.attributes or {})["letta.stream.resumes"] == 2
+    assert len([e for e in span.events if e.name == "letta.resume"]) == 2
+    assert sum(p.value for p in telemetry.points("letta.stream.resumes")) == 2
+
+
+async def test_time_to_first_chunk_does_not_count_keep_alive_pings(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``gen_ai.response.time_to_first_chunk`` is the wait for the first event that is not a
+    keep-alive ping: the pings sent while the agent thinks are no answer yet."""
+    agent = server.create_agent(name="thinks")
+    stream = client.agents.messages.stream(agent["id"], messages=say("hi [delay=0.4]"))
+    events = await stream.until_done()
+    assert isinstance(events[0], LettaPing)
+    span = telemetry.only("POST /v1/agents/{agent_id}/messages/stream")
+    waited = dict(span.attributes or {})["gen_ai.response.time_to_first_chunk"]
+    assert isinstance(waited, float)
+    assert 0.4 <= waited <= span_seconds(span)
+    (point,) = telemetry.points("gen_ai.client.operation.time_to_first_chunk")
+    assert point.sum == waited
+
+
+async def test_a_streams_duration_is_its_whole_life(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``letta.stream.duration`` records the seconds from opening the stream to its end: at
+    least the agent's delay, at most the time the caller spent on it."""
+    agent = server.create_agent(name="slow reply")
+    started = time.perf_counter()
+    await client.agents.messages.stream(agent["id"], messages=say("hi [delay=0.3]")).until_done()
+    waited = time.perf_counter() - started
+    (point,) = telemetry.points("letta.stream.duration")
+    assert point.count == 1
+    assert 0.3 <= point.sum <= waited
+
+
+async def test_every_usage_counter_the_server_reports_is_on_the_span(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """The optional usage counters (cache, reasoning, context window) go on the span whenever
+    the server reports them, zeros included."""
+    agent = server.create_agent(name="usage")
+    stream = client.agents.messages.stream(agent["id"], messages=say("hi"))
+    await stream.until_done()
+    usage = stream.usage
+    assert usage is not None
+    reported = {
+        "gen_ai.usage.cache_read.input_tokens": usage.cached_input_tokens,
+        "gen_ai.usage.cache_creation.input_tokens": usage.cache_write_tokens,
+        "gen_ai.usage.reasoning.output_tokens": usage.reasoning_tokens,
+        "letta.usage.context_tokens": usage.context_tokens,
+        "letta.usage.step_count": usage.step_count,
+    }
+    assert None not in reported.values()
+    attrs = dict(telemetry.only("POST /v1/agents/{agent_id}/messages/stream").attributes or {})
+    assert {name: attrs.get(name) for name in reported} == reported
+
+
+async def test_a_conversation_stream_names_its_conversation(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """A message sent in a conversation is an agent invocation of the ``letta`` provider in
+    that conversation (the GenAI conventions' names)."""
+    agent = server.create_agent(name="talks")
+    conversation = await client.conversations.create(agent_id=agent["id"])
+    stream = await client.conversations.messages.create(conversation.id, messages=say("hi"))
+    await stream.until_done()
+    span = telemetry.only("POST /v1/conversations/{conversation_id}/messages")
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.conversation.id"] == conversation.id
+    assert attrs["gen_ai.operation.name"] == "invoke_agent"
+    assert attrs["gen_ai.provider.name"] == "letta"
+
+
+async def test_events_count_what_the_loop_took_not_what_was_read_ahead(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``letta.stream.events`` counts the events handed to the loop: a loop that leaves after
+    one event does not count those already read from the network behind it."""
+    agent = server.create_agent(name="read ahead")
+    stream = client.agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=30]"), stream_tokens=True
+    )
+    async with stream:
+        await anyio.sleep(0.3)  # the whole reply reaches the socket meanwhile
+        async for _event in stream:
+            break
+    span = telemetry.only("POST /v1/agents/{agent_id}/messages/stream")
+    assert dict(span.attributes or {})["letta.stream.events"] == 1
+    assert sum(p.value for p in telemetry.points("letta.stream.events")) == 1
+
+
+async def test_events_that_arrive_while_cancelling_are_not_counted_as_taken(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """``cancel()`` keeps the events that arrive while it waits for the confirmation for the
+    caller to take later; the stream's span, ended by the cancel, counts none of them."""
+    agent = server.create_agent(name="cancelled")
+    stream = client.agents.messages.stream(
+        agent["id"], messages=say("hi [tokens=200] [chunkdelay=0.01]"), stream_tokens=True
+    )
+    async with stream:
+        await anyio.sleep(0.2)  # frames wait in the socket before cancel() reads them
+        await stream.cancel()
+        left = [event async for event in stream]
+    assert stream.stop_reason == "cancelled"
+    assert len(left) > 1
+    span = telemetry.only("POST /v1/agents/{agent_id}/messages/stream")
+    assert dict(span.attributes or {})["letta.stream.events"] == 0
+
+
+async def test_a_raw_stream_is_named_by_its_method_and_carries_its_span(
+    telemetry: Telemetry, server: LettaTestServer, client: AsyncLetta
+) -> None:
+    """A stream opened by its path (``client.post(..., stream=True)``) has no known route:
+    its span is named by its method alone, as a raw call's; it still names the server and
+    the URL, and its connection carries the span's context."""
+    agent = server.create_agent(name="raw stream")
+    path = f"/v1/agents/{agent['id']}/messages/stream"
+    stream = await client.post(path, cast_to=object, body={"messages": say("hi")}, stream=True)
+    events = await stream.until_done()
+    span = telemetry.only("POST")
+    assert span.kind is SpanKind.CLIENT
+    attrs = dict(span.attributes or {})
+    assert attrs["http.request.method"] == "POST"
+    assert "url.template" not in attrs
+    assert attrs["server.address"] == "127.0.0.1"
+    assert attrs["server.port"] == server.port
+    assert attrs["url.full"] == f"{server.base_url}{path}"
+    assert attrs["http.response.status_code"] == 200
+    assert attrs["letta.stream.events"] == len(events)
+    (request,) = server.requests_to(r"/messages/stream$", "POST")
+    assert parent_ids(request.headers["traceparent"])[1] == span.context.span_id
+
+
+async def test_a_raw_get_stream_is_named_get(telemetry: Telemetry, replay: ReplayServer) -> None:
+    """``client.get(..., stream=True)`` sends a GET, and its span says so."""
+    replay.on("GET", "/v1/events", sse_answer(fixture_bytes("stream_steps.sse")))
+    async with AsyncLetta(replay.base_url, max_retries=0) as client:
+        stream = await client.get("/v1/events", cast_to=object, stream=True)
+        await stream.until_done()
+    span = telemetry.only("GET")
+    attrs = dict(span.attributes or {})
+    assert attrs["http.request.method"] == "GET"
+    assert attrs["url.full"] == f"{replay.base_url}/v1/events"
+    (request,) = replay.seen("GET", "/v1/events")
+    assert parent_ids(request.headers["traceparent"])[1] == span.context.span_id
 
 
 # --- switching off ------------------------------------------------------------------------------
