@@ -22,7 +22,14 @@ import anyio
 import pytest
 from aiohttp import web
 
-from letta_async import AsyncLetta, NotFoundError, ResumeSettings, StreamResumeError, Timeout
+from letta_async import (
+    AsyncLetta,
+    DefaultAsyncHttpxClient,
+    NotFoundError,
+    ResumeSettings,
+    StreamResumeError,
+    Timeout,
+)
 
 from .replay import ReplayServer, fixture_bytes, json_answer, sse_answer
 
@@ -136,3 +143,26 @@ async def test_a_refused_replay_says_which_run_and_where_to_carry_on(
     assert refusal.status_code == 404
     assert refusal.method == "POST" and refusal.request.method == "POST"
     assert len(replay.seen("POST", STREAM)) == 2  # refused for good: not asked again
+
+
+async def test_request_hooks_see_the_end_check_as_any_other_request(
+    replay: ReplayServer,
+) -> None:
+    """``event_hooks`` see every request, with its method as the wire carries it."""
+    replay.on("POST", STREAM, pings_only, sse_answer(FULL))
+    replay.on("GET", RUN_PATH, always=json_answer(fixture_bytes("run_retrieve.json")))
+    seen: list[tuple[str, str]] = []
+
+    async def on_request(request: Any) -> None:
+        seen.append((request.method, request.url.path))
+
+    async with AsyncLetta(
+        replay.base_url,
+        resume=QUICK,
+        timeout=Timeout(stream_idle=BOUND, request=BOUND),
+        http_client=DefaultAsyncHttpxClient(event_hooks={"request": [on_request]}),
+    ) as client:
+        stream = client.runs.stream(RUN, starting_after=END)
+        with anyio.fail_after(BOUND):
+            await stream.until_done()
+    assert seen == [("POST", STREAM), ("GET", RUN_PATH), ("POST", STREAM)]
