@@ -14,6 +14,7 @@ The run and the refusal bodies are server captures; the cancel confirmation is a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from typing import Any
@@ -154,3 +155,11 @@ async def test_until_done_raises_the_error_event_it_was_asked_to_hand_out(
     assert error.response.headers["content-type"].startswith("text/event-stream")
     assert str(error.response.url).endswith(f"/v1/runs/{failed}/stream")
     assert str(error).startswith("llm_error: An error occurred with the LLM request.")
+
+
+def test_cancel_waits_ten_seconds_for_the_confirmation_by_default() -> None:
+    """The API reference shows the default; waiting it out takes ten seconds, so the
+    signature is what is checked."""
+    wait = inspect.signature(MessageStream.cancel).parameters["wait"]
+    assert wait.kind is inspect.Parameter.KEYWORD_ONLY
+    assert wait.default == 10.0
