@@ -1,0 +1,84 @@
+"""The request that resumes a broken background stream, and the error a broken plain one
+raises.
+
+The server's resume route takes ``starting_after``, ``include_pings``, ``poll_interval`` and
+``batch_size`` (README of the server's traps): a resume sends the position reached, the
+stream's own ``poll_interval`` and the settings' ``batch_size`` when they were given, and
+nothing for those left out (the server's defaults apply). Frames are the server's capture of a
+finished run (``background_replay_full.sse``) and of a plain stream (``stream_steps.sse``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from letta_async import AsyncLetta, DefaultAsyncHttpxClient, ResumeSettings, StreamTruncatedError
+
+from .replay import ReplayServer, fixture_bytes, sse_answer
+from .test_final_position import FULL, RUN, STREAM
+
+pytestmark = pytest.mark.anyio
+
+BOUND = 5.0
+FRAMES = [block + b"\n\n" for block in FULL.split(b"\n\n") if block.strip()]
+
+
+@pytest.mark.parametrize(
+    ("options", "extra"),
+    [
+        ({}, {}),
+        (
+            {"poll_interval": 0.25, "batch_size": 50},
+            {"poll_interval": 0.25, "batch_size": 50},
+        ),
+    ],
+)
+async def test_a_resume_asks_for_the_frames_after_the_position_reached(
+    replay: ReplayServer, options: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    first = b"".join(FRAMES[9:11])  # seq_ids 10 and 11, then the connection drops
+    replay.on(
+        "POST",
+        STREAM,
+        sse_answer(first + FRAMES[11], cut_at=len(first) + 10),
+        sse_answer(b"".join(FRAMES[11:])),
+    )
+    methods: list[str] = []
+
+    async def on_request(request: Any) -> None:
+        methods.append(request.method)
+
+    settings = ResumeSettings(
+        initial_delay=0.01, max_delay=0.02, batch_size=options.get("batch_size")
+    )
+    poll = {"poll_interval": options["poll_interval"]} if "poll_interval" in options else {}
+    async with AsyncLetta(
+        replay.base_url,
+        resume=settings,
+        http_client=DefaultAsyncHttpxClient(event_hooks={"request": [on_request]}),
+    ) as client:
+        stream = client.runs.stream(RUN, starting_after=9, **poll)
+        with anyio.fail_after(BOUND):
+            events = await stream.until_done()
+    assert [getattr(e, "seq_id", None) for e in events][:4] == [10, 11, 12, 13]
+    assert stream.resumes == 1
+    resumed = replay.seen("POST", STREAM)[1]
+    assert resumed.json() == {"starting_after": 11, "include_pings": True, **extra}
+    assert methods == ["POST", "POST"]
+
+
+async def test_a_plain_stream_cut_mid_way_names_its_request(replay: ReplayServer) -> None:
+    agent = "agent-b05cfaca-a5c5-4c77-9066-a0c1994b3f13"
+    route = f"/v1/agents/{agent}/messages/stream"
+    plain = fixture_bytes("stream_steps.sse")
+    replay.on("POST", route, sse_answer(plain, cut_at=len(plain) // 2))
+    async with AsyncLetta(replay.base_url, max_retries=0) as client:
+        stream = client.agents.messages.stream(agent, messages=[{"role": "user", "content": "hi"}])
+        with anyio.fail_after(BOUND), pytest.raises(StreamTruncatedError) as caught:
+            await stream.until_done()
+    assert "connection lost mid-stream" in str(caught.value).lower()
+    assert caught.value.method == "POST"
+    assert caught.value.url == f"{replay.base_url}{route}"
