@@ -14,10 +14,18 @@ from typing import Any
 
 import anyio
 import pytest
+from aiohttp import web
 
-from letta_async import AsyncLetta, DefaultAsyncHttpxClient, ResumeSettings, StreamTruncatedError
+from letta_async import (
+    APIConnectionError,
+    AsyncLetta,
+    DefaultAsyncHttpxClient,
+    ResumeSettings,
+    StreamResumeError,
+    StreamTruncatedError,
+)
 
-from .replay import ReplayServer, fixture_bytes, sse_answer
+from .replay import Handler, ReplayServer, fixture_bytes, json_answer, sse_answer
 from .test_final_position import FULL, RUN, STREAM
 
 pytestmark = pytest.mark.anyio
@@ -82,3 +90,42 @@ async def test_a_plain_stream_cut_mid_way_names_its_request(replay: ReplayServer
     assert "connection lost mid-stream" in str(caught.value).lower()
     assert caught.value.method == "POST"
     assert caught.value.url == f"{replay.base_url}{route}"
+
+
+def cut_then(second: Handler) -> list[Handler]:
+    first = b"".join(FRAMES[9:11])
+    return [sse_answer(first + FRAMES[11], cut_at=len(first) + 10), second]
+
+
+async def resume_error(replay: ReplayServer, settings: ResumeSettings) -> StreamResumeError:
+    async with AsyncLetta(replay.base_url, resume=settings, max_retries=0) as client:
+        stream = client.runs.stream(RUN, starting_after=9)
+        with anyio.fail_after(BOUND), pytest.raises(StreamResumeError) as caught:
+            await stream.until_done()
+    assert caught.value.run_id == RUN and caught.value.last_seq_id == 11
+    return caught.value
+
+
+async def test_a_refused_resume_tells_the_servers_reason(replay: ReplayServer) -> None:
+    refusal = json_answer(fixture_bytes("errors_404_run.json"), 404)
+    replay.on("POST", STREAM, *cut_then(refusal))
+    error = await resume_error(replay, ResumeSettings(initial_delay=0.01, max_delay=0.02))
+    assert "refused to resume" in str(error).lower()
+    assert "Run not found" in str(error)
+
+
+async def test_giving_up_on_an_unreachable_server_keeps_the_connection_error(
+    replay: ReplayServer,
+) -> None:
+    async def hang_up(request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        assert transport is not None
+        transport.abort()  # no answer at all: the connection is dropped
+        return web.Response()
+
+    replay.on("POST", STREAM, *cut_then(hang_up))
+    error = await resume_error(
+        replay, ResumeSettings(max_attempts=1, initial_delay=0.01, max_delay=0.02)
+    )
+    assert isinstance(error.__cause__, APIConnectionError)
+    assert not isinstance(error.__cause__, StreamTruncatedError)  # the resume's, not the cut's
