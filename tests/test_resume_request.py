@@ -10,6 +10,8 @@ finished run (``background_replay_full.sse``) and of a plain stream (``stream_st
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import Any
 
 import anyio
@@ -25,7 +27,14 @@ from letta_async import (
     StreamTruncatedError,
 )
 
-from .replay import Handler, ReplayServer, fixture_bytes, json_answer, sse_answer
+from .replay import (
+    Handler,
+    ReplayServer,
+    close_after_headers,
+    fixture_bytes,
+    json_answer,
+    sse_answer,
+)
 from .test_final_position import FULL, RUN, STREAM
 
 pytestmark = pytest.mark.anyio
@@ -129,3 +138,28 @@ async def test_giving_up_on_an_unreachable_server_keeps_the_connection_error(
     )
     assert isinstance(error.__cause__, APIConnectionError)
     assert not isinstance(error.__cause__, StreamTruncatedError)  # the resume's, not the cut's
+
+
+async def test_a_dropped_stream_is_resumed_at_once_then_with_growing_waits(
+    replay: ReplayServer,
+) -> None:
+    """ResumeSettings: the first resume goes out at once (one drop is no outage); each
+    further one without progress waits ``initial_delay * 2 ** (n - 1)``, less up to a
+    quarter at random."""
+    times: list[float] = []
+
+    async def dropped(request: web.Request) -> web.StreamResponse:
+        times.append(time.monotonic())
+        return await close_after_headers()(request)
+
+    replay.on("POST", STREAM, always=dropped)
+    settings = ResumeSettings(max_attempts=3, initial_delay=0.2, max_delay=1.0)
+    async with AsyncLetta(replay.base_url, resume=settings, max_retries=0) as client:
+        stream = client.runs.stream(RUN, starting_after=9)
+        with anyio.fail_after(BOUND), pytest.raises(StreamResumeError):
+            await stream.until_done()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(gaps) == 3
+    assert gaps[0] < 0.1
+    assert 0.14 <= gaps[1] < 0.3  # 0.2, less up to a quarter
+    assert 0.29 <= gaps[2] < 0.55  # 0.4, less up to a quarter
