@@ -11,6 +11,7 @@ finished run (``background_replay_full.sse``) and of a plain stream (``stream_st
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from typing import Any
 
@@ -163,3 +164,32 @@ async def test_a_dropped_stream_is_resumed_at_once_then_with_growing_waits(
     assert gaps[0] < 0.1
     assert 0.14 <= gaps[1] < 0.3  # 0.2, less up to a quarter
     assert 0.29 <= gaps[2] < 0.55  # 0.4, less up to a quarter
+
+
+ENDED_EARLY = r"(?i:s)tream ended before its stop reason or \[DONE\]"
+
+
+async def test_giving_up_on_streams_that_end_early_says_so(replay: ReplayServer) -> None:
+    """Each connection ends cleanly but before the run's end: a truncation, resumed, and
+    the reason given when the attempts run out."""
+    replay.on("POST", STREAM, always=sse_answer(b"".join(FRAMES[9:11])))
+    error = await resume_error(
+        replay, ResumeSettings(max_attempts=1, initial_delay=0.01, max_delay=0.02)
+    )
+    assert isinstance(error.__cause__, StreamTruncatedError)
+    assert re.search(ENDED_EARLY + "$", str(error.__cause__))
+
+
+async def test_a_plain_stream_ended_early_says_the_reply_is_incomplete(
+    replay: ReplayServer,
+) -> None:
+    agent = "agent-b05cfaca-a5c5-4c77-9066-a0c1994b3f13"
+    route = f"/v1/agents/{agent}/messages/stream"
+    plain = fixture_bytes("stream_steps.sse")
+    first_frame = plain[: plain.index(b"\n\n") + 2]
+    replay.on("POST", route, sse_answer(first_frame))
+    async with AsyncLetta(replay.base_url, max_retries=0) as client:
+        stream = client.agents.messages.stream(agent, messages=[{"role": "user", "content": "hi"}])
+        with anyio.fail_after(BOUND), pytest.raises(StreamTruncatedError) as caught:
+            await stream.until_done()
+    assert re.search(ENDED_EARLY + ": the reply is incomplete$", str(caught.value))
