@@ -26,6 +26,7 @@ from letta_async import (
     ResumeSettings,
     StreamResumeError,
     StreamTruncatedError,
+    Timeout,
 )
 
 from .replay import (
@@ -193,3 +194,24 @@ async def test_a_plain_stream_ended_early_says_the_reply_is_incomplete(
         with anyio.fail_after(BOUND), pytest.raises(StreamTruncatedError) as caught:
             await stream.until_done()
     assert re.search(ENDED_EARLY + ": the reply is incomplete$", str(caught.value))
+
+
+async def test_an_overall_deadline_leaves_room_for_a_resume_within_it(
+    replay: ReplayServer,
+) -> None:
+    first = b"".join(FRAMES[9:11])
+    replay.on(
+        "POST",
+        STREAM,
+        sse_answer(first + FRAMES[11], cut_at=len(first) + 10),
+        sse_answer(b"".join(FRAMES[11:])),
+    )
+    async with AsyncLetta(
+        replay.base_url,
+        resume=ResumeSettings(initial_delay=0.01, max_delay=0.02),
+        timeout=Timeout(stream_total=BOUND, request=BOUND),
+    ) as client:
+        stream = client.runs.stream(RUN, starting_after=9)
+        with anyio.fail_after(BOUND):
+            await stream.until_done()
+    assert stream.completed and stream.resumes == 1
