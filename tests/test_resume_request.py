@@ -23,6 +23,7 @@ from letta_async import (
     APIConnectionError,
     AsyncLetta,
     DefaultAsyncHttpxClient,
+    Hooks,
     ResumeSettings,
     StreamResumeError,
     StreamTruncatedError,
@@ -66,9 +67,13 @@ async def test_a_resume_asks_for_the_frames_after_the_position_reached(
         sse_answer(b"".join(FRAMES[11:])),
     )
     methods: list[str] = []
+    resumed_at: list[tuple[str, int | None, int]] = []
 
     async def on_request(request: Any) -> None:
         methods.append(request.method)
+
+    def on_resume(run_id: str, starting_after: int | None, attempt: int) -> None:
+        resumed_at.append((run_id, starting_after, attempt))
 
     settings = ResumeSettings(
         initial_delay=0.01, max_delay=0.02, batch_size=options.get("batch_size")
@@ -78,6 +83,7 @@ async def test_a_resume_asks_for_the_frames_after_the_position_reached(
         replay.base_url,
         resume=settings,
         http_client=DefaultAsyncHttpxClient(event_hooks={"request": [on_request]}),
+        hooks=Hooks(on_resume=[on_resume]),
     ) as client:
         stream = client.runs.stream(RUN, starting_after=9, **poll)
         with anyio.fail_after(BOUND):
@@ -87,6 +93,7 @@ async def test_a_resume_asks_for_the_frames_after_the_position_reached(
     resumed = replay.seen("POST", STREAM)[1]
     assert resumed.json() == {"starting_after": 11, "include_pings": True, **extra}
     assert methods == ["POST", "POST"]
+    assert resumed_at == [(RUN, 11, 1)]
 
 
 async def test_a_plain_stream_cut_mid_way_names_its_request(replay: ReplayServer) -> None:
