@@ -250,3 +250,27 @@ async def test_a_resume_without_pings_past_the_end_ends_after_the_quiet_spell(
         assert await read_all(stream) == []
         assert stream.completed
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_send_stream_once_resumed_watches_for_the_runs_end(
+    replay: ReplayServer,
+) -> None:
+    """Cut after frame 13 of a run that ended there: the resume gets pings only, and the
+    quiet spell's check finds nothing after 13, so the stream ends instead of hanging."""
+    agent = COMPLETED["agent_id"]
+    route = f"/v1/agents/{agent}/messages/stream"
+    upto_13 = b"".join(FULL_FRAMES[:13])
+    replay.on("POST", route, sse_answer(upto_13 + FULL_FRAMES[13], cut_at=len(upto_13) + 10))
+    replay.on("POST", STREAM, pings_only, sse_answer(upto_13))
+    replay.on("GET", RUN_PATH, always=json_answer(COMPLETED))
+    settings = ResumeSettings(
+        initial_delay=0.01, max_delay=0.02, end_check_after=0.1, end_check_max_interval=0.2
+    )
+    async with client_for(replay, settings) as client:
+        stream = client.agents.messages.stream(
+            agent, messages=[{"role": "user", "content": "hi"}], background=True
+        )
+        events = await read_all(stream)
+        assert stream.completed and stream.resumes == 1
+    assert [getattr(e, "seq_id", None) for e in events] == list(range(2, 14))
+    assert stream.last_seq_id == 13
