@@ -21,6 +21,7 @@ from aiohttp import web
 
 from letta_async import (
     APIConnectionError,
+    APIStatusError,
     AsyncLetta,
     DefaultAsyncHttpxClient,
     Hooks,
@@ -222,3 +223,16 @@ async def test_an_overall_deadline_leaves_room_for_a_resume_within_it(
         with anyio.fail_after(BOUND):
             await stream.until_done()
     assert stream.completed and stream.resumes == 1
+
+
+async def test_a_failed_resume_is_known_to_have_changed_nothing(replay: ReplayServer) -> None:
+    """A replay starts nothing on the server: its failure is not one that "may have been
+    carried out", unlike a failed send."""
+    replay.on("POST", STREAM, *cut_then(json_answer({"detail": "upstream down"}, 502)))
+    error = await resume_error(
+        replay, ResumeSettings(max_attempts=1, initial_delay=0.01, max_delay=0.02)
+    )
+    cause = error.__cause__
+    assert isinstance(cause, APIStatusError) and cause.status_code == 502
+    assert not cause.may_have_applied
+    assert "not sent again" not in str(error)
