@@ -236,3 +236,26 @@ async def test_a_failed_resume_is_known_to_have_changed_nothing(replay: ReplaySe
     assert isinstance(cause, APIStatusError) and cause.status_code == 502
     assert not cause.may_have_applied
     assert "not sent again" not in str(error)
+
+
+async def test_a_send_cut_before_its_run_was_named_says_so_and_is_not_sent_again(
+    replay: ReplayServer,
+) -> None:
+    """The server answered (so it may have started a run) but no frame named the run, and
+    asking the server finds none: there is nothing to resume, and sending again could start
+    a second run."""
+    agent = "agent-b05cfaca-a5c5-4c77-9066-a0c1994b3f13"
+    route = f"/v1/agents/{agent}/messages/stream"
+    replay.on("POST", route, close_after_headers())
+    settings = ResumeSettings(initial_delay=0.01, max_delay=0.02)
+    async with AsyncLetta(replay.base_url, resume=settings, max_retries=0) as client:
+        stream = client.agents.messages.stream(
+            agent, messages=[{"role": "user", "content": "hi"}], background=True
+        )
+        with anyio.fail_after(BOUND), pytest.raises(StreamResumeError) as caught:
+            await stream.until_done()
+    assert caught.value.run_id is None and caught.value.last_seq_id is None
+    assert re.search(
+        r"\. (?i:t)he connection failed before the server named the run \(", str(caught.value)
+    )
+    assert len(replay.seen("POST", route)) == 1
