@@ -163,3 +163,22 @@ def test_cancel_waits_ten_seconds_for_the_confirmation_by_default() -> None:
     wait = inspect.signature(MessageStream.cancel).parameters["wait"]
     assert wait.kind is inspect.Parameter.KEYWORD_ONLY
     assert wait.default == 10.0
+
+
+async def test_cancel_on_exit_leaves_a_run_the_server_said_was_cancelled_alone(
+    replay: ReplayServer,
+) -> None:
+    """The server ends a cancelled run's stream after its ``cancelled`` stop reason (no
+    ``[DONE]`` needed): the run is over, so leaving the block sends no cancel."""
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    replay.on("POST", route, sse_answer(assistant(1, "Hello") + CANCELLED))
+    async with client_for(replay) as client:
+        stream = client.agents.messages.stream(
+            AGENT, messages=[{"role": "user", "content": "hi"}], cancel_on_exit=True
+        )
+        with anyio.fail_after(BOUND):
+            async with stream:
+                events = [event async for event in stream]
+    assert [e.message_type for e in events] == ["assistant_message", "stop_reason"]
+    assert stream.run_id == RUN and stream.stop_reason == "cancelled"
+    assert [(r.method, r.path) for r in replay.requests] == [("POST", route)]
