@@ -182,3 +182,38 @@ async def test_cancel_on_exit_leaves_a_run_the_server_said_was_cancelled_alone(
     assert [e.message_type for e in events] == ["assistant_message", "stop_reason"]
     assert stream.run_id == RUN and stream.stop_reason == "cancelled"
     assert [(r.method, r.path) for r in replay.requests] == [("POST", route)]
+
+
+async def test_the_raised_error_event_carries_its_frame_and_the_opening_response(
+    replay: ReplayServer,
+) -> None:
+    failed = "run-c13d9d13-9f6f-438c-9d39-ead297a1f307"
+    capture = fixture_bytes("error_llm500_background.sse")
+    replay.on("POST", f"/v1/runs/{failed}/stream", sse_answer(capture))
+    async with client_for(replay) as client:
+        stream = client.runs.stream(failed, starting_after=0)
+        with anyio.fail_after(BOUND), pytest.raises(StreamError) as caught:
+            await stream.until_done()
+    frame_json = capture.rstrip().rsplit(b"\n", 1)[-1].removeprefix(b"data: ")
+    assert caught.value.body == json.loads(frame_json)
+    assert caught.value.response.status_code == 200
+    assert caught.value.response.headers["content-type"].startswith("text/event-stream")
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_a_frame_of_an_unknown_kind_is_handed_out(
+    replay: ReplayServer, background: bool
+) -> None:
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    novel = frame({"message_type": "brand_new_kind", "payload": 1})
+    stop = frame({"message_type": "stop_reason", "stop_reason": "end_turn"})
+    replay.on("POST", route, sse_answer(novel + assistant(1, "Hello") + stop + b"data: [DONE]\n\n"))
+    async with client_for(replay) as client:
+        stream = client.agents.messages.stream(
+            AGENT, messages=[{"role": "user", "content": "hi"}], background=background
+        )
+        with anyio.fail_after(BOUND):
+            events = await stream.until_done()
+    assert [e.message_type for e in events][:2] == ["brand_new_kind", "assistant_message"]
+    assert stream.run_id == RUN
+    assert stream.completed
