@@ -6,6 +6,8 @@
 * A stream without a cancel route says so.
 * ``until_done()`` with ``errors_as_events=True`` raises the in-stream error it handed out,
   with the stop reason before it and the stream's opening response, as the default raises.
+* ``cancel_on_exit`` leaves alone a run whose stream ended with the ``cancelled`` stop reason.
+* A frame of a kind this client does not know is handed out, even as the first frame.
 
 The run and the refusal bodies are server captures; the cancel confirmation is a
 ``cancelled`` stop reason, as the server sends it.
