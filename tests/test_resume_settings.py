@@ -46,7 +46,7 @@ def test_the_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -
 def test_the_quiet_watch_needs_a_positive_first_check_before_the_longest(
     after: float, max_interval: float
 ) -> None:
-    with pytest.raises(ValueError, match="0 < end_check_after <= end_check_max_interval"):
+    with pytest.raises(ValueError, match=r"^need 0 < end_check_after <= end_check_max_interval$"):
         ResumeSettings(end_check_after=after, end_check_max_interval=max_interval)
 
 

@@ -6,6 +6,8 @@
 * A stream without a cancel route says so.
 * ``until_done()`` with ``errors_as_events=True`` raises the in-stream error it handed out,
   with the stop reason before it and the stream's opening response, as the default raises.
+* ``cancel_on_exit`` leaves alone a run whose stream ended with the ``cancelled`` stop reason.
+* A frame of a kind this client does not know is handed out, even as the first frame.
 
 The run and the refusal bodies are server captures; the cancel confirmation is a
 ``cancelled`` stop reason, as the server sends it.
@@ -163,3 +165,57 @@ def test_cancel_waits_ten_seconds_for_the_confirmation_by_default() -> None:
     wait = inspect.signature(MessageStream.cancel).parameters["wait"]
     assert wait.kind is inspect.Parameter.KEYWORD_ONLY
     assert wait.default == 10.0
+
+
+async def test_cancel_on_exit_leaves_a_run_the_server_said_was_cancelled_alone(
+    replay: ReplayServer,
+) -> None:
+    """The server ends a cancelled run's stream after its ``cancelled`` stop reason (no
+    ``[DONE]`` needed): the run is over, so leaving the block sends no cancel."""
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    replay.on("POST", route, sse_answer(assistant(1, "Hello") + CANCELLED))
+    async with client_for(replay) as client:
+        stream = client.agents.messages.stream(
+            AGENT, messages=[{"role": "user", "content": "hi"}], cancel_on_exit=True
+        )
+        with anyio.fail_after(BOUND):
+            async with stream:
+                events = [event async for event in stream]
+    assert [e.message_type for e in events] == ["assistant_message", "stop_reason"]
+    assert stream.run_id == RUN and stream.stop_reason == "cancelled"
+    assert [(r.method, r.path) for r in replay.requests] == [("POST", route)]
+
+
+async def test_the_raised_error_event_carries_its_frame_and_the_opening_response(
+    replay: ReplayServer,
+) -> None:
+    failed = "run-c13d9d13-9f6f-438c-9d39-ead297a1f307"
+    capture = fixture_bytes("error_llm500_background.sse")
+    replay.on("POST", f"/v1/runs/{failed}/stream", sse_answer(capture))
+    async with client_for(replay) as client:
+        stream = client.runs.stream(failed, starting_after=0)
+        with anyio.fail_after(BOUND), pytest.raises(StreamError) as caught:
+            await stream.until_done()
+    frame_json = capture.rstrip().rsplit(b"\n", 1)[-1].removeprefix(b"data: ")
+    assert caught.value.body == json.loads(frame_json)
+    assert caught.value.response.status_code == 200
+    assert caught.value.response.headers["content-type"].startswith("text/event-stream")
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_a_frame_of_an_unknown_kind_is_handed_out(
+    replay: ReplayServer, background: bool
+) -> None:
+    route = f"/v1/agents/{AGENT}/messages/stream"
+    novel = frame({"message_type": "brand_new_kind", "payload": 1})
+    stop = frame({"message_type": "stop_reason", "stop_reason": "end_turn"})
+    replay.on("POST", route, sse_answer(novel + assistant(1, "Hello") + stop + b"data: [DONE]\n\n"))
+    async with client_for(replay) as client:
+        stream = client.agents.messages.stream(
+            AGENT, messages=[{"role": "user", "content": "hi"}], background=background
+        )
+        with anyio.fail_after(BOUND):
+            events = await stream.until_done()
+    assert [e.message_type for e in events][:2] == ["brand_new_kind", "assistant_message"]
+    assert stream.run_id == RUN
+    assert stream.completed

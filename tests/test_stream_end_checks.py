@@ -209,3 +209,68 @@ async def test_a_foreground_stream_gone_silent_names_its_request(replay: ReplayS
             await read_all(stream)
     assert caught.value.method == "POST"
     assert caught.value.url == f"{replay.base_url}{route}"
+
+
+@pytest.mark.parametrize(
+    ("capture", "background"),
+    [("stream_steps.sse", False), ("background_stream.sse", True)],
+)
+async def test_a_send_stream_gone_quiet_asks_nothing(
+    replay: ReplayServer, capture: str, background: bool
+) -> None:
+    """The end check is for resumed streams (a send's own stream starts at its run's first
+    frame and is ended by the server): a quiet spell in a send's stream, after the run was
+    named, sends no request."""
+    agent = COMPLETED["agent_id"]
+    route = f"/v1/agents/{agent}/messages/stream"
+    body = fixture_bytes(capture)
+    named = body.index(b"\n\n") + 2  # the first frame, which names the run
+    replay.on("POST", route, sse_answer(body, stall_at=named, stall=0.4))
+    settings = ResumeSettings(end_check_after=0.1, end_check_max_interval=0.2)
+    async with client_for(replay, settings) as client:
+        stream = client.agents.messages.stream(
+            agent, messages=[{"role": "user", "content": "hi"}], background=background
+        )
+        await read_all(stream)
+        assert stream.completed and stream.run_id is not None
+    assert [(r.method, r.path) for r in replay.requests] == [("POST", route)]
+
+
+async def test_a_resume_without_pings_past_the_end_ends_after_the_quiet_spell(
+    replay: ReplayServer,
+) -> None:
+    """Asked for no pings, the server sends nothing at all past the run's end: the quiet
+    spell alone, not the idle timeout, brings the check."""
+    replay.on("POST", STREAM, then_silent(), sse_answer(FULL))
+    replay.on("GET", RUN_PATH, always=json_answer(COMPLETED))
+    settings = ResumeSettings(include_pings=False, end_check_after=0.1, end_check_max_interval=0.2)
+    started = time.monotonic()
+    async with client_for(replay, settings) as client:
+        stream = client.runs.stream(RUN, starting_after=16, include_pings=False)
+        assert await read_all(stream) == []
+        assert stream.completed
+    assert time.monotonic() - started < 1.0
+
+
+async def test_a_send_stream_once_resumed_watches_for_the_runs_end(
+    replay: ReplayServer,
+) -> None:
+    """Cut after frame 13 of a run that ended there: the resume gets pings only, and the
+    quiet spell's check finds nothing after 13, so the stream ends instead of hanging."""
+    agent = COMPLETED["agent_id"]
+    route = f"/v1/agents/{agent}/messages/stream"
+    upto_13 = b"".join(FULL_FRAMES[:13])
+    replay.on("POST", route, sse_answer(upto_13 + FULL_FRAMES[13], cut_at=len(upto_13) + 10))
+    replay.on("POST", STREAM, pings_only, sse_answer(upto_13))
+    replay.on("GET", RUN_PATH, always=json_answer(COMPLETED))
+    settings = ResumeSettings(
+        initial_delay=0.01, max_delay=0.02, end_check_after=0.1, end_check_max_interval=0.2
+    )
+    async with client_for(replay, settings) as client:
+        stream = client.agents.messages.stream(
+            agent, messages=[{"role": "user", "content": "hi"}], background=True
+        )
+        events = await read_all(stream)
+        assert stream.completed and stream.resumes == 1
+    assert [getattr(e, "seq_id", None) for e in events] == list(range(2, 14))
+    assert stream.last_seq_id == 13
