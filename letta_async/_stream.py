@@ -77,9 +77,10 @@ _ENDS_WITHOUT_DONE = frozenset({"cancelled"})
 class ResumeSettings:
     """How a background stream reconnects to its run.
 
-    Before resume attempt *n* it waits ``initial_delay * 2 ** (n - 1)`` seconds, at most
-    ``max_delay``, less up to a quarter of that at random: clients cut off together (a
-    server restart) then come back spread out instead of all at once.
+    The first resume after a cut goes out at once. Each later one waits first:
+    ``initial_delay`` before the second, twice as long before each one after it, at most
+    ``max_delay``, less up to a quarter of that at random, so that clients cut off together
+    (a server restart) come back spread out instead of all at once.
     """
 
     __slots__ = (
@@ -119,7 +120,8 @@ class ResumeSettings:
         this many seconds, so the end of a run is noticed at most this long after it."""
 
     def delay(self, attempt: int) -> float:
-        """Backoff before resume attempt ``attempt`` (1-based), with jitter against herds."""
+        """The wait before the next resume once ``attempt`` resumes (1-based) have brought
+        nothing: ``initial_delay * 2 ** (attempt - 1)``, capped, with jitter against herds."""
         base = min(self.initial_delay * 2.0 ** max(attempt - 1, 0), self.max_delay)
         return float(base * (1.0 - 0.25 * random.random()))
 

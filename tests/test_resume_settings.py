@@ -1,7 +1,8 @@
 """The resume policy's numbers, as its docstring and the README state them.
 
-The wait before resume attempt *n* is ``initial_delay * 2 ** (n - 1)`` capped at
-``max_delay``, minus at most a quarter at random; the quiet-watch settings must be ordered.
+``delay(n)``, the wait once *n* resumes have brought nothing, is ``initial_delay * 2 ** (n - 1)``
+capped at ``max_delay``, minus at most a quarter at random (that the first resume goes out at
+once is held in tests/test_resume_request.py); the quiet-watch settings must be ordered.
 """
 
 from __future__ import annotations
