@@ -311,17 +311,18 @@ async def test_a_refusal_without_a_reason_is_recorded_by_its_status(
     assert repr(done) == "<Outcome 'k' completed run_id='run-1' seq_id=7 stop_reason='end_turn'>"
 
 
+@pytest.mark.parametrize("status", [404, 410])
 async def test_a_run_that_expires_during_a_resume_is_gone_and_says_why(
-    server: LettaTestServer, client: AsyncLetta, db: Path
+    server: LettaTestServer, client: AsyncLetta, db: Path, status: int
 ) -> None:
-    """The connection breaks mid-run and the server answers the resume with a 404 (the run's
-    stream expired): the key ends ``gone`` at the last delivered position, and the ended
-    record gives the resume's failure with the server's reason."""
+    """The connection breaks mid-run and the server answers the resume with a 404 or a 410
+    (the run's stream expired): the key ends ``gone`` at the last delivered position, and the
+    ended record gives the resume's failure with the server's reason."""
     agent = server.create_agent()["id"]
     server.faults.add(Fault.cut_after(4, method="POST", path=SEND_STREAM))
     expired = {"detail": "Run stream expired"}
     server.faults.add(
-        Fault.http_status(404, method="POST", path=r"/v1/runs/[^/]+/stream$", body=expired)
+        Fault.http_status(status, method="POST", path=r"/v1/runs/[^/]+/stream$", body=expired)
     )
     sink = Sink()
     async with SQLiteCursorStore(db) as store:
@@ -331,9 +332,11 @@ async def test_a_run_that_expires_during_a_resume_is_gone_and_says_why(
         (ended,) = await store.ended()
         assert await store.in_flight() == []
     assert outcome.status == "gone" and sink.seqs()
+    # How far it got: the last event handed over, in the outcome and in the ended record.
+    assert outcome.seq_id == sink.seqs()[-1] == ended.seq_id > 0
     assert (ended.key, ended.status, ended.run_id) == ("k", "gone", outcome.run_id)
-    assert ended.error.endswith("(HTTP 404: Run stream expired)")
-    assert ended.error != "(HTTP 404: Run stream expired)"  # the resume's own account first
+    assert ended.error.endswith(f"(HTTP {status}: Run stream expired)")
+    assert ended.error != f"(HTTP {status}: Run stream expired)"  # the resume's account first
 
 
 async def test_an_error_event_is_delivered_numbered_and_ends_the_key(
@@ -730,3 +733,23 @@ async def test_a_send_told_to_come_back_later_is_kept_not_rejected(
     assert outcome.status == "completed"
     assert runs_for(server, cursor.otids[0]) == [outcome.run_id]
     assert sink.seqs() == [seq for seq, _ in logged(server, outcome.run_id or "")]
+
+
+async def test_a_send_answered_with_a_server_error_is_kept_not_rejected(
+    server: LettaTestServer, db: Path
+) -> None:
+    """A 500 to the send is the server failing, not refusing: the request may even have
+    started a run, so the key is neither ``rejected`` nor dropped; it stays in the store for
+    a lookup by ``otid`` to decide."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault.http_status(500, method="POST", path=SEND_STREAM))
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (outcome,) = await durable.join()
+        assert outcome.status == "failed" and not outcome.final
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
+        assert await store.ended() == []
