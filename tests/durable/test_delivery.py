@@ -14,7 +14,13 @@ from typing import Any
 import anyio
 import pytest
 
-from letta_async import AsyncLetta, StreamError, StreamResumeError
+from letta_async import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncLetta,
+    StreamError,
+    StreamResumeError,
+)
 from letta_async.durable import (
     Batch,
     DuplicateKeyError,
@@ -753,3 +759,71 @@ async def test_a_send_answered_with_a_server_error_is_kept_not_rejected(
         assert outcome.status == "failed" and not outcome.final
         assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
         assert await store.ended() == []
+
+
+LIST = r"/v1/agents/[^/]+/messages$"
+
+
+async def test_a_maybe_sent_key_whose_agent_is_gone_leaves_the_store(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A key left ``sending`` for an agent the server no longer has (its lookup by ``otid``
+    is answered 404): no run can be found or resumed, so the key ends ``gone`` and leaves
+    the store, its ended record saying why."""
+    dead = "agent-00000000-0000-4000-8000-00000000dead"
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("k", dead, user("hi"), {}))
+        await store.mark_sending("k", time.time())
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+        (ended,) = await store.ended()
+    assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == ("k", "gone", None, 0)
+    assert isinstance(outcome.error, APIStatusError) and outcome.error.status_code == 404
+    assert (ended.key, ended.status, ended.agent_id, ended.run_id, ended.seq_id) == (
+        "k",
+        "gone",
+        dead,
+        None,
+        0,
+    )
+    assert ended.error.startswith("HTTP 404: ")
+
+
+@pytest.mark.parametrize("cut", [False, True])
+async def test_a_lookup_that_fails_keeps_the_key_to_try_again(
+    server: LettaTestServer, db: Path, cut: bool
+) -> None:
+    """The lookup by ``otid`` of a maybe-sent key fails (the server answers 500, or the
+    connection breaks): nothing is known either way, so the key ``failed`` and stays
+    ``sending`` for a later attempt to decide; it is neither dropped nor parked."""
+    agent = server.create_agent()["id"]
+    fault = (
+        Fault(method="GET", path=LIST, cut="before_headers", times=None)
+        if cut
+        else Fault.http_status(500, method="GET", path=LIST, times=None)
+    )
+    server.faults.add(fault)
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        await store.record(prepare("k", agent, user("hi"), {}))
+        await store.mark_sending("k", time.time())
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+            assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == (
+                "k",
+                "failed",
+                None,
+                0,
+            )
+            kind = APIConnectionError if cut else APIStatusError
+            assert isinstance(outcome.error, kind)
+            assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
+            assert await store.ended() == []
+            server.faults.remove(fault)
+            await durable.recover()  # the lookup answers now: no such otid, parked
+            assert [o.status for o in await durable.join()] == ["unconfirmed"]
