@@ -464,14 +464,24 @@ async def test_a_poison_batch_parks_its_key_after_max_failures(
         seen.append(seq)
 
     async with SQLiteCursorStore(db) as store:
-        statuses = []
+        ended: list[Outcome] = []
         async with DurableStreams(client, store, choking, max_batch=1, max_failures=3) as durable:
             await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
-            statuses += [o.status for o in await durable.join()]
+            ended += await durable.join()
             for _ in range(3):  # restarts: the first two fail again, the third parks the key
                 await durable.recover()
-                statuses += [o.status for o in await durable.join()]
+                ended += await durable.join()
+        statuses = [o.status for o in ended]
         assert statuses == ["failed", "failed", "dead"]  # the fourth recover ran nothing
+        # Each says where the key stands: its run, the last acknowledged event, the count.
+        (run,) = {o.run_id for o in ended}
+        assert run is not None and {o.key for o in ended} == {"k"}
+        assert [(o.seq_id, o.failures) for o in ended] == [
+            (seen[-1], 1),
+            (seen[-1], 2),
+            (seen[-1], 0),
+        ]
+        assert all(isinstance(o.error, ValueError) for o in ended)
         (cursor,) = await store.in_flight()
         assert (cursor.phase, cursor.seq_id, cursor.failures) == ("dead", seen[-1], 3)
         assert cursor.error == repr(ValueError(f"cannot store event {poison[0]}"))
@@ -827,3 +837,33 @@ async def test_a_lookup_that_fails_keeps_the_key_to_try_again(
             server.faults.remove(fault)
             await durable.recover()  # the lookup answers now: no such otid, parked
             assert [o.status for o in await durable.join()] == ["unconfirmed"]
+
+
+async def test_a_handler_failing_on_the_first_batch_keeps_the_run_named(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The handler raises on the run's very first events, before any acknowledgement: the
+    stored failure names the run, so the next attempt resumes it (no lookup by ``otid``) and
+    delivers every event once."""
+    agent = server.create_agent()["id"]
+    tries: list[int] = []
+    sink = Sink()
+
+    async def first_fails(batch: Batch) -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            raise RuntimeError("not yet")
+        await sink(batch)
+
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, first_fails) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (failed,) = await durable.join()
+        assert failed.status == "failed" and failed.run_id is not None
+        (cursor,) = await store.in_flight()
+        assert (cursor.run_id, cursor.seq_id, cursor.failures) == (failed.run_id, 0, 1)
+        async with DurableStreams(client, store, first_fails) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+    assert (outcome.status, outcome.run_id) == ("completed", failed.run_id)
+    assert sink.seqs() == [seq for seq, _ in logged(server, failed.run_id)]
