@@ -9,11 +9,13 @@ import anyio
 import pytest
 import redis.asyncio as aioredis
 
-from letta_async.durable import RedisCursorStore
-from letta_async.durable._deliver import Fenced
+from letta_async import AsyncLetta
+from letta_async.durable import Batch, OtidLookup, RedisCursorStore
+from letta_async.durable._deliver import Fenced, KeyRunner
 from letta_async.durable._job import prepare
 from letta_async.durable._lease import LeaseBook
 from letta_async.durable._redis import Claim
+from letta_async.testing import LettaTestServer
 
 from .redis_server import RedisServer
 
@@ -389,7 +391,7 @@ async def test_acknowledgements_keep_the_lease_in_hand_without_asking_redis(
     notes it, so a delivery that goes on for several lease lengths, acknowledging as it goes,
     never stops to confirm its lease (no renewal round runs here at all)."""
     from letta_async import AsyncLetta
-    from letta_async.durable import Batch, submit
+    from letta_async.durable import submit
     from letta_async.durable._deliver import KeyRunner
     from letta_async.testing import LettaTestServer
 
@@ -425,3 +427,79 @@ async def test_acknowledgements_keep_the_lease_in_hand_without_asking_redis(
     assert outcome.status == "completed"
     assert len(handed) >= 8 and time.monotonic() - since > 2 * ttl
     assert renewals == [], "an acknowledged delivery asked Redis to confirm its lease"
+
+
+class _Trusting:
+    """A lease guard that never doubts: only the store's fenced writes can stop the run."""
+
+    async def before_delivery(self, key: str) -> None:
+        return None
+
+    def extended(self, key: str, since: float) -> None:
+        return None
+
+
+GONE_RUN = "run-00000000-0000-4000-8000-000000000000"
+DEAD_AGENT = "agent-00000000-0000-4000-8000-00000000dead"
+SEND = r"/v1/agents/[^/]+/messages/stream$"
+
+
+@pytest.mark.parametrize(
+    "state", ["recorded", "sending unseen", "sending agent gone", "conversation gone", "run gone"]
+)
+async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
+    redis_store: RedisCursorStore, state: str
+) -> None:
+    """A worker still running a key after its lease was taken over writes nothing the new
+    holder would find changed: it does not send, park, or drop the key (not even one whose
+    run or agent is gone), because every one of those writes carries its stale fence."""
+    async with (
+        LettaTestServer() as server,
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+    ):
+        agent = server.create_agent()["id"]
+        conversation = None
+        if state == "sending agent gone":
+            agent = DEAD_AGENT
+        if state == "conversation gone":
+            conversation = "conv-00000000-0000-4000-8000-00000000dead"
+        assert await redis_store.record(
+            prepare("a", agent, [{"role": "user", "content": "hi"}], {}, conversation)
+        )
+        if state.startswith("sending"):
+            assert await redis_store.mark_sending("a", time.time() - 60)
+        if state == "run gone":
+            assert await redis_store.ack("a", GONE_RUN, 3)
+        redis_store.lease_ttl = TTL
+        (old,) = await redis_store.claim("w1", 1, TTL)
+        await anyio.sleep(TTL + 0.1)
+        (new,) = await redis_store.claim("w2", 1, 10)
+        assert new.cursor.fence == old.cursor.fence + 1
+        handled: list[Batch] = []
+
+        async def handler(batch: Batch) -> None:
+            handled.append(batch)
+
+        runner = KeyRunner(
+            client,
+            redis_store,
+            handler,
+            slots=anyio.Semaphore(1),
+            lookup=OtidLookup(grace=0),
+            guard=_Trusting(),
+        )
+        with anyio.fail_after(10):
+            outcome = await runner.run(old.cursor)
+        assert handled == []
+        assert server.requests_to(SEND, "POST") == []
+        if state in ("recorded", "sending unseen"):
+            assert outcome.status == "fenced"
+        # The new holder finds the key exactly as it claimed it.
+        now = await redis_store.get("a")
+        assert now is not None
+        assert (now.phase, now.run_id, now.seq_id) == (
+            new.cursor.phase,
+            new.cursor.run_id,
+            new.cursor.seq_id,
+        )
+        assert await redis_store.ended() == []
