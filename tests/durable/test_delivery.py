@@ -118,6 +118,7 @@ async def test_every_event_once_numbered_as_the_server_logged_it(
     assert sink.seqs() == [seq for seq, _ in log]
     assert sink.kinds()[-2:] == ["stop_reason", "usage_statistics"]
     assert "ping" not in sink.kinds()
+    assert {b.fence for b in sink.batches} == {None}  # no lease when embedded
     keys = [d.idempotency_key for b in sink.batches for d in b.deliveries()]
     assert keys == [f"{run_id}:{seq}" for seq, _ in log]
 
