@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from letta_async import AsyncLetta
 from letta_async.durable import Batch, OtidLookup, RedisCursorStore
+from letta_async.durable._cursor import decode_request
 from letta_async.durable._deliver import Fenced, KeyRunner
 from letta_async.durable._job import prepare
 from letta_async.durable._lease import LeaseBook
@@ -445,7 +446,15 @@ SEND = r"/v1/agents/[^/]+/messages/stream$"
 
 
 @pytest.mark.parametrize(
-    "state", ["recorded", "sending unseen", "sending agent gone", "conversation gone", "run gone"]
+    "state",
+    [
+        "recorded",
+        "sending unseen",
+        "sending seen",
+        "sending agent gone",
+        "conversation gone",
+        "run gone",
+    ],
 )
 async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
     redis_store: RedisCursorStore, state: str
@@ -463,9 +472,11 @@ async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
             agent = DEAD_AGENT
         if state == "conversation gone":
             conversation = "conv-00000000-0000-4000-8000-00000000dead"
-        assert await redis_store.record(
-            prepare("a", agent, [{"role": "user", "content": "hi"}], {}, conversation)
-        )
+        cursor = prepare("a", agent, [{"role": "user", "content": "hi"}], {}, conversation)
+        assert await redis_store.record(cursor)
+        if state == "sending seen":  # the send did reach the server: its otid is there
+            messages, _ = decode_request(cursor.request)
+            await client.agents.messages.create(agent, messages=messages)
         if state.startswith("sending"):
             assert await redis_store.mark_sending("a", time.time() - 60)
         if state == "run gone":
@@ -492,7 +503,7 @@ async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
             outcome = await runner.run(old.cursor)
         assert handled == []
         assert server.requests_to(SEND, "POST") == []
-        if state in ("recorded", "sending unseen"):
+        if state in ("recorded", "sending unseen", "sending seen"):
             assert outcome.status == "fenced"
         # The new holder finds the key exactly as it claimed it.
         now = await redis_store.get("a")
