@@ -454,6 +454,7 @@ SEND = r"/v1/agents/[^/]+/messages/stream$"
         "sending agent gone",
         "conversation gone",
         "run gone",
+        "handler fails",
     ],
 )
 async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
@@ -481,6 +482,14 @@ async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
             assert await redis_store.mark_sending("a", time.time() - 60)
         if state == "run gone":
             assert await redis_store.ack("a", GONE_RUN, 3)
+        if state == "handler fails":  # a live run, acknowledged up to its first event
+            stream = await client.agents.messages.create(
+                agent, messages=[{"role": "user", "content": "hi"}], streaming=True, background=True
+            )
+            async for _ in stream:
+                pass
+            assert stream.run_id is not None
+            assert await redis_store.ack("a", stream.run_id, 1)
         redis_store.lease_ttl = TTL
         (old,) = await redis_store.claim("w1", 1, TTL)
         await anyio.sleep(TTL + 0.1)
@@ -489,6 +498,8 @@ async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
         handled: list[Batch] = []
 
         async def handler(batch: Batch) -> None:
+            if state == "handler fails":
+                raise RuntimeError("sink down")
             handled.append(batch)
 
         runner = KeyRunner(
@@ -503,14 +514,21 @@ async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
             outcome = await runner.run(old.cursor)
         assert handled == []
         assert server.requests_to(SEND, "POST") == []
-        if state in ("recorded", "sending unseen", "sending seen"):
-            assert outcome.status == "fenced"
+        if state in ("recorded", "sending unseen", "sending seen", "handler fails"):
+            # Stopped where the lost lease left it, its failure not counted against the key.
+            assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == (
+                "a",
+                "fenced",
+                old.cursor.run_id,
+                old.cursor.seq_id,
+            )
         # The new holder finds the key exactly as it claimed it.
         now = await redis_store.get("a")
         assert now is not None
-        assert (now.phase, now.run_id, now.seq_id) == (
+        assert (now.phase, now.run_id, now.seq_id, now.failures) == (
             new.cursor.phase,
             new.cursor.run_id,
             new.cursor.seq_id,
+            new.cursor.failures,
         )
         assert await redis_store.ended() == []
