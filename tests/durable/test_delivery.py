@@ -261,6 +261,7 @@ async def test_an_unseen_otid_is_parked_not_resent(
             await durable.recover()
             await durable.join()
             assert [o.status for o in outcomes] == ["unconfirmed"]
+            assert (outcomes[0].key, outcomes[0].run_id, outcomes[0].seq_id) == ("k", None, 0)
             assert runs_for(server, cursor.otids[0]) == []
             (parked,) = await store.in_flight()
             assert parked.phase == "unconfirmed"
@@ -450,6 +451,46 @@ async def test_a_failing_store_fails_the_key_not_the_runner(
     assert isinstance(outcomes["broken"].error, OSError)
 
 
+async def test_a_store_failing_on_a_resumed_key_reports_where_the_key_stays(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The store fails while a key is resumed: the outcome gives the run and the position
+    the key keeps in the store (its last acknowledgement), where the next attempt starts."""
+    agent = server.create_agent()["id"]
+
+    async def stops(batch: Batch) -> None:
+        if batch.after > 0:
+            raise RuntimeError("sink down")
+
+    class BrokenStore(SQLiteCursorStore):
+        broken = False
+
+        async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+            if self.broken:
+                raise OSError("disk full")
+            return await super().ack(key, run_id, seq_id, fence)
+
+    async with BrokenStore(db) as store:
+        async with DurableStreams(client, store, stops, max_batch=1) as durable:
+            await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
+            (first,) = await durable.join()
+        (kept,) = await store.in_flight()
+        assert first.status == "failed" and kept.run_id is not None and kept.seq_id > 0
+        store.broken = True
+        async with DurableStreams(client, store, Sink(), max_batch=1) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == (
+            "k",
+            "failed",
+            kept.run_id,
+            kept.seq_id,
+        )
+        assert isinstance(outcome.error, OSError)
+        (still,) = await store.in_flight()
+        assert (still.run_id, still.seq_id) == (kept.run_id, kept.seq_id)
+
+
 async def test_a_poison_batch_parks_its_key_after_max_failures(
     server: LettaTestServer, client: AsyncLetta, db: Path
 ) -> None:
@@ -603,9 +644,17 @@ async def test_a_refused_conversation_send_leaves_the_store(
             await durable.send("missing", agent, messages=user("hi"), conversation_id=missing)
             bad = [{"role": "nobody", "content": "hi"}]  # the server answers 422
             await durable.send("invalid", agent, messages=bad, conversation_id=conversation)
-            outcomes = {o.key: o.status for o in await durable.join()}
+            ended = {o.key: o for o in await durable.join()}
+        outcomes = {key: o.status for key, o in ended.items()}
         assert outcomes == {"missing": "rejected", "invalid": "rejected"}
+        assert all(isinstance(o.error, APIStatusError) for o in ended.values())
         assert await store.in_flight() == []
+        # The store remembers why, in the server's words, at the position nothing moved from.
+        why = {e.key: (e.status, e.run_id, e.seq_id, e.error[:9]) for e in await store.ended()}
+    assert why == {
+        "missing": ("rejected", None, 0, "HTTP 404:"),
+        "invalid": ("rejected", None, 0, "HTTP 422:"),
+    }
 
 
 async def test_a_key_resumed_past_its_stop_reason_still_reports_it(
