@@ -587,7 +587,11 @@ async def test_a_conversation_send_streams_in_the_conversation(
     async with SQLiteCursorStore(db) as store:
         async with DurableStreams(client, store, sink) as durable:
             cursor = await durable.send(
-                "c", agent, messages=user("look [tool]"), conversation_id=conversation
+                "c",
+                agent,
+                messages=user("look [tool]"),
+                conversation_id=conversation,
+                stream_tokens=True,
             )
             (outcome,) = await durable.join()
         assert await store.in_flight() == []
@@ -603,6 +607,7 @@ async def test_a_conversation_send_streams_in_the_conversation(
         True,
         True,
     )
+    assert post.json["stream_tokens"] is True  # the caller's options go with the send
 
 
 async def test_a_conversation_run_whose_id_was_never_seen_is_found_in_the_conversation(
