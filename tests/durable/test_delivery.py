@@ -922,3 +922,20 @@ async def test_a_handler_failing_on_the_first_batch_keeps_the_run_named(
             (outcome,) = await durable.join()
     assert (outcome.status, outcome.run_id) == ("completed", failed.run_id)
     assert sink.seqs() == [seq for seq, _ in logged(server, failed.run_id)]
+
+
+async def test_a_send_made_long_ago_is_parked_without_waiting_out_the_grace(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The lookup's grace counts from when the send was made: a key found ``sending`` a
+    minute after its send (a restart much later) has its ``otid`` looked for at once, not for ten
+    seconds more, and is parked as ``unconfirmed`` (well within 5 s)."""
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("k", agent, user("hi"), {}))
+        await store.mark_sending("k", time.time() - 60)
+        async with DurableStreams(client, store, Sink(), lookup=OtidLookup(grace=10)) as durable:
+            with anyio.fail_after(5):
+                await durable.recover()
+                (outcome,) = await durable.join()
+    assert outcome.status == "unconfirmed"
