@@ -16,7 +16,7 @@ from letta_async.durable._deliver import Fenced, KeyRunner
 from letta_async.durable._job import prepare
 from letta_async.durable._lease import LeaseBook
 from letta_async.durable._redis import Claim
-from letta_async.testing import LettaTestServer
+from letta_async.testing import Fault, LettaTestServer
 
 from .redis_server import RedisServer
 
@@ -532,3 +532,47 @@ async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
             new.cursor.failures,
         )
         assert await redis_store.ended() == []
+
+
+async def test_a_send_refused_after_its_lease_was_taken_over_leaves_the_key_to_the_new_holder(
+    redis_store: RedisCursorStore,
+) -> None:
+    """The lease lapses while the send is on its way, another worker claims the key, then
+    the server refuses the send: the old worker's drop carries its stale fence and is
+    refused, so the key stays in the store for the worker that holds it now."""
+    async with (
+        LettaTestServer() as server,
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+    ):
+        agent = server.create_agent()["id"]
+        missing = "conv-00000000-0000-4000-8000-00000000dead"
+        cursor = prepare("a", agent, [{"role": "user", "content": "hi"}], {}, missing)
+        assert await redis_store.record(cursor)
+        redis_store.lease_ttl = TTL
+        (old,) = await redis_store.claim("w1", 1, TTL)
+        server.faults.add(
+            Fault(method="POST", path=r"/v1/conversations/[^/]+/messages$", delay=TTL + 0.5)
+        )
+        runner = KeyRunner(
+            client, redis_store, _no_handler, slots=anyio.Semaphore(1), guard=_Trusting()
+        )
+        claims: list[Claim] = []
+
+        async def take_over() -> None:
+            await anyio.sleep(TTL + 0.2)  # past the lease the send's mark extended
+            claims.extend(await redis_store.claim("w2", 1, 10))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(take_over)
+                outcome = await runner.run(old.cursor)
+        (new,) = claims
+        assert new.cursor.fence == old.cursor.fence + 1
+        assert outcome.status == "rejected"  # the server's answer, as this worker saw it
+        now = await redis_store.get("a")
+        assert now is not None and now.phase == "sending" == new.cursor.phase
+        assert await redis_store.ended() == []
+
+
+async def _no_handler(batch: Batch) -> None:
+    raise AssertionError("nothing is delivered for a refused send")
