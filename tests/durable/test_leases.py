@@ -576,3 +576,58 @@ async def test_a_send_refused_after_its_lease_was_taken_over_leaves_the_key_to_t
 
 async def _no_handler(batch: Batch) -> None:
     raise AssertionError("nothing is delivered for a refused send")
+
+
+class _Noting(_Trusting):
+    """A lease guard that notes which keys' leases each fenced write renewed."""
+
+    def __init__(self) -> None:
+        self.renewed: list[str] = []
+
+    def extended(self, key: str, since: float) -> None:
+        self.renewed.append(key)
+
+
+@pytest.mark.parametrize("state", ["recorded", "sending seen"])
+async def test_every_fenced_write_of_a_key_renews_that_keys_lease(
+    redis_store: RedisCursorStore, state: str
+) -> None:
+    """Each fenced write that lands (the send's mark, the run found by ``otid``, each
+    acknowledgement) tells the guard the key's lease was renewed, under the key's name, so
+    the worker need not ask Redis before the next delivery."""
+    async with (
+        LettaTestServer() as server,
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+    ):
+        agent = server.create_agent()["id"]
+        cursor = prepare("a", agent, [{"role": "user", "content": "hi"}], {})
+        assert await redis_store.record(cursor)
+        if state == "sending seen":
+            messages, _ = decode_request(cursor.request)
+            sent = await client.agents.messages.create(
+                agent, messages=messages, streaming=True, background=True
+            )
+            async for _ in sent:
+                pass
+            assert await redis_store.mark_sending("a", time.time() - 60)
+        (claim,) = await redis_store.claim("w1", 1, 10)
+        guard = _Noting()
+        delivered: list[Batch] = []
+
+        async def handler(batch: Batch) -> None:
+            delivered.append(batch)
+
+        runner = KeyRunner(
+            client,
+            redis_store,
+            handler,
+            slots=anyio.Semaphore(1),
+            lookup=OtidLookup(grace=0),
+            guard=guard,
+            max_batch=1,
+        )
+        with anyio.fail_after(10):
+            outcome = await runner.run(claim.cursor)
+    assert outcome.status == "completed" and delivered
+    # The mark (or the run's id) and one acknowledgement per batch but the last.
+    assert guard.renewed == ["a"] * len(delivered)
