@@ -14,7 +14,13 @@ from typing import Any
 import anyio
 import pytest
 
-from letta_async import AsyncLetta, StreamError, StreamResumeError
+from letta_async import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncLetta,
+    StreamError,
+    StreamResumeError,
+)
 from letta_async.durable import (
     Batch,
     DuplicateKeyError,
@@ -112,6 +118,7 @@ async def test_every_event_once_numbered_as_the_server_logged_it(
     assert sink.seqs() == [seq for seq, _ in log]
     assert sink.kinds()[-2:] == ["stop_reason", "usage_statistics"]
     assert "ping" not in sink.kinds()
+    assert {b.fence for b in sink.batches} == {None}  # no lease when embedded
     keys = [d.idempotency_key for b in sink.batches for d in b.deliveries()]
     assert keys == [f"{run_id}:{seq}" for seq, _ in log]
 
@@ -254,6 +261,7 @@ async def test_an_unseen_otid_is_parked_not_resent(
             await durable.recover()
             await durable.join()
             assert [o.status for o in outcomes] == ["unconfirmed"]
+            assert (outcomes[0].key, outcomes[0].run_id, outcomes[0].seq_id) == ("k", None, 0)
             assert runs_for(server, cursor.otids[0]) == []
             (parked,) = await store.in_flight()
             assert parked.phase == "unconfirmed"
@@ -311,17 +319,18 @@ async def test_a_refusal_without_a_reason_is_recorded_by_its_status(
     assert repr(done) == "<Outcome 'k' completed run_id='run-1' seq_id=7 stop_reason='end_turn'>"
 
 
+@pytest.mark.parametrize("status", [404, 410])
 async def test_a_run_that_expires_during_a_resume_is_gone_and_says_why(
-    server: LettaTestServer, client: AsyncLetta, db: Path
+    server: LettaTestServer, client: AsyncLetta, db: Path, status: int
 ) -> None:
-    """The connection breaks mid-run and the server answers the resume with a 404 (the run's
-    stream expired): the key ends ``gone`` at the last delivered position, and the ended
-    record gives the resume's failure with the server's reason."""
+    """The connection breaks mid-run and the server answers the resume with a 404 or a 410
+    (the run's stream expired): the key ends ``gone`` at the last delivered position, and the
+    ended record gives the resume's failure with the server's reason."""
     agent = server.create_agent()["id"]
     server.faults.add(Fault.cut_after(4, method="POST", path=SEND_STREAM))
     expired = {"detail": "Run stream expired"}
     server.faults.add(
-        Fault.http_status(404, method="POST", path=r"/v1/runs/[^/]+/stream$", body=expired)
+        Fault.http_status(status, method="POST", path=r"/v1/runs/[^/]+/stream$", body=expired)
     )
     sink = Sink()
     async with SQLiteCursorStore(db) as store:
@@ -331,9 +340,11 @@ async def test_a_run_that_expires_during_a_resume_is_gone_and_says_why(
         (ended,) = await store.ended()
         assert await store.in_flight() == []
     assert outcome.status == "gone" and sink.seqs()
+    # How far it got: the last event handed over, in the outcome and in the ended record.
+    assert outcome.seq_id == sink.seqs()[-1] == ended.seq_id > 0
     assert (ended.key, ended.status, ended.run_id) == ("k", "gone", outcome.run_id)
-    assert ended.error.endswith("(HTTP 404: Run stream expired)")
-    assert ended.error != "(HTTP 404: Run stream expired)"  # the resume's own account first
+    assert ended.error.endswith(f"(HTTP {status}: Run stream expired)")
+    assert ended.error != f"(HTTP {status}: Run stream expired)"  # the resume's account first
 
 
 async def test_an_error_event_is_delivered_numbered_and_ends_the_key(
@@ -440,6 +451,46 @@ async def test_a_failing_store_fails_the_key_not_the_runner(
     assert isinstance(outcomes["broken"].error, OSError)
 
 
+async def test_a_store_failing_on_a_resumed_key_reports_where_the_key_stays(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The store fails while a key is resumed: the outcome gives the run and the position
+    the key keeps in the store (its last acknowledgement), where the next attempt starts."""
+    agent = server.create_agent()["id"]
+
+    async def stops(batch: Batch) -> None:
+        if batch.after > 0:
+            raise RuntimeError("sink down")
+
+    class BrokenStore(SQLiteCursorStore):
+        broken = False
+
+        async def ack(self, key: str, run_id: str, seq_id: int, fence: int | None = None) -> bool:
+            if self.broken:
+                raise OSError("disk full")
+            return await super().ack(key, run_id, seq_id, fence)
+
+    async with BrokenStore(db) as store:
+        async with DurableStreams(client, store, stops, max_batch=1) as durable:
+            await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
+            (first,) = await durable.join()
+        (kept,) = await store.in_flight()
+        assert first.status == "failed" and kept.run_id is not None and kept.seq_id > 0
+        store.broken = True
+        async with DurableStreams(client, store, Sink(), max_batch=1) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == (
+            "k",
+            "failed",
+            kept.run_id,
+            kept.seq_id,
+        )
+        assert isinstance(outcome.error, OSError)
+        (still,) = await store.in_flight()
+        assert (still.run_id, still.seq_id) == (kept.run_id, kept.seq_id)
+
+
 async def test_a_poison_batch_parks_its_key_after_max_failures(
     server: LettaTestServer, client: AsyncLetta, db: Path
 ) -> None:
@@ -455,14 +506,24 @@ async def test_a_poison_batch_parks_its_key_after_max_failures(
         seen.append(seq)
 
     async with SQLiteCursorStore(db) as store:
-        statuses = []
+        ended: list[Outcome] = []
         async with DurableStreams(client, store, choking, max_batch=1, max_failures=3) as durable:
             await durable.send("k", agent, messages=user("count [tokens=8]"), stream_tokens=True)
-            statuses += [o.status for o in await durable.join()]
+            ended += await durable.join()
             for _ in range(3):  # restarts: the first two fail again, the third parks the key
                 await durable.recover()
-                statuses += [o.status for o in await durable.join()]
+                ended += await durable.join()
+        statuses = [o.status for o in ended]
         assert statuses == ["failed", "failed", "dead"]  # the fourth recover ran nothing
+        # Each says where the key stands: its run, the last acknowledged event, the count.
+        (run,) = {o.run_id for o in ended}
+        assert run is not None and {o.key for o in ended} == {"k"}
+        assert [(o.seq_id, o.failures) for o in ended] == [
+            (seen[-1], 1),
+            (seen[-1], 2),
+            (seen[-1], 0),
+        ]
+        assert all(isinstance(o.error, ValueError) for o in ended)
         (cursor,) = await store.in_flight()
         assert (cursor.phase, cursor.seq_id, cursor.failures) == ("dead", seen[-1], 3)
         assert cursor.error == repr(ValueError(f"cannot store event {poison[0]}"))
@@ -526,7 +587,11 @@ async def test_a_conversation_send_streams_in_the_conversation(
     async with SQLiteCursorStore(db) as store:
         async with DurableStreams(client, store, sink) as durable:
             cursor = await durable.send(
-                "c", agent, messages=user("look [tool]"), conversation_id=conversation
+                "c",
+                agent,
+                messages=user("look [tool]"),
+                conversation_id=conversation,
+                stream_tokens=True,
             )
             (outcome,) = await durable.join()
         assert await store.in_flight() == []
@@ -542,6 +607,7 @@ async def test_a_conversation_send_streams_in_the_conversation(
         True,
         True,
     )
+    assert post.json["stream_tokens"] is True  # the caller's options go with the send
 
 
 async def test_a_conversation_run_whose_id_was_never_seen_is_found_in_the_conversation(
@@ -583,9 +649,17 @@ async def test_a_refused_conversation_send_leaves_the_store(
             await durable.send("missing", agent, messages=user("hi"), conversation_id=missing)
             bad = [{"role": "nobody", "content": "hi"}]  # the server answers 422
             await durable.send("invalid", agent, messages=bad, conversation_id=conversation)
-            outcomes = {o.key: o.status for o in await durable.join()}
+            ended = {o.key: o for o in await durable.join()}
+        outcomes = {key: o.status for key, o in ended.items()}
         assert outcomes == {"missing": "rejected", "invalid": "rejected"}
+        assert all(isinstance(o.error, APIStatusError) for o in ended.values())
         assert await store.in_flight() == []
+        # The store remembers why, in the server's words, at the position nothing moved from.
+        why = {e.key: (e.status, e.run_id, e.seq_id, e.error[:9]) for e in await store.ended()}
+    assert why == {
+        "missing": ("rejected", None, 0, "HTTP 404:"),
+        "invalid": ("rejected", None, 0, "HTTP 422:"),
+    }
 
 
 async def test_a_key_resumed_past_its_stop_reason_still_reports_it(
@@ -1078,3 +1152,138 @@ async def test_an_error_raised_in_the_block_stops_the_keys_and_comes_out_as_from
         (cursor,) = await store.in_flight()
     assert cursor.key == "k"
     assert cursor.seq_id < min(s for s in held.seq_ids if s is not None)  # never acknowledged
+
+
+async def test_a_send_answered_with_a_server_error_is_kept_not_rejected(
+    server: LettaTestServer, db: Path
+) -> None:
+    """A 500 to the send is the server failing, not refusing: the request may even have
+    started a run, so the key is neither ``rejected`` nor dropped; it stays in the store for
+    a lookup by ``otid`` to decide."""
+    agent = server.create_agent()["id"]
+    server.faults.add(Fault.http_status(500, method="POST", path=SEND_STREAM))
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (outcome,) = await durable.join()
+        assert outcome.status == "failed" and not outcome.final
+        assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
+        assert await store.ended() == []
+
+
+LIST = r"/v1/agents/[^/]+/messages$"
+
+
+async def test_a_maybe_sent_key_whose_agent_is_gone_leaves_the_store(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """A key left ``sending`` for an agent the server no longer has (its lookup by ``otid``
+    is answered 404): no run can be found or resumed, so the key ends ``gone`` and leaves
+    the store, its ended record saying why."""
+    dead = "agent-00000000-0000-4000-8000-00000000dead"
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("k", dead, user("hi"), {}))
+        await store.mark_sending("k", time.time())
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+        assert await store.in_flight() == []
+        (ended,) = await store.ended()
+    assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == ("k", "gone", None, 0)
+    assert isinstance(outcome.error, APIStatusError) and outcome.error.status_code == 404
+    assert (ended.key, ended.status, ended.agent_id, ended.run_id, ended.seq_id) == (
+        "k",
+        "gone",
+        dead,
+        None,
+        0,
+    )
+    assert ended.error.startswith("HTTP 404: ")
+
+
+@pytest.mark.parametrize("cut", [False, True])
+async def test_a_lookup_that_fails_keeps_the_key_to_try_again(
+    server: LettaTestServer, db: Path, cut: bool
+) -> None:
+    """The lookup by ``otid`` of a maybe-sent key fails (the server answers 500, or the
+    connection breaks): nothing is known either way, so the key ``failed`` and stays
+    ``sending`` for a later attempt to decide; it is neither dropped nor parked."""
+    agent = server.create_agent()["id"]
+    fault = (
+        Fault(method="GET", path=LIST, cut="before_headers", times=None)
+        if cut
+        else Fault.http_status(500, method="GET", path=LIST, times=None)
+    )
+    server.faults.add(fault)
+    async with (
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+        SQLiteCursorStore(db) as store,
+    ):
+        await store.record(prepare("k", agent, user("hi"), {}))
+        await store.mark_sending("k", time.time())
+        async with DurableStreams(client, store, Sink(), lookup=FAST) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+            assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == (
+                "k",
+                "failed",
+                None,
+                0,
+            )
+            kind = APIConnectionError if cut else APIStatusError
+            assert isinstance(outcome.error, kind)
+            assert [(c.key, c.phase) for c in await store.in_flight()] == [("k", "sending")]
+            assert await store.ended() == []
+            server.faults.remove(fault)
+            await durable.recover()  # the lookup answers now: no such otid, parked
+            assert [o.status for o in await durable.join()] == ["unconfirmed"]
+
+
+async def test_a_handler_failing_on_the_first_batch_keeps_the_run_named(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The handler raises on the run's very first events, before any acknowledgement: the
+    stored failure names the run, so the next attempt resumes it (no lookup by ``otid``) and
+    delivers every event once."""
+    agent = server.create_agent()["id"]
+    tries: list[int] = []
+    sink = Sink()
+
+    async def first_fails(batch: Batch) -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            raise RuntimeError("not yet")
+        await sink(batch)
+
+    async with SQLiteCursorStore(db) as store:
+        async with DurableStreams(client, store, first_fails) as durable:
+            await durable.send("k", agent, messages=user("hi"))
+            (failed,) = await durable.join()
+        assert failed.status == "failed" and failed.run_id is not None
+        (cursor,) = await store.in_flight()
+        assert (cursor.run_id, cursor.seq_id, cursor.failures) == (failed.run_id, 0, 1)
+        async with DurableStreams(client, store, first_fails) as durable:
+            await durable.recover()
+            (outcome,) = await durable.join()
+    assert (outcome.status, outcome.run_id) == ("completed", failed.run_id)
+    assert sink.seqs() == [seq for seq, _ in logged(server, failed.run_id)]
+
+
+async def test_a_send_made_long_ago_is_parked_without_waiting_out_the_grace(
+    server: LettaTestServer, client: AsyncLetta, db: Path
+) -> None:
+    """The lookup's grace counts from when the send was made: a key found ``sending`` a
+    minute after its send (a restart much later) has its ``otid`` looked for at once, not for ten
+    seconds more, and is parked as ``unconfirmed`` (well within 5 s)."""
+    agent = server.create_agent()["id"]
+    async with SQLiteCursorStore(db) as store:
+        await store.record(prepare("k", agent, user("hi"), {}))
+        await store.mark_sending("k", time.time() - 60)
+        async with DurableStreams(client, store, Sink(), lookup=OtidLookup(grace=10)) as durable:
+            with anyio.fail_after(5):
+                await durable.recover()
+                (outcome,) = await durable.join()
+    assert outcome.status == "unconfirmed"

@@ -9,11 +9,14 @@ import anyio
 import pytest
 import redis.asyncio as aioredis
 
-from letta_async.durable import RedisCursorStore
-from letta_async.durable._deliver import Fenced
+from letta_async import AsyncLetta
+from letta_async.durable import Batch, OtidLookup, RedisCursorStore
+from letta_async.durable._cursor import decode_request
+from letta_async.durable._deliver import Fenced, KeyRunner
 from letta_async.durable._job import prepare
 from letta_async.durable._lease import LeaseBook
 from letta_async.durable._redis import Claim
+from letta_async.testing import Fault, LettaTestServer
 
 from .redis_server import RedisServer
 
@@ -389,7 +392,7 @@ async def test_acknowledgements_keep_the_lease_in_hand_without_asking_redis(
     notes it, so a delivery that goes on for several lease lengths, acknowledging as it goes,
     never stops to confirm its lease (no renewal round runs here at all)."""
     from letta_async import AsyncLetta
-    from letta_async.durable import Batch, submit
+    from letta_async.durable import submit
     from letta_async.durable._deliver import KeyRunner
     from letta_async.testing import LettaTestServer
 
@@ -425,3 +428,206 @@ async def test_acknowledgements_keep_the_lease_in_hand_without_asking_redis(
     assert outcome.status == "completed"
     assert len(handed) >= 8 and time.monotonic() - since > 2 * ttl
     assert renewals == [], "an acknowledged delivery asked Redis to confirm its lease"
+
+
+class _Trusting:
+    """A lease guard that never doubts: only the store's fenced writes can stop the run."""
+
+    async def before_delivery(self, key: str) -> None:
+        return None
+
+    def extended(self, key: str, since: float) -> None:
+        return None
+
+
+GONE_RUN = "run-00000000-0000-4000-8000-000000000000"
+DEAD_AGENT = "agent-00000000-0000-4000-8000-00000000dead"
+SEND = r"/v1/agents/[^/]+/messages/stream$"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "recorded",
+        "sending unseen",
+        "sending seen",
+        "sending agent gone",
+        "conversation gone",
+        "run gone",
+        "handler fails",
+    ],
+)
+async def test_a_worker_whose_lease_was_taken_over_changes_nothing(
+    redis_store: RedisCursorStore, state: str
+) -> None:
+    """A worker still running a key after its lease was taken over writes nothing the new
+    holder would find changed: it does not send, park, or drop the key (not even one whose
+    run or agent is gone), because every one of those writes carries its stale fence."""
+    async with (
+        LettaTestServer() as server,
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+    ):
+        agent = server.create_agent()["id"]
+        conversation = None
+        if state == "sending agent gone":
+            agent = DEAD_AGENT
+        if state == "conversation gone":
+            conversation = "conv-00000000-0000-4000-8000-00000000dead"
+        cursor = prepare("a", agent, [{"role": "user", "content": "hi"}], {}, conversation)
+        assert await redis_store.record(cursor)
+        if state == "sending seen":  # the send did reach the server: its otid is there
+            messages, _ = decode_request(cursor.request)
+            await client.agents.messages.create(agent, messages=messages)
+        if state.startswith("sending"):
+            assert await redis_store.mark_sending("a", time.time() - 60)
+        if state == "run gone":
+            assert await redis_store.ack("a", GONE_RUN, 3)
+        if state == "handler fails":  # a live run, acknowledged up to its first event
+            stream = await client.agents.messages.create(
+                agent, messages=[{"role": "user", "content": "hi"}], streaming=True, background=True
+            )
+            async for _ in stream:
+                pass
+            assert stream.run_id is not None
+            assert await redis_store.ack("a", stream.run_id, 1)
+        redis_store.lease_ttl = TTL
+        (old,) = await redis_store.claim("w1", 1, TTL)
+        await anyio.sleep(TTL + 0.1)
+        (new,) = await redis_store.claim("w2", 1, 10)
+        assert new.cursor.fence == old.cursor.fence + 1
+        handled: list[Batch] = []
+
+        async def handler(batch: Batch) -> None:
+            if state == "handler fails":
+                raise RuntimeError("sink down")
+            handled.append(batch)
+
+        runner = KeyRunner(
+            client,
+            redis_store,
+            handler,
+            slots=anyio.Semaphore(1),
+            lookup=OtidLookup(grace=0),
+            guard=_Trusting(),
+        )
+        with anyio.fail_after(10):
+            outcome = await runner.run(old.cursor)
+        assert handled == []
+        assert server.requests_to(SEND, "POST") == []
+        if state in ("recorded", "sending unseen", "sending seen", "handler fails"):
+            # Stopped where the lost lease left it, its failure not counted against the key.
+            assert (outcome.key, outcome.status, outcome.run_id, outcome.seq_id) == (
+                "a",
+                "fenced",
+                old.cursor.run_id,
+                old.cursor.seq_id,
+            )
+        # The new holder finds the key exactly as it claimed it.
+        now = await redis_store.get("a")
+        assert now is not None
+        assert (now.phase, now.run_id, now.seq_id, now.failures) == (
+            new.cursor.phase,
+            new.cursor.run_id,
+            new.cursor.seq_id,
+            new.cursor.failures,
+        )
+        assert await redis_store.ended() == []
+
+
+async def test_a_send_refused_after_its_lease_was_taken_over_leaves_the_key_to_the_new_holder(
+    redis_store: RedisCursorStore,
+) -> None:
+    """The lease lapses while the send is on its way, another worker claims the key, then
+    the server refuses the send: the old worker's drop carries its stale fence and is
+    refused, so the key stays in the store for the worker that holds it now."""
+    async with (
+        LettaTestServer() as server,
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+    ):
+        agent = server.create_agent()["id"]
+        missing = "conv-00000000-0000-4000-8000-00000000dead"
+        cursor = prepare("a", agent, [{"role": "user", "content": "hi"}], {}, missing)
+        assert await redis_store.record(cursor)
+        redis_store.lease_ttl = TTL
+        (old,) = await redis_store.claim("w1", 1, TTL)
+        server.faults.add(
+            Fault(method="POST", path=r"/v1/conversations/[^/]+/messages$", delay=TTL + 0.5)
+        )
+        runner = KeyRunner(
+            client, redis_store, _no_handler, slots=anyio.Semaphore(1), guard=_Trusting()
+        )
+        claims: list[Claim] = []
+
+        async def take_over() -> None:
+            await anyio.sleep(TTL + 0.2)  # past the lease the send's mark extended
+            claims.extend(await redis_store.claim("w2", 1, 10))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(take_over)
+                outcome = await runner.run(old.cursor)
+        (new,) = claims
+        assert new.cursor.fence == old.cursor.fence + 1
+        assert outcome.status == "rejected"  # the server's answer, as this worker saw it
+        now = await redis_store.get("a")
+        assert now is not None and now.phase == "sending" == new.cursor.phase
+        assert await redis_store.ended() == []
+
+
+async def _no_handler(batch: Batch) -> None:
+    raise AssertionError("nothing is delivered for a refused send")
+
+
+class _Noting(_Trusting):
+    """A lease guard that notes which keys' leases each fenced write renewed."""
+
+    def __init__(self) -> None:
+        self.renewed: list[str] = []
+
+    def extended(self, key: str, since: float) -> None:
+        self.renewed.append(key)
+
+
+@pytest.mark.parametrize("state", ["recorded", "sending seen"])
+async def test_every_fenced_write_of_a_key_renews_that_keys_lease(
+    redis_store: RedisCursorStore, state: str
+) -> None:
+    """Each fenced write that lands (the send's mark, the run found by ``otid``, each
+    acknowledgement) tells the guard the key's lease was renewed, under the key's name, so
+    the worker need not ask Redis before the next delivery."""
+    async with (
+        LettaTestServer() as server,
+        AsyncLetta(base_url=server.base_url, max_retries=0) as client,
+    ):
+        agent = server.create_agent()["id"]
+        cursor = prepare("a", agent, [{"role": "user", "content": "hi"}], {})
+        assert await redis_store.record(cursor)
+        if state == "sending seen":
+            messages, _ = decode_request(cursor.request)
+            sent = await client.agents.messages.create(
+                agent, messages=messages, streaming=True, background=True
+            )
+            async for _ in sent:
+                pass
+            assert await redis_store.mark_sending("a", time.time() - 60)
+        (claim,) = await redis_store.claim("w1", 1, 10)
+        guard = _Noting()
+        delivered: list[Batch] = []
+
+        async def handler(batch: Batch) -> None:
+            delivered.append(batch)
+
+        runner = KeyRunner(
+            client,
+            redis_store,
+            handler,
+            slots=anyio.Semaphore(1),
+            lookup=OtidLookup(grace=0),
+            guard=guard,
+            max_batch=1,
+        )
+        with anyio.fail_after(10):
+            outcome = await runner.run(claim.cursor)
+    assert outcome.status == "completed" and delivered
+    # The mark (or the run's id) and one acknowledgement per batch but the last.
+    assert guard.renewed == ["a"] * len(delivered)
