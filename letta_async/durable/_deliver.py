@@ -343,7 +343,11 @@ class KeyRunner:
         error: BaseException,
         fence: int | None,
     ) -> Outcome:
-        """Remove a key that can never complete, keeping why in the store's ended log."""
+        """Remove a key that can never complete, keeping why in the store's ended log.
+
+        The removal is fenced: when another worker has taken the key over meanwhile, the key
+        stays with it, and this worker's outcome is ``fenced``, not the drop it could not make.
+        """
         reason = describe_error(error)
         ended = Ended(
             key=cursor.key,
@@ -353,6 +357,8 @@ class KeyRunner:
             seq_id=position,
             error=reason,
         )
+        if not await self._store.finish(cursor.key, fence, ended=ended):
+            raise Fenced(cursor.key)
         if status == "rejected":
             logger.warning(
                 "key %s: the server refused the send to agent %s, no run started; dropped: %s",
@@ -368,5 +374,4 @@ class KeyRunner:
                 position,
                 reason,
             )
-        await self._store.finish(cursor.key, fence, ended=ended)
         return Outcome(cursor.key, status, run_id, position, error=error)
