@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -557,3 +558,83 @@ async def test_a_background_stream_never_reaching_the_server_gives_up_naming_the
     # Nothing ran: every send was cut before the server acted on it.
     assert not server.state.runs
     assert len(posts(server, route)) == 2
+
+
+# --- finding the run a cut stream started, by its otid --------------------------------------
+
+STREAM = r"/v1/agents/[^/]+/messages/stream$"
+HISTORY = r"/v1/agents/[^/]+/messages$"
+
+
+class _NapLog:
+    """``anyio`` as the sending module sees it: its otid lookup's naps are noted, not taken."""
+
+    def __init__(self) -> None:
+        self.naps: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(anyio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        if "_find_run_by_otid" in sys._getframe(1).f_code.co_name:
+            self.naps.append(seconds)
+            seconds = 0
+        await anyio.sleep(seconds)
+
+
+async def test_a_cut_stream_reads_the_latest_twenty_messages_four_times_for_its_otid(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before its run is named the connection breaks; the history never shows the message.
+    The stream asks for the newest page of history (20, newest first) four times, waiting a
+    quarter second longer each time for the server to store the message, then finds the
+    run by when it started."""
+    from letta_async.resources import _sending
+
+    log = _NapLog()
+    monkeypatch.setattr(_sending, "anyio", log)
+    server.faults.add(Fault(method="POST", path=STREAM, cut="after_headers"))
+    server.faults.add(Fault(method="GET", path=HISTORY, body=[], times=None))
+    stream = client.agents.messages.stream(agent_id, messages=say("hi [tokens=3]"), background=True)
+    with anyio.fail_after(20):
+        await stream.until_done()
+    assert [r.query for r in server.requests_to(HISTORY, "GET")] == [
+        {"limit": "20", "order": "desc"}
+    ] * 4
+    assert log.naps[:3] == [0.25, 0.5, 0.75]
+    assert stream.run_id == next(iter(server.state.runs)) and stream.completed
+
+
+async def test_a_cut_stream_finds_its_run_by_otid_once_the_history_shows_it(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """The history shows nothing on the first two looks, then the message with our otid and
+    its run: that run is resumed, found without asking which runs started meanwhile."""
+    server.faults.add(Fault(method="POST", path=STREAM, cut="after_headers"))
+    server.faults.add(Fault(method="GET", path=HISTORY, body=[], times=2))
+    stream = client.agents.messages.stream(
+        agent_id, messages=say("hi [tokens=3]", otid="otid-mine-1"), background=True
+    )
+    with anyio.fail_after(20):
+        events = await stream.until_done()
+    mine = next(iter(server.state.runs))
+    assert stream.run_id == mine and stream.completed
+    assert len(server.requests_to(HISTORY, "GET")) == 3
+    assert server.requests_to(r"/v1/runs/?$", "GET") == []
+    assert [e.message_type for e in events if e.message_type != "ping"][-1] == "usage_statistics"
+
+
+async def test_a_message_kind_this_client_does_not_know_does_not_stop_the_otid_lookup(
+    server: LettaTestServer, client: AsyncLetta, agent_id: str
+) -> None:
+    """A newer server may keep kinds of message this client has no type for; they carry no
+    otid here, and the lookup reads past them to the next look at the history."""
+    server.faults.add(Fault(method="POST", path=STREAM, cut="after_headers"))
+    newer = {"id": "message-later", "message_type": "a_later_kind", "date": "2026-12-01T00:00:00Z"}
+    server.faults.add(Fault(method="GET", path=HISTORY, body=[newer], times=1))
+    stream = client.agents.messages.stream(agent_id, messages=say("hi [tokens=3]"), background=True)
+    with anyio.fail_after(20):
+        await stream.until_done()
+    assert stream.run_id == next(iter(server.state.runs)) and stream.completed
+    assert len(server.requests_to(HISTORY, "GET")) == 2
+    assert server.requests_to(r"/v1/runs/?$", "GET") == []
